@@ -1,0 +1,58 @@
+/// Appends the compact binary encoding used by log records and snapshots: LEB128 varints,
+/// zig-zag signed integers, and length-prefixed UTF-8 strings.
+public struct BinaryWriter: Sendable {
+    public private(set) var bytes: [UInt8]
+
+    public init(capacity: Int = 256) {
+        bytes = []
+        bytes.reserveCapacity(capacity)
+    }
+
+    @inline(__always)
+    public mutating func write(byte: UInt8) {
+        bytes.append(byte)
+    }
+
+    @inline(__always)
+    public mutating func write(varint value: UInt64) {
+        var remaining = value
+        while remaining >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: remaining) | 0x80)
+            remaining >>= 7
+        }
+        bytes.append(UInt8(remaining))
+    }
+
+    @inline(__always)
+    public mutating func write(signed value: Int64) {
+        write(varint: UInt64(bitPattern: (value << 1) ^ (value >> 63)))
+    }
+
+    public mutating func write(signed128 value: Int128) {
+        var remaining = UInt128(bitPattern: (value << 1) ^ (value >> 127))
+        while remaining >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: remaining) | 0x80)
+            remaining >>= 7
+        }
+        bytes.append(UInt8(remaining))
+    }
+
+    @inline(__always)
+    public mutating func write(bool value: Bool) {
+        bytes.append(value ? 1 : 0)
+    }
+
+    @inline(__always)
+    public mutating func write(string value: String) {
+        var value = value
+        value.withUTF8 { utf8 in
+            write(varint: UInt64(utf8.count))
+            bytes.append(contentsOf: utf8)
+        }
+    }
+
+    public mutating func write(optionalString value: String?) {
+        write(bool: value != nil)
+        if let value { write(string: value) }
+    }
+}

@@ -1,0 +1,80 @@
+extension MeterStateMachine {
+    /// The meters of a tenant in creation order, archived ones included when asked.
+    public func meters(tenantId: String, includeArchived: Bool = true) -> [Meter] {
+        meterOrder.compactMap { id in
+            let meter = metersById[id]!.meter
+            guard meter.definition.tenantId == tenantId, includeArchived || meter.status == .active else { return nil }
+            return meter
+        }
+    }
+
+    /// The meter `reference` names in `tenantId`.
+    public func meter(tenantId: String, _ reference: MeterReference) throws(MeterError) -> Meter {
+        try resolve(tenantId: tenantId, reference).meter
+    }
+
+    /// Accepted events of the tenant that matched no active meter.
+    public func eventsWithoutMeter(tenantId: String) -> UInt64 {
+        tenants[tenantId]?.eventsWithoutMeter ?? 0
+    }
+
+    func resolve(tenantId: String, _ reference: MeterReference) throws(MeterError) -> MeterState {
+        switch reference {
+        case .id(let id):
+            return try meterState(tenantId: tenantId, id: id)
+        case .eventName(let name):
+            if let active = tenants[tenantId]?.activeMeterByEventName[name] { return active }
+            for id in meterOrder.reversed() {
+                let state = metersById[id]!
+                if state.meter.definition.tenantId == tenantId, state.meter.definition.eventName == name { return state }
+            }
+            throw MeterError(.meterNotFound, "no meter with event name \(quoted(name))")
+        }
+    }
+
+    /// Usage of a meter over a range, in windows, as described on `UsageQuery`.
+    public func usage(_ query: UsageQuery) throws(MeterError) -> UsageResult {
+        let state = try resolve(tenantId: query.tenantId, query.meter)
+        let plan = try UsageQueryPlan(query: query, state: state, rolledBeforeMinute: rolledBeforeMinute)
+        let customers = tenants[query.tenantId]?.customers ?? []
+        var customerFilter: UInt32?
+        if let customerId = query.customerId {
+            guard let number = tenants[query.tenantId]?.customerIndex[customerId] else {
+                return UsageResult(meter: state.meter, rows: try plan.rows(customers: customers))
+            }
+            customerFilter = number
+        }
+        var accumulator = plan
+        for (key, series) in state.series {
+            let customer = UInt32(truncatingIfNeeded: key >> 32)
+            if let customerFilter, customer != customerFilter { continue }
+            let group = state.groups[Int(UInt32(truncatingIfNeeded: key))]
+            guard accumulator.passesGroupFilters(group) else { continue }
+            try accumulator.add(series, customer: customer, group: group)
+        }
+        return UsageResult(meter: state.meter, rows: try accumulator.rows(customers: customers))
+    }
+
+    /// Usage "now" for a customer (or all customers): for a PERIODIC meter, the usage inside
+    /// the billing period containing `atMilliseconds`; for a CUMULATIVE meter, the running
+    /// total up to the end of the minute containing `atMilliseconds`.
+    public func currentUsage(
+        tenantId: String, meter reference: MeterReference, customerId: String?, atMilliseconds: Int64
+    ) throws(MeterError) -> UsageRow {
+        let state = try resolve(tenantId: tenantId, reference)
+        var query = UsageQuery(tenantId: tenantId, meter: .id(state.meter.id), fromMilliseconds: 0, toMilliseconds: 0, customerId: customerId)
+        switch state.meter.definition.reset {
+        case .periodic(let period, let anchor):
+            let bounds = period.periodBounds(containing: atMilliseconds, anchorMilliseconds: anchor)
+            query.fromMilliseconds = bounds.startMilliseconds
+            query.toMilliseconds = bounds.endMilliseconds
+        case .cumulative:
+            let minute = atMilliseconds.flooredDivision(by: 60_000) * 60_000
+            query.fromMilliseconds = minute
+            query.toMilliseconds = minute + 60_000
+        }
+        let rows = try usage(query).rows
+        precondition(rows.count == 1, "an ungrouped single-window query has exactly one row")
+        return rows[0]
+    }
+}

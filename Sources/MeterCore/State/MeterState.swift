@@ -1,0 +1,101 @@
+/// Everything the state machine keeps for one meter: its definition, the compiled filters,
+/// the group index and the series of buckets.
+final class MeterState {
+    var meter: Meter
+    let kind: AggregationKind
+    let field: String?
+    /// Filters compiled to sets for the hot path.
+    let filters: [(key: String, values: Set<String>)]
+    let groupBy: [String]
+    /// Distinct group-by value tuples seen, and their index (0 is reserved for "no group-by").
+    var groups: [[String?]] = []
+    var groupIndex: [[String?]: UInt32] = [:]
+    /// Series keyed by customer index (high 32 bits) and group index (low 32 bits).
+    var series: [UInt64: Series] = [:]
+
+    init(meter: Meter) {
+        self.meter = meter
+        self.kind = meter.definition.aggregation.kind
+        self.field = meter.definition.aggregation.field
+        self.filters = meter.definition.filters.map { ($0.key, Set($0.values)) }
+        self.groupBy = meter.definition.groupBy
+        if groupBy.isEmpty {
+            groups = [[]]
+            groupIndex = [[]: 0]
+        }
+    }
+
+    /// Decides whether `event` counts and, if it does, folds it into its bucket.
+    @inline(__always)
+    func count(
+        _ event: UsageEvent, customerIndex: UInt32, sequence: UInt64, index: UInt32, rolledBeforeMinute: Int64
+    ) -> EventOutcome {
+        for filter in filters {
+            guard let value = event.property(filter.key), filter.values.contains(value.canonicalText) else {
+                meter.counters.filteredOut += 1
+                return .filteredOut
+            }
+        }
+        var units: Int128 = 0
+        var uniqueValue: String?
+        if let field {
+            if kind == .countUnique {
+                guard let value = event.property(field) else {
+                    meter.counters.missingValue += 1
+                    return .missingValue
+                }
+                uniqueValue = value.canonicalText
+            } else {
+                guard let number = event.property(field)?.numericValue else {
+                    meter.counters.missingValue += 1
+                    return .missingValue
+                }
+                units = number.units
+            }
+        }
+        let seriesKey = UInt64(customerIndex) << 32 | UInt64(groupNumber(for: event))
+        let target: Series
+        if let existing = series[seriesKey] {
+            target = existing
+        } else {
+            target = Series()
+            series[seriesKey] = target
+        }
+        let minute = event.timestampMilliseconds.flooredDivision(by: 60_000)
+        let added: Bool
+        if minute >= rolledBeforeMinute {
+            added = target.minutes[minute, default: .empty].add(
+                units, kind: kind, timestamp: event.timestampMilliseconds, sequence: sequence, index: index)
+            if added { target.oldestMinute = Swift.min(target.oldestMinute, minute) }
+            if added, let uniqueValue { target.uniqueMinutes[minute, default: []].insert(uniqueValue) }
+        } else {
+            let hour = minute.flooredDivision(by: 60)
+            added = target.hours[hour, default: .empty].add(
+                units, kind: kind, timestamp: event.timestampMilliseconds, sequence: sequence, index: index)
+            if added, let uniqueValue { target.uniqueHours[hour, default: []].insert(uniqueValue) }
+        }
+        guard added else {
+            meter.counters.overflowed += 1
+            return .overflow
+        }
+        meter.counters.counted += 1
+        return .counted
+    }
+
+    @inline(__always)
+    private func groupNumber(for event: UsageEvent) -> UInt32 {
+        if groupBy.isEmpty { return 0 }
+        let values = groupBy.map { event.property($0)?.canonicalText }
+        if let number = groupIndex[values] { return number }
+        let number = UInt32(groups.count)
+        groups.append(values)
+        groupIndex[values] = number
+        return number
+    }
+
+    func rollUp(beforeMinute cutoffMinute: Int64) {
+        for item in series.values {
+            item.rollUp(beforeMinute: cutoffMinute, kind: kind)
+        }
+    }
+}

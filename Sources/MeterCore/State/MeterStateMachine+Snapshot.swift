@@ -1,0 +1,197 @@
+extension MeterStateMachine {
+    static let snapshotFormatVersion: UInt64 = 1
+
+    /// The whole state as bytes. Deterministic: two state machines that applied the same
+    /// records produce identical bytes (dictionaries are written in sorted key order), which is
+    /// how replay determinism is checked. The log wraps these bytes with a checksum.
+    public func snapshot() -> [UInt8] {
+        var writer = BinaryWriter(capacity: 1 << 16)
+        writer.write(varint: Self.snapshotFormatVersion)
+        writer.write(varint: nextMeterNumber)
+        writer.write(signed: highWaterMilliseconds)
+        writer.write(signed: rolledBeforeMinute)
+        writer.write(varint: lastAppliedSequence)
+
+        let tenantIds = tenants.keys.sorted()
+        writer.write(varint: UInt64(tenantIds.count))
+        for id in tenantIds {
+            let tenant = tenants[id]!
+            writer.write(string: id)
+            writer.write(varint: tenant.eventsWithoutMeter)
+            writer.write(varint: UInt64(tenant.customers.count))
+            for customer in tenant.customers { writer.write(string: customer) }
+            let live = tenant.expiryQueue[tenant.expiryQueueHead...]
+            writer.write(varint: UInt64(live.count))
+            for entry in live {
+                writer.write(signed: entry.acceptedAtMilliseconds)
+                writer.write(string: entry.eventId)
+            }
+        }
+
+        writer.write(varint: UInt64(meterOrder.count))
+        for id in meterOrder {
+            write(metersById[id]!, to: &writer)
+        }
+        return writer.bytes
+    }
+
+    private func write(_ state: MeterState, to writer: inout BinaryWriter) {
+        let meter = state.meter
+        writer.write(string: meter.id)
+        RecordCodec.write(meter.definition, to: &writer)
+        writer.write(string: meter.status.rawValue)
+        writer.write(signed: meter.createdAtMilliseconds)
+        writer.write(bool: meter.archivedAtMilliseconds != nil)
+        if let archived = meter.archivedAtMilliseconds { writer.write(signed: archived) }
+        writer.write(varint: meter.createdSequence)
+        for counter in [meter.counters.counted, meter.counters.filteredOut, meter.counters.missingValue, meter.counters.overflowed] {
+            writer.write(varint: counter)
+        }
+        writer.write(varint: meter.backfill.targetSequence)
+        writer.write(varint: meter.backfill.completedThroughSequence)
+        writer.write(varint: meter.backfill.eventsCounted)
+
+        writer.write(varint: UInt64(state.groups.count))
+        for group in state.groups {
+            writer.write(varint: UInt64(group.count))
+            for value in group { writer.write(optionalString: value) }
+        }
+        let seriesKeys = state.series.keys.sorted()
+        writer.write(varint: UInt64(seriesKeys.count))
+        for key in seriesKeys {
+            let series = state.series[key]!
+            writer.write(varint: key)
+            write(series.minutes, to: &writer)
+            write(series.hours, to: &writer)
+            write(series.uniqueMinutes, to: &writer)
+            write(series.uniqueHours, to: &writer)
+        }
+    }
+
+    private func write(_ buckets: [Int64: Aggregate], to writer: inout BinaryWriter) {
+        writer.write(varint: UInt64(buckets.count))
+        for key in buckets.keys.sorted() {
+            let aggregate = buckets[key]!
+            writer.write(signed: key)
+            writer.write(signed: aggregate.count)
+            writer.write(signed128: aggregate.value)
+            writer.write(signed: aggregate.latestTimestamp)
+            writer.write(varint: aggregate.latestSequence)
+            writer.write(varint: UInt64(aggregate.latestIndex))
+        }
+    }
+
+    private func write(_ buckets: [Int64: Set<String>], to writer: inout BinaryWriter) {
+        writer.write(varint: UInt64(buckets.count))
+        for key in buckets.keys.sorted() {
+            let values = buckets[key]!.sorted()
+            writer.write(signed: key)
+            writer.write(varint: UInt64(values.count))
+            for value in values { writer.write(string: value) }
+        }
+    }
+
+    /// Rebuilds a state machine from `snapshot()` bytes. Throws on bytes that do not decode.
+    public convenience init(snapshot bytes: [UInt8], configuration: MeterCoreConfiguration = MeterCoreConfiguration()) throws(DecodingError) {
+        self.init(configuration: configuration)
+        var reader = BinaryReader(bytes)
+        let version = try reader.readVarint()
+        guard version == Self.snapshotFormatVersion else { throw DecodingError("unsupported snapshot format version \(version)") }
+        nextMeterNumber = try reader.readVarint()
+        highWaterMilliseconds = try reader.readSigned()
+        rolledBeforeMinute = try reader.readSigned()
+        lastAppliedSequence = try reader.readVarint()
+
+        for _ in 0..<(try reader.readCount()) {
+            let tenant = TenantState(id: try reader.readString())
+            tenant.eventsWithoutMeter = try reader.readVarint()
+            for _ in 0..<(try reader.readCount()) {
+                _ = tenant.customerNumber(for: try reader.readString())
+            }
+            for _ in 0..<(try reader.readCount()) {
+                let acceptedAt = try reader.readSigned()
+                tenant.remember(try reader.readString(), acceptedAtMilliseconds: acceptedAt)
+            }
+            tenants[tenant.id] = tenant
+        }
+
+        for _ in 0..<(try reader.readCount()) {
+            let state = try readMeterState(from: &reader)
+            metersById[state.meter.id] = state
+            meterOrder.append(state.meter.id)
+            if state.meter.status == .active {
+                tenant(state.meter.definition.tenantId).activeMeterByEventName[state.meter.definition.eventName] = state
+            }
+        }
+        guard reader.isAtEnd else { throw DecodingError("\(reader.remainingCount) unexpected bytes after snapshot") }
+    }
+
+    private func readMeterState(from reader: inout BinaryReader) throws(DecodingError) -> MeterState {
+        let id = try reader.readString()
+        let definition = try RecordCodec.readDefinition(from: &reader)
+        let statusName = try reader.readString()
+        guard let status = MeterStatus(rawValue: statusName) else { throw DecodingError("unknown meter status \(statusName)") }
+        let createdAt = try reader.readSigned()
+        let archivedAt = try reader.readBool() ? try reader.readSigned() : nil
+        let createdSequence = try reader.readVarint()
+        var counters = MeterCounters()
+        counters.counted = try reader.readVarint()
+        counters.filteredOut = try reader.readVarint()
+        counters.missingValue = try reader.readVarint()
+        counters.overflowed = try reader.readVarint()
+        var backfill = BackfillStatus()
+        backfill.targetSequence = try reader.readVarint()
+        backfill.completedThroughSequence = try reader.readVarint()
+        backfill.eventsCounted = try reader.readVarint()
+        let state = MeterState(meter: Meter(
+            id: id, definition: definition, status: status, createdAtMilliseconds: createdAt,
+            archivedAtMilliseconds: archivedAt, createdSequence: createdSequence, counters: counters, backfill: backfill))
+
+        state.groups = []
+        state.groupIndex = [:]
+        for _ in 0..<(try reader.readCount()) {
+            var group: [String?] = []
+            for _ in 0..<(try reader.readCount()) { group.append(try reader.readOptionalString()) }
+            state.groupIndex[group] = UInt32(state.groups.count)
+            state.groups.append(group)
+        }
+        for _ in 0..<(try reader.readCount()) {
+            let key = try reader.readVarint()
+            let series = Series()
+            series.minutes = try readAggregates(from: &reader)
+            series.hours = try readAggregates(from: &reader)
+            series.uniqueMinutes = try readUniques(from: &reader)
+            series.uniqueHours = try readUniques(from: &reader)
+            series.oldestMinute = series.minutes.keys.min() ?? .max
+            guard Int(UInt32(truncatingIfNeeded: key)) < state.groups.count else { throw DecodingError("series refers to unknown group") }
+            state.series[key] = series
+        }
+        return state
+    }
+
+    private func readAggregates(from reader: inout BinaryReader) throws(DecodingError) -> [Int64: Aggregate] {
+        var buckets: [Int64: Aggregate] = [:]
+        for _ in 0..<(try reader.readCount()) {
+            let key = try reader.readSigned()
+            var aggregate = Aggregate()
+            aggregate.count = try reader.readSigned()
+            aggregate.value = try reader.readSigned128()
+            aggregate.latestTimestamp = try reader.readSigned()
+            aggregate.latestSequence = try reader.readVarint()
+            aggregate.latestIndex = UInt32(truncatingIfNeeded: try reader.readVarint())
+            buckets[key] = aggregate
+        }
+        return buckets
+    }
+
+    private func readUniques(from reader: inout BinaryReader) throws(DecodingError) -> [Int64: Set<String>] {
+        var buckets: [Int64: Set<String>] = [:]
+        for _ in 0..<(try reader.readCount()) {
+            let key = try reader.readSigned()
+            var values = Set<String>()
+            for _ in 0..<(try reader.readCount()) { values.insert(try reader.readString()) }
+            buckets[key] = values
+        }
+        return buckets
+    }
+}

@@ -1,0 +1,232 @@
+/// The deterministic heart of meterd: meters, accepted events and their aggregates.
+///
+/// State changes only through `apply(_:sequence:)`, one log record at a time, in log order.
+/// Nothing here reads a clock, touches a file or takes a lock: times and log positions are
+/// arguments, so replaying the same records always rebuilds the same state (compare
+/// `snapshot()` bytes to check). One writer owns an instance; it is not thread-safe.
+///
+/// The engine drives it as validate -> screen -> append -> fsync -> apply:
+/// `validateCreate`, `validateDisplayNameChange`, `validateArchive` and `screen` check a
+/// command against the current state without changing it, and `apply` commits the record.
+public final class MeterStateMachine {
+    public let configuration: MeterCoreConfiguration
+    var tenants: [String: TenantState] = [:]
+    var metersById: [String: MeterState] = [:]
+    /// Meter ids in creation order, for listing and snapshots.
+    var meterOrder: [String] = []
+    var nextMeterNumber: UInt64 = 1
+    /// Newest accept time applied; drives id expiry and minute roll-up.
+    public internal(set) var highWaterMilliseconds: Int64 = .min
+    /// Minute buckets before this minute have been rolled into hours.
+    var rolledBeforeMinute: Int64 = .min
+    /// Log position of the last record applied.
+    public internal(set) var lastAppliedSequence: UInt64 = 0
+
+    /// Creates an empty state machine. Precondition: `configuration.problems` is empty.
+    public init(configuration: MeterCoreConfiguration = MeterCoreConfiguration()) {
+        precondition(configuration.problems.isEmpty, "invalid configuration: \(configuration.problems)")
+        self.configuration = configuration
+    }
+
+    // MARK: Validation without side effects
+
+    /// Checks that `definition` can be created now: valid, and its event name is free.
+    public func validateCreate(_ definition: MeterDefinition) throws(MeterError) {
+        try MeterValidation.validate(definition)
+        if tenants[definition.tenantId]?.activeMeterByEventName[definition.eventName] != nil {
+            throw MeterError(.meterAlreadyExists, "an active meter already uses event name \(quoted(definition.eventName)); archive it first to replace it")
+        }
+    }
+
+    /// Checks a display-name change of the meter with `meterId` in `tenantId`.
+    public func validateDisplayNameChange(tenantId: String, meterId: String, displayName: String) throws(MeterError) {
+        _ = try meterState(tenantId: tenantId, id: meterId)
+        try MeterValidation.validateDisplayName(displayName)
+    }
+
+    /// Checks that the meter exists in the tenant and is not archived already.
+    public func validateArchive(tenantId: String, meterId: String) throws(MeterError) {
+        let state = try meterState(tenantId: tenantId, id: meterId)
+        guard state.meter.status == .active else {
+            throw MeterError(.meterArchived, "meter \(meterId) is already archived")
+        }
+    }
+
+    /// Decides, for each event of an ingest request, whether it will be accepted, is a
+    /// duplicate, or is rejected. `pendingEventIds` holds the tenant's ids accepted by earlier
+    /// requests of the same group commit that are not applied yet; accepted ids are added to it,
+    /// so a second copy in the same batch or group is a duplicate. Changes no state.
+    public func screen(
+        _ events: [UsageEvent], tenantId: String, nowMilliseconds: Int64, pendingEventIds: inout Set<String>
+    ) -> [EventScreening] {
+        let tenant = tenants[tenantId]
+        let oldestKept = nowMilliseconds &- configuration.dedupWindowMilliseconds
+        var results: [EventScreening] = []
+        results.reserveCapacity(events.count)
+        for event in events {
+            do throws(MeterError) {
+                try EventValidation.validate(event, nowMilliseconds: nowMilliseconds, configuration: configuration)
+            } catch {
+                results.append(.rejected(error))
+                continue
+            }
+            if tenant?.hasAccepted(event.eventId, since: oldestKept) == true
+                || !pendingEventIds.insert(event.eventId).inserted {
+                results.append(.duplicate)
+            } else {
+                results.append(.accept)
+            }
+        }
+        return results
+    }
+
+    // MARK: Applying records
+
+    /// Applies one log record at log position `sequence`. Deterministic: the outcome and the new
+    /// state depend only on the state before and the arguments.
+    @discardableResult
+    public func apply(_ record: StateRecord, sequence: UInt64) -> ApplyOutcome {
+        precondition(sequence > lastAppliedSequence, "records must be applied in log order")
+        lastAppliedSequence = sequence
+        switch record {
+        case .meterCreated(let definition, let at):
+            return applyCreate(definition, atMilliseconds: at, sequence: sequence)
+        case .meterDisplayNameChanged(let tenantId, let meterId, let displayName, _):
+            do throws(MeterError) {
+                try validateDisplayNameChange(tenantId: tenantId, meterId: meterId, displayName: displayName)
+            } catch {
+                return .refused(error)
+            }
+            let state = metersById[meterId]!
+            state.meter.definition.displayName = displayName
+            return .meterUpdated(state.meter)
+        case .meterArchived(let tenantId, let meterId, let at):
+            do throws(MeterError) {
+                try validateArchive(tenantId: tenantId, meterId: meterId)
+            } catch {
+                return .refused(error)
+            }
+            let state = metersById[meterId]!
+            state.meter.status = .archived
+            state.meter.archivedAtMilliseconds = at
+            tenants[tenantId]?.activeMeterByEventName[state.meter.definition.eventName] = nil
+            return .meterUpdated(state.meter)
+        case .eventsAccepted(let tenantId, let acceptedAt, let events):
+            return .events(applyEvents(events, tenantId: tenantId, acceptedAtMilliseconds: acceptedAt, sequence: sequence))
+        case .backfillProgress(let meterId, let completedThrough):
+            guard let state = metersById[meterId] else {
+                return .refused(MeterError(.meterNotFound, "no meter with id \(meterId)"))
+            }
+            state.meter.backfill.completedThroughSequence = Swift.max(state.meter.backfill.completedThroughSequence, completedThrough)
+            return .backfillProgress
+        }
+    }
+
+    private func applyCreate(_ definition: MeterDefinition, atMilliseconds: Int64, sequence: UInt64) -> ApplyOutcome {
+        do throws(MeterError) {
+            try validateCreate(definition)
+        } catch {
+            return .refused(error)
+        }
+        let meter = Meter(
+            id: "mtr_\(nextMeterNumber)",
+            definition: definition,
+            status: .active,
+            createdAtMilliseconds: atMilliseconds,
+            archivedAtMilliseconds: nil,
+            createdSequence: sequence,
+            counters: MeterCounters(),
+            backfill: BackfillStatus(targetSequence: sequence, completedThroughSequence: 0, eventsCounted: 0)
+        )
+        nextMeterNumber += 1
+        let state = MeterState(meter: meter)
+        metersById[meter.id] = state
+        meterOrder.append(meter.id)
+        tenant(definition.tenantId).activeMeterByEventName[definition.eventName] = state
+        return .meterCreated(meter)
+    }
+
+    private func applyEvents(
+        _ events: [UsageEvent], tenantId: String, acceptedAtMilliseconds: Int64, sequence: UInt64
+    ) -> [EventOutcome] {
+        advanceTime(to: acceptedAtMilliseconds)
+        let tenant = tenant(tenantId)
+        let oldestKept = acceptedAtMilliseconds &- configuration.dedupWindowMilliseconds
+        var outcomes: [EventOutcome] = []
+        outcomes.reserveCapacity(events.count)
+        var index: UInt32 = 0
+        for event in events {
+            defer { index &+= 1 }
+            if tenant.hasAccepted(event.eventId, since: oldestKept) {
+                outcomes.append(.duplicate)
+                continue
+            }
+            tenant.remember(event.eventId, acceptedAtMilliseconds: acceptedAtMilliseconds)
+            guard let meter = tenant.activeMeterByEventName[event.eventName] else {
+                tenant.eventsWithoutMeter += 1
+                outcomes.append(.noActiveMeter)
+                continue
+            }
+            let customer = tenant.customerNumber(for: event.customerId)
+            outcomes.append(meter.count(
+                event, customerIndex: customer, sequence: sequence, index: index, rolledBeforeMinute: rolledBeforeMinute))
+        }
+        return outcomes
+    }
+
+    /// Aggregates events that were accepted before meter `meterId` existed (backfill). The
+    /// caller passes each event with the log position and batch index it was accepted at, in
+    /// log order, and never passes an event twice. Events that do not carry the meter's event
+    /// name are skipped. Returns how many were counted.
+    @discardableResult
+    public func applyBackfill(
+        meterId: String, events: [(event: UsageEvent, sequence: UInt64, index: UInt32)]
+    ) -> Int {
+        guard let state = metersById[meterId], let tenant = tenants[state.meter.definition.tenantId] else { return 0 }
+        var counted = 0
+        for item in events where item.event.eventName == state.meter.definition.eventName {
+            guard item.sequence < state.meter.backfill.targetSequence else { continue }
+            let customer = tenant.customerNumber(for: item.event.customerId)
+            let outcome = state.count(
+                item.event, customerIndex: customer, sequence: item.sequence, index: item.index,
+                rolledBeforeMinute: rolledBeforeMinute)
+            if outcome == .counted { counted += 1 }
+        }
+        state.meter.backfill.eventsCounted += UInt64(counted)
+        return counted
+    }
+
+    /// Moves the clock of the state machine forward: expires old event ids and rolls minute
+    /// buckets that left the minute retention into hours.
+    private func advanceTime(to acceptedAtMilliseconds: Int64) {
+        guard acceptedAtMilliseconds > highWaterMilliseconds else { return }
+        highWaterMilliseconds = acceptedAtMilliseconds
+        let oldestKept = acceptedAtMilliseconds &- configuration.dedupWindowMilliseconds
+        for tenant in tenants.values {
+            tenant.expireEventIds(acceptedBefore: oldestKept)
+        }
+        // Roll up whole hours only, so every hour bucket covers a full hour of minutes.
+        let cutoffMinute = (acceptedAtMilliseconds &- configuration.minuteRetentionMilliseconds)
+            .flooredDivision(by: 3_600_000) * 60
+        if cutoffMinute > rolledBeforeMinute {
+            rolledBeforeMinute = cutoffMinute
+            for id in meterOrder {
+                metersById[id]!.rollUp(beforeMinute: cutoffMinute)
+            }
+        }
+    }
+
+    func tenant(_ id: String) -> TenantState {
+        if let existing = tenants[id] { return existing }
+        let created = TenantState(id: id)
+        tenants[id] = created
+        return created
+    }
+
+    func meterState(tenantId: String, id: String) throws(MeterError) -> MeterState {
+        guard let state = metersById[id], state.meter.definition.tenantId == tenantId else {
+            throw MeterError(.meterNotFound, "no meter with id \(quoted(id))")
+        }
+        return state
+    }
+}

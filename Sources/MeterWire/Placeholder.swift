@@ -1,0 +1,2 @@
+/// Placeholder: built by the wire-protocol issue (see ../shared/ARCHITECTURE.md).
+public enum MeterWirePlaceholder {}
