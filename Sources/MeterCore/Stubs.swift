@@ -14,11 +14,3 @@ public struct ExactDecimal: Hashable, Comparable, Sendable, CustomStringConverti
     public static func < (a: Self, b: Self) -> Bool { a.units < b.units }
 }
 public enum ExactDecimalError: Error { case empty }
-public enum BillingPeriod: String, Sendable { case daily = "DAILY", monthly = "MONTHLY"
-    public func periodBounds(containing instantMilliseconds: Int64, anchorMilliseconds: Int64) -> (startMilliseconds: Int64, endMilliseconds: Int64) { (0, 1) }
-}
-public enum WindowSize: String, Sendable { case minute = "MINUTE"
-    public func windowStart(containing instantMilliseconds: Int64) -> Int64 { 0 }
-    public func windowEnd(startingAt startMilliseconds: Int64) -> Int64 { 0 }
-}
-public enum CivilTime { public static func rfc3339(milliseconds: Int64) -> String { "" } }

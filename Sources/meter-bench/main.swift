@@ -1,1 +1,15 @@
-print("bench")
+import Glibc
+
+// meter-bench: release-build benchmarks that print figures. Usage:
+//   swift run -c release meter-bench core [events] [seed]
+let arguments = CommandLine.arguments.dropFirst()
+let suite = arguments.first ?? "core"
+let environmentSeed = getenv("METERD_BENCH_SEED").flatMap { UInt64(String(cString: $0)) }
+switch suite {
+case "core":
+    let events = arguments.dropFirst().first.flatMap { Int($0) } ?? 2_000_000
+    CoreBenchmark.run(eventCount: events, seed: environmentSeed ?? 42)
+default:
+    print("unknown suite \(suite); known: core")
+    exit(2)
+}

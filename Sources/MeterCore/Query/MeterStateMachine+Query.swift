@@ -62,6 +62,9 @@ extension MeterStateMachine {
         tenantId: String, meter reference: MeterReference, customerId: String?, atMilliseconds: Int64
     ) throws(MeterError) -> UsageRow {
         let state = try resolve(tenantId: tenantId, reference)
+        guard atMilliseconds >= UsageQuery.earliestMilliseconds, atMilliseconds < UsageQuery.latestMilliseconds - 400 * 86_400_000 else {
+            throw MeterError(.invalidQuery, "the instant must lie between 1970 and 9998")
+        }
         var query = UsageQuery(tenantId: tenantId, meter: .id(state.meter.id), fromMilliseconds: 0, toMilliseconds: 0, customerId: customerId)
         switch state.meter.definition.reset {
         case .periodic(let period, let anchor):

@@ -53,6 +53,9 @@ public struct UsageQuery: Hashable, Sendable {
 
     /// Most windows one query may return, per group.
     public static let windowsMaximumCount = 100_000
+    /// Queries must stay inside 1970-01-01T00:00:00Z ..< 10000-01-01T00:00:00Z.
+    public static let earliestMilliseconds: Int64 = 0
+    public static let latestMilliseconds: Int64 = 253_402_300_800_000
 }
 
 /// One group-by key of a usage row and its value; nil when the events lacked the property.

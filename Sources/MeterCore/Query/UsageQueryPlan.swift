@@ -38,6 +38,9 @@ struct UsageQueryPlan {
         multiplier = definition.aggregation.multiplier
         if case .cumulative = definition.reset { cumulative = true } else { cumulative = false }
 
+        guard query.fromMilliseconds >= UsageQuery.earliestMilliseconds, query.toMilliseconds <= UsageQuery.latestMilliseconds else {
+            throw MeterError(.invalidQuery, "from and to must lie between 1970-01-01 and 9999-12-31")
+        }
         guard query.fromMilliseconds < query.toMilliseconds else {
             throw MeterError(.invalidQuery, "from must be before to")
         }

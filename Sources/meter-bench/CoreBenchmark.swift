@@ -1,0 +1,111 @@
+import Glibc
+import MeterCore
+
+/// Single-threaded apply throughput of the state machine, plus memory per bucket and per
+/// remembered event id. Events are generated and encoded up front; only `apply` is timed.
+enum CoreBenchmark {
+    static func run(eventCount: Int, seed: UInt64) {
+        print("== MeterCore apply: 3 meters, 10000 customers, random properties, \(eventCount) events, seed \(seed)")
+        var random = SplitMix64(seed: seed)
+        let machine = MeterStateMachine()
+        var sequence: UInt64 = 0
+        let start: Int64 = 1_767_225_600_000
+        for definition in [
+            MeterDefinition(eventName: "tokens_used", displayName: "Tokens", filters: [MeterFilter(key: "model", values: ["llama3.1", "llama3.2"])], aggregation: .sum("tokens"), reset: .monthly),
+            MeterDefinition(eventName: "api_calls", displayName: "API calls", aggregation: .count),
+            MeterDefinition(eventName: "storage_gb", displayName: "Storage", aggregation: Aggregation(kind: .maximum, field: "gb")),
+        ] {
+            sequence += 1
+            machine.apply(.meterCreated(definition, atMilliseconds: start), sequence: sequence)
+        }
+        let names = ["tokens_used", "api_calls", "storage_gb"]
+        let models = ["llama3.1", "llama3.2", "alpaca2.0"]
+        let customers = (0..<10_000).map { "customer-\($0)" }
+        let batchSize = 1000
+        var records: [StateRecord] = []
+        var id = 0
+        // One hour of traffic: events spread over 60 minutes, accepted in time order.
+        for batch in 0..<(eventCount / batchSize) {
+            let now = start + Int64(batch) * 3_600_000 / Int64(eventCount / batchSize)
+            var events: [UsageEvent] = []
+            events.reserveCapacity(batchSize)
+            for _ in 0..<batchSize {
+                id += 1
+                let name = names[Int(random.next() % 3)]
+                var properties = [EventProperty(key: "model", value: .string(models[Int(random.next() % 3)]))]
+                properties.append(EventProperty(key: "tokens", value: .integer(Int64(random.next() % 4000))))
+                properties.append(EventProperty(key: "gb", value: .decimal(ExactDecimal(units: Int128(random.next() % 1_000_000_000_000)))))
+                events.append(UsageEvent(eventId: "evt-\(id)", eventName: name, customerId: customers[Int(random.next() % 10_000)],
+                                         timestampMilliseconds: now - Int64(random.next() % 5000), properties: properties))
+            }
+            records.append(.eventsAccepted(tenantId: Tenant.defaultId, acceptedAtMilliseconds: now, events: events))
+        }
+        let heapBefore = heapBytes()
+        let clock = ContinuousClock()
+        let elapsed = clock.measure {
+            for record in records {
+                sequence += 1
+                machine.apply(record, sequence: sequence)
+            }
+        }
+        let heapAfter = heapBytes()
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let perSecond = Double(eventCount) / seconds
+        print("applied \(eventCount) events in \(format(seconds)) s: \(format(perSecond / 1e6)) million events/s, \(format(seconds * 1e9 / Double(eventCount))) ns/event")
+        print("heap growth during apply: \(format(Double(heapAfter - heapBefore) / 1_048_576)) MiB (event ids remembered + buckets)")
+        measureMemory(seed: seed)
+    }
+
+    /// Bytes per remembered event id and per minute bucket, from malloc's own accounting.
+    static func measureMemory(seed: UInt64) {
+        let start: Int64 = 1_767_225_600_000
+        let count = 200_000
+        // Ids: events for an event name without a meter only touch the dedup index.
+        do {
+            let machine = MeterStateMachine()
+            let events = (0..<count).map { UsageEvent(eventId: "0d5f6c2e-\(100_000_000 + $0)", eventName: "unmetered", customerId: "c", timestampMilliseconds: start) }
+            let before = heapBytes()
+            machine.apply(.eventsAccepted(tenantId: Tenant.defaultId, acceptedAtMilliseconds: start, events: events), sequence: 1)
+            let after = heapBytes()
+            print("memory per remembered event id (18-byte ids): \(format(Double(after - before) / Double(count))) bytes")
+            withExtendedLifetime(machine) {}
+        }
+        // Buckets: one event per (customer, minute) so every event opens a bucket.
+        do {
+            let machine = MeterStateMachine()
+            machine.apply(.meterCreated(MeterDefinition(eventName: "calls", displayName: "Calls", aggregation: .count), atMilliseconds: start), sequence: 1)
+            let idsOnly = (0..<count).map { UsageEvent(eventId: "x\($0)", eventName: "unmetered", customerId: "c", timestampMilliseconds: start) }
+            let withBuckets = (0..<count).map { UsageEvent(eventId: "y\($0)", eventName: "calls", customerId: "c\($0 % 1000)", timestampMilliseconds: start - Int64($0 / 1000) * 60_000) }
+            let before = heapBytes()
+            machine.apply(.eventsAccepted(tenantId: Tenant.defaultId, acceptedAtMilliseconds: start, events: idsOnly), sequence: 2)
+            let middle = heapBytes()
+            machine.apply(.eventsAccepted(tenantId: Tenant.defaultId, acceptedAtMilliseconds: start, events: withBuckets), sequence: 3)
+            let after = heapBytes()
+            let perBucket = (Double(after - middle) - Double(middle - before)) / Double(count)
+            print("memory per (meter, customer, group, minute) bucket: \(format(perBucket)) bytes (1000 series x 200 minutes)")
+            withExtendedLifetime(machine) {}
+        }
+    }
+
+    static func heapBytes() -> Int {
+        Int(mallinfo2().uordblks)
+    }
+}
+
+func format(_ value: Double) -> String {
+    let rounded = (value * 100).rounded() / 100
+    return String(rounded)
+}
+
+/// A small, fast, seedable generator so benchmark inputs are repeatable.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var value = state
+        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
+        return value ^ (value >> 31)
+    }
+}
