@@ -67,18 +67,24 @@ final class EventIngestTests: XCTestCase {
     }
 
     func testDuplicateWindowExpiresAndTheLateWindowThenRejects() throws {
-        let configuration = MeterCoreConfiguration()
+        var configuration = MeterCoreConfiguration()
+        configuration.lateWindowMilliseconds = hour
+        configuration.futureSkewMilliseconds = minute
+        configuration.dedupWindowMilliseconds = 2 * hour
+        configuration.minuteRetentionMilliseconds = 3 * hour
         let harness = Harness(configuration: configuration)
-        harness.ingest([event("old", at: baseTime)])
-        let inside = baseTime + configuration.dedupWindowMilliseconds
-        XCTAssertEqual(harness.ingest([event("old", at: baseTime)], now: inside).screening.first, .duplicate)
-        // After the dedup window the same event is too old to be accepted at all.
-        let outside = inside + 1
-        harness.ingest([event("tick", at: outside)], now: outside)
-        guard case .rejected(let error) = harness.ingest([event("old", at: baseTime)], now: outside).screening.first else {
-            return XCTFail("a forgotten id must not be counted again")
+        harness.ingest([event("x", at: baseTime)])
+        // Inside the dedup window the id is a duplicate, whatever its timestamp.
+        let inside = baseTime + 2 * hour
+        XCTAssertEqual(harness.ingest([event("x", at: inside)], now: inside).screening, [.duplicate])
+        // The original event itself is by then too old to be accepted at all...
+        guard case .rejected(let error) = harness.ingest([event("x", at: baseTime)], now: inside + 1).screening.first else {
+            return XCTFail("a stale copy must not be counted again")
         }
         XCTAssertEqual(error.code, .timestampTooOld)
+        // ...so after the window the id is forgotten (memory stays bounded) without risk.
+        harness.ingest([event("tick", at: inside + 1)], now: inside + 1)
+        XCTAssertEqual(harness.ingest([event("x", at: inside + 1)], now: inside + 1).screening, [.accept])
     }
 
     func testTenantsDoNotShareIdsMetersOrUsage() throws {

@@ -11,10 +11,16 @@ final class SnapshotAndCodecTests: XCTestCase {
         let latest = try harness.create(MeterDefinition(tenantId: "globex", eventName: "storage", displayName: "Storage", aggregation: Aggregation(kind: .latest, field: "gb")))
         for round in 0..<5 {
             let now = baseTime + Int64(round) * 30 * hour
-            harness.ingest((0..<50).map { index in
-                event("r\(round)-\(index)", index % 2 == 0 ? "tokens_used" : "users", customer: "c\(index % 7)", at: now - Int64(index) * minute,
-                      ["tokens": .decimal(decimal("\(index).25")), "model": .string(index % 3 == 0 ? "llama3.1" : "llama3.2"), "user": .string("u\(index % 5)")])
-            }, now: now)
+            var events: [UsageEvent] = []
+            for index in 0..<50 {
+                let name = index % 2 == 0 ? "tokens_used" : "users"
+                let model = index % 3 == 0 ? "llama3.1" : "llama3.2"
+                let properties: [String: PropertyValue] = [
+                    "tokens": .decimal(decimal("\(index).25")), "model": .string(model), "user": .string("u\(index % 5)"),
+                ]
+                events.append(event("r\(round)-\(index)", name, customer: "c\(index % 7)", at: now - Int64(index) * minute, properties))
+            }
+            harness.ingest(events, now: now)
             harness.ingest([event("g\(round)", "storage", at: now, ["gb": .integer(Int64(round))])], tenant: "globex", now: now)
         }
         harness.apply(.meterArchived(tenantId: "globex", meterId: latest.id, atMilliseconds: baseTime + 200 * hour))

@@ -65,3 +65,7 @@ final class Harness {
         return result.rows.first?.value
     }
 }
+
+func event(_ id: String, customer: String = "acme", at timestamp: Int64 = baseTime, _ properties: [String: PropertyValue]) -> UsageEvent {
+    event(id, "tokens_used", customer: customer, at: timestamp, properties)
+}
