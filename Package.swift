@@ -27,7 +27,7 @@ let package = Package(
         .executableTarget(name: "meterd", dependencies: ["MeterCore", "MeterLog"]),
         .executableTarget(name: "meter-bench", dependencies: ["MeterCore", "MeterLog"]),
         .testTarget(name: "MeterCoreTests", dependencies: ["MeterCore"]),
-        .testTarget(name: "MeterLogTests", dependencies: ["MeterCore", "MeterLog"]),
+        .testTarget(name: "MeterLogTests", dependencies: ["MeterCore", "MeterLog"], exclude: ["Inputs"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -5,6 +5,8 @@ import MeterCore
 /// remembered event id. Events are generated and encoded up front; only `apply` is timed.
 enum CoreBenchmark {
     static func run(eventCount: Int, seed: UInt64) {
+        // Memory first, while the heap is fresh (freed memory would hide growth later).
+        measureMemory(seed: seed)
         print("== MeterCore apply: 3 meters, 10000 customers, random properties, \(eventCount) events, seed \(seed)")
         var random = SplitMix64(seed: seed)
         let machine = MeterStateMachine()
@@ -40,20 +42,33 @@ enum CoreBenchmark {
             }
             records.append(.eventsAccepted(tenantId: Tenant.defaultId, acceptedAtMilliseconds: now, events: events))
         }
+        // Cold: tables grow (and the kernel hands out fresh pages) as ids and buckets arrive.
+        let half = records.count / 2
         let heapBefore = heapBytes()
+        let cold = time(records[..<half], machine: machine, sequence: &sequence)
+        let heapAfter = heapBytes()
+        // Warm: the same machine, next half of the hour; tables already large.
+        let warm = time(records[half...], machine: machine, sequence: &sequence)
+        let perHalf = Double(half * batchSize)
+        print("apply, cold (first \(Int(perHalf)) events): \(format(perHalf / cold / 1e6)) million events/s, \(format(cold * 1e9 / perHalf)) ns/event")
+        print("apply, warm (next \(Int(perHalf)) events): \(format(perHalf / warm / 1e6)) million events/s, \(format(warm * 1e9 / perHalf)) ns/event")
+        print("resident memory growth during the cold half: \(format(Double(heapAfter - heapBefore) / 1_048_576)) MiB")
+        // Repeats: events whose ids were all seen (duplicates) cost one dedup probe each.
+        let duplicates = time(records[..<half], machine: machine, sequence: &sequence)
+        print("apply of duplicates only: \(format(perHalf / duplicates / 1e6)) million events/s")
+    }
+
+    static func time(_ records: ArraySlice<StateRecord>, machine: MeterStateMachine, sequence: inout UInt64) -> Double {
         let clock = ContinuousClock()
+        var next = sequence
         let elapsed = clock.measure {
             for record in records {
-                sequence += 1
-                machine.apply(record, sequence: sequence)
+                next += 1
+                machine.apply(record, sequence: next)
             }
         }
-        let heapAfter = heapBytes()
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        let perSecond = Double(eventCount) / seconds
-        print("applied \(eventCount) events in \(format(seconds)) s: \(format(perSecond / 1e6)) million events/s, \(format(seconds * 1e9 / Double(eventCount))) ns/event")
-        print("resident memory growth during apply: \(format(Double(heapAfter - heapBefore) / 1_048_576)) MiB (event ids remembered + buckets)")
-        measureMemory(seed: seed)
+        sequence = next
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     }
 
     /// Bytes per remembered event id and per minute bucket, from the growth of the resident set.

@@ -59,15 +59,14 @@ final class AggregationAndWindowTests: XCTestCase {
         harness.ingest([event("seed", "usage", ["value": .integer(1)])])
         let state = harness.machine.metersById[created.id]!
         let series = state.series.values.first!
-        let minuteKey = series.minutes.keys.first!
-        series.minutes[minuteKey]!.value = Int128.max - big.units - 5
+        series.minutes.modifyAggregate(at: 0) { $0.value = Int128.max - big.units - 5 }
         let outcomes = harness.ingest([
             event("fits", "usage", ["value": .decimal(big)]),
             event("overflows", "usage", ["value": .integer(1)]),
             event("negative", "usage", ["value": .integer(-1)]),
         ]).outcomes
         XCTAssertEqual(outcomes, [.counted, .overflow, .counted])
-        XCTAssertEqual(series.minutes[minuteKey]!.value, Int128.max - 5 - 1_000_000_000)
+        XCTAssertEqual(series.minutes.aggregates[0].value, Int128.max - 5 - 1_000_000_000)
         XCTAssertEqual(harness.machine.metersById[created.id]!.meter.counters.overflowed, 1)
         // A query adding this bucket to another customer's reports the overflow instead of wrapping.
         harness.ingest([event("other", "usage", customer: "zeta", ["value": .integer(7)])])

@@ -23,7 +23,7 @@ extension MeterStateMachine {
         case .id(let id):
             return try meterState(tenantId: tenantId, id: id)
         case .eventName(let name):
-            if let active = tenants[tenantId]?.activeMeterByEventName[name] { return active }
+            if let active = tenants[tenantId]?.activeMeterByEventName.value(for: name) { return active }
             for id in meterOrder.reversed() {
                 let state = metersById[id]!
                 if state.meter.definition.tenantId == tenantId, state.meter.definition.eventName == name { return state }
@@ -39,7 +39,7 @@ extension MeterStateMachine {
         let customers = tenants[query.tenantId]?.customers ?? []
         var customerFilter: UInt32?
         if let customerId = query.customerId {
-            guard let number = tenants[query.tenantId]?.customerIndex[customerId] else {
+            guard let number = tenants[query.tenantId]?.customerIndex.value(for: customerId) else {
                 return UsageResult(meter: state.meter, rows: try plan.rows(customers: customers))
             }
             customerFilter = number

@@ -129,14 +129,20 @@ struct UsageQueryPlan {
     }
 
     private func fold(
-        _ buckets: [Int64: Aggregate], uniques: [Int64: Set<String>], bucketMilliseconds: Int64,
+        _ buckets: BucketList, uniques: [Int64: Set<String>], bucketMilliseconds: Int64,
         into accumulator: inout Accumulator
     ) throws(MeterError) {
         let from = query.fromMilliseconds
         let to = query.toMilliseconds
-        for (bucket, aggregate) in buckets {
+        // Sorted keys: start at the range (or at the beginning for running totals), stop at `to`.
+        let firstInRange = buckets.lowerBound(from.flooredDivision(by: bucketMilliseconds))
+        var position = cumulative ? 0 : firstInRange
+        while position < buckets.count {
+            let bucket = buckets.keys[position]
+            let aggregate = buckets.aggregates[position]
+            position += 1
             let start = bucket * bucketMilliseconds
-            if start >= to { continue }
+            if start >= to { break }
             if start < from {
                 guard cumulative else { continue }
                 accumulator.before = try merge(accumulator.before, aggregate)

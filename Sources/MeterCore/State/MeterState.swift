@@ -5,7 +5,7 @@ final class MeterState {
     let kind: AggregationKind
     let field: String?
     /// Filters compiled to sets for the hot path.
-    let filters: [(key: String, values: Set<String>)]
+    let filters: [(key: String, values: StringTable<Bool>)]
     let groupBy: [String]
     /// Distinct group-by value tuples seen, and their index (0 is reserved for "no group-by").
     var groups: [[String?]] = []
@@ -17,7 +17,11 @@ final class MeterState {
         self.meter = meter
         self.kind = meter.definition.aggregation.kind
         self.field = meter.definition.aggregation.field
-        self.filters = meter.definition.filters.map { ($0.key, Set($0.values)) }
+        self.filters = meter.definition.filters.map { filter in
+            var values = StringTable<Bool>(minimumCapacity: filter.values.count)
+            for value in filter.values { values.set(true, for: value) }
+            return (filter.key, values)
+        }
         self.groupBy = meter.definition.groupBy
         if groupBy.isEmpty {
             groups = [[]]
@@ -64,14 +68,11 @@ final class MeterState {
         let minute = event.timestampMilliseconds.flooredDivision(by: 60_000)
         let added: Bool
         if minute >= rolledBeforeMinute {
-            added = target.minutes[minute, default: .empty].add(
-                units, kind: kind, timestamp: event.timestampMilliseconds, sequence: sequence, index: index)
-            if added { target.oldestMinute = Swift.min(target.oldestMinute, minute) }
+            added = target.minutes.add(units, to: minute, kind: kind, timestamp: event.timestampMilliseconds, sequence: sequence, index: index)
             if added, let uniqueValue { target.uniqueMinutes[minute, default: []].insert(uniqueValue) }
         } else {
             let hour = minute.flooredDivision(by: 60)
-            added = target.hours[hour, default: .empty].add(
-                units, kind: kind, timestamp: event.timestampMilliseconds, sequence: sequence, index: index)
+            added = target.hours.add(units, to: hour, kind: kind, timestamp: event.timestampMilliseconds, sequence: sequence, index: index)
             if added, let uniqueValue { target.uniqueHours[hour, default: []].insert(uniqueValue) }
         }
         guard added else {

@@ -20,9 +20,10 @@ extension MeterStateMachine {
             writer.write(varint: tenant.eventsWithoutMeter)
             writer.write(varint: UInt64(tenant.customers.count))
             for customer in tenant.customers { writer.write(string: customer) }
-            let live = tenant.expiryQueue[tenant.expiryQueueHead...]
+            // Live ids in (time, id) order: the layout of the in-memory index never leaks into the bytes.
+            let live = tenant.acceptedEventIds.entries.sorted { ($0.value, $0.key) < ($1.value, $1.key) }
             writer.write(varint: UInt64(live.count))
-            for entry in live {
+            for entry in live.map({ (acceptedAtMilliseconds: $0.value, eventId: $0.key) }) {
                 writer.write(signed: entry.acceptedAtMilliseconds)
                 writer.write(string: entry.eventId)
             }
@@ -68,10 +69,9 @@ extension MeterStateMachine {
         }
     }
 
-    private func write(_ buckets: [Int64: Aggregate], to writer: inout BinaryWriter) {
+    private func write(_ buckets: BucketList, to writer: inout BinaryWriter) {
         writer.write(varint: UInt64(buckets.count))
-        for key in buckets.keys.sorted() {
-            let aggregate = buckets[key]!
+        for (key, aggregate) in zip(buckets.keys, buckets.aggregates) {
             writer.write(signed: key)
             writer.write(signed: aggregate.count)
             writer.write(signed128: aggregate.value)
@@ -110,7 +110,7 @@ extension MeterStateMachine {
             }
             for _ in 0..<(try reader.readCount()) {
                 let acceptedAt = try reader.readSigned()
-                tenant.remember(try reader.readString(), acceptedAtMilliseconds: acceptedAt)
+                _ = tenant.remember(try reader.readString(), acceptedAtMilliseconds: acceptedAt, oldestKeptMilliseconds: .max)
             }
             tenants[tenant.id] = tenant
         }
@@ -120,7 +120,7 @@ extension MeterStateMachine {
             metersById[state.meter.id] = state
             meterOrder.append(state.meter.id)
             if state.meter.status == .active {
-                tenant(state.meter.definition.tenantId).activeMeterByEventName[state.meter.definition.eventName] = state
+                tenant(state.meter.definition.tenantId).activeMeterByEventName.set(state, for: state.meter.definition.eventName)
             }
         }
         guard reader.isAtEnd else { throw DecodingError("\(reader.remainingCount) unexpected bytes after snapshot") }
@@ -162,15 +162,15 @@ extension MeterStateMachine {
             series.hours = try readAggregates(from: &reader)
             series.uniqueMinutes = try readUniques(from: &reader)
             series.uniqueHours = try readUniques(from: &reader)
-            series.oldestMinute = series.minutes.keys.min() ?? .max
             guard Int(UInt32(truncatingIfNeeded: key)) < state.groups.count else { throw DecodingError("series refers to unknown group") }
             state.series[key] = series
         }
         return state
     }
 
-    private func readAggregates(from reader: inout BinaryReader) throws(DecodingError) -> [Int64: Aggregate] {
-        var buckets: [Int64: Aggregate] = [:]
+    private func readAggregates(from reader: inout BinaryReader) throws(DecodingError) -> BucketList {
+        var keys: [Int64] = []
+        var aggregates: [Aggregate] = []
         for _ in 0..<(try reader.readCount()) {
             let key = try reader.readSigned()
             var aggregate = Aggregate()
@@ -179,9 +179,11 @@ extension MeterStateMachine {
             aggregate.latestTimestamp = try reader.readSigned()
             aggregate.latestSequence = try reader.readVarint()
             aggregate.latestIndex = UInt32(truncatingIfNeeded: try reader.readVarint())
-            buckets[key] = aggregate
+            guard keys.last.map({ $0 < key }) ?? true else { throw DecodingError("bucket keys out of order") }
+            keys.append(key)
+            aggregates.append(aggregate)
         }
-        return buckets
+        return BucketList(keys: keys, aggregates: aggregates)
     }
 
     private func readUniques(from reader: inout BinaryReader) throws(DecodingError) -> [Int64: Set<String>] {

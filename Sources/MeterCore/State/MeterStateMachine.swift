@@ -33,7 +33,7 @@ public final class MeterStateMachine {
     /// Checks that `definition` can be created now: valid, and its event name is free.
     public func validateCreate(_ definition: MeterDefinition) throws(MeterError) {
         try MeterValidation.validate(definition)
-        if tenants[definition.tenantId]?.activeMeterByEventName[definition.eventName] != nil {
+        if tenants[definition.tenantId]?.activeMeterByEventName.contains(definition.eventName) == true {
             throw MeterError(.meterAlreadyExists, "an active meter already uses event name \(quoted(definition.eventName)); archive it first to replace it")
         }
     }
@@ -109,7 +109,7 @@ public final class MeterStateMachine {
             let state = metersById[meterId]!
             state.meter.status = .archived
             state.meter.archivedAtMilliseconds = at
-            tenants[tenantId]?.activeMeterByEventName[state.meter.definition.eventName] = nil
+            tenants[tenantId]?.activeMeterByEventName.remove(state.meter.definition.eventName)
             return .meterUpdated(state.meter)
         case .eventsAccepted(let tenantId, let acceptedAt, let events):
             return .events(applyEvents(events, tenantId: tenantId, acceptedAtMilliseconds: acceptedAt, sequence: sequence))
@@ -142,7 +142,7 @@ public final class MeterStateMachine {
         let state = MeterState(meter: meter)
         metersById[meter.id] = state
         meterOrder.append(meter.id)
-        tenant(definition.tenantId).activeMeterByEventName[definition.eventName] = state
+        tenant(definition.tenantId).activeMeterByEventName.set(state, for: definition.eventName)
         return .meterCreated(meter)
     }
 
@@ -150,6 +150,8 @@ public final class MeterStateMachine {
         _ events: [UsageEvent], tenantId: String, acceptedAtMilliseconds: Int64, sequence: UInt64
     ) -> [EventOutcome] {
         advanceTime(to: acceptedAtMilliseconds)
+        // Ids are remembered at a time that never goes backwards, so they expire in FIFO order.
+        let effectiveTime = Swift.max(acceptedAtMilliseconds, highWaterMilliseconds)
         let tenant = tenant(tenantId)
         let oldestKept = acceptedAtMilliseconds &- configuration.dedupWindowMilliseconds
         var outcomes: [EventOutcome] = []
@@ -157,12 +159,11 @@ public final class MeterStateMachine {
         var index: UInt32 = 0
         for event in events {
             defer { index &+= 1 }
-            if tenant.hasAccepted(event.eventId, since: oldestKept) {
+            guard tenant.remember(event.eventId, acceptedAtMilliseconds: effectiveTime, oldestKeptMilliseconds: oldestKept) else {
                 outcomes.append(.duplicate)
                 continue
             }
-            tenant.remember(event.eventId, acceptedAtMilliseconds: acceptedAtMilliseconds)
-            guard let meter = tenant.activeMeterByEventName[event.eventName] else {
+            guard let meter = tenant.activeMeterByEventName.value(for: event.eventName) else {
                 tenant.eventsWithoutMeter += 1
                 outcomes.append(.noActiveMeter)
                 continue

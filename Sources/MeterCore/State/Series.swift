@@ -5,39 +5,29 @@
 /// exactly one of the two tiers. COUNT_UNIQUE meters keep the distinct values per bucket too,
 /// because distinct counts cannot be added up.
 final class Series {
-    var minutes: [Int64: Aggregate] = [:]
-    var hours: [Int64: Aggregate] = [:]
+    var minutes = BucketList()
+    var hours = BucketList()
     var uniqueMinutes: [Int64: Set<String>] = [:]
     var uniqueHours: [Int64: Set<String>] = [:]
-    /// Smallest minute key present, so a roll-up can skip series with nothing to roll.
-    var oldestMinute: Int64 = .max
 
     init() {}
 
     /// Moves every minute bucket that starts before `cutoffMinute` into its hour bucket.
     func rollUp(beforeMinute cutoffMinute: Int64, kind: AggregationKind) {
-        guard oldestMinute < cutoffMinute else { return }
-        var remainingOldest = Int64.max
-        var rolled: [Int64] = []
-        for minute in minutes.keys {
-            if minute < cutoffMinute { rolled.append(minute) } else { remainingOldest = Swift.min(remainingOldest, minute) }
-        }
-        for minute in rolled {
+        guard let first = minutes.keys.first, first < cutoffMinute else { return }
+        let end = minutes.lowerBound(cutoffMinute)
+        var rolled = 0
+        for position in 0..<end {
+            let minute = minutes.keys[position]
             let hour = minute.flooredDivision(by: 60)
-            // A failed merge (a sum beyond 10^29) keeps the minute; a query over it reports the overflow.
-            guard let aggregate = minutes[minute],
-                  let merged = hours[hour, default: .empty].merged(with: aggregate, kind: kind)
-            else {
-                remainingOldest = Swift.min(remainingOldest, minute)
-                continue
-            }
-            hours[hour] = merged
-            minutes[minute] = nil
+            // A sum beyond 10^29 stops the roll-up here; a query over it reports the overflow.
+            guard hours.merge(minutes.aggregates[position], into: hour, kind: kind) else { break }
             if kind == .countUnique, let values = uniqueMinutes.removeValue(forKey: minute) {
                 uniqueHours[hour, default: []].formUnion(values)
             }
+            rolled += 1
         }
-        oldestMinute = remainingOldest
+        minutes.removeFirst(rolled)
     }
 }
 

@@ -3,12 +3,12 @@
 final class TenantState {
     let id: String
     /// The active meter for each event name (archived meters free their name).
-    var activeMeterByEventName: [String: MeterState] = [:]
+    var activeMeterByEventName = StringTable<MeterState>()
     /// Customer ids interned to small numbers, in first-seen order.
-    var customerIndex: [String: UInt32] = [:]
+    var customerIndex = StringTable<UInt32>()
     var customers: [String] = []
     /// Accepted event ids and when they were accepted, for exactly-once counting.
-    var acceptedEventIds: [String: Int64] = [:]
+    var acceptedEventIds = StringTable<Int64>()
     /// The same ids in acceptance order, so they can expire oldest first.
     var expiryQueue: [(acceptedAtMilliseconds: Int64, eventId: String)] = []
     var expiryQueueHead = 0
@@ -21,11 +21,10 @@ final class TenantState {
 
     @inline(__always)
     func customerNumber(for customerId: String) -> UInt32 {
-        if let number = customerIndex[customerId] { return number }
-        let number = UInt32(customers.count)
-        customers.append(customerId)
-        customerIndex[customerId] = number
-        return number
+        customerIndex.value(for: customerId) {
+            customers.append(customerId)
+            return UInt32(customers.count - 1)
+        }
     }
 
     /// Forgets ids accepted before `oldestKeptMilliseconds`.
@@ -33,8 +32,8 @@ final class TenantState {
         while expiryQueueHead < expiryQueue.count,
               expiryQueue[expiryQueueHead].acceptedAtMilliseconds < oldestKeptMilliseconds {
             let entry = expiryQueue[expiryQueueHead]
-            if acceptedEventIds[entry.eventId] == entry.acceptedAtMilliseconds {
-                acceptedEventIds[entry.eventId] = nil
+            acceptedEventIds.update(entry.eventId) { acceptedAt in
+                if acceptedAt == entry.acceptedAtMilliseconds { acceptedAt = nil }
             }
             expiryQueueHead += 1
         }
@@ -48,13 +47,20 @@ final class TenantState {
     /// Whether `eventId` was accepted at or after `oldestKeptMilliseconds`.
     @inline(__always)
     func hasAccepted(_ eventId: String, since oldestKeptMilliseconds: Int64) -> Bool {
-        guard let acceptedAt = acceptedEventIds[eventId] else { return false }
+        guard let acceptedAt = acceptedEventIds.value(for: eventId) else { return false }
         return acceptedAt >= oldestKeptMilliseconds
     }
 
+    /// Remembers `eventId` as accepted now unless it was accepted at or after
+    /// `oldestKeptMilliseconds`; returns false (a duplicate) in that case. One probe.
     @inline(__always)
-    func remember(_ eventId: String, acceptedAtMilliseconds: Int64) {
-        acceptedEventIds[eventId] = acceptedAtMilliseconds
-        expiryQueue.append((acceptedAtMilliseconds, eventId))
+    func remember(_ eventId: String, acceptedAtMilliseconds: Int64, oldestKeptMilliseconds: Int64) -> Bool {
+        let isNew = acceptedEventIds.update(eventId) { acceptedAt -> Bool in
+            if let acceptedAt, acceptedAt >= oldestKeptMilliseconds { return false }
+            acceptedAt = acceptedAtMilliseconds
+            return true
+        }
+        if isNew { expiryQueue.append((acceptedAtMilliseconds, eventId)) }
+        return isNew
     }
 }

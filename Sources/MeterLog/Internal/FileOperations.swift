@@ -1,0 +1,171 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// File operations with the retrying and error mapping the log needs: `EINTR` is retried,
+/// short writes and reads are continued, and every failure becomes `LogError.io` naming the
+/// operation, the path and `errno`. Calls that change files go through `SystemCalls`.
+struct FileOperations: Sendable {
+    let systemCalls: any SystemCalls
+
+    func openFile(_ path: String, flags: Int32, mode: mode_t = 0o644) throws(LogError) -> Int32 {
+        while true {
+            let descriptor = systemCalls.open(path, flags | O_CLOEXEC, mode)
+            if descriptor >= 0 { return descriptor }
+            if errno != EINTR { throw .io(operation: "open", path: path, errno: errno) }
+        }
+    }
+
+    /// Closes `descriptor`. Data that matters was synced before, so a close error adds nothing.
+    func closeFile(_ descriptor: Int32) {
+        _ = systemCalls.close(descriptor)
+    }
+
+    /// Writes all of `bytes` at `offset`, continuing after short writes and `EINTR`.
+    func writeAll(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int64, path: String) throws(LogError) {
+        guard let base = bytes.baseAddress else { return }
+        var written = 0
+        while written < bytes.count {
+            let result = systemCalls.pwrite(descriptor, base + written, bytes.count - written, off_t(offset) + off_t(written))
+            if result > 0 {
+                written += result
+            } else if result < 0, errno == EINTR {
+                continue
+            } else {
+                // pwrite of a regular file returns 0 only if something is badly wrong; report
+                // it as an I/O error rather than spin.
+                throw .io(operation: "pwrite", path: path, errno: result == 0 ? EIO : errno)
+            }
+        }
+    }
+
+    /// Reads up to `count` bytes at `offset` into `destination`, stopping early only at end
+    /// of file; returns how many bytes it read.
+    func readFully(_ descriptor: Int32, into destination: UnsafeMutableRawPointer, count: Int, at offset: Int64, path: String) throws(LogError) -> Int {
+        var total = 0
+        while total < count {
+            let result = systemCalls.pread(descriptor, destination + total, count - total, off_t(offset) + off_t(total))
+            if result > 0 {
+                total += result
+            } else if result == 0 {
+                break
+            } else if errno != EINTR {
+                throw .io(operation: "pread", path: path, errno: errno)
+            }
+        }
+        return total
+    }
+
+    func synchronizeData(_ descriptor: Int32, path: String) throws(LogError) {
+        while systemCalls.fdatasync(descriptor) != 0 {
+            if errno != EINTR { throw .io(operation: "fdatasync", path: path, errno: errno) }
+        }
+    }
+
+    func synchronize(_ descriptor: Int32, path: String) throws(LogError) {
+        while systemCalls.fsync(descriptor) != 0 {
+            if errno != EINTR { throw .io(operation: "fsync", path: path, errno: errno) }
+        }
+    }
+
+    func truncate(_ descriptor: Int32, to length: Int64, path: String) throws(LogError) {
+        while systemCalls.ftruncate(descriptor, off_t(length)) != 0 {
+            if errno != EINTR { throw .io(operation: "ftruncate", path: path, errno: errno) }
+        }
+    }
+
+    func rename(_ source: String, to destination: String) throws(LogError) {
+        guard systemCalls.rename(source, destination) == 0 else {
+            throw .io(operation: "rename to \(destination)", path: source, errno: errno)
+        }
+    }
+
+    func unlink(_ path: String) throws(LogError) {
+        guard systemCalls.unlink(path) == 0 else { throw .io(operation: "unlink", path: path, errno: errno) }
+    }
+
+    /// Makes the directory's entries (created, renamed or removed files) durable.
+    func synchronizeDirectory(_ path: String) throws(LogError) {
+        let descriptor = try openFile(path, flags: O_RDONLY | O_DIRECTORY)
+        defer { closeFile(descriptor) }
+        try synchronize(descriptor, path: path)
+    }
+
+    /// Creates `path` holding exactly `bytes` and syncs it; fails if `path` exists.
+    func createFile(_ path: String, contents bytes: UnsafeRawBufferPointer) throws(LogError) {
+        let descriptor = try openFile(path, flags: O_WRONLY | O_CREAT | O_EXCL)
+        defer { closeFile(descriptor) }
+        try writeAll(descriptor, bytes, at: 0, path: path)
+        try synchronize(descriptor, path: path)
+    }
+
+    /// Creates `directory` if it does not exist, making the new entry durable in its parent.
+    func makeDirectoryIfMissing(_ directory: String) throws(LogError) {
+        if mkdir(directory, 0o755) == 0 {
+            try synchronizeDirectory(parentDirectory(of: directory))
+        } else if errno != EEXIST {
+            throw .io(operation: "mkdir", path: directory, errno: errno)
+        }
+    }
+
+    func fileByteCount(_ descriptor: Int32, path: String) throws(LogError) -> Int64 {
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { throw .io(operation: "fstat", path: path, errno: errno) }
+        return Int64(status.st_size)
+    }
+
+    func fileByteCount(atPath path: String) throws(LogError) -> Int64 {
+        var status = stat()
+        guard stat(path, &status) == 0 else { throw .io(operation: "stat", path: path, errno: errno) }
+        return Int64(status.st_size)
+    }
+
+    /// The names of the entries in `directory`, excluding "." and "..".
+    func listDirectory(_ directory: String) throws(LogError) -> [String] {
+        guard let stream = opendir(directory) else { throw .io(operation: "opendir", path: directory, errno: errno) }
+        defer { closedir(stream) }
+        var names: [String] = []
+        errno = 0
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+            errno = 0
+        }
+        if errno != 0 { throw .io(operation: "readdir", path: directory, errno: errno) }
+        return names
+    }
+
+    /// The name of `path`'s first free variant: `path` itself, then `path.1`, `path.2`, ...,
+    /// so a copy of damaged bytes never overwrites an earlier copy.
+    func unusedPath(_ path: String) -> String {
+        var candidate = path
+        var suffix = 0
+        while access(candidate, F_OK) == 0 {
+            suffix += 1
+            candidate = "\(path).\(suffix)"
+        }
+        return candidate
+    }
+}
+
+/// `directory/name`.
+func joinPath(_ directory: String, _ name: String) -> String {
+    directory.hasSuffix("/") ? directory + name : directory + "/" + name
+}
+
+/// The directory containing `path` ("." for a bare name).
+func parentDirectory(of path: String) -> String {
+    var trimmed = Substring(path)
+    while trimmed.count > 1, trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+    guard let slash = trimmed.lastIndex(of: "/") else { return "." }
+    return slash == trimmed.startIndex ? "/" : String(trimmed[..<slash])
+}
+
+/// The last component of `path`.
+func lastPathComponent(_ path: String) -> String {
+    path.split(separator: "/").last.map(String.init) ?? path
+}

@@ -1,0 +1,93 @@
+import XCTest
+@testable import MeterLog
+
+final class SnapshotStoreTests: XCTestCase {
+    func testWriteThenLoad() throws {
+        let directory = try TemporaryDirectory(self)
+        let store = try SnapshotStore(directory: directory.path)
+        XCTAssertNil(try store.loadNewest())
+        try store.write(sequence: 10, bytes: [1, 2, 3])
+        try store.write(sequence: 25, bytes: Array(repeating: 9, count: 5000))
+        try store.write(sequence: 0, bytes: [])
+        XCTAssertEqual(try directory.names(), [
+            "snapshot-00000000000000000000.snap",
+            "snapshot-00000000000000000010.snap",
+            "snapshot-00000000000000000025.snap",
+        ])
+        let newest = try XCTUnwrap(try store.loadNewest())
+        XCTAssertEqual(newest.sequence, 25)
+        XCTAssertEqual(newest.bytes, Array(repeating: 9, count: 5000))
+        let bytes = try readBytes(directory.file("snapshot-00000000000000000010.snap"))
+        XCTAssertEqual(Array(bytes[0..<8]), Array("MTRSNAP1".utf8))
+        XCTAssertEqual(bytes.count, 32 + 3)
+    }
+
+    func testLoadFallsBackPastDamagedSnapshots() throws {
+        let directory = try TemporaryDirectory(self)
+        let store = try SnapshotStore(directory: directory.path)
+        try store.write(sequence: 5, bytes: [5, 5, 5])
+        try store.write(sequence: 7, bytes: [7, 7, 7, 7])
+        try store.write(sequence: 9, bytes: [9])
+        // Newest: one flipped bit in the body. Next: truncated. Then a file under the wrong name.
+        let newestPath = directory.file("snapshot-00000000000000000009.snap")
+        var newest = try readBytes(newestPath)
+        newest[32] ^= 0x80
+        try writeBytes(newest, to: newestPath)
+        try truncateFile(directory.file("snapshot-00000000000000000007.snap"), to: 34)
+        try writeBytes(try readBytes(directory.file("snapshot-00000000000000000005.snap")), to: directory.file("snapshot-00000000000000000008.snap"))
+
+        let load = try store.load()
+        XCTAssertEqual(load.newest, Snapshot(sequence: 5, bytes: [5, 5, 5]))
+        XCTAssertEqual(load.skipped.map(\.file), [
+            "snapshot-00000000000000000009.snap",
+            "snapshot-00000000000000000008.snap",
+            "snapshot-00000000000000000007.snap",
+        ])
+        XCTAssertTrue(load.skipped[0].reason.contains("checksum mismatch"), load.skipped[0].reason)
+        XCTAssertTrue(load.skipped[1].reason.contains("does not match the file name"), load.skipped[1].reason)
+        XCTAssertTrue(load.skipped[2].reason.contains("length"), load.skipped[2].reason)
+        XCTAssertEqual(try store.loadNewest()?.sequence, 5)
+
+        try truncateFile(directory.file("snapshot-00000000000000000005.snap"), to: 0)
+        XCTAssertNil(try store.loadNewest())
+        XCTAssertEqual(try store.load().skipped.count, 4)
+    }
+
+    func testTemporaryFilesAreIgnoredAndPruned() throws {
+        let directory = try TemporaryDirectory(self)
+        let store = try SnapshotStore(directory: directory.path)
+        try store.write(sequence: 3, bytes: [3])
+        try writeBytes([1, 2, 3], to: directory.file("snapshot-00000000000000000004.snap.tmp"))
+        XCTAssertEqual(try store.loadNewest()?.sequence, 3)
+        XCTAssertEqual(try store.prune(keeping: 1), ["snapshot-00000000000000000004.snap.tmp"])
+        XCTAssertEqual(try directory.names(), ["snapshot-00000000000000000003.snap"])
+    }
+
+    func testPruneKeepsTheNewestValidSnapshots() throws {
+        let directory = try TemporaryDirectory(self)
+        let store = try SnapshotStore(directory: directory.path)
+        for sequence in [1, 2, 3, 4, 5] as [UInt64] { try store.write(sequence: sequence, bytes: [UInt8(sequence)]) }
+        try truncateFile(directory.file("snapshot-00000000000000000005.snap"), to: 3)
+        let deleted = try store.prune(keeping: 2)
+        XCTAssertEqual(deleted, ["snapshot-00000000000000000002.snap", "snapshot-00000000000000000001.snap"])
+        XCTAssertEqual(try directory.names(), [
+            "snapshot-00000000000000000003.snap",
+            "snapshot-00000000000000000004.snap",
+            "snapshot-00000000000000000005.snap",
+        ])
+        XCTAssertEqual(try store.prune(keeping: 3), [], "fewer valid snapshots than asked for: delete none")
+    }
+
+    func testFailedRenameLeavesThePreviousSnapshot() throws {
+        let directory = try TemporaryDirectory(self)
+        let systemCalls = FaultInjectingSystemCalls()
+        let store = try SnapshotStore(directory: directory.path, systemCalls: systemCalls)
+        try store.write(sequence: 1, bytes: [1])
+        systemCalls.fail(.rename, with: EIO)
+        XCTAssertThrowsError(try store.write(sequence: 2, bytes: [2])) { error in
+            guard case .io(let operation, _, EIO) = error as? LogError else { return XCTFail("\(error)") }
+            XCTAssertTrue(operation.hasPrefix("rename"))
+        }
+        XCTAssertEqual(try store.loadNewest()?.sequence, 1)
+    }
+}
