@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .library(name: "MeterCore", targets: ["MeterCore"]),
         .library(name: "MeterLog", targets: ["MeterLog"]),
+        .library(name: "MeterEngine", targets: ["MeterEngine"]),
         .executable(name: "meterd", targets: ["meterd"]),
         .executable(name: "meter-bench", targets: ["meter-bench"]),
     ],
@@ -18,16 +19,23 @@ let package = Package(
         // Pure, deterministic metering state machine: no I/O, no clock, no locks.
         .target(name: "MeterCore"),
         // Segmented write-ahead log, snapshots and the single-writer engine. The only target that touches files.
-        .target(name: "MeterLog", dependencies: ["MeterCore"]),
+        .target(name: "MeterLog"),
+        // The single writer: validate -> dedup -> append -> fsync -> apply -> reply, recovery, snapshots, backfill.
+        .target(name: "MeterEngine", dependencies: ["MeterCore", "MeterLog"]),
         // Placeholders for the wire protocol issue: generated protobuf code, frame codec, server, client.
         .target(name: "MeterProto"),
         .target(name: "MeterWire"),
-        .target(name: "MeterServer", dependencies: ["MeterCore", "MeterLog", "MeterWire"]),
+        .target(name: "MeterServer", dependencies: ["MeterCore", "MeterEngine", "MeterWire"]),
         .target(name: "MeterClient", dependencies: ["MeterWire"]),
         .executableTarget(name: "meterd", dependencies: ["MeterCore", "MeterLog"]),
-        .executableTarget(name: "meter-bench", dependencies: ["MeterCore", "MeterLog"]),
+        .executableTarget(name: "meter-bench", dependencies: ["MeterCore", "MeterLog", "MeterEngine"]),
+        // Runs the engine in a child process for the crash tests (until meterd speaks the wire protocol).
+        .executableTarget(name: "meter-engine-driver", dependencies: ["MeterCore", "MeterEngine"]),
         .testTarget(name: "MeterCoreTests", dependencies: ["MeterCore"]),
-        .testTarget(name: "MeterLogTests", dependencies: ["MeterCore", "MeterLog"], exclude: ["Inputs"]),
+        .testTarget(name: "MeterLogTests", dependencies: ["MeterLog"], exclude: ["Inputs"]),
+        .testTarget(name: "MeterEngineTests", dependencies: ["MeterCore", "MeterLog", "MeterEngine"]),
+        // Cross-process tests: real child processes killed with SIGKILL.
+        .testTarget(name: "MeterIntegrationTests", dependencies: ["MeterCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -71,35 +71,31 @@ enum CoreBenchmark {
         return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     }
 
-    /// Bytes per remembered event id and per minute bucket, from the growth of the resident set.
+    /// Bytes per remembered event id and per minute bucket, from the growth of the resident
+    /// set. Both machines stay alive so freed memory is never reused between measurements.
     static func measureMemory(seed: UInt64) {
         let start: Int64 = 1_767_225_600_000
         let count = 200_000
-        // Ids: events for an event name without a meter only touch the dedup index.
-        do {
-            let machine = MeterStateMachine()
-            let events = (0..<count).map { UsageEvent(eventId: "0d5f6c2e-\(100_000_000 + $0)", eventName: "unmetered", customerId: "c", timestampMilliseconds: start) }
-            let before = heapBytes()
-            machine.apply(.eventsAccepted(tenantId: Tenant.defaultId, acceptedAtMilliseconds: start, events: events), sequence: 1)
-            let after = heapBytes()
-            print("memory per remembered event id (18-byte ids): \(format(Double(after - before) / Double(count))) bytes")
-            withExtendedLifetime(machine) {}
+        // Ids only: events for an event name without a meter touch nothing but the dedup index.
+        let idsOnly = MeterStateMachine()
+        let unmetered = (0..<count).map { UsageEvent(eventId: "0d5f6c2e-\(100_000_000 + $0)", eventName: "unmetered", customerId: "c\($0 % 1000)", timestampMilliseconds: start - Int64($0 / 1000) * 60_000) }
+        let before = heapBytes()
+        idsOnly.apply(.eventsAccepted(tenantId: Tenant.defaultId, acceptedAtMilliseconds: start, events: unmetered), sequence: 1)
+        let idBytes = heapBytes() - before
+        print("memory per remembered event id (18-byte ids): \(format(Double(idBytes) / Double(count))) bytes")
+        // The same ids, now counted by a meter: one event per (customer, minute), so each opens a bucket.
+        let withBuckets = MeterStateMachine()
+        withBuckets.apply(.meterCreated(MeterDefinition(eventName: "calls", displayName: "Calls", aggregation: .count), atMilliseconds: start), sequence: 1)
+        let metered = unmetered.map { event -> UsageEvent in
+            var copy = event
+            copy.eventName = "calls"
+            return copy
         }
-        // Buckets: one event per (customer, minute) so every event opens a bucket.
-        do {
-            let machine = MeterStateMachine()
-            machine.apply(.meterCreated(MeterDefinition(eventName: "calls", displayName: "Calls", aggregation: .count), atMilliseconds: start), sequence: 1)
-            let idsOnly = (0..<count).map { UsageEvent(eventId: "x\($0)", eventName: "unmetered", customerId: "c", timestampMilliseconds: start) }
-            let withBuckets = (0..<count).map { UsageEvent(eventId: "y\($0)", eventName: "calls", customerId: "c\($0 % 1000)", timestampMilliseconds: start - Int64($0 / 1000) * 60_000) }
-            let before = heapBytes()
-            machine.apply(.eventsAccepted(tenantId: Tenant.defaultId, acceptedAtMilliseconds: start, events: idsOnly), sequence: 2)
-            let middle = heapBytes()
-            machine.apply(.eventsAccepted(tenantId: Tenant.defaultId, acceptedAtMilliseconds: start, events: withBuckets), sequence: 3)
-            let after = heapBytes()
-            let perBucket = (Double(after - middle) - Double(middle - before)) / Double(count)
-            print("memory per (meter, customer, group, minute) bucket: \(format(perBucket)) bytes (1000 series x 200 minutes)")
-            withExtendedLifetime(machine) {}
-        }
+        let middle = heapBytes()
+        withBuckets.apply(.eventsAccepted(tenantId: Tenant.defaultId, acceptedAtMilliseconds: start, events: metered), sequence: 2)
+        let bucketBytes = heapBytes() - middle - idBytes
+        print("memory per (meter, customer, group, minute) bucket: \(format(Double(bucketBytes) / Double(count))) bytes (1000 series x 200 minutes)")
+        withExtendedLifetime((idsOnly, withBuckets)) {}
     }
 
     /// Resident set size from /proc/self/statm (glibc's mallinfo is not visible to Swift).

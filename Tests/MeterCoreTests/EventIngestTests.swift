@@ -155,16 +155,20 @@ final class EventIngestTests: XCTestCase {
         let firstRecord = harness.sequence
         let meter = try harness.create(MeterDefinition(eventName: "tokens_used", displayName: "Tokens", aggregation: .sum("tokens")))
         harness.ingest([event("4", ["tokens": .integer(1)])], now: baseTime + minute)
-        guard case .eventsAccepted(_, _, let old) = harness.records[0] else { return XCTFail() }
-        let counted = harness.machine.applyBackfill(meterId: meter.id, events: old.enumerated().map { ($1, firstRecord, UInt32($0)) })
+        XCTAssertEqual(harness.machine.pendingBackfills.map(\.meterId), [meter.id])
+        let counted = harness.machine.applyBackfill(meterId: meter.id, record: harness.records[0], sequence: firstRecord)
         XCTAssertEqual(counted, 2)
-        // Events at or after the creating record are never backfilled (they were counted live).
-        let late = harness.machine.applyBackfill(meterId: meter.id, events: [(event("4", ["tokens": .integer(1)]), harness.sequence, 0)])
+        // Records at or after the creating record are never backfilled (they were counted live),
+        // and other tenants' events never count.
+        let late = harness.machine.applyBackfill(meterId: meter.id, record: harness.records.last!, sequence: harness.sequence)
         XCTAssertEqual(late, 0)
+        let foreign = StateRecord.eventsAccepted(tenantId: "globex", acceptedAtMilliseconds: baseTime, events: [event("9", ["tokens": .integer(100)])])
+        XCTAssertEqual(harness.machine.applyBackfill(meterId: meter.id, record: foreign, sequence: firstRecord), 0)
         XCTAssertEqual(try harness.total("tokens_used"), decimal("11"))
         harness.apply(.backfillProgress(meterId: meter.id, completedThroughSequence: meter.createdSequence))
         let status = try harness.machine.meter(tenantId: Tenant.defaultId, .id(meter.id)).backfill
         XCTAssertTrue(status.isComplete)
+        XCTAssertTrue(harness.machine.pendingBackfills.isEmpty)
         XCTAssertEqual(status.eventsCounted, 2)
     }
 }

@@ -175,26 +175,39 @@ public final class MeterStateMachine {
         return outcomes
     }
 
-    /// Aggregates events that were accepted before meter `meterId` existed (backfill). The
-    /// caller passes each event with the log position and batch index it was accepted at, in
-    /// log order, and never passes an event twice. Events that do not carry the meter's event
-    /// name are skipped. Returns how many were counted.
+    /// Aggregates into meter `meterId` the events of an `eventsAccepted` record that was in
+    /// the log at position `sequence` before the meter was created (backfill). Events of other
+    /// tenants or event names, and records at or after the meter's creation, are skipped, so
+    /// the caller can hand over every record of a log range. Returns how many were counted.
+    /// The caller (the engine) applies each range once, in log order, and logs its progress
+    /// with a `backfillProgress` record so replay repeats exactly the same calls.
     @discardableResult
-    public func applyBackfill(
-        meterId: String, events: [(event: UsageEvent, sequence: UInt64, index: UInt32)]
-    ) -> Int {
-        guard let state = metersById[meterId], let tenant = tenants[state.meter.definition.tenantId] else { return 0 }
+    public func applyBackfill(meterId: String, record: StateRecord, sequence: UInt64) -> Int {
+        guard case .eventsAccepted(let tenantId, _, let events) = record,
+              let state = metersById[meterId],
+              state.meter.definition.tenantId == tenantId,
+              sequence < state.meter.backfill.targetSequence,
+              let tenant = tenants[tenantId]
+        else { return 0 }
         var counted = 0
-        for item in events where item.event.eventName == state.meter.definition.eventName {
-            guard item.sequence < state.meter.backfill.targetSequence else { continue }
-            let customer = tenant.customerNumber(for: item.event.customerId)
+        for (index, event) in events.enumerated() where event.eventName == state.meter.definition.eventName {
+            let customer = tenant.customerNumber(for: event.customerId)
             let outcome = state.count(
-                item.event, customerIndex: customer, sequence: item.sequence, index: item.index,
+                event, customerIndex: customer, sequence: sequence, index: UInt32(truncatingIfNeeded: index),
                 rolledBeforeMinute: rolledBeforeMinute)
             if outcome == .counted { counted += 1 }
         }
         state.meter.backfill.eventsCounted += UInt64(counted)
         return counted
+    }
+
+    /// Meters whose backfill has not covered every log position before their creation, with
+    /// the position to continue from, in creation order.
+    public var pendingBackfills: [(meterId: String, fromSequence: UInt64, targetSequence: UInt64)] {
+        meterOrder.compactMap { id in
+            let backfill = metersById[id]!.meter.backfill
+            return backfill.isComplete ? nil : (id, backfill.completedThroughSequence, backfill.targetSequence)
+        }
     }
 
     /// Moves the clock of the state machine forward: expires old event ids and rolls minute

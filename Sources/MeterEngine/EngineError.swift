@@ -1,0 +1,44 @@
+import MeterCore
+
+/// Why the engine did not carry out a request.
+///
+/// `rejected` is the client's to fix (invalid input, unknown meter...). `unavailable` means the
+/// engine cannot write now: it is shutting down, or the log failed (disk full, EIO, a failed
+/// fsync) and stays failed until restart; nothing in such a request was acknowledged.
+/// `resourceExhausted` means the queue in front of the writer is full: retry with backoff.
+public enum EngineError: Error, Hashable, Sendable, CustomStringConvertible {
+    case rejected(MeterError)
+    case unavailable(String)
+    case resourceExhausted(String)
+
+    public var description: String {
+        switch self {
+        case .rejected(let error): return error.description
+        case .unavailable(let message): return "UNAVAILABLE: \(message)"
+        case .resourceExhausted(let message): return "RESOURCE_EXHAUSTED: \(message)"
+        }
+    }
+}
+
+/// What became of one event of an ingest request.
+public enum EventResult: Hashable, Sendable {
+    /// Written to the log (durably, in fsync mode); the outcome says whether a meter counted it.
+    case accepted(EventOutcome)
+    /// Its id was already accepted; nothing changed.
+    case duplicate
+    /// Invalid; not written. The rest of the batch is unaffected.
+    case rejected(MeterError)
+}
+
+/// The engine's state for health checks.
+public struct EngineStatus: Hashable, Sendable {
+    public var durability: Durability
+    /// Last log position applied to the state machine.
+    public var lastAppliedSequence: UInt64
+    /// Oldest log position still on disk.
+    public var firstRetainedSequence: UInt64
+    /// Set once a write or fsync failed; writes stay refused until restart.
+    public var failure: String?
+    public var queuedEvents: Int
+    public var snapshotSequence: UInt64
+}

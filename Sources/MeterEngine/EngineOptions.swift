@@ -1,0 +1,80 @@
+import MeterCore
+
+/// When the engine acknowledges a write relative to fsync.
+///
+/// - `fsync` (default): a reply is sent only after the log record holding the write was
+///   fdatasync'ed. A kill -9 at any moment loses nothing that was acknowledged.
+/// - `interval(milliseconds:)`: the log is fdatasync'ed at most every N ms (and when idle);
+///   replies are sent after the write reached the page cache, so acknowledgements may run up
+///   to N ms ahead of durability: a machine crash (not a process crash) can lose them.
+/// - `none`: never fsync (the OS writes back when it likes). For tests and benchmarks only.
+public enum Durability: Hashable, Sendable, CustomStringConvertible {
+    case fsync
+    case interval(milliseconds: Int)
+    case none
+
+    public var description: String {
+        switch self {
+        case .fsync: return "fsync"
+        case .interval(let milliseconds): return "interval(\(milliseconds)ms)"
+        case .none: return "none"
+        }
+    }
+
+    /// Parses `fsync`, `none`, `interval` (100 ms) or `interval:N`.
+    public init?(parsing text: String) {
+        switch text {
+        case "fsync": self = .fsync
+        case "none": self = .none
+        case "interval": self = .interval(milliseconds: 100)
+        default:
+            guard text.hasPrefix("interval:"), let milliseconds = Int(text.dropFirst("interval:".count)), milliseconds > 0 else { return nil }
+            self = .interval(milliseconds: milliseconds)
+        }
+    }
+}
+
+/// Everything the engine is configured with at start-up. Defaults are the documented ones.
+public struct EngineOptions: Sendable {
+    /// Directory holding the log segments and snapshots (created if missing).
+    public var dataDirectory: String
+    public var durability: Durability = .fsync
+    /// Rules of the state machine (late window, dedup window, limits...).
+    public var core = MeterCoreConfiguration()
+    /// Most events waiting for the writer; beyond it ingest fails fast with RESOURCE_EXHAUSTED.
+    public var queueCapacityEvents = 1_000_000
+    /// Most commands (of any kind) waiting for the writer.
+    public var queueCapacityCommands = 100_000
+    /// Write a snapshot after this many log records...
+    public var snapshotEveryRecords: UInt64 = 50_000
+    /// ...or after this many seconds with at least one new record, whichever comes first.
+    public var snapshotEverySeconds: Int64 = 300
+    /// Segments older than this and fully covered by a snapshot are deleted. Default 7 days.
+    /// Backfill of a new meter sees only retained events.
+    public var retentionMilliseconds: Int64 = 7 * 24 * 3_600_000
+    /// Size at which a log segment is sealed and a new one started.
+    public var segmentSizeBytes = 64 << 20
+    /// Open a log with mid-log corruption by cutting it there (loses the records after it).
+    public var repair = false
+    /// Most log records one backfill step reads before letting ingestion run again.
+    public var backfillRecordsPerStep: UInt64 = 256
+    /// Milliseconds since the Unix epoch; replace it in tests to control time.
+    public var clock: @Sendable () -> Int64 = EngineOptions.systemClock
+
+    public init(dataDirectory: String) {
+        self.dataDirectory = dataDirectory
+    }
+
+    /// The wall clock, in Unix milliseconds.
+    public static let systemClock: @Sendable () -> Int64 = {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

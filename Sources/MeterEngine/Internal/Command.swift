@@ -1,0 +1,31 @@
+import MeterCore
+
+/// One request waiting for the writer. Replies run on the writer thread and must not block.
+enum Command {
+    /// Completes a write once its records are durable (or failed): gets every apply outcome
+    /// of the group commit, or the error that stopped the group.
+    typealias Finisher = (Result<[ApplyOutcome], EngineError>) -> Void
+
+    case ingest(tenantId: String, events: [UsageEvent], reply: (Result<[EventResult], EngineError>) -> Void)
+    case createMeter(MeterDefinition, reply: (Result<Meter, EngineError>) -> Void)
+    case updateDisplayName(tenantId: String, meter: MeterReference, displayName: String, reply: (Result<Meter, EngineError>) -> Void)
+    case archiveMeter(tenantId: String, meter: MeterReference, reply: (Result<Meter, EngineError>) -> Void)
+    /// Runs against the state after every earlier write of its group was applied.
+    case read((MeterStateMachine) -> Void)
+
+    var eventCount: Int {
+        if case .ingest(_, let events, _) = self { return events.count }
+        return 0
+    }
+
+    /// Answers the command with `error` without running it.
+    func fail(_ error: EngineError) {
+        switch self {
+        case .ingest(_, _, let reply): reply(.failure(error))
+        case .createMeter(_, let reply): reply(.failure(error))
+        case .updateDisplayName(_, _, _, let reply): reply(.failure(error))
+        case .archiveMeter(_, _, let reply): reply(.failure(error))
+        case .read: break
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import MeterCore
+import MeterLog
+
+/// Thrown inside a log read to stop it early.
+struct StopReading: Error {}
+
+extension MeterEngine {
+    /// Aggregates the next stretch of retained log records into the oldest meter whose
+    /// backfill is unfinished, then logs how far it got. A step reads at most
+    /// `backfillRecordsPerStep` records, so ingestion (served between steps) never stalls long.
+    ///
+    /// Deterministic under replay: the progress record is appended (and synced) before the
+    /// stretch is applied, and replay, on meeting it, applies the same stretch at the same
+    /// log position (`replayBackfill`).
+    func backfillStep() {
+        guard failure == nil, let pending = machine.pendingBackfills.first else { return }
+        var through = pending.targetSequence
+        var stretch: [(UInt64, StateRecord)] = []
+        do {
+            var seen: UInt64 = 0
+            try log.read(from: Swift.max(pending.fromSequence, 1)) { sequence, record in
+                guard sequence < pending.targetSequence else { throw StopReading() }
+                if seen >= options.backfillRecordsPerStep {
+                    through = sequence
+                    throw StopReading()
+                }
+                seen += 1
+                guard record.type == RecordCodec.eventsAcceptedType else { return }
+                stretch.append((sequence, try RecordCodec.decode(type: record.type, payload: record.payload)))
+            }
+        } catch is StopReading {
+        } catch {
+            failure = "backfill of \(pending.meterId) could not read the log: \(error)"
+            return
+        }
+        let progress = StateRecord.backfillProgress(meterId: pending.meterId, completedThroughSequence: through)
+        _ = append([progress]) { [self] in
+            for (sequence, record) in stretch {
+                machine.applyBackfill(meterId: pending.meterId, record: record, sequence: sequence)
+            }
+        }
+    }
+
+    /// During recovery: re-applies the stretch a `backfillProgress` record covers, exactly as
+    /// the live engine did before writing it.
+    static func replayBackfill(meterId: String, through: UInt64, machine: MeterStateMachine, log: SegmentedLog) throws {
+        guard let pending = machine.pendingBackfills.first(where: { $0.meterId == meterId }) else { return }
+        do {
+            try log.read(from: Swift.max(pending.fromSequence, 1)) { sequence, record in
+                guard sequence < through else { throw StopReading() }
+                guard record.type == RecordCodec.eventsAcceptedType else { return }
+                machine.applyBackfill(meterId: meterId, record: try RecordCodec.decode(type: record.type, payload: record.payload), sequence: sequence)
+            }
+        } catch is StopReading {}
+    }
+}

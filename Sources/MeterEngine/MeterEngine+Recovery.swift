@@ -1,0 +1,81 @@
+import Foundation
+import MeterCore
+import MeterLog
+
+/// What recovery found when the engine opened.
+public struct EngineRecoveryReport: Sendable, CustomStringConvertible {
+    /// Log position of the snapshot recovery started from (0: none).
+    public var snapshotSequence: UInt64
+    /// Snapshot files that were skipped as invalid, with the reason.
+    public var skippedSnapshots: [String]
+    /// Records replayed after the snapshot.
+    public var replayedRecords: UInt64
+    /// What the log did on open (torn tail cut, repairs).
+    public var log: RecoveryReport
+    public var durationMilliseconds: Int64
+
+    public var description: String {
+        var text = "recovered from snapshot \(snapshotSequence) + \(replayedRecords) log records in \(durationMilliseconds) ms"
+        if !skippedSnapshots.isEmpty { text += "; skipped snapshots: \(skippedSnapshots.joined(separator: "; "))" }
+        if !log.isClean { text += "; log: \(log)" }
+        return text
+    }
+}
+
+extension MeterEngine {
+    /// Opens the data directory: loads the newest valid snapshot, replays the log after it
+    /// (cutting a torn tail, refusing mid-log corruption unless `options.repair`), starts the
+    /// writer and returns. Throws when the data cannot be trusted.
+    public static func open(options: EngineOptions) throws -> MeterEngine {
+        precondition(options.core.problems.isEmpty, "invalid configuration: \(options.core.problems)")
+        let started = ContinuousClock.now
+        try FileManager.default.createDirectory(atPath: options.dataDirectory, withIntermediateDirectories: true)
+        let snapshots = try SnapshotStore(directory: options.dataDirectory)
+        let loaded = try snapshots.load()
+        let machine: MeterStateMachine
+        var snapshotSequence: UInt64 = 0
+        if let snapshot = loaded.newest {
+            machine = try MeterStateMachine(snapshot: snapshot.bytes, configuration: options.core)
+            snapshotSequence = snapshot.sequence
+        } else {
+            machine = MeterStateMachine(configuration: options.core)
+        }
+        let (log, logReport) = try SegmentedLog.open(
+            directory: options.dataDirectory, options: LogOptions(segmentSizeBytes: options.segmentSizeBytes, repair: options.repair))
+        do {
+            if log.lastSequence < snapshotSequence {
+                throw EngineOpenError("the snapshot covers log position \(snapshotSequence) but the log ends at \(log.lastSequence): log records were lost")
+            }
+            if log.lastSequence > snapshotSequence && log.firstSequence > snapshotSequence + 1 {
+                throw EngineOpenError("the log starts at \(log.firstSequence) but the snapshot ends at \(snapshotSequence): segments are missing")
+            }
+            var replayed: UInt64 = 0
+            try log.read(from: snapshotSequence + 1) { sequence, logRecord in
+                let record = try RecordCodec.decode(type: logRecord.type, payload: logRecord.payload)
+                if case .backfillProgress(let meterId, let through) = record {
+                    try replayBackfill(meterId: meterId, through: through, machine: machine, log: log)
+                }
+                machine.apply(record, sequence: sequence)
+                replayed += 1
+            }
+            let elapsed = ContinuousClock.now - started
+            let report = EngineRecoveryReport(
+                snapshotSequence: snapshotSequence, skippedSnapshots: loaded.skipped.map(\.description), replayedRecords: replayed,
+                log: logReport, durationMilliseconds: elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+            let engine = MeterEngine(options: options, machine: machine, log: log, snapshots: snapshots,
+                                     snapshotSequence: snapshotSequence, recovery: report)
+            engine.recordsSinceSnapshot = replayed
+            engine.startWriter()
+            return engine
+        } catch {
+            log.close()
+            throw error
+        }
+    }
+}
+
+/// The data directory cannot be opened safely; the message says why.
+public struct EngineOpenError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}

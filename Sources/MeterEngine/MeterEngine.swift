@@ -1,0 +1,163 @@
+import Foundation
+import MeterCore
+import MeterLog
+
+/// The single writer between the server and the state machine:
+/// validate -> dedup -> append to the log -> fsync -> apply -> reply.
+///
+/// Requests from every connection go into one bounded queue. A dedicated writer thread takes
+/// everything queued at once, screens it against the state machine, appends all resulting
+/// records with one write and one fdatasync (group commit), applies them and replies. Reads
+/// run on the same thread after the writes queued before them, so in `fsync` mode they never
+/// observe state that is not durable. Nothing here runs on (or blocks) a NIO event loop.
+///
+/// Start with `open(options:)`, which recovers from the newest snapshot plus the log; stop
+/// with `shutdown()`, which finishes queued work, fsyncs, writes a snapshot and closes.
+public final class MeterEngine: @unchecked Sendable {
+    public let options: EngineOptions
+    /// What recovery found and did when the engine opened.
+    public let recovery: EngineRecoveryReport
+
+    // Guarded by `condition`.
+    let condition = NSCondition()
+    var queue: [Command] = []
+    var queuedEvents = 0
+    var stopping = false
+    var shutdownWaiters: [CheckedContinuation<Void, Never>] = []
+    var finished = false
+
+    // Owned by the writer thread after `open` returns.
+    let machine: MeterStateMachine
+    let log: SegmentedLog
+    let snapshots: SnapshotStore
+    var failure: String?
+    var lastAcceptedAtMilliseconds: Int64 = .min
+    var lastSyncMilliseconds: Int64 = 0
+    var unsyncedRecords = false
+    var recordsSinceSnapshot: UInt64 = 0
+    var lastSnapshotMilliseconds: Int64
+    var snapshotSequence: UInt64
+    var writer: Thread?
+
+    init(options: EngineOptions, machine: MeterStateMachine, log: SegmentedLog, snapshots: SnapshotStore,
+         snapshotSequence: UInt64, recovery: EngineRecoveryReport) {
+        self.options = options
+        self.machine = machine
+        self.log = log
+        self.snapshots = snapshots
+        self.snapshotSequence = snapshotSequence
+        self.recovery = recovery
+        self.lastSnapshotMilliseconds = options.clock()
+        self.lastAcceptedAtMilliseconds = machine.highWaterMilliseconds
+    }
+
+    // MARK: Submitting work
+
+    /// Queues `command`, or fails it at once when the engine is stopping or the queue is full.
+    func submit(_ command: Command) {
+        condition.lock()
+        if stopping {
+            condition.unlock()
+            command.fail(.unavailable("meterd is shutting down"))
+            return
+        }
+        let events = command.eventCount
+        if queue.count >= options.queueCapacityCommands || (events > 0 && queuedEvents + events > options.queueCapacityEvents) {
+            condition.unlock()
+            command.fail(.resourceExhausted("the ingest queue is full (\(options.queueCapacityEvents) events); retry with backoff"))
+            return
+        }
+        queue.append(command)
+        queuedEvents += events
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Ingests a batch; one result per event, in order. Throws only when nothing was accepted
+    /// because the engine could not write (unavailable, queue full).
+    public func ingest(tenantId: String = Tenant.defaultId, events: [UsageEvent]) async throws(EngineError) -> [EventResult] {
+        try await call { reply in .ingest(tenantId: tenantId, events: events, reply: reply) }
+    }
+
+    /// Creates a meter. Its backfill of retained events starts right after.
+    public func createMeter(_ definition: MeterDefinition) async throws(EngineError) -> Meter {
+        try await call { reply in .createMeter(definition, reply: reply) }
+    }
+
+    /// Changes a meter's display name, the only mutable field.
+    public func updateDisplayName(tenantId: String = Tenant.defaultId, meter: MeterReference, displayName: String) async throws(EngineError) -> Meter {
+        try await call { reply in .updateDisplayName(tenantId: tenantId, meter: meter, displayName: displayName, reply: reply) }
+    }
+
+    /// Archives a meter: it stops counting, stays queryable and frees its event name.
+    public func archiveMeter(tenantId: String = Tenant.defaultId, meter: MeterReference) async throws(EngineError) -> Meter {
+        try await call { reply in .archiveMeter(tenantId: tenantId, meter: meter, reply: reply) }
+    }
+
+    /// Runs `body` on the writer thread against the current (durable) state.
+    public func read<Value: Sendable>(_ body: @escaping (MeterStateMachine) throws(MeterError) -> Value) async throws(EngineError) -> Value {
+        try await call { reply in
+            .read { machine in
+                do throws(MeterError) {
+                    reply(.success(try body(machine)))
+                } catch {
+                    reply(.failure(.rejected(error)))
+                }
+            }
+        }
+    }
+
+    /// Usage of a meter over a range (see `UsageQuery`).
+    public func usage(_ query: UsageQuery) async throws(EngineError) -> UsageResult {
+        try await read { machine throws(MeterError) in try machine.usage(query) }
+    }
+
+    /// One meter of a tenant.
+    public func meter(tenantId: String = Tenant.defaultId, _ reference: MeterReference) async throws(EngineError) -> Meter {
+        try await read { machine throws(MeterError) in try machine.meter(tenantId: tenantId, reference) }
+    }
+
+    /// The engine's health: log positions, durability, failure.
+    public func status() async -> EngineStatus {
+        let result = try? await read { [self] _ throws(MeterError) in statusOnWriter() }
+        return result ?? EngineStatus(durability: options.durability, lastAppliedSequence: 0, firstRetainedSequence: 0,
+                                      failure: "engine stopped", queuedEvents: 0, snapshotSequence: 0)
+    }
+
+    private func call<Value: Sendable>(
+        _ make: (@escaping (Result<Value, EngineError>) -> Void) -> Command
+    ) async throws(EngineError) -> Value {
+        let result: Result<Value, EngineError> = await withCheckedContinuation { continuation in
+            submit(make { continuation.resume(returning: $0) })
+        }
+        return try result.get()
+    }
+
+    func statusOnWriter() -> EngineStatus {
+        condition.lock()
+        let queued = queuedEvents
+        condition.unlock()
+        return EngineStatus(durability: options.durability, lastAppliedSequence: machine.lastAppliedSequence,
+                            firstRetainedSequence: log.firstSequence, failure: failure, queuedEvents: queued,
+                            snapshotSequence: snapshotSequence)
+    }
+
+    // MARK: Stopping
+
+    /// Stops taking work, finishes and fsyncs what is queued, writes a snapshot and closes the
+    /// log. Safe to call more than once; returns when the engine has stopped.
+    public func shutdown() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            condition.lock()
+            if finished {
+                condition.unlock()
+                continuation.resume()
+                return
+            }
+            stopping = true
+            shutdownWaiters.append(continuation)
+            condition.signal()
+            condition.unlock()
+        }
+    }
+}
