@@ -10,6 +10,20 @@ public struct Meter: Hashable, Sendable {
     public var createdSequence: UInt64
     public var counters: MeterCounters
     public var backfill: BackfillStatus
+
+    public init(
+        id: String, definition: MeterDefinition, status: MeterStatus, createdAtMilliseconds: Int64,
+        archivedAtMilliseconds: Int64?, createdSequence: UInt64, counters: MeterCounters, backfill: BackfillStatus
+    ) {
+        self.id = id
+        self.definition = definition
+        self.status = status
+        self.createdAtMilliseconds = createdAtMilliseconds
+        self.archivedAtMilliseconds = archivedAtMilliseconds
+        self.createdSequence = createdSequence
+        self.counters = counters
+        self.backfill = backfill
+    }
 }
 
 /// Active meters count new events; archived ones keep their usage and stay queryable.

@@ -1,0 +1,72 @@
+import Foundation
+import MeterCore
+import MeterEngine
+import XCTest
+
+/// A fresh data directory under the system temporary folder, removed after the test.
+final class DataDirectory {
+    let path: String
+
+    init(_ test: XCTestCase) {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("meterd-engine-\(UUID().uuidString)").path
+        test.addTeardownBlock { [path] in try? FileManager.default.removeItem(atPath: path) }
+    }
+
+    func files() throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: path).sorted()
+    }
+}
+
+/// A clock the test moves by hand.
+final class ManualClock: @unchecked Sendable {
+    private let lock = NSLock()
+    private var now: Int64
+
+    init(_ start: Int64) { now = start }
+
+    func read() -> Int64 {
+        lock.lock()
+        defer { lock.unlock() }
+        return now
+    }
+
+    func advance(by milliseconds: Int64) {
+        lock.lock()
+        now += milliseconds
+        lock.unlock()
+    }
+}
+
+let engineStart: Int64 = 1_767_225_600_000
+
+func options(_ directory: DataDirectory, clock: ManualClock? = nil) -> EngineOptions {
+    var options = EngineOptions(dataDirectory: directory.path)
+    options.segmentSizeBytes = 16 << 10
+    let clock = clock ?? ManualClock(engineStart)
+    options.clock = { clock.read() }
+    return options
+}
+
+func usageEvent(_ id: String, customer: String = "acme", tokens: Int64, at timestamp: Int64 = engineStart, name: String = "tokens_used") -> UsageEvent {
+    UsageEvent(eventId: id, eventName: name, customerId: customer, timestampMilliseconds: timestamp,
+               properties: [EventProperty(key: "tokens", value: .integer(tokens))])
+}
+
+let tokensMeter = MeterDefinition(eventName: "tokens_used", displayName: "Tokens Used", aggregation: .sum("tokens"), reset: .monthly)
+
+func total(_ engine: MeterEngine, meter: String = "tokens_used") async throws -> ExactDecimal? {
+    try await engine.usage(UsageQuery(meter: .eventName(meter), fromMilliseconds: engineStart - 48 * 3_600_000, toMilliseconds: engineStart + 3_600_000)).rows.first?.value
+}
+
+func stateBytes(_ engine: MeterEngine) async throws -> [UInt8] {
+    try await engine.read { machine throws(MeterError) in machine.snapshot() }
+}
+
+/// The result of an engine call, for tests that inspect failures as values.
+func outcome<Value>(_ body: () async throws(EngineError) -> Value) async -> Result<Value, EngineError> {
+    do throws(EngineError) {
+        return .success(try await body())
+    } catch {
+        return .failure(error)
+    }
+}
