@@ -41,4 +41,8 @@ public struct EngineStatus: Hashable, Sendable {
     public var failure: String?
     public var queuedEvents: Int
     public var snapshotSequence: UInt64
+    /// Group commits written since start (each one write, and one fdatasync in fsync mode).
+    public var groupCommits: UInt64 = 0
+    /// fdatasync calls on the log since start.
+    public var syncs: UInt64 = 0
 }

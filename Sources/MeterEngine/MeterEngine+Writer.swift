@@ -175,6 +175,7 @@ extension MeterEngine {
         let range: ClosedRange<UInt64>
         do {
             range = try log.append(logRecords)
+            groupCommits += 1
             try syncAfterAppend()
         } catch {
             let message = "\(error)"
@@ -195,11 +196,13 @@ extension MeterEngine {
         switch options.durability {
         case .fsync:
             try log.sync()
+            syncs += 1
             lastSyncMilliseconds = options.clock()
         case .interval(let milliseconds):
             let now = options.clock()
             if now - lastSyncMilliseconds >= Int64(milliseconds) {
                 try log.sync()
+                syncs += 1
                 lastSyncMilliseconds = now
                 unsyncedRecords = false
             } else {
@@ -220,7 +223,8 @@ extension MeterEngine {
             deadlines.append(lastSnapshotMilliseconds + options.snapshotEverySeconds * 1000)
         }
         guard let earliest = deadlines.min() else { return nil }
-        let delay = Double(Swift.max(0, earliest - options.clock())) / 1000
+        // Clamped: a far deadline (snapshots effectively off) must not overflow the timed wait.
+        let delay = Double(Swift.min(Swift.max(0, earliest &- options.clock()), 3_600_000)) / 1000
         return Date(timeIntervalSinceNow: delay)
     }
 }

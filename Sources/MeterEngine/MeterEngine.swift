@@ -38,6 +38,8 @@ public final class MeterEngine: @unchecked Sendable {
     var lastSnapshotMilliseconds: Int64
     var snapshotSequence: UInt64
     var writer: Thread?
+    var groupCommits: UInt64 = 0
+    var syncs: UInt64 = 0
 
     init(options: EngineOptions, machine: MeterStateMachine, log: SegmentedLog, snapshots: SnapshotStore,
          snapshotSequence: UInt64, recovery: EngineRecoveryReport) {
@@ -139,7 +141,7 @@ public final class MeterEngine: @unchecked Sendable {
         condition.unlock()
         return EngineStatus(durability: options.durability, lastAppliedSequence: machine.lastAppliedSequence,
                             firstRetainedSequence: log.firstSequence, failure: failure, queuedEvents: queued,
-                            snapshotSequence: snapshotSequence)
+                            snapshotSequence: snapshotSequence, groupCommits: groupCommits, syncs: syncs)
     }
 
     // MARK: Stopping
