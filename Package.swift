@@ -1,9 +1,19 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// Dependencies are declared once, here. MeterCore and MeterLog use none: the metering
-// state machine and the write-ahead log are plain Swift so that they stay deterministic
-// and fast to build. NIO, protobuf and friends arrive with the wire server.
+// Dependencies are declared once, here. MeterCore, MeterLog and MeterEngine use none: the
+// metering state machine, the write-ahead log and the single writer are plain Swift so they
+// stay deterministic and fast to build. Only the edges (server, client, CLIs) use NIO,
+// protobuf and argument parsing.
+let dependencies: [Package.Dependency] = [
+    .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
+    .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+]
+let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
+let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
+let swiftProtobuf = Target.Dependency.product(name: "SwiftProtobuf", package: "swift-protobuf")
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 
 let package = Package(
     name: "meterd",
@@ -12,24 +22,32 @@ let package = Package(
         .library(name: "MeterCore", targets: ["MeterCore"]),
         .library(name: "MeterLog", targets: ["MeterLog"]),
         .library(name: "MeterEngine", targets: ["MeterEngine"]),
+        .library(name: "MeterClient", targets: ["MeterClient"]),
         .executable(name: "meterd", targets: ["meterd"]),
+        .executable(name: "meterctl", targets: ["meterctl"]),
         .executable(name: "meter-bench", targets: ["meter-bench"]),
     ],
+    dependencies: dependencies,
     targets: [
         // Pure, deterministic metering state machine: no I/O, no clock, no locks.
         .target(name: "MeterCore"),
-        // Segmented write-ahead log, snapshots and the single-writer engine. The only target that touches files.
+        // Segmented write-ahead log and snapshot files. The only target that touches files.
         .target(name: "MeterLog"),
         // The single writer: validate -> dedup -> append -> fsync -> apply -> reply, recovery, snapshots, backfill.
         .target(name: "MeterEngine", dependencies: ["MeterCore", "MeterLog"]),
-        // Placeholders for the wire protocol issue: generated protobuf code, frame codec, server, client.
-        .target(name: "MeterProto"),
-        .target(name: "MeterWire"),
-        .target(name: "MeterServer", dependencies: ["MeterCore", "MeterEngine", "MeterWire"]),
-        .target(name: "MeterClient", dependencies: ["MeterWire"]),
-        .executableTarget(name: "meterd", dependencies: ["MeterCore", "MeterLog"]),
+        // Generated protobuf code (scripts/generate-proto from proto/), committed.
+        .target(name: "MeterProto", dependencies: [swiftProtobuf]),
+        // Frame codec, preface, method ids and status codes of the wire protocol (docs/protocol.md).
+        .target(name: "MeterWire", dependencies: ["MeterProto", nioCore, swiftProtobuf]),
+        // NIO server over Unix-domain and TCP sockets, dispatching to the engine.
+        .target(name: "MeterServer", dependencies: ["MeterCore", "MeterEngine", "MeterWire", "MeterProto", nioCore, nioPosix, swiftProtobuf]),
+        // async/await client over either transport.
+        .target(name: "MeterClient", dependencies: ["MeterWire", "MeterProto", nioCore, nioPosix, swiftProtobuf]),
+        .executableTarget(name: "meterd", dependencies: ["MeterServer", "MeterEngine", "MeterCore", argumentParser]),
+        .executableTarget(name: "meterctl", dependencies: ["MeterClient", "MeterProto", "MeterCore", argumentParser]),
+        .executableTarget(name: "meter-sidecar", dependencies: ["MeterClient"]),
         .executableTarget(name: "meter-bench", dependencies: ["MeterCore", "MeterLog", "MeterEngine"]),
-        // Runs the engine in a child process for the crash tests (until meterd speaks the wire protocol).
+        // Runs the engine alone in a child process for the crash tests.
         .executableTarget(name: "meter-engine-driver", dependencies: ["MeterCore", "MeterEngine"]),
         .testTarget(name: "MeterCoreTests", dependencies: ["MeterCore"]),
         .testTarget(name: "MeterLogTests", dependencies: ["MeterLog"], exclude: ["Inputs"]),

@@ -1,0 +1,207 @@
+import MeterCore
+import MeterEngine
+import MeterProto
+import MeterWire
+
+/// Translations between the wire messages (meterd.v1) and MeterCore's types. Decimals travel
+/// as strings and are parsed exactly; nothing passes through a floating-point number.
+enum ProtoConversions {
+    // MARK: Meters
+
+    static func definition(_ proto: Meterd_V1_MeterDefinition, tenantId: String) throws(RPCFailure) -> MeterDefinition {
+        let kind: AggregationKind
+        switch proto.aggregation {
+        case .count: kind = .count
+        case .sum: kind = .sum
+        case .avg: kind = .average
+        case .min: kind = .minimum
+        case .max: kind = .maximum
+        case .countUnique: kind = .countUnique
+        case .latest: kind = .latest
+        default: throw RPCFailure(.invalidArgument, "aggregation must be one of COUNT, SUM, AVG, MIN, MAX, COUNT_UNIQUE, LATEST", reason: RejectionCode.invalidAggregation.name)
+        }
+        var multiplier: ExactDecimal?
+        if !proto.multiplier.isEmpty {
+            do {
+                multiplier = try ExactDecimal(parsing: proto.multiplier)
+            } catch {
+                throw RPCFailure(.invalidArgument, "multiplier \"\(proto.multiplier)\" is not a decimal: \(error)", reason: RejectionCode.invalidAggregation.name)
+            }
+        }
+        let reset: ResetPolicy
+        switch proto.reset {
+        case .cumulative:
+            reset = .cumulative
+        case .periodic:
+            let period: BillingPeriod
+            switch proto.billingPeriod {
+            case .daily: period = .daily
+            case .weekly: period = .weekly
+            case .quarterly: period = .quarterly
+            case .annual: period = .annual
+            default: period = .monthly
+            }
+            reset = .periodic(period: period, anchorMilliseconds: proto.hasAnchor_p ? proto.anchorMs : ResetPolicy.defaultAnchorMilliseconds)
+        default:
+            throw RPCFailure(.invalidArgument, "reset must be CUMULATIVE (a running total) or PERIODIC (resets each billing period)", reason: RejectionCode.invalidReset.name)
+        }
+        return MeterDefinition(
+            tenantId: tenantId, eventName: proto.eventName, displayName: proto.displayName,
+            filters: proto.filters.map { MeterFilter(key: $0.key, values: $0.values) },
+            aggregation: Aggregation(kind: kind, field: proto.field.isEmpty ? nil : proto.field, multiplier: multiplier),
+            reset: reset, groupBy: proto.groupBy)
+    }
+
+    static func proto(_ definition: MeterDefinition) -> Meterd_V1_MeterDefinition {
+        var proto = Meterd_V1_MeterDefinition()
+        proto.eventName = definition.eventName
+        proto.displayName = definition.displayName
+        proto.filters = definition.filters.map { filter in
+            var message = Meterd_V1_MeterFilter()
+            message.key = filter.key
+            message.values = filter.values
+            return message
+        }
+        switch definition.aggregation.kind {
+        case .count: proto.aggregation = .count
+        case .sum: proto.aggregation = .sum
+        case .average: proto.aggregation = .avg
+        case .minimum: proto.aggregation = .min
+        case .maximum: proto.aggregation = .max
+        case .countUnique: proto.aggregation = .countUnique
+        case .latest: proto.aggregation = .latest
+        }
+        proto.field = definition.aggregation.field ?? ""
+        proto.multiplier = definition.aggregation.multiplier?.description ?? ""
+        switch definition.reset {
+        case .cumulative:
+            proto.reset = .cumulative
+        case .periodic(let period, let anchor):
+            proto.reset = .periodic
+            switch period {
+            case .daily: proto.billingPeriod = .daily
+            case .weekly: proto.billingPeriod = .weekly
+            case .monthly: proto.billingPeriod = .monthly
+            case .quarterly: proto.billingPeriod = .quarterly
+            case .annual: proto.billingPeriod = .annual
+            }
+            proto.anchorMs = anchor
+            proto.hasAnchor_p = true
+        }
+        proto.groupBy = definition.groupBy
+        return proto
+    }
+
+    static func proto(_ meter: Meter) -> Meterd_V1_Meter {
+        var proto = Meterd_V1_Meter()
+        proto.id = meter.id
+        proto.definition = Self.proto(meter.definition)
+        proto.status = meter.status == .active ? .active : .archived
+        proto.createdAtMs = meter.createdAtMilliseconds
+        proto.archivedAtMs = meter.archivedAtMilliseconds ?? 0
+        proto.counters.counted = meter.counters.counted
+        proto.counters.filteredOut = meter.counters.filteredOut
+        proto.counters.missingValue = meter.counters.missingValue
+        proto.counters.overflowed = meter.counters.overflowed
+        proto.backfill.targetSequence = meter.backfill.targetSequence
+        proto.backfill.completedThroughSequence = meter.backfill.completedThroughSequence
+        proto.backfill.eventsCounted = meter.backfill.eventsCounted
+        proto.backfill.complete = meter.backfill.isComplete
+        return proto
+    }
+
+    static func reference(_ proto: Meterd_V1_MeterReference) throws(RPCFailure) -> MeterReference {
+        switch proto.kind {
+        case .id(let id): return .id(id)
+        case .eventName(let name): return .eventName(name)
+        case nil: throw RPCFailure(.invalidArgument, "name the meter by id or by event name", reason: RejectionCode.invalidQuery.name)
+        }
+    }
+
+    // MARK: Events
+
+    /// The event, or the reason it cannot be one (reported for that event alone).
+    static func event(_ proto: Meterd_V1_Event) -> Result<UsageEvent, MeterError> {
+        var properties: [EventProperty] = []
+        properties.reserveCapacity(proto.properties.count)
+        for property in proto.properties {
+            let value: PropertyValue
+            switch property.value.kind {
+            case .stringValue(let text): value = .string(text)
+            case .integerValue(let number): value = .integer(number)
+            case .boolValue(let flag): value = .boolean(flag)
+            case .decimalValue(let text):
+                do {
+                    value = .decimal(try ExactDecimal(parsing: text))
+                } catch {
+                    return .failure(MeterError(.invalidProperty, "property \"\(property.key)\": \"\(text.prefix(40))\" is not a decimal: \(error)"))
+                }
+            case nil:
+                return .failure(MeterError(.invalidProperty, "property \"\(property.key)\" has no value"))
+            }
+            properties.append(EventProperty(key: property.key, value: value))
+        }
+        return .success(UsageEvent(
+            eventId: proto.eventID, eventName: proto.eventName, customerId: proto.customerID,
+            timestampMilliseconds: proto.timestampMs, properties: properties, source: proto.source.isEmpty ? nil : proto.source))
+    }
+
+    static func proto(_ result: EventResult) -> Meterd_V1_EventResult {
+        var proto = Meterd_V1_EventResult()
+        switch result {
+        case .accepted(let outcome):
+            proto.status = .accepted
+            switch outcome {
+            case .counted: proto.outcome = .counted
+            case .noActiveMeter: proto.outcome = .noActiveMeter
+            case .filteredOut: proto.outcome = .filteredOut
+            case .missingValue: proto.outcome = .missingValue
+            case .overflow: proto.outcome = .overflow
+            case .duplicate: proto.status = .duplicate
+            }
+        case .duplicate:
+            proto.status = .duplicate
+        case .rejected(let error):
+            proto.status = .rejected
+            proto.reason = error.code.name
+            proto.message = error.message
+        }
+        return proto
+    }
+
+    // MARK: Usage
+
+    static func windowSize(_ proto: Meterd_V1_WindowSize) -> WindowSize? {
+        switch proto {
+        case .minute: return .minute
+        case .fifteenMinutes: return .fifteenMinutes
+        case .thirtyMinutes: return .thirtyMinutes
+        case .hour: return .hour
+        case .threeHours: return .threeHours
+        case .sixHours: return .sixHours
+        case .twelveHours: return .twelveHours
+        case .day: return .day
+        case .week: return .week
+        case .month: return .month
+        default: return nil
+        }
+    }
+
+    static func proto(_ row: UsageRow) -> Meterd_V1_UsageRow {
+        var proto = Meterd_V1_UsageRow()
+        proto.windowStartMs = row.windowStartMilliseconds
+        proto.windowEndMs = row.windowEndMilliseconds
+        proto.customerID = row.customerId ?? ""
+        proto.group = row.group.map { value in
+            var message = Meterd_V1_GroupValue()
+            message.key = value.key
+            message.value = value.value ?? ""
+            message.present = value.value != nil
+            return message
+        }
+        proto.value = row.value?.description ?? ""
+        proto.hasValue_p = row.value != nil
+        proto.eventCount = row.eventCount
+        return proto
+    }
+}

@@ -1,0 +1,76 @@
+import MeterCore
+import MeterEngine
+import MeterProto
+import MeterWire
+import NIOCore
+import SwiftProtobuf
+
+/// Errors a handler answers with: a status, a message and meterd's reason code.
+struct RPCFailure: Error {
+    var status: StatusCode
+    var message: String
+    var reason: String
+
+    init(_ status: StatusCode, _ message: String, reason: String = "") {
+        self.status = status
+        self.message = message
+        self.reason = reason
+    }
+
+    init(_ error: MeterError) {
+        self.init(Self.status(for: error.code), error.message, reason: error.code.name)
+    }
+
+    init(_ error: EngineError) {
+        switch error {
+        case .rejected(let meterError): self.init(meterError)
+        case .unavailable(let message): self.init(.unavailable, message, reason: "UNAVAILABLE")
+        case .resourceExhausted(let message): self.init(.resourceExhausted, message, reason: "RESOURCE_EXHAUSTED")
+        }
+    }
+
+    static func status(for code: RejectionCode) -> StatusCode {
+        switch code {
+        case .meterAlreadyExists: return .alreadyExists
+        case .meterNotFound: return .notFound
+        case .meterArchived, .immutableField, .resolutionUnavailable: return .failedPrecondition
+        case .valueOverflow: return .outOfRange
+        default: return .invalidArgument
+        }
+    }
+
+    var reply: RPCReply {
+        var detail = Meterd_V1_ErrorDetail()
+        detail.code = UInt32(status.rawValue)
+        detail.message = message
+        detail.reason = reason
+        let payload = (try? ProtobufPayload.encode(detail)) ?? ByteBuffer()
+        return RPCReply(status: status, payload: payload)
+    }
+}
+
+/// Runs a typed handler: decodes the request, maps thrown failures to error replies.
+func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+    _ request: Request.Type,
+    _ body: @escaping @Sendable (Request, RequestContext) async throws(RPCFailure) -> Response
+) -> Router.Handler {
+    { payload, context in
+        let decoded: Request
+        do {
+            decoded = try ProtobufPayload.decode(Request.self, from: payload)
+        } catch {
+            return RPCFailure(.invalidArgument, "the request does not decode as \(Request.protoMessageName): \(error)", reason: "MALFORMED_REQUEST").reply
+        }
+        let response: Response
+        do throws(RPCFailure) {
+            response = try await body(decoded, context)
+        } catch {
+            return error.reply
+        }
+        do {
+            return RPCReply(status: .ok, payload: try ProtobufPayload.encode(response))
+        } catch {
+            return RPCFailure(.internalError, "could not encode the response: \(error)").reply
+        }
+    }
+}

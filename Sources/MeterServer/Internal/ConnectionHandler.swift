@@ -1,0 +1,202 @@
+import MeterProto
+import MeterWire
+import NIOCore
+
+/// Asks a connection to finish its in-flight requests, say GOAWAY and close.
+struct ServerShutdownEvent: Sendable {}
+
+/// One client connection: handshake, then requests dispatched through the router, replies
+/// matched by stream id (they may complete out of order), ping/pong, and GOAWAY on errors.
+///
+/// A framing violation cannot be resynchronised, so it closes this connection (after a GOAWAY
+/// naming the problem) and nothing else. At most `maximumInFlight` requests run at once per
+/// connection; more are answered RESOURCE_EXHAUSTED right away, so memory stays bounded.
+final class ConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = WireFrame
+    typealias OutboundOut = WireFrame
+
+    private enum State {
+        case awaitingHandshake
+        case ready(tenantId: String)
+        case draining
+        case closed
+    }
+
+    private var state = State.awaitingHandshake
+    private var inFlight = 0
+    private var lastStreamId: UInt32 = 0
+    private var handshakeTimer: Scheduled<Void>?
+    private let router: Router
+    private let configuration: ServerConfiguration
+
+    init(router: Router, configuration: ServerConfiguration) {
+        self.router = router
+        self.configuration = configuration
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        handshakeTimer = context.eventLoop.scheduleTask(in: TimeAmount(configuration.handshakeTimeout)) {
+            let (handler, context) = loopBound.value
+            if case .awaitingHandshake = handler.state { handler.goAway(context: context, reason: "handshake timeout") }
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        handshakeTimer?.cancel()
+        state = .closed
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        switch state {
+        case .awaitingHandshake:
+            guard frame.type == .handshake else {
+                goAway(context: context, reason: "the first frame must be a HANDSHAKE")
+                return
+            }
+            handshake(frame, context: context)
+        case .ready(let tenantId):
+            switch frame.type {
+            case .request:
+                request(frame, tenantId: tenantId, context: context)
+            case .ping:
+                context.writeAndFlush(wrapOutboundOut(WireFrame(type: .pong, streamId: frame.streamId, payload: frame.payload)), promise: nil)
+            case .pong:
+                break
+            case .goAway:
+                close(context: context)
+            case .handshake, .handshakeAck, .response:
+                goAway(context: context, reason: "unexpected \(frame.type) frame")
+            }
+        case .draining, .closed:
+            break
+        }
+    }
+
+    private func handshake(_ frame: WireFrame, context: ChannelHandlerContext) {
+        let message: Meterd_V1_Handshake
+        do {
+            message = try ProtobufPayload.decode(Meterd_V1_Handshake.self, from: frame.payload)
+        } catch {
+            goAway(context: context, reason: "the HANDSHAKE payload does not decode: \(error)")
+            return
+        }
+        guard message.protocolVersion == UInt32(WirePreface.protocolVersion) else {
+            goAway(context: context, reason: "unsupported protocol version \(message.protocolVersion); this server speaks \(WirePreface.protocolVersion)")
+            return
+        }
+        let tenantId = message.tenantID.isEmpty ? "default" : message.tenantID
+        guard Self.isValidTenant(tenantId) else {
+            goAway(context: context, reason: "tenant id \"\(tenantId.prefix(64))\" is invalid: use 1-64 characters of a-z, 0-9, '_', '.', '-'")
+            return
+        }
+        handshakeTimer?.cancel()
+        state = .ready(tenantId: tenantId)
+        var acknowledgement = Meterd_V1_HandshakeAck()
+        acknowledgement.protocolVersion = UInt32(WirePreface.protocolVersion)
+        acknowledgement.serverVersion = configuration.serverVersion
+        acknowledgement.maxFrameBytes = UInt32(configuration.limits.maximumFrameBytes)
+        acknowledgement.maxBatchEvents = UInt32(configuration.limits.maximumBatchEvents)
+        acknowledgement.maxInFlight = UInt32(configuration.limits.maximumInFlight)
+        acknowledgement.tenantID = tenantId
+        write(WireFrame(type: .handshakeAck, payload: (try? ProtobufPayload.encode(acknowledgement)) ?? ByteBuffer()), context: context)
+    }
+
+    private func request(_ frame: WireFrame, tenantId: String, context: ChannelHandlerContext) {
+        lastStreamId = Swift.max(lastStreamId, frame.streamId)
+        guard let handler = router.handler(for: frame.code) else {
+            reply(RPCFailure(.unimplemented, "unknown method id \(frame.code)", reason: "UNIMPLEMENTED").reply, streamId: frame.streamId, context: context)
+            return
+        }
+        guard inFlight < configuration.limits.maximumInFlight else {
+            reply(RPCFailure(.resourceExhausted, "more than \(configuration.limits.maximumInFlight) requests in flight on this connection; wait for replies", reason: "RESOURCE_EXHAUSTED").reply,
+                  streamId: frame.streamId, context: context)
+            return
+        }
+        inFlight += 1
+        let requestContext = RequestContext(tenantId: tenantId)
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        let payload = frame.payload
+        let streamId = frame.streamId
+        Task {
+            let answer = await handler(payload, requestContext)
+            eventLoop.execute {
+                let (connection, context) = loopBound.value
+                connection.inFlight -= 1
+                connection.reply(answer, streamId: streamId, context: context)
+                if case .draining = connection.state, connection.inFlight == 0 { connection.close(context: context) }
+            }
+        }
+    }
+
+    private func reply(_ answer: RPCReply, streamId: UInt32, context: ChannelHandlerContext) {
+        if case .closed = state { return }
+        write(WireFrame(type: .response, code: answer.status.rawValue, streamId: streamId, payload: answer.payload), context: context)
+    }
+
+    private func write(_ frame: WireFrame, context: ChannelHandlerContext) {
+        context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ServerShutdownEvent {
+            sendGoAway(context: context, reason: "server shutting down")
+            if inFlight == 0 { close(context: context) } else { state = .draining }
+        } else if event is IdleStateHandler.IdleStateEvent {
+            goAway(context: context, reason: "idle timeout")
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if let wireError = error as? WireError {
+            goAway(context: context, reason: wireError.description)
+        } else if error is ByteToMessageDecoderError.PayloadTooLargeError {
+            goAway(context: context, reason: "too much unframed data buffered")
+        } else {
+            close(context: context)
+        }
+    }
+
+    private func sendGoAway(context: ChannelHandlerContext, reason: String) {
+        var message = Meterd_V1_GoAway()
+        message.reason = reason
+        message.lastStreamID = lastStreamId
+        write(WireFrame(type: .goAway, payload: (try? ProtobufPayload.encode(message)) ?? ByteBuffer()), context: context)
+    }
+
+    /// Says why, then closes: used for every violation that cannot be recovered from.
+    private func goAway(context: ChannelHandlerContext, reason: String) {
+        if case .closed = state { return }
+        sendGoAway(context: context, reason: reason)
+        close(context: context)
+    }
+
+    private func close(context: ChannelHandlerContext) {
+        if case .closed = state { return }
+        state = .closed
+        handshakeTimer?.cancel()
+        context.close(promise: nil)
+    }
+
+    static func isValidTenant(_ tenantId: String) -> Bool {
+        var count = 0
+        for byte in tenantId.utf8 {
+            let lowerOrDigit = (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39)
+            guard lowerOrDigit || (count > 0 && (byte == 0x5F || byte == 0x2E || byte == 0x2D)) else { return false }
+            count += 1
+        }
+        return count >= 1 && count <= 64
+    }
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}

@@ -1,0 +1,38 @@
+import MeterWire
+import NIOCore
+
+/// What a handler answers: a status and its payload (the response message, or an
+/// ErrorDetail when the status is not OK).
+public struct RPCReply: Sendable {
+    public var status: StatusCode
+    public var payload: ByteBuffer
+
+    public init(status: StatusCode, payload: ByteBuffer) {
+        self.status = status
+        self.payload = payload
+    }
+}
+
+/// Per-call facts a handler may need.
+public struct RequestContext: Sendable {
+    /// The tenant named in the connection's handshake.
+    public var tenantId: String
+}
+
+/// Maps method ids to handlers (grpc-swift-2's RPCRouter, in small). Services register their
+/// methods with `register`; an unknown method id is answered UNIMPLEMENTED by the connection.
+public struct Router: Sendable {
+    public typealias Handler = @Sendable (ByteBuffer, RequestContext) async -> RPCReply
+    private var handlers: [UInt16: Handler] = [:]
+
+    public init() {}
+
+    public mutating func register(_ method: MethodID, _ handler: @escaping Handler) {
+        precondition(handlers[method.rawValue] == nil, "method \(method) registered twice")
+        handlers[method.rawValue] = handler
+    }
+
+    public func handler(for methodId: UInt16) -> Handler? {
+        handlers[methodId]
+    }
+}

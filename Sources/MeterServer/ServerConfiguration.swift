@@ -1,0 +1,24 @@
+import MeterWire
+
+/// Where and how the server listens. Defaults are the documented ones (`meterd --help`).
+public struct ServerConfiguration: Sendable {
+    /// Unix-domain socket path; nil switches the socket off.
+    public var unixSocketPath: String? = "./meterd.sock"
+    /// Permission bits of the socket file. Default 0600: only the owner may connect.
+    public var unixSocketPermissions: UInt16 = 0o600
+    /// TCP host; nil switches TCP off. Default 127.0.0.1 (this host only).
+    public var tcpHost: String? = "127.0.0.1"
+    /// TCP port; 0 picks a free port (printed at start).
+    public var tcpPort: Int = 7878
+    public var limits = WireLimits()
+    /// Most open connections; more are answered with GOAWAY and closed.
+    public var maximumConnections = 1024
+    /// A connection must finish its preface and handshake within this time.
+    public var handshakeTimeout: Duration = .seconds(10)
+    /// A connection with no traffic for this long is closed.
+    public var idleTimeout: Duration = .seconds(300)
+    /// Version string announced in the handshake and ServerInfo.
+    public var serverVersion = "0.1.0"
+
+    public init() {}
+}

@@ -1,0 +1,87 @@
+import ArgumentParser
+import Foundation
+import MeterCore
+import MeterEngine
+import MeterServer
+
+/// The engine and server configuration from defaults, an optional config file and the command line.
+struct Settings {
+    var engine: EngineOptions
+    var server: ServerConfiguration
+
+    init(command: Meterd) throws {
+        var file: [String: String] = [:]
+        if let path = command.config { file = try Self.readConfigFile(path) }
+        func value(_ name: String, _ commandLine: String?) -> String? { commandLine ?? file[name] }
+        func integer(_ name: String, _ commandLine: Int?) throws -> Int? {
+            if let commandLine { return commandLine }
+            guard let text = file[name] else { return nil }
+            guard let number = Int(text) else { throw ValidationError("\(name) in the config file must be a whole number, got \"\(text)\"") }
+            return number
+        }
+        func flag(_ name: String, _ commandLine: Bool) -> Bool { commandLine || file[name] == "true" }
+
+        engine = EngineOptions(dataDirectory: value("data-dir", command.dataDir) ?? "./meterd-data")
+        server = ServerConfiguration()
+        server.unixSocketPath = flag("no-socket", command.noSocket) ? nil : (value("socket", command.socket) ?? "./meterd.sock")
+        if let mode = value("socket-mode", command.socketMode) {
+            guard let bits = UInt16(mode, radix: 8), bits <= 0o777 else { throw ValidationError("socket-mode must be octal permission bits like 600, got \"\(mode)\"") }
+            server.unixSocketPermissions = bits
+        }
+        if flag("no-tcp", command.noTcp) {
+            server.tcpHost = nil
+        } else if let address = value("tcp", command.tcp) {
+            guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]), (0...65535).contains(port) else {
+                throw ValidationError("tcp must be HOST:PORT, got \"\(address)\"")
+            }
+            server.tcpHost = String(address[..<colon])
+            server.tcpPort = port
+        }
+        if server.unixSocketPath == nil && server.tcpHost == nil { throw ValidationError("both the socket and TCP are switched off: nothing to listen on") }
+        if let mode = value("durability", command.durability) {
+            guard let durability = Durability(parsing: mode) else { throw ValidationError("durability must be fsync, interval, interval:MS or none, got \"\(mode)\"") }
+            engine.durability = durability
+        }
+        if let bytes = try integer("max-frame-bytes", command.maxFrameBytes) { server.limits.maximumFrameBytes = try Self.positive("max-frame-bytes", bytes) }
+        if let events = try integer("max-batch-events", command.maxBatchEvents) {
+            server.limits.maximumBatchEvents = try Self.positive("max-batch-events", events)
+            engine.core.limits.batchMaximumEvents = events
+        }
+        if let count = try integer("max-in-flight", command.maxInFlight) { server.limits.maximumInFlight = try Self.positive("max-in-flight", count) }
+        if let count = try integer("max-connections", command.maxConnections) { server.maximumConnections = try Self.positive("max-connections", count) }
+        if let seconds = try integer("idle-timeout-seconds", command.idleTimeoutSeconds) { server.idleTimeout = .seconds(try Self.positive("idle-timeout-seconds", seconds)) }
+        if let events = try integer("queue-events", command.queueEvents) { engine.queueCapacityEvents = try Self.positive("queue-events", events) }
+        if let records = try integer("snapshot-every-records", command.snapshotEveryRecords) { engine.snapshotEveryRecords = UInt64(try Self.positive("snapshot-every-records", records)) }
+        if let hours = try integer("retention-hours", command.retentionHours) { engine.retentionMilliseconds = Int64(try Self.positive("retention-hours", hours)) * 3_600_000 }
+        if let seconds = try integer("late-window-seconds", command.lateWindowSeconds) { engine.core.lateWindowMilliseconds = Int64(seconds) * 1000 }
+        if let seconds = try integer("future-skew-seconds", command.futureSkewSeconds) { engine.core.futureSkewMilliseconds = Int64(seconds) * 1000 }
+        if let seconds = try integer("dedup-window-seconds", command.dedupWindowSeconds) { engine.core.dedupWindowMilliseconds = Int64(seconds) * 1000 }
+        engine.core.minuteRetentionMilliseconds = Swift.max(engine.core.minuteRetentionMilliseconds, engine.core.lateWindowMilliseconds + engine.core.futureSkewMilliseconds + 3_600_000)
+        engine.repair = flag("repair", command.repair)
+        let problems = engine.core.problems
+        guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "; ")) }
+    }
+
+    static func positive(_ name: String, _ value: Int) throws -> Int {
+        guard value > 0 else { throw ValidationError("\(name) must be positive, got \(value)") }
+        return value
+    }
+
+    static func readConfigFile(_ path: String) throws -> [String: String] {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ValidationError("cannot read config file \(path): \(error.localizedDescription)")
+        }
+        var values: [String: String] = [:]
+        for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)?.trimmingCharacters(in: .whitespaces) ?? ""
+            if line.isEmpty { continue }
+            guard let equals = line.firstIndex(of: "=") else { throw ValidationError("\(path):\(number + 1): expected name = value") }
+            let name = line[..<equals].trimmingCharacters(in: .whitespaces)
+            values[name] = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+        }
+        return values
+    }
+}
