@@ -56,6 +56,9 @@ struct Meterd: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds without traffic before a connection is closed (default 300).")
     var idleTimeoutSeconds: Int?
 
+    @Option(name: .long, help: "Seconds a new connection has to send its preface and handshake (default 10).")
+    var handshakeTimeoutSeconds: Int?
+
     @Option(name: .long, help: "Most events queued for the writer before RESOURCE_EXHAUSTED (default 1000000).")
     var queueEvents: Int?
 

@@ -50,6 +50,7 @@ struct Settings {
         if let count = try integer("max-in-flight", command.maxInFlight) { server.limits.maximumInFlight = try Self.positive("max-in-flight", count) }
         if let count = try integer("max-connections", command.maxConnections) { server.maximumConnections = try Self.positive("max-connections", count) }
         if let seconds = try integer("idle-timeout-seconds", command.idleTimeoutSeconds) { server.idleTimeout = .seconds(try Self.positive("idle-timeout-seconds", seconds)) }
+        if let seconds = try integer("handshake-timeout-seconds", command.handshakeTimeoutSeconds) { server.handshakeTimeout = .seconds(try Self.positive("handshake-timeout-seconds", seconds)) }
         if let events = try integer("queue-events", command.queueEvents) { engine.queueCapacityEvents = try Self.positive("queue-events", events) }
         if let records = try integer("snapshot-every-records", command.snapshotEveryRecords) { engine.snapshotEveryRecords = UInt64(try Self.positive("snapshot-every-records", records)) }
         if let hours = try integer("retention-hours", command.retentionHours) { engine.retentionMilliseconds = Int64(try Self.positive("retention-hours", hours)) * 3_600_000 }
