@@ -54,7 +54,7 @@ let package = Package(
         .testTarget(name: "MeterEngineTests", dependencies: ["MeterCore", "MeterLog", "MeterEngine"]),
         .testTarget(name: "MeterWireTests", dependencies: ["MeterWire", "MeterProto", nioCore, swiftProtobuf, .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOTestUtils", package: "swift-nio")]),
         // Cross-process tests: real child processes killed with SIGKILL.
-        .testTarget(name: "MeterIntegrationTests", dependencies: ["MeterCore", "MeterWire", "MeterProto", swiftProtobuf]),
+        .testTarget(name: "MeterIntegrationTests", dependencies: ["MeterCore", "MeterWire", "MeterProto", swiftProtobuf, nioCore]),
     ],
     swiftLanguageModes: [.v6]
 )
