@@ -25,6 +25,9 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var state = State.awaitingHandshake
     private var inFlight = 0
     private var lastStreamId: UInt32 = 0
+    private var activeStreams = Set<UInt32>()
+    /// Largest payload the client accepts (from its handshake).
+    private var clientMaximumFrameBytes = 4 << 20
     private var handshakeTimer: Scheduled<Void>?
     private let router: Router
     private let configuration: ServerConfiguration
@@ -50,6 +53,10 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
+        guard frame.flags == 0 else {
+            goAway(context: context, reason: "frame flags must be 0")
+            return
+        }
         switch state {
         case .awaitingHandshake:
             guard frame.type == .handshake else {
@@ -62,6 +69,10 @@ final class ConnectionHandler: ChannelInboundHandler {
             case .request:
                 request(frame, tenantId: tenantId, context: context)
             case .ping:
+                guard frame.streamId != 0, frame.payload.readableBytes == 8 else {
+                    goAway(context: context, reason: "a PING needs a non-zero stream id and an 8-byte payload")
+                    return
+                }
                 context.writeAndFlush(wrapOutboundOut(WireFrame(type: .pong, streamId: frame.streamId, payload: frame.payload)), promise: nil)
             case .pong:
                 break
@@ -94,6 +105,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
         handshakeTimer?.cancel()
         state = .ready(tenantId: tenantId)
+        if message.maxFrameBytes > 0 { clientMaximumFrameBytes = Int(message.maxFrameBytes) }
         var acknowledgement = Meterd_V1_HandshakeAck()
         acknowledgement.protocolVersion = UInt32(WirePreface.protocolVersion)
         acknowledgement.serverVersion = configuration.serverVersion
@@ -105,7 +117,15 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     private func request(_ frame: WireFrame, tenantId: String, context: ChannelHandlerContext) {
-        lastStreamId = Swift.max(lastStreamId, frame.streamId)
+        guard frame.streamId != 0 else {
+            goAway(context: context, reason: "a REQUEST needs a non-zero stream id")
+            return
+        }
+        guard !activeStreams.contains(frame.streamId) else {
+            goAway(context: context, reason: "stream id \(frame.streamId) is already in flight")
+            return
+        }
+        lastStreamId = frame.streamId
         guard let handler = router.handler(for: frame.code) else {
             reply(RPCFailure(.unimplemented, "unknown method id \(frame.code)", reason: "UNIMPLEMENTED").reply, streamId: frame.streamId, context: context)
             return
@@ -116,6 +136,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             return
         }
         inFlight += 1
+        activeStreams.insert(frame.streamId)
         let requestContext = RequestContext(tenantId: tenantId)
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
@@ -126,6 +147,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             eventLoop.execute {
                 let (connection, context) = loopBound.value
                 connection.inFlight -= 1
+                connection.activeStreams.remove(streamId)
                 connection.reply(answer, streamId: streamId, context: context)
                 if case .draining = connection.state, connection.inFlight == 0 { connection.close(context: context) }
             }
@@ -134,6 +156,11 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     private func reply(_ answer: RPCReply, streamId: UInt32, context: ChannelHandlerContext) {
         if case .closed = state { return }
+        guard answer.payload.readableBytes <= clientMaximumFrameBytes else {
+            let refusal = RPCFailure(.resourceExhausted, "the response (\(answer.payload.readableBytes) bytes) exceeds the client's max_frame_bytes (\(clientMaximumFrameBytes)); ask for less", reason: "RESOURCE_EXHAUSTED").reply
+            write(WireFrame(type: .response, code: refusal.status.rawValue, streamId: streamId, payload: refusal.payload), context: context)
+            return
+        }
         write(WireFrame(type: .response, code: answer.status.rawValue, streamId: streamId, payload: answer.payload), context: context)
     }
 
@@ -143,8 +170,7 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is ServerShutdownEvent {
-            sendGoAway(context: context, reason: "server shutting down")
-            if inFlight == 0 { close(context: context) } else { state = .draining }
+            goAway(context: context, reason: "server shutting down")
         } else if event is IdleStateHandler.IdleStateEvent {
             goAway(context: context, reason: "idle timeout")
         } else {
@@ -169,11 +195,15 @@ final class ConnectionHandler: ChannelInboundHandler {
         write(WireFrame(type: .goAway, payload: (try? ProtobufPayload.encode(message)) ?? ByteBuffer()), context: context)
     }
 
-    /// Says why, then closes: used for every violation that cannot be recovered from.
+    /// Says why, then closes once the requests already accepted are answered: used for every
+    /// violation that cannot be recovered from. Nothing more is read from the connection.
     private func goAway(context: ChannelHandlerContext, reason: String) {
-        if case .closed = state { return }
+        switch state {
+        case .closed, .draining: return
+        default: break
+        }
         sendGoAway(context: context, reason: reason)
-        close(context: context)
+        if inFlight == 0 { close(context: context) } else { state = .draining }
     }
 
     private func close(context: ChannelHandlerContext) {
