@@ -54,8 +54,10 @@ func usageEvent(_ id: String, customer: String = "acme", tokens: Int64, at times
 
 let tokensMeter = MeterDefinition(eventName: "tokens_used", displayName: "Tokens Used", aggregation: .sum("tokens"), reset: .monthly)
 
-func total(_ engine: MeterEngine, meter: String = "tokens_used") async throws -> ExactDecimal? {
-    try await engine.usage(UsageQuery(meter: .eventName(meter), fromMilliseconds: engineStart - 48 * 3_600_000, toMilliseconds: engineStart + 3_600_000)).rows.first?.value
+func total(_ engine: MeterEngine, meter: String = "tokens_used", from: Int64 = engineStart - 48 * 3_600_000, to: Int64 = engineStart + 3_600_000) async throws -> ExactDecimal? {
+    let hour: Int64 = 3_600_000
+    let query = UsageQuery(meter: .eventName(meter), fromMilliseconds: from / hour * hour, toMilliseconds: (to / hour + 1) * hour)
+    return try await engine.usage(query).rows.first?.value
 }
 
 func stateBytes(_ engine: MeterEngine) async throws -> [UInt8] {

@@ -170,6 +170,11 @@ final class EngineTests: XCTestCase {
                 usageEvent("e\(batch)-\($0)", customer: "c\($0)", tokens: Int64(batch), at: clock.read(), name: $0 % 2 == 0 ? "tokens_used" : "users")
             })
         }
+        // Make sure some records follow the newest snapshot, so recovery has something to replay.
+        if await engine.status().snapshotSequence == (await engine.status()).lastAppliedSequence {
+            clock.advance(by: 1000)
+            _ = try await engine.ingest(events: [usageEvent("tail", tokens: 1, at: clock.read())])
+        }
         let live = try await stateBytes(engine)
         // Stop without the final snapshot, as a crash would: copy the files first.
         let copy = DataDirectory(self)
