@@ -1,2 +1,0 @@
-/// Placeholder: built by the wire-protocol issue (see ../shared/ARCHITECTURE.md).
-public enum MeterClientPlaceholder {}
