@@ -55,7 +55,7 @@ let package = Package(
         .testTarget(name: "MeterClientTests", dependencies: ["MeterClient", "MeterWire", "MeterProto", nioCore, nioPosix]),
         .testTarget(name: "MeterWireTests", dependencies: ["MeterWire", "MeterProto", nioCore, swiftProtobuf, .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOTestUtils", package: "swift-nio")]),
         // Cross-process tests: real child processes killed with SIGKILL.
-        .testTarget(name: "MeterIntegrationTests", dependencies: ["MeterCore", "MeterWire", "MeterProto", swiftProtobuf, nioCore]),
+        .testTarget(name: "MeterIntegrationTests", dependencies: ["MeterCore", "MeterWire", "MeterProto", "MeterClient", swiftProtobuf, nioCore]),
     ],
     swiftLanguageModes: [.v6]
 )
