@@ -1,0 +1,130 @@
+/* internal.h: what the library's files share; not installed. */
+#ifndef METERCLIENT_INTERNAL_H
+#define METERCLIENT_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <protobuf-c/protobuf-c.h>
+
+#include "meterclient.h"
+#include "meterd/v1/meterd.pb-c.h"
+
+/* ---- Wire format (frame.c) ---- */
+
+#define MC_PREFACE_SIZE 8
+#define MC_HEADER_SIZE 12
+#define MC_PROTOCOL_VERSION 1
+#define MC_DEFAULT_MAX_FRAME (4u * 1024u * 1024u)
+
+extern const uint8_t mc_preface[MC_PREFACE_SIZE];
+
+enum mc_frame_type {
+    MC_FRAME_REQUEST = 1,
+    MC_FRAME_RESPONSE = 2,
+    MC_FRAME_HANDSHAKE = 3,
+    MC_FRAME_HANDSHAKE_ACK = 4,
+    MC_FRAME_PING = 5,
+    MC_FRAME_PONG = 6,
+    MC_FRAME_GOAWAY = 7
+};
+
+/* Method ids, carried in a REQUEST header's code. */
+enum mc_method {
+    MC_METHOD_CREATE_METER = 1,
+    MC_METHOD_GET_METER = 2,
+    MC_METHOD_LIST_METERS = 3,
+    MC_METHOD_UPDATE_METER = 4,
+    MC_METHOD_ARCHIVE_METER = 5,
+    MC_METHOD_INGEST = 16,
+    MC_METHOD_INGEST_BATCH = 17,
+    MC_METHOD_QUERY_USAGE = 32,
+    MC_METHOD_CURRENT_USAGE = 33,
+    MC_METHOD_HEALTH_CHECK = 48,
+    MC_METHOD_SERVER_INFO = 49
+};
+
+typedef struct mc_header {
+    uint32_t length;
+    uint8_t type;
+    uint8_t flags;
+    uint16_t code;
+    uint32_t stream_id;
+} mc_header;
+
+void mc_header_encode(const mc_header *header, uint8_t out[MC_HEADER_SIZE]);
+void mc_header_decode(const uint8_t in[MC_HEADER_SIZE], mc_header *header);
+
+/* Encodes header + packed message into a malloc'd buffer (*size bytes); NULL when out of
+ * memory. message may be NULL for an empty payload. header->length is set here. */
+uint8_t *mc_frame_encode(mc_header *header, const ProtobufCMessage *message, size_t *size);
+
+/* ---- Arena (arena.c): allocations freed all at once, for building requests ---- */
+
+typedef struct mc_arena {
+    void **blocks;
+    size_t n, cap;
+    int failed; /* an allocation failed: the built request must not be used */
+} mc_arena;
+
+void *mc_alloc(mc_arena *arena, size_t size);        /* zeroed; NULL sets failed */
+char *mc_str(mc_arena *arena, const char *text);     /* copy; NULL or "" gives "" (not owned) */
+void mc_arena_free(mc_arena *arena);
+
+/* Copies text into a malloc'd string ("" for NULL); NULL when out of memory. */
+char *mc_strdup(const char *text);
+
+/* ---- Errors (error.c) ---- */
+
+/* Fills *error (if not NULL) and returns code. */
+int mc_fail(meter_error *error, int code, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void mc_clear(meter_error *error);
+void mc_copy_text(char *dst, size_t size, const char *src);
+
+/* ---- Transport (transport.c) ---- */
+
+/* Returns a connected socket (non-blocking, close-on-exec) or -1 with *error filled. */
+int mc_transport_connect(const char *address, int64_t deadline_ms, meter_error *error);
+/* Writes all bytes before the deadline; 0 or a status code. */
+int mc_write_all(int fd, const uint8_t *data, size_t size, int64_t deadline_ms, meter_error *error);
+/* Reads exactly size bytes before the deadline; 0 or a status code. */
+int mc_read_exact(int fd, uint8_t *data, size_t size, int64_t deadline_ms, meter_error *error);
+/* Monotonic clock in milliseconds. */
+int64_t mc_now_ms(void);
+int64_t mc_now_us(void);
+
+/* ---- Client (client.c) ---- */
+
+struct meter_client {
+    int fd;                    /* -1 once closed */
+    int timeout_ms;
+    uint32_t next_stream_id;
+    uint32_t max_frame_bytes;  /* largest payload the server accepts */
+    uint32_t max_batch_events;
+    uint32_t max_in_flight;
+    char *tenant;
+    char *server_version;
+};
+
+/*
+ * One request/response round trip: sends `request` as method `method`, waits for the RESPONSE
+ * on its stream and unpacks it with `response_descriptor` into *response (free with
+ * protobuf_c_message_free_unpacked). A non-zero status fills *error from the ErrorDetail.
+ */
+int mc_call(meter_client *client, uint16_t method, const ProtobufCMessage *request,
+            const ProtobufCMessageDescriptor *response_descriptor, ProtobufCMessage **response,
+            meter_error *error);
+
+/* ---- Conversions between the public structs and protobuf-c messages ---- */
+
+/* Builds a MeterDefinition / Event / MeterReference inside the arena (meters.c, ingest.c). */
+Meterd__V1__MeterDefinition *mc_definition_to_pb(mc_arena *arena, const meter_definition *definition);
+Meterd__V1__Event *mc_event_to_pb(mc_arena *arena, const meter_event *event);
+Meterd__V1__MeterReference *mc_ref_to_pb(mc_arena *arena, meter_ref ref);
+Meterd__V1__MeterFilter **mc_filters_to_pb(mc_arena *arena, const meter_filter *filters, size_t n);
+
+/* Copies a Meter into a malloc'd meter_info; NULL when out of memory (meters.c). */
+int mc_meter_from_pb(const Meterd__V1__Meter *pb, meter_info *out);
+void mc_meter_info_clear(meter_info *info);
+
+#endif
