@@ -391,6 +391,7 @@ final class OracleModel {
               query.groupFilters.allSatisfy({ definition.groupBy.contains($0.key) })
         else { return .failure(.invalidQuery) }
         let edges = boundaries(from: query.fromMilliseconds, to: query.toMilliseconds, size: query.windowSize)
+        if edges.count - 1 > UsageQuery.windowsMaximumCount { return .failure(.invalidQuery) }
         if let cutoff = hourResolutionBeforeMilliseconds, edges.contains(where: { $0 < cutoff && $0 % 3_600_000 != 0 }) {
             return .failure(.resolutionUnavailable)
         }

@@ -82,6 +82,9 @@ final class OracleScenario {
     var nextEventNumber = 0
     var recentIds: [String: [String]] = [:]
     var meterNumber = 0
+    var lastTimestamp: Int64?
+    var lastEvent: UsageEvent?
+    var dedupBoundaryProbes = 0
 
     // Bookkeeping: how many comparisons ran, and coverage of interesting cases.
     var checks = 0
@@ -101,7 +104,8 @@ final class OracleScenario {
         self.rounds = rounds
         self.batchesPerRound = batchesPerRound
         self.queriesPerRound = queriesPerRound
-        random = OracleRandom(generator: TimeTestSeed.generator(for: "OracleTests"))
+        // Mixed with a constant of this test, so it does not share a sequence with other seeded tests.
+        random = OracleRandom(generator: TimeTestRandom(seed: seed ^ 0x0AC1_E000_7E57_5EED))
         machine = MeterStateMachine(configuration: Self.configuration)
         oracle = OracleModel(configuration: Self.configuration)
         // Somewhere in January 2026, at an arbitrary millisecond.
@@ -170,7 +174,9 @@ final class OracleScenario {
 
     // MARK: Meters
 
-    func randomDefinition(tenant: String, eventName: String, kind: AggregationKind? = nil, multiplier: Bool? = nil, cumulative: Bool? = nil) -> MeterDefinition {
+    /// `multiplier`: nil for a random choice, "" for none, else the multiplier's text.
+    func randomDefinition(tenant: String, eventName: String, kind: AggregationKind? = nil, multiplier: String? = nil, cumulative: Bool? = nil,
+                          lenient: Bool = false) -> MeterDefinition {
         meterNumber += 1
         let kind = kind ?? random.pick(AggregationKind.allCases)
         var aggregation = Aggregation(kind: kind)
@@ -179,8 +185,9 @@ final class OracleScenario {
         case .countUnique: aggregation.field = random.pick(["user", "user", "user", "value", "region"])
         default: aggregation.field = random.chance(0.75) ? "value" : "n"
         }
-        if kind == .sum, multiplier ?? random.chance(0.5) {
-            aggregation.multiplier = decimal(random.chance(0.08) ? "1000000000000" : random.pick(Self.multipliers))
+        if kind == .sum {
+            let text = multiplier ?? (random.chance(0.5) ? "" : random.chance(0.08) ? "1000000000000" : random.pick(Self.multipliers))
+            aggregation.multiplier = text.isEmpty ? nil : decimal(text)
         }
         let reset: ResetPolicy
         if cumulative ?? random.chance(0.45) {
@@ -195,9 +202,12 @@ final class OracleScenario {
             reset = .periodic(period: random.pick(BillingPeriod.allCases), anchorMilliseconds: anchor)
         }
         var filters: [MeterFilter] = []
-        let filterCount = random.chance(0.5) ? 0 : (random.chance(0.7) ? 1 : 2)
+        // Filters list most of their key's values, so that filtered meters still count a fair share.
+        let filterCount = random.chance(lenient ? 0.75 : 0.5) ? 0 : (lenient || random.chance(0.7) ? 1 : 2)
         for key in Self.groupKeys.shuffled(using: &random.generator).prefix(filterCount) {
-            filters.append(MeterFilter(key: key, values: random.subset(Self.valueUniverse[key]!)))
+            let universe = Self.valueUniverse[key]!
+            let values = !lenient && random.chance(0.3) ? random.subset(universe) : Array(universe.shuffled(using: &random.generator).dropLast())
+            filters.append(MeterFilter(key: key, values: values))
         }
         let groupBy = random.chance(0.35) ? [] : random.subset(Self.groupKeys, atMost: 3)
         return MeterDefinition(tenantId: tenant, eventName: eventName, displayName: "Meter \(meterNumber)", filters: filters,
@@ -220,18 +230,28 @@ final class OracleScenario {
 
     func setUpMeters() {
         // Every aggregation kind, SUM with and without multiplier, both reset policies.
-        var specs: [(AggregationKind, Bool?)] = [(.count, nil), (.sum, false), (.sum, true), (.average, nil), (.minimum, nil),
-                                                 (.maximum, nil), (.countUnique, nil), (.latest, nil)]
+        // SUM twice with a multiplier: one fractional (rounding after multiplying the exact sum), one random.
+        var specs: [(AggregationKind, String?)] = [(.count, nil), (.sum, ""), (.sum, random.pick(["0.333333333", "1.5", "0.000002", "2.000000001"])),
+                                                   (.sum, random.pick(Self.multipliers + ["1000000000000", "1000000000000"])), (.average, nil), (.minimum, nil),
+                                                   (.maximum, nil), (.countUnique, nil), (.latest, nil), (.latest, nil)]
         specs.shuffle(using: &random.generator)
-        specs += [(random.pick(AggregationKind.allCases), nil), (random.pick(AggregationKind.allCases), nil)]
         var index = 0
         for tenant in Self.tenants {
             for name in Self.meteredNames {
                 let spec = specs[index]
-                create(randomDefinition(tenant: tenant, eventName: name, kind: spec.0, multiplier: spec.1, cumulative: index < 2 ? index == 0 : nil))
+                create(randomDefinition(tenant: tenant, eventName: name, kind: spec.0, multiplier: spec.1, cumulative: index < 2 ? index == 0 : nil, lenient: true))
                 index += 1
             }
         }
+    }
+
+    /// Archives the active meter of a name that already has an archived one, without re-creating it.
+    func archiveRecreatedName() {
+        let names = Dictionary(grouping: oracle.meters, by: { "\($0.definition.tenantId)/\($0.definition.eventName)" })
+        let candidates = names.values.filter { $0.count >= 2 }.compactMap { $0.first { $0.status == .active } }
+        guard !candidates.isEmpty else { return }
+        let target = random.pick(candidates.sorted { $0.id < $1.id })
+        archive(tenant: target.definition.tenantId, meterId: target.id)
     }
 
     func activeMeters(_ tenant: String) -> [OracleModel.MeterEntry] {
@@ -294,9 +314,9 @@ final class OracleScenario {
     func randomNumber() -> PropertyValue {
         let roll = random.int(0..<1000)
         switch roll {
-        case 0..<2:
+        case 0..<4:
             return .decimal(decimal(random.chance(0.5) ? "99999999999999999999.999999999" : "-12345678901234567890.5"))
-        case 2..<350:
+        case 4..<350:
             return .integer(random.int(-20...500))
         case 350..<650:
             let digits = Int64(random.int(0..<10))
@@ -336,7 +356,16 @@ final class OracleScenario {
     }
 
     func randomTimestamp() -> Int64 {
+        let timestamp = freshTimestamp()
+        lastTimestamp = timestamp
+        return timestamp
+    }
+
+    private func freshTimestamp() -> Int64 {
         let late = Self.configuration.lateWindowMilliseconds, skew = Self.configuration.futureSkewMilliseconds
+        // Ties: LATEST breaks equal timestamps by log position, then by position in the batch.
+        if let lastTimestamp, random.chance(0.12) { return lastTimestamp }
+        if random.chance(0.04) { return oracleFloorDiv(now, minute) * minute }
         let roll = random.int(0..<1000)
         switch roll {
         case 0..<700: return now - random.int(0...(40 * minute))
@@ -380,7 +409,23 @@ final class OracleScenario {
         var batch: [UsageEvent] = []
         let size = random.chance(0.1) ? random.int(40..<80) : random.int(1..<26)
         for _ in 0..<size {
-            if !batch.isEmpty && random.chance(0.05) {
+            if let previous = batch.last ?? lastEvent, random.chance(0.06) {
+                // A twin: same name and timestamp (a LATEST tie), another id and value; usually the same
+                // customer and groups, else another customer (a tie between series merged by the query).
+                var twin = previous
+                if random.chance(0.4) { twin.customerId = random.pick(Self.customers) }
+                nextEventNumber += 1
+                twin.eventId = "ev-\(nextEventNumber)"
+                twin.properties = twin.properties.map { property in
+                    switch property.key {
+                    case "value": return EventProperty(key: "value", value: randomNumber())
+                    case "n": return EventProperty(key: "n", value: .integer(random.int(-3...50)))
+                    default: return property
+                    }
+                }
+                batch.append(twin)
+                eventsGenerated += 1
+            } else if !batch.isEmpty && random.chance(0.05) {
                 var copy = random.pick(batch)  // same id in the same batch: a duplicate, whatever its content
                 if random.chance(0.5) { copy.properties = randomProperties() }
                 batch.append(copy)
@@ -388,6 +433,7 @@ final class OracleScenario {
                 batch.append(randomEvent(tenant: tenant))
             }
         }
+        lastEvent = batch.last
         return batch
     }
 
@@ -395,10 +441,15 @@ final class OracleScenario {
         let tenant = random.pick(Self.tenants)
         // Sometimes a group commit: several requests screened before any is applied.
         let requestCount = random.chance(0.12) ? random.int(2..<4) : 1
+        ingest(tenant: tenant, batches: (0..<requestCount).map { _ in randomBatch(tenant: tenant) })
+    }
+
+    /// Screens the requests of one group commit, then applies the accepted events. `rawExtras` are added
+    /// unscreened to the first record (a record carrying an id the state machine still remembers).
+    func ingest(tenant: String, batches: [[UsageEvent]], rawExtras: [UsageEvent] = []) {
         var machinePending = Set<String>(), oraclePending = Set<String>()
         var records: [[UsageEvent]] = []
-        for request in 0..<requestCount {
-            let batch = randomBatch(tenant: tenant)
+        for (request, batch) in batches.enumerated() {
             let screened = machine.screen(batch, tenantId: tenant, nowMilliseconds: now, pendingEventIds: &machinePending)
             let expected = oracle.screen(batch, tenantId: tenant, nowMilliseconds: now, pending: &oraclePending)
             check(screened.map(OracleScreening.init), expected, "screen request \(request) for \(tenant): \(batch.map(\.eventId))")
@@ -411,10 +462,35 @@ final class OracleScenario {
             if random.chance(0.04), let old = oracle.events.last(where: { $0.tenantId == tenant }) {
                 accepted.append(old.event)
             }
+            if request == 0 { accepted += rawExtras }
             if !accepted.isEmpty { records.append(accepted) }
         }
         for events in records {
             apply(.eventsAccepted(tenantId: tenant, acceptedAtMilliseconds: now, events: events), "\(events.count) events for \(tenant)")
+        }
+    }
+
+    /// Moves to exactly the end of (or just past) the dedup window of an earlier record and resends its ids,
+    /// twice at the same time, so both the screening and the expiry of remembered ids meet their boundary.
+    func probeDedupBoundary() {
+        let dedup = Self.configuration.dedupWindowMilliseconds
+        let candidates = log.compactMap { entry -> (tenant: String, at: Int64, events: [UsageEvent])? in
+            guard case .eventsAccepted(let tenant, let at, let events) = entry.record, at + dedup - 1 >= now else { return nil }
+            return (tenant, at, events)
+        }
+        guard !candidates.isEmpty else { return }
+        let target = random.pick(candidates)
+        now = max(now, target.at + dedup + random.pick([-1, 0, 0, 0, 1]))
+        dedupBoundaryProbes += 1
+        for attempt in 0..<2 {
+            var batch = randomBatch(tenant: target.tenant)
+            for original in target.events.shuffled(using: &random.generator).prefix(6) {
+                var resent = randomEvent(tenant: target.tenant)
+                resent.eventId = original.eventId
+                batch.insert(resent, at: random.int(0..<(batch.count + 1)))
+            }
+            let extras = attempt == 0 && random.chance(0.5) ? Array(target.events.prefix(3)) : []
+            ingest(tenant: target.tenant, batches: [batch], rawExtras: extras)
         }
     }
 
@@ -505,12 +581,15 @@ final class OracleScenario {
         }
         // A few invalid queries, one defect at a time.
         if random.chance(0.07) {
-            switch random.int(0..<6) {
+            switch random.int(0..<7) {
             case 0: query.fromMilliseconds += 30_000
             case 1: query.toMilliseconds = query.fromMilliseconds - random.pick([0, minute])
             case 2: query.groupBy.append("no_such_key")
             case 3: if let first = query.groupBy.first { query.groupBy.append(first) } else { query.groupBy = ["trace"] }
             case 4: query.groupFilters = [MeterFilter(key: "trace", values: ["t1"])]
+            case 5:
+                query.windowSize = .minute
+                query.toMilliseconds = query.fromMilliseconds + Int64(UsageQuery.windowsMaximumCount + 1) * minute
             default: query.fromMilliseconds = -hour
             }
         }
@@ -592,14 +671,20 @@ final class OracleScenario {
             for batch in 0..<batchesPerRound {
                 if batch == batchesPerRound / 2 && (round == 1 || round == 4) {
                     meterOperation(forceRecreate: true)  // archive and re-create an event name mid-stream
-                } else if random.chance(0.06) {
-                    meterOperation()
+                } else if batch == batchesPerRound - 2 && (round == 2 || round == 5) {
+                    archiveRecreatedName()  // a name with only archived meters resolves to the newest
+                } else if round > 0 && random.chance(0.06) {
+                    meterOperation()  // (not in round 0, so that every initial meter counts something first)
                 }
                 // Jumps past the minute retention (4 h) and across billing months, whatever the seed.
                 let forcedJump: Int64? = batch == 0 && round == 2 ? 5 * hour + random.int(0...(3 * hour))
                     : batch == 0 && round == 6 ? 33 * 24 * hour + random.int(0...hour) : nil
-                advanceTime(forcedJump: forcedJump)
-                ingest()
+                if (batch == batchesPerRound - 1 && round % 3 == 1) || random.chance(0.02) {
+                    probeDedupBoundary()
+                } else {
+                    advanceTime(forcedJump: forcedJump)
+                    ingest()
+                }
                 try stopIfDiverged()
             }
             for _ in 0..<queriesPerRound {
@@ -625,7 +710,7 @@ final class OracleScenario {
             + "screenings \(screenings.sorted { $0.key.description < $1.key.description }.map { "\($0.key)=\($0.value)" }), "
             + "queries \(answers.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }) (\(answeredInHourResolution) answered in the hour-resolution past), "
             + "\(rowsCompared) rows compared (\(rowsWithUsage) with usage), \(currentUsageChecks) current usages, \(checks) comparisons, "
-            + "time span \((now - startTime) / hour) h, largest jump \(largestJump / minute) min"
+            + "\(dedupBoundaryProbes) dedup-boundary probes, time span \((now - startTime) / hour) h, largest jump \(largestJump / minute) min"
     }
 }
 
@@ -667,6 +752,7 @@ final class OracleTests: XCTestCase {
         let names = Dictionary(grouping: scenario.oracle.meters, by: { "\($0.definition.tenantId)/\($0.definition.eventName)" })
         XCTAssertTrue(names.values.contains { $0.count >= 2 }, "no event name was archived and re-created; \(seed)")
         XCTAssertGreaterThan(scenario.oracle.events.count, 2000, seed)
+        XCTAssertGreaterThan(scenario.dedupBoundaryProbes, 0, seed)
         XCTAssertGreaterThan(scenario.rowsWithUsage, 1000, seed)
     }
 
