@@ -46,7 +46,7 @@ let package = Package(
         .executableTarget(name: "meterd", dependencies: ["MeterServer", "MeterEngine", "MeterCore", argumentParser]),
         .executableTarget(name: "meterctl", dependencies: ["MeterClient", "MeterProto", "MeterCore", argumentParser]),
         .executableTarget(name: "meter-sidecar", dependencies: ["MeterClient"]),
-        .executableTarget(name: "meter-bench", dependencies: ["MeterCore", "MeterLog", "MeterEngine"]),
+        .executableTarget(name: "meter-bench", dependencies: ["MeterCore", "MeterLog", "MeterEngine", "MeterServer", "MeterClient", "MeterProto"]),
         // Runs the engine alone in a child process for the crash tests.
         .executableTarget(name: "meter-engine-driver", dependencies: ["MeterCore", "MeterEngine"]),
         .testTarget(name: "MeterCoreTests", dependencies: ["MeterCore"]),

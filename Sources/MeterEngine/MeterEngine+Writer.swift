@@ -43,7 +43,7 @@ extension MeterEngine {
         var records: [StateRecord] = []
         var finishers: [Command.Finisher] = []
         var reads: [(MeterStateMachine) -> Void] = []
-        var pendingIds: [String: Set<String>] = [:]
+        var pendingIds: [String: PendingEventIds] = [:]
 
         for command in commands {
             if case .read(let body) = command {
@@ -57,7 +57,7 @@ extension MeterEngine {
             switch command {
             case .ingest(let tenantId, let events, let reply):
                 guard let finisher = screenIngest(tenantId: tenantId, events: events, now: now, reply: reply,
-                                                  records: &records, pendingIds: &pendingIds[tenantId, default: []]) else { continue }
+                                                  records: &records, pendingIds: &pendingIds[tenantId, default: PendingEventIds()]) else { continue }
                 finishers.append(finisher)
             case .createMeter(let definition, let reply):
                 do throws(MeterError) {
@@ -99,7 +99,7 @@ extension MeterEngine {
     /// Screens one ingest request; returns how to answer it once the group is durable.
     private func screenIngest(
         tenantId: String, events: [UsageEvent], now: Int64, reply: @escaping (Result<[EventResult], EngineError>) -> Void,
-        records: inout [StateRecord], pendingIds: inout Set<String>
+        records: inout [StateRecord], pendingIds: inout PendingEventIds
     ) -> Command.Finisher? {
         guard NameRules.isValidEventName(tenantId) else {
             reply(.failure(.rejected(MeterError(.invalidTenant, "tenant id is invalid"))))

@@ -56,8 +56,8 @@ public final class MeterStateMachine {
     /// duplicate, or is rejected. `pendingEventIds` holds the tenant's ids accepted by earlier
     /// requests of the same group commit that are not applied yet; accepted ids are added to it,
     /// so a second copy in the same batch or group is a duplicate. Changes no state.
-    public func screen(
-        _ events: [UsageEvent], tenantId: String, nowMilliseconds: Int64, pendingEventIds: inout Set<String>
+    public func screen<Pending: EventIdSet>(
+        _ events: [UsageEvent], tenantId: String, nowMilliseconds: Int64, pendingEventIds: inout Pending
     ) -> [EventScreening] {
         let tenant = tenants[tenantId]
         let oldestKept = nowMilliseconds &- configuration.dedupWindowMilliseconds
@@ -71,7 +71,7 @@ public final class MeterStateMachine {
                 continue
             }
             if tenant?.hasAccepted(event.eventId, since: oldestKept) == true
-                || !pendingEventIds.insert(event.eventId).inserted {
+                || !pendingEventIds.insertIfAbsent(event.eventId) {
                 results.append(.duplicate)
             } else {
                 results.append(.accept)

@@ -24,8 +24,9 @@ struct RPCFailure: Error {
     init(_ error: EngineError) {
         switch error {
         case .rejected(let meterError): self.init(meterError)
-        case .unavailable(let message): self.init(.unavailable, message, reason: "UNAVAILABLE")
-        case .resourceExhausted(let message): self.init(.resourceExhausted, message, reason: "RESOURCE_EXHAUSTED")
+        // Not rejections: an empty reason, as docs/protocol.md says.
+        case .unavailable(let message): self.init(.unavailable, message)
+        case .resourceExhausted(let message): self.init(.resourceExhausted, message)
         }
     }
 
@@ -59,7 +60,7 @@ func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         do {
             decoded = try ProtobufPayload.decode(Request.self, from: payload)
         } catch {
-            return RPCFailure(.invalidArgument, "the request does not decode as \(Request.protoMessageName): \(error)", reason: "MALFORMED_REQUEST").reply
+            return RPCFailure(.invalidArgument, "the request does not decode as \(Request.protoMessageName): \(error)").reply
         }
         let response: Response
         do throws(RPCFailure) {

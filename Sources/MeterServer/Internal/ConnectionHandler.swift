@@ -127,11 +127,11 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
         lastStreamId = frame.streamId
         guard let handler = router.handler(for: frame.code) else {
-            reply(RPCFailure(.unimplemented, "unknown method id \(frame.code)", reason: "UNIMPLEMENTED").reply, streamId: frame.streamId, context: context)
+            reply(RPCFailure(.unimplemented, "unknown method id \(frame.code)").reply, streamId: frame.streamId, context: context)
             return
         }
         guard inFlight < configuration.limits.maximumInFlight else {
-            reply(RPCFailure(.resourceExhausted, "more than \(configuration.limits.maximumInFlight) requests in flight on this connection; wait for replies", reason: "RESOURCE_EXHAUSTED").reply,
+            reply(RPCFailure(.resourceExhausted, "more than \(configuration.limits.maximumInFlight) requests in flight on this connection; wait for replies").reply,
                   streamId: frame.streamId, context: context)
             return
         }
@@ -157,7 +157,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     private func reply(_ answer: RPCReply, streamId: UInt32, context: ChannelHandlerContext) {
         if case .closed = state { return }
         guard answer.payload.readableBytes <= clientMaximumFrameBytes else {
-            let refusal = RPCFailure(.resourceExhausted, "the response (\(answer.payload.readableBytes) bytes) exceeds the client's max_frame_bytes (\(clientMaximumFrameBytes)); ask for less", reason: "RESOURCE_EXHAUSTED").reply
+            let refusal = RPCFailure(.resourceExhausted, "the response (\(answer.payload.readableBytes) bytes) exceeds the client's max_frame_bytes (\(clientMaximumFrameBytes)); ask for less").reply
             write(WireFrame(type: .response, code: refusal.status.rawValue, streamId: streamId, payload: refusal.payload), context: context)
             return
         }

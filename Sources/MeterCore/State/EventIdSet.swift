@@ -1,0 +1,29 @@
+/// A set of event ids that `MeterStateMachine.screen` fills with the ids a group commit is
+/// about to accept. `PendingEventIds` is the fast one the engine uses; `Set<String>` works too.
+public protocol EventIdSet {
+    /// Adds `eventId`; returns false when it was already there.
+    mutating func insertIfAbsent(_ eventId: String) -> Bool
+}
+
+extension Set<String>: EventIdSet {
+    @inlinable
+    public mutating func insertIfAbsent(_ eventId: String) -> Bool {
+        insert(eventId).inserted
+    }
+}
+
+/// Event ids of one tenant accepted by the current group commit but not applied yet, in the
+/// same fast hash table the state machine uses for its dedup index.
+public struct PendingEventIds: EventIdSet {
+    var table = StringTable<Bool>()
+
+    public init() {}
+
+    public mutating func insertIfAbsent(_ eventId: String) -> Bool {
+        table.update(eventId) { present -> Bool in
+            if present != nil { return false }
+            present = true
+            return true
+        }
+    }
+}

@@ -1,0 +1,464 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
+
+ACCEPTED: EventStatus
+ACTIVE: MeterStatus
+AGGREGATION_UNSPECIFIED: Aggregation
+ANNUAL: BillingPeriod
+ARCHIVED: MeterStatus
+AVG: Aggregation
+BILLING_PERIOD_UNSPECIFIED: BillingPeriod
+COUNT: Aggregation
+COUNTED: EventOutcome
+COUNT_UNIQUE: Aggregation
+CUMULATIVE: ResetMode
+DAILY: BillingPeriod
+DAY: WindowSize
+DESCRIPTOR: _descriptor.FileDescriptor
+DUPLICATE: EventStatus
+EVENT_STATUS_UNSPECIFIED: EventStatus
+FIFTEEN_MINUTES: WindowSize
+FILTERED_OUT: EventOutcome
+HOUR: WindowSize
+LATEST: Aggregation
+MAX: Aggregation
+METER_STATUS_UNSPECIFIED: MeterStatus
+MIN: Aggregation
+MINUTE: WindowSize
+MISSING_VALUE: EventOutcome
+MONTH: WindowSize
+MONTHLY: BillingPeriod
+NO_ACTIVE_METER: EventOutcome
+OUTCOME_UNSPECIFIED: EventOutcome
+OVERFLOW: EventOutcome
+PERIODIC: ResetMode
+QUARTERLY: BillingPeriod
+REJECTED: EventStatus
+RESET_UNSPECIFIED: ResetMode
+SIX_HOURS: WindowSize
+SUM: Aggregation
+THIRTY_MINUTES: WindowSize
+THREE_HOURS: WindowSize
+TWELVE_HOURS: WindowSize
+WEEK: WindowSize
+WEEKLY: BillingPeriod
+WINDOW_UNSPECIFIED: WindowSize
+
+class ArchiveMeterRequest(_message.Message):
+    __slots__ = ["meter"]
+    METER_FIELD_NUMBER: _ClassVar[int]
+    meter: MeterReference
+    def __init__(self, meter: _Optional[_Union[MeterReference, _Mapping]] = ...) -> None: ...
+
+class ArchiveMeterResponse(_message.Message):
+    __slots__ = ["meter"]
+    METER_FIELD_NUMBER: _ClassVar[int]
+    meter: Meter
+    def __init__(self, meter: _Optional[_Union[Meter, _Mapping]] = ...) -> None: ...
+
+class Backfill(_message.Message):
+    __slots__ = ["complete", "completed_through_sequence", "events_counted", "target_sequence"]
+    COMPLETED_THROUGH_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    COMPLETE_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_COUNTED_FIELD_NUMBER: _ClassVar[int]
+    TARGET_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    complete: bool
+    completed_through_sequence: int
+    events_counted: int
+    target_sequence: int
+    def __init__(self, target_sequence: _Optional[int] = ..., completed_through_sequence: _Optional[int] = ..., events_counted: _Optional[int] = ..., complete: bool = ...) -> None: ...
+
+class CreateMeterRequest(_message.Message):
+    __slots__ = ["definition"]
+    DEFINITION_FIELD_NUMBER: _ClassVar[int]
+    definition: MeterDefinition
+    def __init__(self, definition: _Optional[_Union[MeterDefinition, _Mapping]] = ...) -> None: ...
+
+class CreateMeterResponse(_message.Message):
+    __slots__ = ["meter"]
+    METER_FIELD_NUMBER: _ClassVar[int]
+    meter: Meter
+    def __init__(self, meter: _Optional[_Union[Meter, _Mapping]] = ...) -> None: ...
+
+class CurrentUsageRequest(_message.Message):
+    __slots__ = ["at_ms", "customer_id", "meter"]
+    AT_MS_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    METER_FIELD_NUMBER: _ClassVar[int]
+    at_ms: int
+    customer_id: str
+    meter: MeterReference
+    def __init__(self, meter: _Optional[_Union[MeterReference, _Mapping]] = ..., customer_id: _Optional[str] = ..., at_ms: _Optional[int] = ...) -> None: ...
+
+class CurrentUsageResponse(_message.Message):
+    __slots__ = ["meter", "row"]
+    METER_FIELD_NUMBER: _ClassVar[int]
+    ROW_FIELD_NUMBER: _ClassVar[int]
+    meter: Meter
+    row: UsageRow
+    def __init__(self, meter: _Optional[_Union[Meter, _Mapping]] = ..., row: _Optional[_Union[UsageRow, _Mapping]] = ...) -> None: ...
+
+class ErrorDetail(_message.Message):
+    __slots__ = ["code", "message", "reason"]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    code: int
+    message: str
+    reason: str
+    def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class Event(_message.Message):
+    __slots__ = ["customer_id", "event_id", "event_name", "properties", "source", "timestamp_ms"]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    EVENT_NAME_FIELD_NUMBER: _ClassVar[int]
+    PROPERTIES_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_MS_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    event_id: str
+    event_name: str
+    properties: _containers.RepeatedCompositeFieldContainer[Property]
+    source: str
+    timestamp_ms: int
+    def __init__(self, event_id: _Optional[str] = ..., event_name: _Optional[str] = ..., customer_id: _Optional[str] = ..., timestamp_ms: _Optional[int] = ..., properties: _Optional[_Iterable[_Union[Property, _Mapping]]] = ..., source: _Optional[str] = ...) -> None: ...
+
+class EventResult(_message.Message):
+    __slots__ = ["message", "outcome", "reason", "status"]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    message: str
+    outcome: EventOutcome
+    reason: str
+    status: EventStatus
+    def __init__(self, status: _Optional[_Union[EventStatus, str]] = ..., outcome: _Optional[_Union[EventOutcome, str]] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+
+class GetMeterRequest(_message.Message):
+    __slots__ = ["meter"]
+    METER_FIELD_NUMBER: _ClassVar[int]
+    meter: MeterReference
+    def __init__(self, meter: _Optional[_Union[MeterReference, _Mapping]] = ...) -> None: ...
+
+class GetMeterResponse(_message.Message):
+    __slots__ = ["meter"]
+    METER_FIELD_NUMBER: _ClassVar[int]
+    meter: Meter
+    def __init__(self, meter: _Optional[_Union[Meter, _Mapping]] = ...) -> None: ...
+
+class GoAway(_message.Message):
+    __slots__ = ["last_stream_id", "reason"]
+    LAST_STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    last_stream_id: int
+    reason: str
+    def __init__(self, reason: _Optional[str] = ..., last_stream_id: _Optional[int] = ...) -> None: ...
+
+class GroupValue(_message.Message):
+    __slots__ = ["key", "present", "value"]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    PRESENT_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    present: bool
+    value: str
+    def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ..., present: bool = ...) -> None: ...
+
+class Handshake(_message.Message):
+    __slots__ = ["client_name", "credential", "max_frame_bytes", "protocol_version", "tenant_id"]
+    CLIENT_NAME_FIELD_NUMBER: _ClassVar[int]
+    CREDENTIAL_FIELD_NUMBER: _ClassVar[int]
+    MAX_FRAME_BYTES_FIELD_NUMBER: _ClassVar[int]
+    PROTOCOL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    client_name: str
+    credential: str
+    max_frame_bytes: int
+    protocol_version: int
+    tenant_id: str
+    def __init__(self, protocol_version: _Optional[int] = ..., client_name: _Optional[str] = ..., tenant_id: _Optional[str] = ..., credential: _Optional[str] = ..., max_frame_bytes: _Optional[int] = ...) -> None: ...
+
+class HandshakeAck(_message.Message):
+    __slots__ = ["max_batch_events", "max_frame_bytes", "max_in_flight", "protocol_version", "server_version", "tenant_id"]
+    MAX_BATCH_EVENTS_FIELD_NUMBER: _ClassVar[int]
+    MAX_FRAME_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MAX_IN_FLIGHT_FIELD_NUMBER: _ClassVar[int]
+    PROTOCOL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    SERVER_VERSION_FIELD_NUMBER: _ClassVar[int]
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    max_batch_events: int
+    max_frame_bytes: int
+    max_in_flight: int
+    protocol_version: int
+    server_version: str
+    tenant_id: str
+    def __init__(self, protocol_version: _Optional[int] = ..., server_version: _Optional[str] = ..., max_frame_bytes: _Optional[int] = ..., max_batch_events: _Optional[int] = ..., max_in_flight: _Optional[int] = ..., tenant_id: _Optional[str] = ...) -> None: ...
+
+class HealthCheckRequest(_message.Message):
+    __slots__ = []
+    def __init__(self) -> None: ...
+
+class HealthCheckResponse(_message.Message):
+    __slots__ = ["message", "status"]
+    class ServingStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = []
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    NOT_SERVING: HealthCheckResponse.ServingStatus
+    SERVING: HealthCheckResponse.ServingStatus
+    SERVING_STATUS_UNSPECIFIED: HealthCheckResponse.ServingStatus
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    message: str
+    status: HealthCheckResponse.ServingStatus
+    def __init__(self, status: _Optional[_Union[HealthCheckResponse.ServingStatus, str]] = ..., message: _Optional[str] = ...) -> None: ...
+
+class IngestBatchRequest(_message.Message):
+    __slots__ = ["events"]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[Event]
+    def __init__(self, events: _Optional[_Iterable[_Union[Event, _Mapping]]] = ...) -> None: ...
+
+class IngestBatchResponse(_message.Message):
+    __slots__ = ["accepted", "duplicates", "rejected", "results"]
+    ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATES_FIELD_NUMBER: _ClassVar[int]
+    REJECTED_FIELD_NUMBER: _ClassVar[int]
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    accepted: int
+    duplicates: int
+    rejected: int
+    results: _containers.RepeatedCompositeFieldContainer[EventResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[EventResult, _Mapping]]] = ..., accepted: _Optional[int] = ..., duplicates: _Optional[int] = ..., rejected: _Optional[int] = ...) -> None: ...
+
+class IngestRequest(_message.Message):
+    __slots__ = ["event"]
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    event: Event
+    def __init__(self, event: _Optional[_Union[Event, _Mapping]] = ...) -> None: ...
+
+class IngestResponse(_message.Message):
+    __slots__ = ["result"]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    result: EventResult
+    def __init__(self, result: _Optional[_Union[EventResult, _Mapping]] = ...) -> None: ...
+
+class ListMetersRequest(_message.Message):
+    __slots__ = ["include_archived", "page_size", "page_token"]
+    INCLUDE_ARCHIVED_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    include_archived: bool
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., include_archived: bool = ...) -> None: ...
+
+class ListMetersResponse(_message.Message):
+    __slots__ = ["meters", "next_page_token"]
+    METERS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    meters: _containers.RepeatedCompositeFieldContainer[Meter]
+    next_page_token: str
+    def __init__(self, meters: _Optional[_Iterable[_Union[Meter, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class Meter(_message.Message):
+    __slots__ = ["archived_at_ms", "backfill", "counters", "created_at_ms", "definition", "id", "status"]
+    ARCHIVED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    BACKFILL_FIELD_NUMBER: _ClassVar[int]
+    COUNTERS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    DEFINITION_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    archived_at_ms: int
+    backfill: Backfill
+    counters: MeterCounters
+    created_at_ms: int
+    definition: MeterDefinition
+    id: str
+    status: MeterStatus
+    def __init__(self, id: _Optional[str] = ..., definition: _Optional[_Union[MeterDefinition, _Mapping]] = ..., status: _Optional[_Union[MeterStatus, str]] = ..., created_at_ms: _Optional[int] = ..., archived_at_ms: _Optional[int] = ..., counters: _Optional[_Union[MeterCounters, _Mapping]] = ..., backfill: _Optional[_Union[Backfill, _Mapping]] = ...) -> None: ...
+
+class MeterCounters(_message.Message):
+    __slots__ = ["counted", "filtered_out", "missing_value", "overflowed"]
+    COUNTED_FIELD_NUMBER: _ClassVar[int]
+    FILTERED_OUT_FIELD_NUMBER: _ClassVar[int]
+    MISSING_VALUE_FIELD_NUMBER: _ClassVar[int]
+    OVERFLOWED_FIELD_NUMBER: _ClassVar[int]
+    counted: int
+    filtered_out: int
+    missing_value: int
+    overflowed: int
+    def __init__(self, counted: _Optional[int] = ..., filtered_out: _Optional[int] = ..., missing_value: _Optional[int] = ..., overflowed: _Optional[int] = ...) -> None: ...
+
+class MeterDefinition(_message.Message):
+    __slots__ = ["aggregation", "anchor_ms", "billing_period", "display_name", "event_name", "field", "filters", "group_by", "has_anchor", "multiplier", "reset"]
+    AGGREGATION_FIELD_NUMBER: _ClassVar[int]
+    ANCHOR_MS_FIELD_NUMBER: _ClassVar[int]
+    BILLING_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    EVENT_NAME_FIELD_NUMBER: _ClassVar[int]
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    FILTERS_FIELD_NUMBER: _ClassVar[int]
+    GROUP_BY_FIELD_NUMBER: _ClassVar[int]
+    HAS_ANCHOR_FIELD_NUMBER: _ClassVar[int]
+    MULTIPLIER_FIELD_NUMBER: _ClassVar[int]
+    RESET_FIELD_NUMBER: _ClassVar[int]
+    aggregation: Aggregation
+    anchor_ms: int
+    billing_period: BillingPeriod
+    display_name: str
+    event_name: str
+    field: str
+    filters: _containers.RepeatedCompositeFieldContainer[MeterFilter]
+    group_by: _containers.RepeatedScalarFieldContainer[str]
+    has_anchor: bool
+    multiplier: str
+    reset: ResetMode
+    def __init__(self, event_name: _Optional[str] = ..., display_name: _Optional[str] = ..., filters: _Optional[_Iterable[_Union[MeterFilter, _Mapping]]] = ..., aggregation: _Optional[_Union[Aggregation, str]] = ..., field: _Optional[str] = ..., multiplier: _Optional[str] = ..., reset: _Optional[_Union[ResetMode, str]] = ..., billing_period: _Optional[_Union[BillingPeriod, str]] = ..., anchor_ms: _Optional[int] = ..., has_anchor: bool = ..., group_by: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class MeterFilter(_message.Message):
+    __slots__ = ["key", "values"]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    values: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, key: _Optional[str] = ..., values: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class MeterReference(_message.Message):
+    __slots__ = ["event_name", "id"]
+    EVENT_NAME_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    event_name: str
+    id: str
+    def __init__(self, id: _Optional[str] = ..., event_name: _Optional[str] = ...) -> None: ...
+
+class Property(_message.Message):
+    __slots__ = ["key", "value"]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    value: PropertyValue
+    def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[PropertyValue, _Mapping]] = ...) -> None: ...
+
+class PropertyValue(_message.Message):
+    __slots__ = ["bool_value", "decimal_value", "integer_value", "string_value"]
+    BOOL_VALUE_FIELD_NUMBER: _ClassVar[int]
+    DECIMAL_VALUE_FIELD_NUMBER: _ClassVar[int]
+    INTEGER_VALUE_FIELD_NUMBER: _ClassVar[int]
+    STRING_VALUE_FIELD_NUMBER: _ClassVar[int]
+    bool_value: bool
+    decimal_value: str
+    integer_value: int
+    string_value: str
+    def __init__(self, string_value: _Optional[str] = ..., integer_value: _Optional[int] = ..., decimal_value: _Optional[str] = ..., bool_value: bool = ...) -> None: ...
+
+class QueryUsageRequest(_message.Message):
+    __slots__ = ["customer_id", "from_ms", "group_by", "group_by_customer", "group_filters", "meter", "to_ms", "window_size"]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_MS_FIELD_NUMBER: _ClassVar[int]
+    GROUP_BY_CUSTOMER_FIELD_NUMBER: _ClassVar[int]
+    GROUP_BY_FIELD_NUMBER: _ClassVar[int]
+    GROUP_FILTERS_FIELD_NUMBER: _ClassVar[int]
+    METER_FIELD_NUMBER: _ClassVar[int]
+    TO_MS_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_SIZE_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    from_ms: int
+    group_by: _containers.RepeatedScalarFieldContainer[str]
+    group_by_customer: bool
+    group_filters: _containers.RepeatedCompositeFieldContainer[MeterFilter]
+    meter: MeterReference
+    to_ms: int
+    window_size: WindowSize
+    def __init__(self, meter: _Optional[_Union[MeterReference, _Mapping]] = ..., from_ms: _Optional[int] = ..., to_ms: _Optional[int] = ..., window_size: _Optional[_Union[WindowSize, str]] = ..., customer_id: _Optional[str] = ..., group_by_customer: bool = ..., group_by: _Optional[_Iterable[str]] = ..., group_filters: _Optional[_Iterable[_Union[MeterFilter, _Mapping]]] = ...) -> None: ...
+
+class QueryUsageResponse(_message.Message):
+    __slots__ = ["meter", "rows"]
+    METER_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    meter: Meter
+    rows: _containers.RepeatedCompositeFieldContainer[UsageRow]
+    def __init__(self, meter: _Optional[_Union[Meter, _Mapping]] = ..., rows: _Optional[_Iterable[_Union[UsageRow, _Mapping]]] = ...) -> None: ...
+
+class ServerInfoRequest(_message.Message):
+    __slots__ = []
+    def __init__(self) -> None: ...
+
+class ServerInfoResponse(_message.Message):
+    __slots__ = ["durability", "failure", "first_retained_sequence", "group_commits", "last_applied_sequence", "syncs", "uptime_ms", "version"]
+    DURABILITY_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_FIELD_NUMBER: _ClassVar[int]
+    FIRST_RETAINED_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    GROUP_COMMITS_FIELD_NUMBER: _ClassVar[int]
+    LAST_APPLIED_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    SYNCS_FIELD_NUMBER: _ClassVar[int]
+    UPTIME_MS_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    durability: str
+    failure: str
+    first_retained_sequence: int
+    group_commits: int
+    last_applied_sequence: int
+    syncs: int
+    uptime_ms: int
+    version: str
+    def __init__(self, version: _Optional[str] = ..., uptime_ms: _Optional[int] = ..., durability: _Optional[str] = ..., last_applied_sequence: _Optional[int] = ..., first_retained_sequence: _Optional[int] = ..., failure: _Optional[str] = ..., group_commits: _Optional[int] = ..., syncs: _Optional[int] = ...) -> None: ...
+
+class UpdateMeterRequest(_message.Message):
+    __slots__ = ["display_name", "immutable_changes", "meter"]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    IMMUTABLE_CHANGES_FIELD_NUMBER: _ClassVar[int]
+    METER_FIELD_NUMBER: _ClassVar[int]
+    display_name: str
+    immutable_changes: MeterDefinition
+    meter: MeterReference
+    def __init__(self, meter: _Optional[_Union[MeterReference, _Mapping]] = ..., display_name: _Optional[str] = ..., immutable_changes: _Optional[_Union[MeterDefinition, _Mapping]] = ...) -> None: ...
+
+class UpdateMeterResponse(_message.Message):
+    __slots__ = ["meter"]
+    METER_FIELD_NUMBER: _ClassVar[int]
+    meter: Meter
+    def __init__(self, meter: _Optional[_Union[Meter, _Mapping]] = ...) -> None: ...
+
+class UsageRow(_message.Message):
+    __slots__ = ["customer_id", "event_count", "group", "has_value", "value", "window_end_ms", "window_start_ms"]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    EVENT_COUNT_FIELD_NUMBER: _ClassVar[int]
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    HAS_VALUE_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_END_MS_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_START_MS_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    event_count: int
+    group: _containers.RepeatedCompositeFieldContainer[GroupValue]
+    has_value: bool
+    value: str
+    window_end_ms: int
+    window_start_ms: int
+    def __init__(self, window_start_ms: _Optional[int] = ..., window_end_ms: _Optional[int] = ..., customer_id: _Optional[str] = ..., group: _Optional[_Iterable[_Union[GroupValue, _Mapping]]] = ..., value: _Optional[str] = ..., has_value: bool = ..., event_count: _Optional[int] = ...) -> None: ...
+
+class Aggregation(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class ResetMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class BillingPeriod(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class WindowSize(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class MeterStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class EventStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class EventOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
