@@ -95,7 +95,20 @@ enum CoreBenchmark {
         withBuckets.apply(.eventsAccepted(tenantId: Tenant.defaultId, acceptedAtMilliseconds: start, events: metered), sequence: 2)
         let bucketBytes = heapBytes() - middle - idBytes
         print("memory per (meter, customer, group, minute) bucket: \(format(Double(bucketBytes) / Double(count))) bytes (1000 series x 200 minutes)")
-        withExtendedLifetime((idsOnly, withBuckets)) {}
+        // Distinct values: a COUNT_UNIQUE meter; every event opens its own bucket and set.
+        let unique = MeterStateMachine()
+        unique.apply(.meterCreated(MeterDefinition(eventName: "users", displayName: "Users", aggregation: Aggregation(kind: .countUnique, field: "user")), atMilliseconds: start), sequence: 1)
+        let uniqueEvents = unmetered.enumerated().map { index, event -> UsageEvent in
+            var copy = event
+            copy.eventName = "users"
+            copy.properties = [EventProperty(key: "user", value: .string("user-\(100_000 + index % 200)"))]
+            return copy
+        }
+        let beforeUnique = heapBytes()
+        unique.apply(.eventsAccepted(tenantId: Tenant.defaultId, acceptedAtMilliseconds: start, events: uniqueEvents), sequence: 2)
+        let uniqueBytes = heapBytes() - beforeUnique - idBytes - bucketBytes
+        print("memory per COUNT_UNIQUE value kept in a bucket: \(format(Double(uniqueBytes) / Double(count))) bytes (12-byte values, one per bucket: the worst case, a set per value)")
+        withExtendedLifetime((idsOnly, withBuckets, unique)) {}
     }
 
     /// Resident set size from /proc/self/statm (glibc's mallinfo is not visible to Swift).

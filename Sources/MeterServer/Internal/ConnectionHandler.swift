@@ -172,7 +172,8 @@ final class ConnectionHandler: ChannelInboundHandler {
         if event is ServerShutdownEvent {
             goAway(context: context, reason: "server shutting down")
         } else if event is IdleStateHandler.IdleStateEvent {
-            goAway(context: context, reason: "idle timeout")
+            // A connection waiting for its own replies (a big batch on a busy server) is not idle.
+            if inFlight == 0 { goAway(context: context, reason: "idle timeout") }
         } else {
             context.fireUserInboundEventTriggered(event)
         }
