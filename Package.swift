@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "MeterClient", targets: ["MeterClient"]),
         .executable(name: "meterd", targets: ["meterd"]),
         .executable(name: "meterctl", targets: ["meterctl"]),
+        .executable(name: "meter-sidecar", targets: ["meter-sidecar"]),
         .executable(name: "meter-bench", targets: ["meter-bench"]),
     ],
     dependencies: dependencies,
@@ -45,13 +46,16 @@ let package = Package(
         .target(name: "MeterClient", dependencies: ["MeterWire", "MeterProto", nioCore, nioPosix, swiftProtobuf]),
         .executableTarget(name: "meterd", dependencies: ["MeterServer", "MeterEngine", "MeterCore", argumentParser]),
         .executableTarget(name: "meterctl", dependencies: ["MeterClient", "MeterProto", "MeterCore", argumentParser]),
-        .executableTarget(name: "meter-sidecar", dependencies: ["MeterClient"]),
+        // Batching ingestion next to a service: local socket, fsynced spool, forwarding with backoff.
+        .target(name: "MeterSidecar", dependencies: ["MeterClient", "MeterLog", "MeterWire", "MeterProto", nioCore, nioPosix, swiftProtobuf]),
+        .executableTarget(name: "meter-sidecar", dependencies: ["MeterSidecar", "MeterClient", argumentParser]),
         .executableTarget(name: "meter-bench", dependencies: ["MeterCore", "MeterLog", "MeterEngine", "MeterServer", "MeterClient", "MeterProto"]),
         // Runs the engine alone in a child process for the crash tests.
         .executableTarget(name: "meter-engine-driver", dependencies: ["MeterCore", "MeterEngine"]),
         .testTarget(name: "MeterCoreTests", dependencies: ["MeterCore"]),
         .testTarget(name: "MeterLogTests", dependencies: ["MeterLog"], exclude: ["Inputs"]),
         .testTarget(name: "MeterEngineTests", dependencies: ["MeterCore", "MeterLog", "MeterEngine"]),
+        .testTarget(name: "MeterSidecarTests", dependencies: ["MeterSidecar", "MeterClient", "MeterWire", "MeterProto"]),
         .testTarget(name: "MeterClientTests", dependencies: ["MeterClient", "MeterWire", "MeterProto", nioCore, nioPosix]),
         .testTarget(name: "MeterWireTests", dependencies: ["MeterWire", "MeterProto", nioCore, swiftProtobuf, .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOTestUtils", package: "swift-nio")]),
         // Cross-process tests: real child processes killed with SIGKILL.
