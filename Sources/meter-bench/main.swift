@@ -4,6 +4,7 @@ import Glibc
 //   swift run -c release meter-bench core [events] [seed]
 //   swift run -c release meter-bench engine [recovery-events] [data-directory]
 //   swift run -c release meter-bench wire [data-directory]
+//   swift run -c release meter-bench decode [batches]
 let arguments = CommandLine.arguments.dropFirst()
 let suite = arguments.first ?? "core"
 let environmentSeed = getenv("METERD_BENCH_SEED").flatMap { UInt64(String(cString: $0)) }
@@ -17,7 +18,9 @@ case "engine":
     try await EngineBenchmark.run(directory: directory, recoveryEvents: events)
 case "wire":
     try await WireBenchmark.run(directory: arguments.dropFirst().first ?? "./.build/bench-wire")
+case "decode":
+    try DecodeBenchmark.run(iterations: arguments.dropFirst().first.flatMap { Int($0) } ?? 1000)
 default:
-    print("unknown suite \(suite); known: core, engine, wire")
+    print("unknown suite \(suite); known: core, engine, wire, decode")
     exit(2)
 }

@@ -13,27 +13,44 @@ struct IngestService {
         let maximum = maximumBatchEvents
         router.register(.ingest, unary(Meterd_V1_IngestRequest.self) { request, context throws(RPCFailure) in
             var response = Meterd_V1_IngestResponse()
-            response.result = try await Self.ingest([request.event], engine: engine, tenantId: context.tenantId).results[0]
+            response.result = try await Self.ingest([ProtoConversions.event(request.event)], engine: engine, tenantId: context.tenantId).results[0]
             return response
         })
-        router.register(.ingestBatch, unary(Meterd_V1_IngestBatchRequest.self) { request, context throws(RPCFailure) in
-            guard request.events.count <= maximum else {
-                throw RPCFailure(.invalidArgument, "a batch holds at most \(maximum) events, got \(request.events.count); split it", reason: RejectionCode.batchTooLarge.name)
+        // The hot path: decoded straight from the frame bytes (IngestBatchDecoder), not via swift-protobuf.
+        router.register(.ingestBatch) { payload, context in
+            let decoded: [Result<UsageEvent, MeterError>]
+            do {
+                decoded = try IngestBatchDecoder.decode(payload)
+            } catch {
+                return RPCFailure(.invalidArgument, "the request does not decode as meterd.v1.IngestBatchRequest").reply
             }
-            return try await Self.ingest(request.events, engine: engine, tenantId: context.tenantId)
-        })
+            guard decoded.count <= maximum else {
+                return RPCFailure(.invalidArgument, "a batch holds at most \(maximum) events, got \(decoded.count); split it", reason: RejectionCode.batchTooLarge.name).reply
+            }
+            let response: Meterd_V1_IngestBatchResponse
+            do throws(RPCFailure) {
+                response = try await Self.ingest(decoded, engine: engine, tenantId: context.tenantId)
+            } catch {
+                return error.reply
+            }
+            do {
+                return RPCReply(status: .ok, payload: try ProtobufPayload.encode(response))
+            } catch {
+                return RPCFailure(.internalError, "could not encode the response: \(error)").reply
+            }
+        }
     }
 
     /// Converts every event (a bad one is rejected alone), sends the valid ones to the engine
     /// and merges the results back into request order.
-    static func ingest(_ protos: [Meterd_V1_Event], engine: MeterEngine, tenantId: String) async throws(RPCFailure) -> Meterd_V1_IngestBatchResponse {
-        var results = [EventResult?](repeating: nil, count: protos.count)
+    static func ingest(_ decoded: [Result<UsageEvent, MeterError>], engine: MeterEngine, tenantId: String) async throws(RPCFailure) -> Meterd_V1_IngestBatchResponse {
+        var results = [EventResult?](repeating: nil, count: decoded.count)
         var events: [UsageEvent] = []
         var positions: [Int] = []
-        events.reserveCapacity(protos.count)
-        positions.reserveCapacity(protos.count)
-        for (position, proto) in protos.enumerated() {
-            switch ProtoConversions.event(proto) {
+        events.reserveCapacity(decoded.count)
+        positions.reserveCapacity(decoded.count)
+        for (position, item) in decoded.enumerated() {
+            switch item {
             case .success(let event):
                 events.append(event)
                 positions.append(position)
@@ -51,7 +68,7 @@ struct IngestService {
             for (position, result) in zip(positions, engineResults) { results[position] = result }
         }
         var response = Meterd_V1_IngestBatchResponse()
-        response.results.reserveCapacity(protos.count)
+        response.results.reserveCapacity(decoded.count)
         for result in results {
             let message = ProtoConversions.proto(result!)
             switch message.status {
