@@ -149,6 +149,16 @@ final class EventIngestTests: XCTestCase {
         XCTAssertEqual(usage.meter.status, .archived)
     }
 
+    func testAMeterCreatedBeforeAnyEventHasNothingToBackfill() throws {
+        let harness = Harness()
+        let first = try harness.create(MeterDefinition(eventName: "tokens_used", displayName: "Tokens", aggregation: .count))
+        XCTAssertTrue(first.backfill.isComplete)
+        harness.ingest([event("1")])
+        let second = try harness.create(MeterDefinition(eventName: "orders", displayName: "Orders", aggregation: .count))
+        XCTAssertFalse(second.backfill.isComplete)
+        XCTAssertEqual(harness.machine.pendingBackfills.map(\.meterId), [second.id])
+    }
+
     func testBackfillCountsEventsAcceptedBeforeTheMeterOnce() throws {
         let harness = Harness()
         harness.ingest([event("1", ["tokens": .integer(4)]), event("2", "other"), event("3", ["tokens": .integer(6)])])

@@ -71,6 +71,8 @@ final class OracleModel {
         var createdSequence: UInt64
         /// Log position of the archive record; events at or after it no longer count.
         var archivedSequence: UInt64?
+        /// No event had been accepted before the meter: nothing to backfill.
+        var nothingToBackfill = false
     }
 
     struct AcceptedEvent {
@@ -224,7 +226,8 @@ final class OracleModel {
         case .meterCreated(let definition, let at):
             if let code = createRefusal(definition) { return .refused(code) }
             let entry = MeterEntry(id: "mtr_\(nextMeterNumber)", definition: definition, status: .active, createdAtMilliseconds: at,
-                                   archivedAtMilliseconds: nil, createdSequence: sequence, archivedSequence: nil)
+                                   archivedAtMilliseconds: nil, createdSequence: sequence, archivedSequence: nil,
+                                   nothingToBackfill: highWaterMilliseconds == .min)
             nextMeterNumber += 1
             meters.append(entry)
             return .meterCreated(publicMeter(entry))
@@ -291,7 +294,9 @@ final class OracleModel {
     func publicMeter(_ entry: MeterEntry) -> Meter {
         Meter(id: entry.id, definition: entry.definition, status: entry.status, createdAtMilliseconds: entry.createdAtMilliseconds,
               archivedAtMilliseconds: entry.archivedAtMilliseconds, createdSequence: entry.createdSequence,
-              counters: counters(entry), backfill: BackfillStatus(targetSequence: entry.createdSequence))
+              counters: counters(entry),
+              backfill: BackfillStatus(targetSequence: entry.createdSequence,
+                                       completedThroughSequence: entry.nothingToBackfill ? entry.createdSequence : 0))
     }
 
     func meterList(tenantId: String, includeArchived: Bool) -> [Meter] {

@@ -136,7 +136,9 @@ public final class MeterStateMachine {
             archivedAtMilliseconds: nil,
             createdSequence: sequence,
             counters: MeterCounters(),
-            backfill: BackfillStatus(targetSequence: sequence, completedThroughSequence: 0, eventsCounted: 0)
+            // Before any event was ever accepted there is nothing to backfill: complete at once.
+            backfill: BackfillStatus(
+                targetSequence: sequence, completedThroughSequence: highWaterMilliseconds == .min ? sequence : 0, eventsCounted: 0)
         )
         nextMeterNumber += 1
         let state = MeterState(meter: meter)
