@@ -67,7 +67,7 @@ final class EngineTests: XCTestCase {
         await engine.shutdown()
     }
 
-    func testConcurrentWritersShareGroupCommitsAndEveryEventCountsOnce() async throws {
+    func testConcurrentWritersAreEachAnsweredAndEveryEventCountsOnce() async throws {
         let directory = DataDirectory(self)
         let engine = try MeterEngine.open(options: options(directory))
         _ = try await engine.createMeter(tokensMeter)

@@ -68,10 +68,17 @@ func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         } catch {
             return error.reply
         }
+        return RPCReply(encoding: response)
+    }
+}
+
+extension RPCReply {
+    /// An OK reply carrying `response`, or INTERNAL if it cannot be encoded.
+    init(encoding response: some SwiftProtobuf.Message) {
         do {
-            return RPCReply(status: .ok, payload: try ProtobufPayload.encode(response))
+            self.init(status: .ok, payload: try ProtobufPayload.encode(response))
         } catch {
-            return RPCFailure(.internalError, "could not encode the response: \(error)").reply
+            self = RPCFailure(.internalError, "could not encode the response: \(error)").reply
         }
     }
 }

@@ -1,3 +1,4 @@
+import MeterCore
 import MeterProto
 import MeterWire
 import NIOCore
@@ -99,7 +100,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             return
         }
         let tenantId = message.tenantID.isEmpty ? "default" : message.tenantID
-        guard Self.isValidTenant(tenantId) else {
+        guard NameRules.isValidEventName(tenantId) else {
             goAway(context: context, reason: "tenant id \"\(tenantId.prefix(64))\" is invalid: use 1-64 characters of a-z, 0-9, '_', '.', '-'")
             return
         }
@@ -212,16 +213,6 @@ final class ConnectionHandler: ChannelInboundHandler {
         state = .closed
         handshakeTimer?.cancel()
         context.close(promise: nil)
-    }
-
-    static func isValidTenant(_ tenantId: String) -> Bool {
-        var count = 0
-        for byte in tenantId.utf8 {
-            let lowerOrDigit = (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39)
-            guard lowerOrDigit || (count > 0 && (byte == 0x5F || byte == 0x2E || byte == 0x2D)) else { return false }
-            count += 1
-        }
-        return count >= 1 && count <= 64
     }
 }
 

@@ -33,11 +33,7 @@ struct IngestService {
             } catch {
                 return error.reply
             }
-            do {
-                return RPCReply(status: .ok, payload: try ProtobufPayload.encode(response))
-            } catch {
-                return RPCFailure(.internalError, "could not encode the response: \(error)").reply
-            }
+            return RPCReply(encoding: response)
         }
     }
 
