@@ -9,6 +9,8 @@ let dependencies: [Package.Dependency] = [
     .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
     .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+    // Latency percentiles in the comparison benchmark (meter-compare) only.
+    .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", exact: "0.2.0"),
 ]
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
@@ -27,6 +29,7 @@ let package = Package(
         .executable(name: "meterctl", targets: ["meterctl"]),
         .executable(name: "meter-sidecar", targets: ["meter-sidecar"]),
         .executable(name: "meter-bench", targets: ["meter-bench"]),
+        .executable(name: "meter-compare", targets: ["meter-compare"]),
     ],
     dependencies: dependencies,
     targets: [
@@ -50,6 +53,18 @@ let package = Package(
         .target(name: "MeterSidecar", dependencies: ["MeterClient", "MeterLog", "MeterWire", "MeterProto", nioCore, nioPosix, swiftProtobuf]),
         .executableTarget(name: "meter-sidecar", dependencies: ["MeterSidecar", "MeterClient", argumentParser]),
         .executableTarget(name: "meter-bench", dependencies: ["MeterCore", "MeterLog", "MeterEngine", "MeterServer", "MeterClient", "MeterProto", "MeterWire", nioCore]),
+        // C clients of the systems meterd is compared with (scripts/bench): libpq and hiredis from Debian.
+        .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+        // meterd against PostgreSQL and Redis, side by side in one run (scripts/bench, docs/benchmarks.md).
+        .executableTarget(name: "meter-compare", dependencies: [
+            "MeterWire", "MeterProto", "CPostgres", "CHiredis", nioCore, swiftProtobuf, argumentParser,
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
+        ], swiftSettings: [
+            // Plain OS threads with blocking sockets, one per connection, by design (every system gets
+            // the same client shape); Swift 5 mode spares them the Sendable annotations of tasks.
+            .swiftLanguageMode(.v5),
+        ]),
         // Runs the engine alone in a child process for the crash tests.
         .executableTarget(name: "meter-engine-driver", dependencies: ["MeterCore", "MeterEngine"]),
         .testTarget(name: "MeterCoreTests", dependencies: ["MeterCore"]),
