@@ -23,9 +23,9 @@ struct BenchmarkPlan: Sendable {
     static func full() -> BenchmarkPlan {
         BenchmarkPlan(
             mode: "full", customers: 10_000, runsPerPoint: 3,
-            ingestPoints: points(single: [20_000, 40_000], hundred: 400_000, thousand: 2_000_000, seconds: 3),
+            ingestPoints: points(single: [20_000, 40_000], hundred: 400_000, thousand: 1_500_000, seconds: 3),
             latencyRates: [1_000, 4_000, 10_000], latencySeconds: 4, latencyConnections: 8,
-            queryEvents: 10_000_000, restartCheckpoint: 1_000_000, periodQueries: 500, dailyQueries: 10,
+            queryEvents: 10_000_000, restartCheckpoint: 1_000_000, periodQueries: 500, dailyQueries: 5,
             growthCustomers: [1_000, 100_000, 1_000_000], growthMinimumEvents: 1_000_000, growthEventsPerCustomer: 3)
     }
 
