@@ -78,9 +78,9 @@ final class BenchmarkRun {
                 expected[system.key]!.add(events)
             }
         }
-        let months = Set([UTCCalendar.monthStart(generator.startMs), UTCCalendar.monthStart(Self.nowMs())]).sorted()
-        let firstDay = UTCCalendar.dayStart(generator.startMs)
-        let days = Int((UTCCalendar.dayStart(Self.nowMs()) - firstDay) / UTCCalendar.dayMs) + 1
+        let months = Set([UTCCivilDate.monthStart(generator.startMs), UTCCivilDate.monthStart(Self.nowMs())]).sorted()
+        let firstDay = UTCCivilDate.dayStart(generator.startMs)
+        let days = Int((UTCCivilDate.dayStart(Self.nowMs()) - firstDay) / UTCCivilDate.millisecondsPerDay) + 1
         for system in systems {
             try check(system, against: expected[system.key]!, phase: "after ingest and latency runs", months: months, firstDay: firstDay, days: days)
         }
@@ -93,7 +93,7 @@ final class BenchmarkRun {
         let querySystems = systems.filter { queryKeys.contains($0.key) }
         for system in systems { try system.reset() }
         let nowMs = Self.nowMs()
-        let span: Int64 = 30 * UTCCalendar.dayMs
+        let span: Int64 = 30 * UTCCivilDate.millisecondsPerDay
         let generator = EventGenerator(
             seed: seed ^ 0x5EED_0F_DA7A, customers: plan.customers, startMs: nowMs - span,
             stepMs: Double(span - 600_000) / Double(plan.queryEvents))
@@ -114,18 +114,18 @@ final class BenchmarkRun {
         for system in querySystems {
             log(String(format: "loaded %@ in %.1f s", system.label, results.loadSeconds[system.key] ?? 0))
         }
-        let monthStart = UTCCalendar.monthStart(Self.nowMs())
+        let monthStart = UTCCivilDate.monthStart(Self.nowMs())
         var random = SplitMix64(seed: seed ^ 0xABCD)
         let customers = (0..<plan.periodQueries).map { _ in EventGenerator.customerName(Int(random.next() % UInt64(plan.customers))) }
-        let firstDay = UTCCalendar.dayStart(Self.nowMs()) - 29 * UTCCalendar.dayMs
+        let firstDay = UTCCivilDate.dayStart(Self.nowMs()) - 29 * UTCCivilDate.millisecondsPerDay
         for system in querySystems {
-            let period = try QueryWorkload.periodOneCustomer(system, customers: customers, monthStartMs: monthStart, monthEndMs: UTCCalendar.nextMonthStart(monthStart))
+            let period = try QueryWorkload.periodOneCustomer(system, customers: customers, monthStartMs: monthStart, monthEndMs: UTCCivilDate.nextMonthStart(monthStart))
             let daily = try QueryWorkload.dailyAllCustomers(system, count: plan.dailyQueries, fromMs: firstDay)
             for run in [period, daily] {
                 log(String(format: "query %@ %@: p50 %.0f µs, p99 %.0f µs", system.label, run.query, run.p50Microseconds, run.p99Microseconds))
                 results.query.append(run)
             }
-            let months = Set([UTCCalendar.monthStart(generator.startMs), monthStart]).sorted()
+            let months = Set([UTCCivilDate.monthStart(generator.startMs), monthStart]).sorted()
             try check(system, against: expected, phase: "after loading \(loaded) events over 30 days", months: months, firstDay: firstDay, days: 30)
         }
         if plan.queryEvents != plan.restartCheckpoint { try measureRestarts(events: loaded) }
@@ -178,7 +178,7 @@ final class BenchmarkRun {
         for month in months {
             for meter in BenchMeter.allCases {
                 for customer in sampleCustomers {
-                    let actual = try connection.periodUsage(meter: meter, customer: customer, fromMs: month, toMs: UTCCalendar.nextMonthStart(month))
+                    let actual = try connection.periodUsage(meter: meter, customer: customer, fromMs: month, toMs: UTCCivilDate.nextMonthStart(month))
                     let wanted = expected.periodUsage(meter: meter, customer: customer, monthStartMs: month)
                     record(system, "\(phase): \(meter.eventName) of \(customer) in the month from \(Self.date(month))", expected: "\(wanted)", actual: "\(actual)")
                     if actual == wanted { passed += 1 }
@@ -209,7 +209,7 @@ final class BenchmarkRun {
     }
 
     static func date(_ ms: Int64) -> String {
-        let (year, month, day) = UTCCalendar.civil(fromDays: ms / UTCCalendar.dayMs)
+        let (year, month, day) = UTCCivilDate.civil(dayNumber: ms / UTCCivilDate.millisecondsPerDay)
         return String(format: "%04d-%02d-%02d", year, month, day)
     }
 }

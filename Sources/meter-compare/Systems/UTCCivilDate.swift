@@ -14,6 +14,32 @@ enum UTCCivilDate {
         milliseconds - dayNumber(milliseconds) * millisecondsPerDay
     }
 
+    /// Midnight (UTC) of the day containing `milliseconds`.
+    static func dayStart(_ milliseconds: Int64) -> Int64 { dayNumber(milliseconds) * millisecondsPerDay }
+
+    /// Midnight (UTC) of the first day of the month containing `milliseconds`.
+    static func monthStart(_ milliseconds: Int64) -> Int64 {
+        let date = civil(dayNumber: dayNumber(milliseconds))
+        return dayNumber(year: date.year, month: date.month, day: 1) * millisecondsPerDay
+    }
+
+    /// Midnight (UTC) of the first day of the month after the one containing `milliseconds`.
+    static func nextMonthStart(_ milliseconds: Int64) -> Int64 {
+        let date = civil(dayNumber: dayNumber(milliseconds))
+        let next = date.month == 12 ? (date.year + 1, Int64(1)) : (date.year, date.month + 1)
+        return dayNumber(year: next.0, month: next.1, day: 1) * millisecondsPerDay
+    }
+
+    /// Days since 1970-01-01 of a civil date (Howard Hinnant's `days_from_civil`).
+    static func dayNumber(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let shiftedYear = month <= 2 ? year - 1 : year
+        let era = (shiftedYear >= 0 ? shiftedYear : shiftedYear - 399) / 400
+        let yearOfEra = shiftedYear - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
     /// Year, month (1...12) and day (1...31) of a day number.
     static func civil(dayNumber: Int64) -> (year: Int64, month: Int64, day: Int64) {
         let shifted = dayNumber + 719_468
