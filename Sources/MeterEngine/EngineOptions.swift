@@ -47,8 +47,15 @@ public struct EngineOptions: Sendable {
     public var queueCapacityCommands = 100_000
     /// Write a snapshot after this many log records...
     public var snapshotEveryRecords: UInt64 = 50_000
-    /// ...or after this many seconds with at least one new record, whichever comes first.
+    /// ...or after this many seconds with at least one new record, whichever comes first...
     public var snapshotEverySeconds: Int64 = 300
+    /// ...but only once the log has grown by at least this multiple of the previous snapshot's
+    /// size since that snapshot. A snapshot writes the whole state, so with millions of
+    /// remembered event ids it takes seconds on the writer thread; this keeps the time spent on
+    /// snapshots proportional to the time spent writing the log, instead of stalling ingestion
+    /// every `snapshotEveryRecords` records. Recovery then replays at most about this multiple
+    /// of the state's size in log. 0 turns the rule off.
+    public var snapshotMinimumLogGrowth: Double = 1.0
     /// Segments older than this and fully covered by a snapshot are deleted. Default 7 days.
     /// Backfill of a new meter sees only retained events.
     public var retentionMilliseconds: Int64 = 7 * 24 * 3_600_000

@@ -17,8 +17,9 @@ extension MeterEngine {
                 return
             }
         }
-        if recordsSinceSnapshot >= options.snapshotEveryRecords
-            || (recordsSinceSnapshot > 0 && now - lastSnapshotMilliseconds >= options.snapshotEverySeconds * 1000) {
+        let due = recordsSinceSnapshot >= options.snapshotEveryRecords
+            || (recordsSinceSnapshot > 0 && now - lastSnapshotMilliseconds >= options.snapshotEverySeconds * 1000)
+        if due && Double(logBytesSinceSnapshot) >= options.snapshotMinimumLogGrowth * Double(lastSnapshotBytes) {
             writeSnapshot()
         }
         backfillStep()
@@ -40,10 +41,13 @@ extension MeterEngine {
                 try log.sync()
                 unsyncedRecords = false
             }
-            try snapshots.write(sequence: sequence, bytes: machine.snapshot())
+            let bytes = machine.snapshot()
+            try snapshots.write(sequence: sequence, bytes: bytes)
             try snapshots.prune(keeping: 2)
             snapshotSequence = sequence
             recordsSinceSnapshot = 0
+            logBytesSinceSnapshot = 0
+            lastSnapshotBytes = bytes.count
             lastSnapshotMilliseconds = options.clock()
             try applyRetention()
         } catch {

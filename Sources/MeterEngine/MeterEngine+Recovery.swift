@@ -50,7 +50,9 @@ extension MeterEngine {
                 throw EngineOpenError("the log starts at \(log.firstSequence) but the snapshot ends at \(snapshotSequence): segments are missing")
             }
             var replayed: UInt64 = 0
+            var replayedBytes = 0
             try log.read(from: snapshotSequence + 1) { sequence, logRecord in
+                replayedBytes += logRecord.payload.count
                 let record = try RecordCodec.decode(type: logRecord.type, payload: logRecord.payload)
                 if case .backfillProgress(let meterId, let through) = record {
                     try replayBackfill(meterId: meterId, through: through, machine: machine, log: log)
@@ -65,6 +67,8 @@ extension MeterEngine {
             let engine = MeterEngine(options: options, machine: machine, log: log, snapshots: snapshots,
                                      snapshotSequence: snapshotSequence, recovery: report)
             engine.recordsSinceSnapshot = replayed
+            engine.logBytesSinceSnapshot = replayedBytes
+            engine.lastSnapshotBytes = loaded.newest?.bytes.count ?? 0
             engine.startWriter()
             return engine
         } catch {

@@ -41,9 +41,12 @@ extension MeterEngine {
         let now = Swift.max(options.clock(), lastAcceptedAtMilliseconds)
         lastAcceptedAtMilliseconds = now
         var records: [StateRecord] = []
+        var logRecords: [LogRecord] = []
         var finishers: [Command.Finisher] = []
         var reads: [(MeterStateMachine) -> Void] = []
         var pendingIds: [String: PendingEventIds] = [:]
+        // Sized for the group's events up front (capped; it still grows past that if needed).
+        let pendingCapacity = Swift.min(commands.reduce(0) { $0 + $1.eventCount }, 1 << 16)
 
         for command in commands {
             if case .read(let body) = command {
@@ -55,9 +58,9 @@ extension MeterEngine {
                 continue
             }
             switch command {
-            case .ingest(let tenantId, let events, let reply):
-                guard let finisher = screenIngest(tenantId: tenantId, events: events, now: now, reply: reply,
-                                                  records: &records, pendingIds: &pendingIds[tenantId, default: PendingEventIds()]) else { continue }
+            case .ingest(let tenantId, let events, let encoded, let reply):
+                guard let finisher = screenIngest(tenantId: tenantId, events: events, encoded: encoded, now: now, reply: reply,
+                                                  records: &records, logRecords: &logRecords, pendingIds: &pendingIds[tenantId, default: PendingEventIds(minimumCapacity: pendingCapacity)]) else { continue }
                 finishers.append(finisher)
             case .createMeter(let definition, let reply):
                 do throws(MeterError) {
@@ -68,12 +71,14 @@ extension MeterEngine {
                 }
                 finishers.append(Self.meterFinisher(recordIndex: records.count, reply: reply))
                 records.append(.meterCreated(definition, atMilliseconds: now))
+                logRecords.append(Self.logRecord(records[records.count - 1]))
             case .updateDisplayName(let tenantId, let reference, let displayName, let reply):
                 do throws(MeterError) {
                     let meter = try machine.meter(tenantId: tenantId, reference)
                     try machine.validateDisplayNameChange(tenantId: tenantId, meterId: meter.id, displayName: displayName)
                     finishers.append(Self.meterFinisher(recordIndex: records.count, reply: reply))
                     records.append(.meterDisplayNameChanged(tenantId: tenantId, meterId: meter.id, displayName: displayName, atMilliseconds: now))
+                    logRecords.append(Self.logRecord(records[records.count - 1]))
                 } catch {
                     reply(.failure(.rejected(error)))
                 }
@@ -83,6 +88,7 @@ extension MeterEngine {
                     try machine.validateArchive(tenantId: tenantId, meterId: meter.id)
                     finishers.append(Self.meterFinisher(recordIndex: records.count, reply: reply))
                     records.append(.meterArchived(tenantId: tenantId, meterId: meter.id, atMilliseconds: now))
+                    logRecords.append(Self.logRecord(records[records.count - 1]))
                 } catch {
                     reply(.failure(.rejected(error)))
                 }
@@ -91,15 +97,16 @@ extension MeterEngine {
             }
         }
 
-        let outcome = append(records)
+        let outcome = append(records, logRecords: logRecords)
         for finisher in finishers { finisher(outcome) }
         for read in reads { read(machine) }
     }
 
     /// Screens one ingest request; returns how to answer it once the group is durable.
     private func screenIngest(
-        tenantId: String, events: [UsageEvent], now: Int64, reply: @escaping (Result<[EventResult], EngineError>) -> Void,
-        records: inout [StateRecord], pendingIds: inout PendingEventIds
+        tenantId: String, events: [UsageEvent], encoded: EncodedEvents, now: Int64,
+        reply: @escaping (Result<[EventResult], EngineError>) -> Void,
+        records: inout [StateRecord], logRecords: inout [LogRecord], pendingIds: inout PendingEventIds
     ) -> Command.Finisher? {
         guard NameRules.isValidEventName(tenantId) else {
             reply(.failure(.rejected(MeterError(.invalidTenant, "tenant id is invalid"))))
@@ -111,11 +118,20 @@ extension MeterEngine {
         }
         let screening = machine.screen(events, tenantId: tenantId, nowMilliseconds: now, pendingEventIds: &pendingIds)
         var accepted: [UsageEvent] = []
+        var positions: [Int] = []
         accepted.reserveCapacity(events.count)
-        for (event, screened) in zip(events, screening) where screened == .accept { accepted.append(event) }
+        positions.reserveCapacity(events.count)
+        for (position, screened) in screening.enumerated() where screened == .accept {
+            accepted.append(events[position])
+            positions.append(position)
+        }
         let recordIndex: Int? = accepted.isEmpty ? nil : records.count
         if !accepted.isEmpty {
             records.append(.eventsAccepted(tenantId: tenantId, acceptedAtMilliseconds: now, events: accepted))
+            let payload = RecordCodec.eventsAcceptedPayload(
+                tenantId: tenantId, acceptedAtMilliseconds: now, encoded: encoded,
+                positions: positions.count == events.count ? nil : positions)
+            logRecords.append(LogRecord(type: RecordCodec.eventsAcceptedType, payload: payload))
         }
         // Every reply waits for the group: a duplicate of an id accepted earlier in the same
         // group is only true once that earlier copy is durable.
@@ -164,14 +180,18 @@ extension MeterEngine {
         }
     }
 
+    static func logRecord(_ record: StateRecord) -> LogRecord {
+        let encoded = RecordCodec.encode(record)
+        return LogRecord(type: encoded.type, payload: encoded.payload)
+    }
+
     /// Appends, syncs (per durability mode) and applies `records`. On a write or sync failure
-    /// the engine turns failed: nothing of the group is applied or acknowledged.
-    func append(_ records: [StateRecord], afterSync: (() -> Void)? = nil) -> Result<[ApplyOutcome], EngineError> {
+    /// the engine turns failed: nothing of the group is applied or acknowledged. `logRecords`,
+    /// when given, are the records already encoded (one per record, in order).
+    func append(_ records: [StateRecord], logRecords: [LogRecord]? = nil, afterSync: (() -> Void)? = nil) -> Result<[ApplyOutcome], EngineError> {
         guard !records.isEmpty else { return .success([]) }
-        let logRecords = records.map { record -> LogRecord in
-            let encoded = RecordCodec.encode(record)
-            return LogRecord(type: encoded.type, payload: encoded.payload)
-        }
+        let logRecords = logRecords ?? records.map(Self.logRecord)
+        precondition(logRecords.count == records.count, "one encoded log record per record")
         let range: ClosedRange<UInt64>
         do {
             range = try log.append(logRecords)
@@ -189,6 +209,7 @@ extension MeterEngine {
             outcomes.append(machine.apply(record, sequence: range.lowerBound + UInt64(offset)))
         }
         recordsSinceSnapshot += UInt64(records.count)
+        for logRecord in logRecords { logBytesSinceSnapshot += logRecord.payload.count }
         return .success(outcomes)
     }
 

@@ -35,6 +35,9 @@ public final class MeterEngine: @unchecked Sendable {
     var lastSyncMilliseconds: Int64 = 0
     var unsyncedRecords = false
     var recordsSinceSnapshot: UInt64 = 0
+    /// Payload bytes appended to the log since the last snapshot, and that snapshot's size.
+    var logBytesSinceSnapshot = 0
+    var lastSnapshotBytes = 0
     var lastSnapshotMilliseconds: Int64
     var snapshotSequence: UInt64
     var writer: Thread?
@@ -78,7 +81,9 @@ public final class MeterEngine: @unchecked Sendable {
     /// Ingests a batch; one result per event, in order. Throws only when nothing was accepted
     /// because the engine could not write (unavailable, queue full).
     public func ingest(tenantId: String = Tenant.defaultId, events: [UsageEvent]) async throws(EngineError) -> [EventResult] {
-        try await call { reply in .ingest(tenantId: tenantId, events: events, reply: reply) }
+        // Encoded here, on the caller's thread: the single writer then only copies the bytes.
+        let encoded = EncodedEvents(events)
+        return try await call { reply in .ingest(tenantId: tenantId, events: events, encoded: encoded, reply: reply) }
     }
 
     /// Creates a meter. Its backfill of retained events starts right after.

@@ -1,10 +1,29 @@
+import Dispatch
 import Glibc
+import MeterEngine
 
 // meter-bench: release-build benchmarks that print figures. Usage:
 //   swift run -c release meter-bench core [events] [seed]
 //   swift run -c release meter-bench engine [recovery-events] [data-directory]
 //   swift run -c release meter-bench wire [data-directory]
 //   swift run -c release meter-bench decode [batches]
+//   swift run -c release meter-bench ingest [batches-per-writer] [writers] [durability] [data-directory]
+
+/// Runs `body` to completion from synchronous top-level code. The top level stays synchronous
+/// (no `await`), so the main thread never parks in dispatch_main, which valgrind 3.19 cannot
+/// follow: this lets `valgrind --tool=callgrind` profile the engine, wire and ingest suites.
+func blocking(_ body: @escaping @Sendable () async throws -> Void) throws {
+    final class Outcome: @unchecked Sendable { var error: (any Error)? }
+    let outcome = Outcome()
+    let done = DispatchSemaphore(value: 0)
+    Task {
+        do { try await body() } catch { outcome.error = error }
+        done.signal()
+    }
+    done.wait()
+    if let error = outcome.error { throw error }
+}
+
 let arguments = CommandLine.arguments.dropFirst()
 let suite = arguments.first ?? "core"
 let environmentSeed = getenv("METERD_BENCH_SEED").flatMap { UInt64(String(cString: $0)) }
@@ -15,12 +34,24 @@ case "core":
 case "engine":
     let events = arguments.dropFirst().first.flatMap { Int($0) } ?? 10_000_000
     let directory = arguments.dropFirst(2).first ?? "./.build/bench-data"
-    try await EngineBenchmark.run(directory: directory, recoveryEvents: events)
+    try blocking { try await EngineBenchmark.run(directory: directory, recoveryEvents: events) }
 case "wire":
-    try await WireBenchmark.run(directory: arguments.dropFirst().first ?? "./.build/bench-wire")
+    try blocking { try await WireBenchmark.run(directory: arguments.dropFirst().first ?? "./.build/bench-wire") }
 case "decode":
     try DecodeBenchmark.run(iterations: arguments.dropFirst().first.flatMap { Int($0) } ?? 1000)
+case "ingest":
+    let rest = Array(arguments.dropFirst())
+    let batches = rest.first.flatMap { Int($0) } ?? 25
+    let writers = rest.dropFirst().first.flatMap { Int($0) } ?? 8
+    guard let durability = Durability(parsing: rest.dropFirst(2).first ?? "fsync") else {
+        print("durability must be fsync, none, interval or interval:N")
+        exit(2)
+    }
+    try blocking {
+        try await IngestBenchmark.run(directory: rest.dropFirst(3).first ?? "./.build/bench-ingest",
+                                      batchesPerWriter: batches, writers: writers, durability: durability)
+    }
 default:
-    print("unknown suite \(suite); known: core, engine, wire, decode")
+    print("unknown suite \(suite); known: core, engine, wire, decode, ingest")
     exit(2)
 }

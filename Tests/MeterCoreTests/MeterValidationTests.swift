@@ -20,6 +20,24 @@ final class MeterValidationTests: XCTestCase {
         XCTAssertNil(code(of: valid))
     }
 
+    /// `isValidIdentifier` checks eight bytes per step; it must agree with the byte-by-byte rule
+    /// (1...maximum bytes, none below 0x20 or equal to 0x7F) at every length and position.
+    func testIdentifierRuleAgreesWithTheByteByByteRule() {
+        var generator = SystemRandomNumberGenerator()
+        let interesting: [UInt8] = [0x00, 0x01, 0x1F, 0x20, 0x21, 0x41, 0x7E, 0x7F, 0x80, 0x9F, 0xA0, 0xFE, 0xFF]
+        for round in 0..<20_000 {
+            let length = Int.random(in: 0...40, using: &generator)
+            var bytes = (0..<length).map { _ in UInt8.random(in: 0x20...0x7E, using: &generator) }
+            for _ in 0..<Int.random(in: 0...2, using: &generator) where length > 0 {
+                bytes[Int.random(in: 0..<length, using: &generator)] = interesting.randomElement(using: &generator)!
+            }
+            let text = String(decoding: bytes, as: UTF8.self)   // invalid UTF-8 becomes U+FFFD (EF BF BD)
+            let utf8 = Array(text.utf8)
+            let expected = !utf8.isEmpty && utf8.count <= 32 && !utf8.contains { $0 < 0x20 || $0 == 0x7F }
+            XCTAssertEqual(NameRules.isValidIdentifier(text, maximumBytes: 32), expected, "round \(round): \(utf8)")
+        }
+    }
+
     func testEventNameRules() {
         for good in ["a", "tokens_used", "orders.placed", "0x-1", String(repeating: "a", count: 64)] {
             var definition = valid

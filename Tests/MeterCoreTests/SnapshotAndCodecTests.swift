@@ -38,6 +38,30 @@ final class SnapshotAndCodecTests: XCTestCase {
         return all
     }
 
+    /// The engine puts eventsAccepted records together from events encoded ahead of time; the
+    /// bytes must be exactly what `RecordCodec.encode` writes for the record.
+    func testRecordsPutTogetherFromEncodedEventsMatchEncode() throws {
+        let events = (0..<40).map { index -> UsageEvent in
+            var made = event("id-\(index)-\(String(repeating: "x", count: index * 7))", index % 3 == 0 ? "tokens_used" : "users",
+                             customer: "c\(index % 5)é", at: baseTime - Int64(index) * minute,
+                             ["tokens": .decimal(decimal("\(index).25")), "model": .string("llama3.\(index % 3)"),
+                              "n": .integer(Int64(index) - 20), "flag": .boolean(index % 2 == 0)])
+            if index % 4 == 0 { made.source = "sidecar-\(index)" }
+            return made
+        }
+        let encoded = EncodedEvents(events)
+        XCTAssertEqual(encoded.count, events.count)
+        for positions in [nil, [], [0], [39], Array(stride(from: 1, to: 40, by: 3)), Array(0..<40)] as [[Int]?] {
+            let chosen = positions.map { $0.map { events[$0] } } ?? events
+            let expected = RecordCodec.encode(.eventsAccepted(tenantId: "globex", acceptedAtMilliseconds: baseTime, events: chosen))
+            let payload = RecordCodec.eventsAcceptedPayload(tenantId: "globex", acceptedAtMilliseconds: baseTime, encoded: encoded, positions: positions)
+            XCTAssertEqual(expected.type, RecordCodec.eventsAcceptedType)
+            XCTAssertEqual(payload, expected.payload, "positions \(String(describing: positions))")
+            XCTAssertEqual(try RecordCodec.decode(type: expected.type, payload: payload),
+                           .eventsAccepted(tenantId: "globex", acceptedAtMilliseconds: baseTime, events: chosen))
+        }
+    }
+
     func testSnapshotRoundTripGivesIdenticalAnswersAndBytes() throws {
         let harness = try populatedHarness()
         let bytes = harness.machine.snapshot()

@@ -48,6 +48,7 @@ final class RetentionTests: XCTestCase {
         // record per step, so snapshots (and retention) run while it is unfinished: segments it
         // has not read yet must survive them.
         configured.snapshotEveryRecords = 1
+        configured.snapshotMinimumLogGrowth = 0
         configured.backfillRecordsPerStep = 1
         configured.retentionMilliseconds = 1
         engine = try MeterEngine.open(options: configured)

@@ -51,6 +51,12 @@ public struct BinaryWriter: Sendable {
         }
     }
 
+    /// Appends bytes as they are (already encoded).
+    @inline(__always)
+    public mutating func write(bytes value: ArraySlice<UInt8>) {
+        bytes.append(contentsOf: value)
+    }
+
     public mutating func write(optionalString value: String?) {
         write(bool: value != nil)
         if let value { write(string: value) }

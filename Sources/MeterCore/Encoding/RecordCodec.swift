@@ -81,6 +81,25 @@ public enum RecordCodec {
         return record
     }
 
+    /// The payload of `.eventsAccepted(tenantId:acceptedAtMilliseconds:events:)` for the events
+    /// of `encoded` at `positions` (increasing), byte for byte what `encode` writes for that
+    /// record, put together by copying the events' bytes. `nil` positions means all of them.
+    public static func eventsAcceptedPayload(
+        tenantId: String, acceptedAtMilliseconds: Int64, encoded: EncodedEvents, positions: [Int]?
+    ) -> [UInt8] {
+        var writer = BinaryWriter(capacity: 32 + encoded.bytes.count)
+        writer.write(string: tenantId)
+        writer.write(signed: acceptedAtMilliseconds)
+        if let positions {
+            writer.write(varint: UInt64(positions.count))
+            for position in positions { writer.write(bytes: encoded.bytes[encoded.range(of: position)]) }
+        } else {
+            writer.write(varint: UInt64(encoded.count))
+            writer.write(bytes: encoded.bytes[...])
+        }
+        return writer.bytes
+    }
+
     // MARK: Events
 
     @inline(__always)
@@ -201,5 +220,34 @@ public enum RecordCodec {
         return MeterDefinition(tenantId: tenantId, eventName: eventName, displayName: displayName, filters: filters,
                                aggregation: Aggregation(kind: kind, field: field, multiplier: multiplier),
                                reset: reset, groupBy: groupBy)
+    }
+}
+
+/// Events encoded one after another as an `eventsAccepted` record holds them, with the end of
+/// each. The engine encodes a batch on the caller's thread before queueing it, so the single
+/// writer only copies bytes into the record (`RecordCodec.eventsAcceptedPayload`).
+public struct EncodedEvents: Sendable {
+    public let bytes: [UInt8]
+    /// `ends[i]` is where event `i` ends in `bytes` (and event `i + 1` starts).
+    public let ends: [Int]
+
+    public init(_ events: [UsageEvent]) {
+        var writer = BinaryWriter(capacity: events.count * 96)
+        var ends: [Int] = []
+        ends.reserveCapacity(events.count)
+        for event in events {
+            RecordCodec.write(event, to: &writer)
+            ends.append(writer.bytes.count)
+        }
+        self.bytes = writer.bytes
+        self.ends = ends
+    }
+
+    public var count: Int { ends.count }
+
+    /// The bytes of event `index`.
+    @inline(__always)
+    public func range(of index: Int) -> Range<Int> {
+        (index == 0 ? 0 : ends[index - 1])..<ends[index]
     }
 }

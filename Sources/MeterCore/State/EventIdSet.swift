@@ -15,9 +15,12 @@ extension Set<String>: EventIdSet {
 /// Event ids of one tenant accepted by the current group commit but not applied yet, in the
 /// same fast hash table the state machine uses for its dedup index.
 public struct PendingEventIds: EventIdSet {
-    var table = StringTable<Bool>()
+    var table: StringTable<Bool>
 
-    public init() {}
+    /// Room for `minimumCapacity` ids without growing (growing rehashes every id).
+    public init(minimumCapacity: Int = 8) {
+        table = StringTable(minimumCapacity: minimumCapacity)
+    }
 
     public mutating func insertIfAbsent(_ eventId: String) -> Bool {
         table.update(eventId) { present -> Bool in

@@ -1,19 +1,23 @@
 /// What one tenant owns: its meters by event name, its customers and the event ids it has
 /// accepted recently. Nothing here is reachable from another tenant.
+///
+/// Hot stored properties are marked `@exclusivity(unchecked)`: the state machine runs on one
+/// thread and never overlaps two accesses to one of them, and the dynamic exclusivity checks of
+/// class properties cost about 1000 instructions per applied event (see docs/component-benchmarks.md).
 final class TenantState {
     let id: String
     /// The active meter for each event name (archived meters free their name).
-    var activeMeterByEventName = StringTable<MeterState>()
+    @exclusivity(unchecked) var activeMeterByEventName = StringTable<MeterState>()
     /// Customer ids interned to small numbers, in first-seen order.
-    var customerIndex = StringTable<UInt32>()
-    var customers: [String] = []
+    @exclusivity(unchecked) var customerIndex = StringTable<UInt32>()
+    @exclusivity(unchecked) var customers: [String] = []
     /// Accepted event ids and when they were accepted, for exactly-once counting.
-    var acceptedEventIds = StringTable<Int64>()
+    @exclusivity(unchecked) var acceptedEventIds = StringTable<Int64>()
     /// The same ids in acceptance order, so they can expire oldest first.
-    var expiryQueue: [(acceptedAtMilliseconds: Int64, eventId: String)] = []
-    var expiryQueueHead = 0
+    @exclusivity(unchecked) var expiryQueue: [(acceptedAtMilliseconds: Int64, eventId: String)] = []
+    @exclusivity(unchecked) var expiryQueueHead = 0
     /// Accepted events that matched no active meter.
-    var eventsWithoutMeter: UInt64 = 0
+    @exclusivity(unchecked) var eventsWithoutMeter: UInt64 = 0
 
     init(id: String) {
         self.id = id

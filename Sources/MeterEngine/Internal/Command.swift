@@ -6,7 +6,8 @@ enum Command {
     /// of the group commit, or the error that stopped the group.
     typealias Finisher = (Result<[ApplyOutcome], EngineError>) -> Void
 
-    case ingest(tenantId: String, events: [UsageEvent], reply: (Result<[EventResult], EngineError>) -> Void)
+    /// `encoded` holds the events as the log record will (encoded by the caller, off the writer).
+    case ingest(tenantId: String, events: [UsageEvent], encoded: EncodedEvents, reply: (Result<[EventResult], EngineError>) -> Void)
     case createMeter(MeterDefinition, reply: (Result<Meter, EngineError>) -> Void)
     case updateDisplayName(tenantId: String, meter: MeterReference, displayName: String, reply: (Result<Meter, EngineError>) -> Void)
     case archiveMeter(tenantId: String, meter: MeterReference, reply: (Result<Meter, EngineError>) -> Void)
@@ -14,14 +15,14 @@ enum Command {
     case read((MeterStateMachine) -> Void)
 
     var eventCount: Int {
-        if case .ingest(_, let events, _) = self { return events.count }
+        if case .ingest(_, let events, _, _) = self { return events.count }
         return 0
     }
 
     /// Answers the command with `error` without running it.
     func fail(_ error: EngineError) {
         switch self {
-        case .ingest(_, _, let reply): reply(.failure(error))
+        case .ingest(_, _, _, let reply): reply(.failure(error))
         case .createMeter(_, let reply): reply(.failure(error))
         case .updateDisplayName(_, _, _, let reply): reply(.failure(error))
         case .archiveMeter(_, _, let reply): reply(.failure(error))

@@ -52,7 +52,11 @@ public enum IngestBatchDecoder {
     }
 
     private static func decodeEvent(_ reader: inout WireReader) throws -> Result<UsageEvent, MeterError> {
-        var event = UsageEvent(eventId: "", eventName: "", customerId: "", timestampMilliseconds: 0)
+        // Fields in locals, the event built once at the end (cheaper than updating a struct).
+        var eventId = "", eventName = "", customerId = ""
+        var timestamp: Int64 = 0
+        var properties: [EventProperty] = []
+        var source: String?
         var problem: MeterError?
         while !reader.isAtEnd {
             let (field, wireType) = try reader.readTag()
@@ -61,25 +65,29 @@ public enum IngestBatchDecoder {
                 continue
             }
             switch field {
-            case 1: event.eventId = try reader.readString()
-            case 2: event.eventName = try reader.readString()
-            case 3: event.customerId = try reader.readString()
-            case 4: event.timestampMilliseconds = Int64(bitPattern: try reader.readVarint())
+            case 1: eventId = try reader.readString()
+            case 2: eventName = try reader.readString()
+            case 3: customerId = try reader.readString()
+            case 4: timestamp = Int64(bitPattern: try reader.readVarint())
             case 5:
                 var propertyReader = try reader.readNested()
                 switch try decodeProperty(&propertyReader) {
-                case .success(let property): event.properties.append(property)
+                case .success(let property):
+                    // Room for a few at once: growing 0 -> 1 -> 2 -> 4 reallocated twice per event.
+                    if properties.isEmpty { properties.reserveCapacity(4) }
+                    properties.append(property)
                 case .failure(let error): problem = problem ?? error
                 }
             case 6:
-                let source = try reader.readString()
-                event.source = source.isEmpty ? nil : source
+                let text = try reader.readString()
+                source = text.isEmpty ? nil : text
             default:
                 try reader.skip(wireType: wireType)
             }
         }
         if let problem { return .failure(problem) }
-        return .success(event)
+        return .success(UsageEvent(eventId: eventId, eventName: eventName, customerId: customerId,
+                                   timestampMilliseconds: timestamp, properties: properties, source: source))
     }
 
     private static func decodeProperty(_ reader: inout WireReader) throws -> Result<EventProperty, MeterError> {
@@ -126,7 +134,9 @@ public enum IngestBatchDecoder {
                 value = .success(.integer(Int64(bitPattern: (raw >> 1) ^ (0 &- (raw & 1)))))
             case 3:
                 let text = try reader.readBytes()
-                guard String(validating: text, as: UTF8.self) != nil else { throw Malformed() }
+                guard WireReader.isASCII(UnsafeBufferPointer(rebasing: text)) || String(validating: text, as: UTF8.self) != nil else {
+                    throw Malformed()
+                }
                 do {
                     value = .success(.decimal(try ExactDecimal(parsingUTF8: UnsafeBufferPointer(rebasing: text))))
                 } catch {
@@ -185,11 +195,34 @@ struct WireReader {
         return bytes.assumingMemoryBound(to: UInt8.self)[start..<position]
     }
 
+    /// The next length-delimited field as a String; text that is not UTF-8 is malformed.
     @inline(__always)
     mutating func readString() throws -> String {
         let slice = try readBytes()
+        let bytes = UnsafeBufferPointer(rebasing: slice)
+        // ASCII (ids, names, keys: nearly everything) is UTF-8 as it stands, and a cheap check;
+        // `String(validating:)` is generic and cost about 1000 instructions per string.
+        if Self.isASCII(bytes) { return String(decoding: bytes, as: UTF8.self) }
         guard let text = String(validating: slice, as: UTF8.self) else { throw IngestBatchDecoder.Malformed() }
         return text
+    }
+
+    /// Whether every byte is below 0x80, eight bytes per step.
+    @inline(__always)
+    static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress else { return true }
+        let raw = UnsafeRawPointer(base)
+        var index = 0
+        var high: UInt64 = 0
+        while index + 8 <= bytes.count {
+            high |= raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            index += 8
+        }
+        while index < bytes.count {
+            high |= UInt64(base[index])
+            index += 1
+        }
+        return high & 0x8080_8080_8080_8080 == 0
     }
 
     /// A reader over the next length-delimited field, which this reader skips.

@@ -149,16 +149,11 @@ enum ProtoConversions {
     static func proto(_ result: EventResult) -> Meterd_V1_EventResult {
         var proto = Meterd_V1_EventResult()
         switch result {
+        case .accepted(.duplicate):
+            proto.status = .duplicate
         case .accepted(let outcome):
             proto.status = .accepted
-            switch outcome {
-            case .counted: proto.outcome = .counted
-            case .noActiveMeter: proto.outcome = .noActiveMeter
-            case .filteredOut: proto.outcome = .filteredOut
-            case .missingValue: proto.outcome = .missingValue
-            case .overflow: proto.outcome = .overflow
-            case .duplicate: proto.status = .duplicate
-            }
+            proto.outcome = Self.proto(outcome)
         case .duplicate:
             proto.status = .duplicate
         case .rejected(let error):
@@ -167,6 +162,18 @@ enum ProtoConversions {
             proto.message = error.message
         }
         return proto
+    }
+
+    /// The wire outcome of an accepted event (`.duplicate` is a status on the wire, not an outcome).
+    static func proto(_ outcome: EventOutcome) -> Meterd_V1_EventOutcome {
+        switch outcome {
+        case .counted: return .counted
+        case .noActiveMeter: return .noActiveMeter
+        case .filteredOut: return .filteredOut
+        case .missingValue: return .missingValue
+        case .overflow: return .overflow
+        case .duplicate: return .outcomeUnspecified
+        }
     }
 
     // MARK: Usage

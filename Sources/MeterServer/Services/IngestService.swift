@@ -13,7 +13,8 @@ struct IngestService {
         let maximum = maximumBatchEvents
         router.register(.ingest, unary(Meterd_V1_IngestRequest.self) { request, context throws(RPCFailure) in
             var response = Meterd_V1_IngestResponse()
-            response.result = try await Self.ingest([ProtoConversions.event(request.event)], engine: engine, tenantId: context.tenantId).results[0]
+            let results = try await Self.ingest([ProtoConversions.event(request.event)], engine: engine, tenantId: context.tenantId)
+            response.result = ProtoConversions.proto(results[0])
             return response
         })
         // The hot path: decoded straight from the frame bytes (IngestBatchDecoder), not via swift-protobuf.
@@ -27,53 +28,39 @@ struct IngestService {
             guard decoded.count <= maximum else {
                 return RPCFailure(.invalidArgument, "a batch holds at most \(maximum) events, got \(decoded.count); split it", reason: RejectionCode.batchTooLarge.name).reply
             }
-            let response: Meterd_V1_IngestBatchResponse
             do throws(RPCFailure) {
-                response = try await Self.ingest(decoded, engine: engine, tenantId: context.tenantId)
+                let results = try await Self.ingest(decoded, engine: engine, tenantId: context.tenantId)
+                return RPCReply(status: .ok, payload: IngestBatchResponseEncoder.encode(results))
             } catch {
                 return error.reply
             }
-            return RPCReply(encoding: response)
         }
     }
 
-    /// Converts every event (a bad one is rejected alone), sends the valid ones to the engine
-    /// and merges the results back into request order.
-    static func ingest(_ decoded: [Result<UsageEvent, MeterError>], engine: MeterEngine, tenantId: String) async throws(RPCFailure) -> Meterd_V1_IngestBatchResponse {
-        var results = [EventResult?](repeating: nil, count: decoded.count)
+    /// Sends the decoded events to the engine (one that did not decode is rejected alone) and
+    /// merges the results back into request order.
+    static func ingest(_ decoded: [Result<UsageEvent, MeterError>], engine: MeterEngine, tenantId: String) async throws(RPCFailure) -> [EventResult] {
         var events: [UsageEvent] = []
-        var positions: [Int] = []
         events.reserveCapacity(decoded.count)
-        positions.reserveCapacity(decoded.count)
-        for (position, item) in decoded.enumerated() {
-            switch item {
-            case .success(let event):
-                events.append(event)
-                positions.append(position)
-            case .failure(let error):
-                results[position] = .rejected(error)
-            }
+        for item in decoded {
+            if case .success(let event) = item { events.append(event) }
         }
+        var engineResults: [EventResult] = []
         if !events.isEmpty {
-            let engineResults: [EventResult]
             do {
                 engineResults = try await engine.ingest(tenantId: tenantId, events: events)
             } catch {
                 throw RPCFailure(error)
             }
-            for (position, result) in zip(positions, engineResults) { results[position] = result }
         }
-        var response = Meterd_V1_IngestBatchResponse()
-        response.results.reserveCapacity(decoded.count)
-        for result in results {
-            let message = ProtoConversions.proto(result!)
-            switch message.status {
-            case .accepted: response.accepted += 1
-            case .duplicate: response.duplicates += 1
-            default: response.rejected += 1
+        if events.count == decoded.count { return engineResults }
+        // Put the engine's results (one per event sent, in order) back between the rejected ones.
+        var next = engineResults.makeIterator()
+        return decoded.map { item in
+            switch item {
+            case .success: return next.next()!
+            case .failure(let error): return .rejected(error)
             }
-            response.results.append(message)
         }
-        return response
     }
 }

@@ -1,0 +1,43 @@
+import Foundation
+import MeterCore
+import MeterEngine
+import XCTest
+
+/// Snapshots are written in proportion to the log: after a snapshot of S bytes, the next one
+/// waits until at least S bytes of log were appended (`snapshotMinimumLogGrowth` = 1), so a big
+/// state is not re-serialized every `snapshotEveryRecords` records.
+final class SnapshotScheduleTests: XCTestCase {
+    /// Ingests `records` single-event records and counts the distinct snapshots the engine wrote.
+    private func snapshotsWritten(records: Int, growth: Double) async throws -> Int {
+        let directory = DataDirectory(self)
+        var configured = EngineOptions(dataDirectory: directory.path)
+        configured.snapshotEveryRecords = 1
+        configured.snapshotMinimumLogGrowth = growth
+        let engine = try MeterEngine.open(options: configured)
+        _ = try await engine.createMeter(tokensMeter)
+        let now = EngineOptions.systemClock()
+        var sequences = Set<UInt64>()
+        for index in 0..<records {
+            _ = try await engine.ingest(events: [usageEvent("event-\(index)", customer: "c\(index % 7)", tokens: 1, at: now)])
+            let status = await engine.status()
+            if status.snapshotSequence > 0 { sequences.insert(status.snapshotSequence) }
+        }
+        let counted = try await total(engine, from: now - 3_600_000, to: now + 3_600_000)
+        XCTAssertEqual(counted, ExactDecimal(Int64(records)))
+        await engine.shutdown()
+        return sequences.count
+    }
+
+    func testSnapshotsWaitUntilTheLogGrewByTheLastSnapshotsSize() async throws {
+        // The state grows with every remembered id, so each snapshot is larger than the last and
+        // the gaps between snapshots grow geometrically: a few dozen snapshots for 400 records.
+        let proportional = try await snapshotsWritten(records: 400, growth: 1)
+        XCTAssertGreaterThanOrEqual(proportional, 3, "snapshots must still be written")
+        XCTAssertLessThan(proportional, 40, "a snapshot was written before the log grew by the previous one's size")
+    }
+
+    func testWithoutTheGrowthRuleEveryDueRecordSnapshots() async throws {
+        let everyRecord = try await snapshotsWritten(records: 100, growth: 0)
+        XCTAssertGreaterThan(everyRecord, 50)
+    }
+}
