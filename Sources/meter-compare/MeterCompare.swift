@@ -80,6 +80,9 @@ extension MeterCompare {
             stoppers += databases.stoppers
             var versions = databases.versions
             versions["meterd"] = try meterdUnix.serverVersion()
+            if let commit = ProcessInfo.processInfo.environment["METERD_COMMIT"], !commit.isEmpty {
+                versions["meterd"]! += " (commit \(commit))"
+            }
             versions["Swift"] = MachineInfo.firstLine(of: "/usr/bin/env", ["swift", "--version"])
             versions["hdrhistogram-swift"] = "0.2.0"
             let results = BenchResults(
