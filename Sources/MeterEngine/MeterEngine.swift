@@ -86,6 +86,15 @@ public final class MeterEngine: @unchecked Sendable {
         return try await call { reply in .ingest(tenantId: tenantId, events: events, encoded: encoded, reply: reply) }
     }
 
+    /// `ingest` for callers that are not in an async context (the server's event loop):
+    /// `completion` runs on the writer thread once the group is durable, with no hop through
+    /// the concurrency thread pool. It must be quick (hand the result on, do not work in it).
+    public func ingest(tenantId: String = Tenant.defaultId, events: [UsageEvent],
+                       completion: @escaping @Sendable (Result<[EventResult], EngineError>) -> Void) {
+        let encoded = EncodedEvents(events)
+        submit(.ingest(tenantId: tenantId, events: events, encoded: encoded, reply: completion))
+    }
+
     /// Creates a meter. Its backfill of retained events starts right after.
     public func createMeter(_ definition: MeterDefinition) async throws(EngineError) -> Meter {
         try await call { reply in .createMeter(definition, reply: reply) }

@@ -23,16 +23,27 @@ public struct RequestContext: Sendable {
 /// methods with `register`; an unknown method id is answered UNIMPLEMENTED by the connection.
 public struct Router: Sendable {
     public typealias Handler = @Sendable (ByteBuffer, RequestContext) async -> RPCReply
-    private var handlers: [UInt16: Handler] = [:]
+    /// Called on the connection's event loop; calls its last argument once, from any thread,
+    /// with the reply. For the hot ingest path: no task, no hop through the thread pool.
+    public typealias CompletionHandler = @Sendable (ByteBuffer, RequestContext, @escaping @Sendable (RPCReply) -> Void) -> Void
+    private var handlers: [UInt16: CompletionHandler] = [:]
 
     public init() {}
 
+    /// Registers an async handler; each call runs in its own task.
     public mutating func register(_ method: MethodID, _ handler: @escaping Handler) {
+        register(method, completion: { payload, context, done in
+            Task { done(await handler(payload, context)) }
+        })
+    }
+
+    /// Registers a handler that answers through a completion instead of a task.
+    public mutating func register(_ method: MethodID, completion handler: @escaping CompletionHandler) {
         precondition(handlers[method.rawValue] == nil, "method \(method) registered twice")
         handlers[method.rawValue] = handler
     }
 
-    public func handler(for methodId: UInt16) -> Handler? {
+    public func handler(for methodId: UInt16) -> CompletionHandler? {
         handlers[methodId]
     }
 }

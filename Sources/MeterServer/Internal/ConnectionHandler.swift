@@ -143,8 +143,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         let eventLoop = context.eventLoop
         let payload = frame.payload
         let streamId = frame.streamId
-        Task {
-            let answer = await handler(payload, requestContext)
+        handler(payload, requestContext) { answer in
             eventLoop.execute {
                 let (connection, context) = loopBound.value
                 connection.inFlight -= 1

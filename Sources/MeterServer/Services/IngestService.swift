@@ -11,50 +11,73 @@ struct IngestService {
     func register(with router: inout Router) {
         let engine = engine
         let maximum = maximumBatchEvents
-        router.register(.ingest, unary(Meterd_V1_IngestRequest.self) { request, context throws(RPCFailure) in
-            var response = Meterd_V1_IngestResponse()
-            let results = try await Self.ingest([ProtoConversions.event(request.event)], engine: engine, tenantId: context.tenantId)
-            response.result = ProtoConversions.proto(results[0])
-            return response
+        // Both methods answer through the engine's completion (writer thread -> event loop), not
+        // a task: a durable single-event ingest is dominated by thread wake-ups, not by work.
+        router.register(.ingest, completion: { payload, context, done in
+            let request: Meterd_V1_IngestRequest
+            do {
+                request = try ProtobufPayload.decode(Meterd_V1_IngestRequest.self, from: payload)
+            } catch {
+                done(RPCFailure(.invalidArgument, "the request does not decode as \(Meterd_V1_IngestRequest.protoMessageName): \(error)").reply)
+                return
+            }
+            Self.ingest([ProtoConversions.event(request.event)], engine: engine, tenantId: context.tenantId) { outcome in
+                switch outcome {
+                case .success(let results):
+                    var response = Meterd_V1_IngestResponse()
+                    response.result = ProtoConversions.proto(results[0])
+                    done(RPCReply(encoding: response))
+                case .failure(let failure):
+                    done(failure.reply)
+                }
+            }
         })
         // The hot path: decoded straight from the frame bytes (IngestBatchDecoder), not via swift-protobuf.
-        router.register(.ingestBatch) { payload, context in
+        router.register(.ingestBatch, completion: { payload, context, done in
             let decoded: [Result<UsageEvent, MeterError>]
             do {
                 decoded = try IngestBatchDecoder.decode(payload)
             } catch {
-                return RPCFailure(.invalidArgument, "the request does not decode as meterd.v1.IngestBatchRequest").reply
+                done(RPCFailure(.invalidArgument, "the request does not decode as meterd.v1.IngestBatchRequest").reply)
+                return
             }
             guard decoded.count <= maximum else {
-                return RPCFailure(.invalidArgument, "a batch holds at most \(maximum) events, got \(decoded.count); split it", reason: RejectionCode.batchTooLarge.name).reply
+                done(RPCFailure(.invalidArgument, "a batch holds at most \(maximum) events, got \(decoded.count); split it", reason: RejectionCode.batchTooLarge.name).reply)
+                return
             }
-            do throws(RPCFailure) {
-                let results = try await Self.ingest(decoded, engine: engine, tenantId: context.tenantId)
-                return RPCReply(status: .ok, payload: IngestBatchResponseEncoder.encode(results))
-            } catch {
-                return error.reply
+            Self.ingest(decoded, engine: engine, tenantId: context.tenantId) { outcome in
+                switch outcome {
+                case .success(let results): done(RPCReply(status: .ok, payload: IngestBatchResponseEncoder.encode(results)))
+                case .failure(let failure): done(failure.reply)
+                }
             }
-        }
+        })
     }
 
     /// Sends the decoded events to the engine (one that did not decode is rejected alone) and
     /// merges the results back into request order.
-    static func ingest(_ decoded: [Result<UsageEvent, MeterError>], engine: MeterEngine, tenantId: String) async throws(RPCFailure) -> [EventResult] {
+    static func ingest(_ decoded: [Result<UsageEvent, MeterError>], engine: MeterEngine, tenantId: String,
+                       completion: @escaping @Sendable (Result<[EventResult], RPCFailure>) -> Void) {
         var events: [UsageEvent] = []
         events.reserveCapacity(decoded.count)
         for item in decoded {
             if case .success(let event) = item { events.append(event) }
         }
-        var engineResults: [EventResult] = []
-        if !events.isEmpty {
-            do {
-                engineResults = try await engine.ingest(tenantId: tenantId, events: events)
-            } catch {
-                throw RPCFailure(error)
+        guard !events.isEmpty else {
+            completion(.success(merge(decoded, engineResults: [])))
+            return
+        }
+        engine.ingest(tenantId: tenantId, events: events) { result in
+            switch result {
+            case .success(let engineResults): completion(.success(merge(decoded, engineResults: engineResults)))
+            case .failure(let error): completion(.failure(RPCFailure(error)))
             }
         }
-        if events.count == decoded.count { return engineResults }
-        // Put the engine's results (one per event sent, in order) back between the rejected ones.
+    }
+
+    /// Puts the engine's results (one per event sent, in order) back between the rejected ones.
+    private static func merge(_ decoded: [Result<UsageEvent, MeterError>], engineResults: [EventResult]) -> [EventResult] {
+        if engineResults.count == decoded.count { return engineResults }
         var next = engineResults.makeIterator()
         return decoded.map { item in
             switch item {
