@@ -20,10 +20,18 @@ extension MeterStateMachine {
             writer.write(varint: tenant.eventsWithoutMeter)
             writer.write(varint: UInt64(tenant.customers.count))
             for customer in tenant.customers { writer.write(string: customer) }
-            // Live ids in (time, id) order: the layout of the in-memory index never leaks into the bytes.
-            let live = tenant.acceptedEventIds.entries.sorted { ($0.value, $0.key) < ($1.value, $1.key) }
+            // Remembered ids in the order they were accepted (the expiry queue: the order of the
+            // records, which replay reproduces), so the bytes never depend on the layout of the
+            // in-memory index. Queue entries an id's later acceptance replaced are skipped. No
+            // sort: sorting millions of ids stalled the writer for seconds.
+            var live: [(acceptedAtMilliseconds: Int64, eventId: String)] = []
+            live.reserveCapacity(tenant.acceptedEventIds.count)
+            for entry in tenant.expiryQueue[tenant.expiryQueueHead...]
+            where tenant.acceptedEventIds.value(for: entry.eventId) == entry.acceptedAtMilliseconds {
+                live.append(entry)
+            }
             writer.write(varint: UInt64(live.count))
-            for entry in live.map({ (acceptedAtMilliseconds: $0.value, eventId: $0.key) }) {
+            for entry in live {
                 writer.write(signed: entry.acceptedAtMilliseconds)
                 writer.write(string: entry.eventId)
             }
