@@ -65,6 +65,9 @@ struct Meterd: AsyncParsableCommand {
     @Option(name: .long, help: "Write a snapshot every N log records (default 50000).")
     var snapshotEveryRecords: Int?
 
+    @Option(name: .long, help: "...but only once the log grew by this percentage of the previous snapshot's size, so large states are not re-written every N records (default 100; 0 turns the rule off).")
+    var snapshotLogGrowthPercent: Int?
+
     @Option(name: .long, help: "Delete log segments older than this many hours once a snapshot covers them (default 168).")
     var retentionHours: Int?
 

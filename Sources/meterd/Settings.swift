@@ -53,6 +53,10 @@ struct Settings {
         if let seconds = try integer("handshake-timeout-seconds", command.handshakeTimeoutSeconds) { server.handshakeTimeout = .seconds(try Self.positive("handshake-timeout-seconds", seconds)) }
         if let events = try integer("queue-events", command.queueEvents) { engine.queueCapacityEvents = try Self.positive("queue-events", events) }
         if let records = try integer("snapshot-every-records", command.snapshotEveryRecords) { engine.snapshotEveryRecords = UInt64(try Self.positive("snapshot-every-records", records)) }
+        if let percent = try integer("snapshot-log-growth-percent", command.snapshotLogGrowthPercent) {
+            guard percent >= 0 else { throw ValidationError("snapshot-log-growth-percent must be 0 or more, got \(percent)") }
+            engine.snapshotMinimumLogGrowth = Double(percent) / 100
+        }
         if let hours = try integer("retention-hours", command.retentionHours) { engine.retentionMilliseconds = Int64(try Self.positive("retention-hours", hours)) * 3_600_000 }
         if let seconds = try integer("late-window-seconds", command.lateWindowSeconds) { engine.core.lateWindowMilliseconds = Int64(seconds) * 1000 }
         if let seconds = try integer("future-skew-seconds", command.futureSkewSeconds) { engine.core.futureSkewMilliseconds = Int64(seconds) * 1000 }

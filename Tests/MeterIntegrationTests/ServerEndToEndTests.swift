@@ -109,6 +109,19 @@ final class ServerEndToEndTests: XCTestCase {
         XCTAssertEqual(notFound.code, UInt32(StatusCode.notFound.rawValue))
     }
 
+    func testTheSnapshotLogGrowthSettingIsCheckedAndAccepted() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("meterd-growth-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let refused = try ChildProcess("meterd", ["--data-dir", directory, "--no-tcp", "--socket", directory + ".sock", "--snapshot-log-growth-percent=-5"])
+        let exit = refused.wait()
+        XCTAssertNotEqual(exit.status, 0)
+        XCTAssertTrue(exit.errorOutput.contains("snapshot-log-growth-percent must be 0 or more, got -5"), exit.errorOutput)
+        let server = try ServerProcess(self, arguments: ["--snapshot-log-growth-percent", "0"])
+        let client = try RawWireClient(.unix(server.socketPath))
+        try client.handshake()
+        XCTAssertEqual(server.stop(), 0)
+    }
+
     func testTheSocketFileIsPrivateAndAStaleOneIsReplaced() throws {
         let server = try ServerProcess(self)
         var status = stat()
