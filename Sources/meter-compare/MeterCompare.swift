@@ -83,7 +83,7 @@ extension MeterCompare {
             if let commit = ProcessInfo.processInfo.environment["METERD_COMMIT"], !commit.isEmpty {
                 versions["meterd"]! += " (commit \(commit))"
             }
-            versions["Swift"] = MachineInfo.firstLine(of: "/usr/bin/env", ["swift", "--version"])
+            versions["Swift"] = DatabaseProcess.firstLine(["/usr/bin/env", "swift", "--version"]) ?? "unknown"
             versions["hdrhistogram-swift"] = "0.2.0"
             let results = BenchResults(
                 mode: plan.mode, startedAt: ISO8601DateFormatter().string(from: began), durationSeconds: 0,

@@ -58,12 +58,4 @@ final class ChildProcess: @unchecked Sendable {
         process.waitUntilExit()
         return process.terminationStatus
     }
-
-    /// Resident memory of a process in bytes, from /proc/PID/status (VmRSS), or nil.
-    static func residentBytes(of pid: Int32) -> Int? {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
-        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return nil }
-        let kibibytes = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap { Int($0) }
-        return kibibytes.map { $0 * 1024 }
-    }
 }

@@ -115,7 +115,7 @@ final class MeterdSystem: BenchSystem, @unchecked Sendable {
         try createMeters()
     }
 
-    func residentBytes() -> Int? { processIdentifier.flatMap(ChildProcess.residentBytes(of:)) }
+    func residentBytes() -> Int? { processIdentifier.flatMap { DatabaseProcess.residentBytes(pid: $0) } }
 
     func stop() {
         halt()
