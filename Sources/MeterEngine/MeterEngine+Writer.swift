@@ -31,6 +31,7 @@ extension MeterEngine {
             if !commands.isEmpty { commit(commands) }
             if stop { break }
             maintenance()
+            publishStatus()
         }
         finishShutdown()
     }
@@ -200,6 +201,7 @@ extension MeterEngine {
         } catch {
             let message = "\(error)"
             failure = message
+            publishStatus()
             return .failure(.unavailable("the log failed and refuses writes until restart: \(message)"))
         }
         afterSync?()
@@ -210,6 +212,7 @@ extension MeterEngine {
         }
         recordsSinceSnapshot += UInt64(records.count)
         for logRecord in logRecords { logBytesSinceSnapshot += logRecord.payload.count }
+        publishStatus()
         return .success(outcomes)
     }
 

@@ -25,6 +25,10 @@ public final class MeterEngine: @unchecked Sendable {
     var stopping = false
     var shutdownWaiters: [CheckedContinuation<Void, Never>] = []
     var finished = false
+    /// The writer's counters as of its last group commit, snapshot or failure: Health and
+    /// ServerInfo read this under the lock and never wait in the writer's queue (a liveness
+    /// probe must answer while a long snapshot or a big group is being written).
+    var publishedStatus: EngineStatus
 
     // Owned by the writer thread after `open` returns.
     let machine: MeterStateMachine
@@ -54,6 +58,9 @@ public final class MeterEngine: @unchecked Sendable {
         self.recovery = recovery
         self.lastSnapshotMilliseconds = options.clock()
         self.lastAcceptedAtMilliseconds = machine.highWaterMilliseconds
+        self.publishedStatus = EngineStatus(durability: options.durability, lastAppliedSequence: machine.lastAppliedSequence,
+                                            firstRetainedSequence: log.firstSequence, failure: nil, queuedEvents: 0,
+                                            snapshotSequence: snapshotSequence)
     }
 
     // MARK: Submitting work
@@ -133,11 +140,21 @@ public final class MeterEngine: @unchecked Sendable {
         try await read { machine throws(MeterError) in try machine.meter(tenantId: tenantId, reference) }
     }
 
-    /// The engine's health: log positions, durability, failure.
+    /// The engine's health: log positions, durability, failure. Answered from the counters the
+    /// writer published after its last group commit, snapshot or failure, without queueing
+    /// behind writes (see `publishedStatus`).
     public func status() async -> EngineStatus {
-        let result = try? await read { [self] _ throws(MeterError) in statusOnWriter() }
-        return result ?? EngineStatus(durability: options.durability, lastAppliedSequence: 0, firstRetainedSequence: 0,
-                                      failure: "engine stopped", queuedEvents: 0, snapshotSequence: 0)
+        currentStatus()
+    }
+
+    /// `status()` for callers outside an async context (it only takes a lock briefly).
+    public func currentStatus() -> EngineStatus {
+        condition.withLock {
+            var status = publishedStatus
+            status.queuedEvents = queuedEvents
+            if finished && status.failure == nil { status.failure = "engine stopped" }
+            return status
+        }
     }
 
     private func call<Value: Sendable>(
@@ -149,13 +166,15 @@ public final class MeterEngine: @unchecked Sendable {
         return try result.get()
     }
 
-    func statusOnWriter() -> EngineStatus {
+    /// Publishes the writer's counters for `status()`. Called on the writer thread after each
+    /// group is applied (before its replies), after snapshots and retention, and on failure.
+    func publishStatus() {
+        let status = EngineStatus(durability: options.durability, lastAppliedSequence: machine.lastAppliedSequence,
+                                  firstRetainedSequence: log.firstSequence, failure: failure, queuedEvents: 0,
+                                  snapshotSequence: snapshotSequence, groupCommits: groupCommits, syncs: syncs)
         condition.lock()
-        let queued = queuedEvents
+        publishedStatus = status
         condition.unlock()
-        return EngineStatus(durability: options.durability, lastAppliedSequence: machine.lastAppliedSequence,
-                            firstRetainedSequence: log.firstSequence, failure: failure, queuedEvents: queued,
-                            snapshotSequence: snapshotSequence, groupCommits: groupCommits, syncs: syncs)
     }
 
     // MARK: Stopping

@@ -44,12 +44,21 @@ extension MeterStateMachine {
             }
             customerFilter = number
         }
-        var accumulator = plan
+        // First count the output groups (no folding, no allocation per window), and refuse a
+        // query whose answer would be too large before doing its work.
+        var matching: [(series: Series, customer: UInt32, group: [String?])] = []
+        var outputKeys = Set<UsageQueryPlan.OutputKey>()
         for (key, series) in state.series {
             let customer = UInt32(truncatingIfNeeded: key >> 32)
             if let customerFilter, customer != customerFilter { continue }
             let group = state.groups[Int(UInt32(truncatingIfNeeded: key))]
-            guard accumulator.passesGroupFilters(group) else { continue }
+            guard plan.passesGroupFilters(group) else { continue }
+            matching.append((series, customer, group))
+            outputKeys.insert(plan.outputKey(customer: customer, group: group))
+        }
+        try plan.checkRowCount(groupCount: outputKeys.count)
+        var accumulator = plan
+        for (series, customer, group) in matching {
             try accumulator.add(series, customer: customer, group: group)
         }
         return UsageResult(meter: state.meter, rows: try accumulator.rows(customers: customers))

@@ -53,6 +53,10 @@ public struct UsageQuery: Hashable, Sendable {
 
     /// Most windows one query may return, per group.
     public static let windowsMaximumCount = 100_000
+    /// Most rows (windows x output groups) one answer may hold. Checked before any usage is
+    /// folded, from the window count and the number of groups present, so a query that is too
+    /// large costs a count of the meter's series and no memory. 100,000 rows encode to 2-6 MB.
+    public static let rowsMaximumCount = 100_000
     /// Queries must stay inside 1970-01-01T00:00:00Z ..< 10000-01-01T00:00:00Z.
     public static let earliestMilliseconds: Int64 = 0
     public static let latestMilliseconds: Int64 = 253_402_300_800_000

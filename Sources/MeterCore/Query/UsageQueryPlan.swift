@@ -94,6 +94,24 @@ struct UsageQueryPlan {
         return boundaries
     }
 
+    /// Windows in the answer, per output group.
+    var windowCount: Int { boundaries.count - 1 }
+
+    /// The output group a series of `customer` with `group` values folds into.
+    func outputKey(customer: UInt32, group: [String?]) -> OutputKey {
+        OutputKey(customer: query.groupByCustomer || query.customerId != nil ? customer : nil,
+                  group: projection.map { group[$0] })
+    }
+
+    /// Refuses the query before any work when its answer would exceed `UsageQuery.rowsMaximumCount`
+    /// rows: `groupCount` output groups times the windows.
+    func checkRowCount(groupCount: Int) throws(MeterError) {
+        let rows = Swift.max(groupCount, 1).multipliedReportingOverflow(by: windowCount)
+        guard !rows.overflow, rows.partialValue <= UsageQuery.rowsMaximumCount else {
+            throw MeterError(.invalidQuery, "the answer would hold \(groupCount) groups x \(windowCount) windows, more than \(UsageQuery.rowsMaximumCount) rows; use a larger window size, a shorter range, one customer, or fewer group-by keys")
+        }
+    }
+
     func passesGroupFilters(_ group: [String?]) -> Bool {
         for check in groupFilterChecks {
             guard let value = group[check.position], check.values.contains(value) else { return false }
@@ -120,8 +138,7 @@ struct UsageQueryPlan {
     }
 
     mutating func add(_ series: Series, customer: UInt32, group: [String?]) throws(MeterError) {
-        let key = OutputKey(customer: query.groupByCustomer || query.customerId != nil ? customer : nil,
-                            group: projection.map { group[$0] })
+        let key = outputKey(customer: customer, group: group)
         var accumulator = accumulators.removeValue(forKey: key) ?? emptyAccumulator()
         defer { accumulators[key] = accumulator }
         try fold(series.minutes, uniques: series.uniqueMinutes, bucketMilliseconds: 60_000, into: &accumulator)

@@ -31,19 +31,31 @@ enum ProtoConversions {
         let reset: ResetPolicy
         switch proto.reset {
         case .cumulative:
+            guard proto.billingPeriod == .unspecified else {
+                throw RPCFailure(.invalidArgument, "billing_period must be unspecified when reset is CUMULATIVE (a running total never resets); got \(proto.billingPeriod)", reason: RejectionCode.invalidReset.name)
+            }
+            guard !proto.hasAnchor_p else {
+                throw RPCFailure(.invalidArgument, "anchor_ms is for PERIODIC meters only; leave has_anchor false when reset is CUMULATIVE", reason: RejectionCode.invalidReset.name)
+            }
             reset = .cumulative
         case .periodic:
             let period: BillingPeriod
             switch proto.billingPeriod {
             case .daily: period = .daily
             case .weekly: period = .weekly
+            case .monthly: period = .monthly
             case .quarterly: period = .quarterly
             case .annual: period = .annual
-            default: period = .monthly
+            case .unspecified:
+                throw RPCFailure(.invalidArgument, "billing_period is required when reset is PERIODIC: DAILY, WEEKLY, MONTHLY, QUARTERLY or ANNUAL", reason: RejectionCode.invalidReset.name)
+            case .UNRECOGNIZED(let number):
+                throw RPCFailure(.invalidArgument, "billing_period \(number) is not a known billing period: use DAILY, WEEKLY, MONTHLY, QUARTERLY or ANNUAL", reason: RejectionCode.invalidReset.name)
             }
             reset = .periodic(period: period, anchorMilliseconds: proto.hasAnchor_p ? proto.anchorMs : ResetPolicy.defaultAnchorMilliseconds)
-        default:
-            throw RPCFailure(.invalidArgument, "reset must be CUMULATIVE (a running total) or PERIODIC (resets each billing period)", reason: RejectionCode.invalidReset.name)
+        case .resetUnspecified:
+            throw RPCFailure(.invalidArgument, "reset is required: CUMULATIVE (a running total) or PERIODIC (resets each billing period)", reason: RejectionCode.invalidReset.name)
+        case .UNRECOGNIZED(let number):
+            throw RPCFailure(.invalidArgument, "reset \(number) is not a known reset mode: use CUMULATIVE (a running total) or PERIODIC (resets each billing period)", reason: RejectionCode.invalidReset.name)
         }
         return MeterDefinition(
             tenantId: tenantId, eventName: proto.eventName, displayName: proto.displayName,
@@ -178,8 +190,11 @@ enum ProtoConversions {
 
     // MARK: Usage
 
-    static func windowSize(_ proto: Meterd_V1_WindowSize) -> WindowSize? {
+    /// The window size a query asks for; nil (one window over the whole range) for UNSPECIFIED.
+    /// An unknown number is refused rather than read as "no windows".
+    static func windowSize(_ proto: Meterd_V1_WindowSize) throws(RPCFailure) -> WindowSize? {
         switch proto {
+        case .windowUnspecified: return nil
         case .minute: return .minute
         case .fifteenMinutes: return .fifteenMinutes
         case .thirtyMinutes: return .thirtyMinutes
@@ -190,7 +205,8 @@ enum ProtoConversions {
         case .day: return .day
         case .week: return .week
         case .month: return .month
-        default: return nil
+        case .UNRECOGNIZED(let number):
+            throw RPCFailure(.invalidArgument, "window_size \(number) is not a known window size: use MINUTE, FIFTEEN_MINUTES, THIRTY_MINUTES, HOUR, THREE_HOURS, SIX_HOURS, TWELVE_HOURS, DAY, WEEK, MONTH, or leave it unspecified for one window", reason: RejectionCode.invalidQuery.name)
         }
     }
 

@@ -13,7 +13,7 @@ struct QueryService {
             let query = UsageQuery(
                 tenantId: context.tenantId, meter: try ProtoConversions.reference(request.meter),
                 fromMilliseconds: request.fromMs, toMilliseconds: request.toMs,
-                windowSize: ProtoConversions.windowSize(request.windowSize),
+                windowSize: try ProtoConversions.windowSize(request.windowSize),
                 customerId: request.customerID.isEmpty ? nil : request.customerID,
                 groupByCustomer: request.groupByCustomer, groupBy: request.groupBy,
                 groupFilters: request.groupFilters.map { MeterFilter(key: $0.key, values: $0.values) })
