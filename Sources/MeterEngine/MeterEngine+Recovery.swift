@@ -20,6 +20,45 @@ public struct EngineRecoveryReport: Sendable, CustomStringConvertible {
         if !log.isClean { text += "; log: \(log)" }
         return text
     }
+
+    /// One line per damage found in the log, starting `ERROR` when records were lost (with
+    /// the events they held, as far as the damaged bytes can be read) and `WARNING` when the
+    /// snapshot covered everything dropped. Each names the segment file and byte offset.
+    public var problems: [String] {
+        log.damage.map { damage in
+            var line = "\(damage.lostRecords ? "ERROR" : "WARNING"): log \(damage)"
+            if damage.lostRecords { line += "; \(Self.describeLostEvents(damage))" }
+            let copies = ([log.tornTail].compactMap { $0 } + log.repairs).filter { $0.segment == damage.segment }.map(\.copy)
+            if !copies.isEmpty { line += "; the removed bytes are kept in \(copies.joined(separator: ", "))" }
+            return line
+        }
+    }
+
+    /// What the damaged records held, as far as their bytes still decode.
+    static func describeLostEvents(_ damage: RecoveryReport.Damage) -> String {
+        let firstLost = damage.firstLostSequence ?? UInt64.max
+        let lost = damage.damagedRecords.filter { record in record.sequence >= firstLost }
+        let records = lost.isEmpty ? damage.damagedRecords : lost
+        if records.isEmpty { return "\(damage.damagedByteCount) damaged bytes hold no readable record" }
+        var eventIds: [String] = []
+        var unreadableBytes = 0
+        var otherRecords = 0
+        for record in records {
+            guard record.type == RecordCodec.eventsAcceptedType else { otherRecords += 1; continue }
+            if record.isComplete, case .eventsAccepted(_, _, let events)? = try? RecordCodec.decode(type: record.type, payload: record.payload) {
+                eventIds += events.map { event in event.eventId }
+            } else {
+                unreadableBytes += record.payload.count
+            }
+        }
+        var parts: [String] = []
+        if let first = eventIds.first, let last = eventIds.last {
+            parts.append("\(eventIds.count) acknowledged event(s) dropped, ids \(first) ... \(last) (read from damaged bytes)")
+        }
+        if unreadableBytes > 0 { parts.append("\(unreadableBytes) bytes of event records could not be parsed") }
+        if otherRecords > 0 { parts.append("\(otherRecords) other record(s) dropped") }
+        return parts.isEmpty ? "\(damage.damagedByteCount) damaged bytes" : parts.joined(separator: "; ")
+    }
 }
 
 extension MeterEngine {
@@ -29,7 +68,9 @@ extension MeterEngine {
     public static func open(options: EngineOptions) throws -> MeterEngine {
         precondition(options.core.problems.isEmpty, "invalid configuration: \(options.core.problems)")
         let started = ContinuousClock.now
-        try FileManager.default.createDirectory(atPath: options.dataDirectory, withIntermediateDirectories: true)
+        // 0700: the log and snapshots hold every tenant's usage (files are 0600, see MeterLog).
+        try FileManager.default.createDirectory(
+            atPath: options.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let snapshots = try SnapshotStore(directory: options.dataDirectory)
         let loaded = try snapshots.load()
         let machine: MeterStateMachine
@@ -41,7 +82,8 @@ extension MeterEngine {
             machine = MeterStateMachine(configuration: options.core)
         }
         let (log, logReport) = try SegmentedLog.open(
-            directory: options.dataDirectory, options: LogOptions(segmentSizeBytes: options.segmentSizeBytes, repair: options.repair))
+            directory: options.dataDirectory,
+            options: LogOptions(segmentSizeBytes: options.segmentSizeBytes, repair: options.repair, snapshotSequence: snapshotSequence))
         do {
             if log.lastSequence < snapshotSequence {
                 throw EngineOpenError("the snapshot covers log position \(snapshotSequence) but the log ends at \(log.lastSequence): log records were lost")

@@ -11,13 +11,19 @@ public struct LogOptions: Sendable {
     public var segmentSizeBytes: Int
     /// Whether open may truncate at mid-log corruption instead of throwing.
     public var repair: Bool
+    /// The log position of the newest valid snapshot (0: none). Recovery decides with it
+    /// before it changes anything: records at or below it may be dropped when damaged, since
+    /// the snapshot holds their effect, and the log then continues after the damage (or after
+    /// the snapshot) instead of ending below the snapshot's position.
+    public var snapshotSequence: UInt64
     /// The system calls that change files; tests substitute one that fails on demand.
     var systemCalls: any SystemCalls = PosixSystemCalls()
 
     /// Creates options; `segmentSizeBytes` must be at least 64.
-    public init(segmentSizeBytes: Int = 64 << 20, repair: Bool = false) {
+    public init(segmentSizeBytes: Int = 64 << 20, repair: Bool = false, snapshotSequence: UInt64 = 0) {
         precondition(segmentSizeBytes >= 64, "segmentSizeBytes must be at least 64")
         self.segmentSizeBytes = segmentSizeBytes
         self.repair = repair
+        self.snapshotSequence = snapshotSequence
     }
 }

@@ -8,14 +8,15 @@ extension SegmentedLog {
     /// Opens (creating if needed) the log in `directory`, validating every record.
     ///
     /// A torn tail is cut off and reported; other damage throws `LogError.corruption` unless
-    /// `options.repair` is set (see `RecoveryReport`). Throws `LogError.directoryLocked` if
+    /// `options.repair` is set (see `RecoveryReport`). Damage that the snapshot at
+    /// `options.snapshotSequence` covers is set aside without losing state (see `LogRecovery`). Throws `LogError.directoryLocked` if
     /// another open log holds the directory.
     public static func open(directory: String, options: LogOptions = LogOptions()) throws -> (log: SegmentedLog, recovery: RecoveryReport) {
         let files = FileOperations(systemCalls: options.systemCalls)
         try files.makeDirectoryIfMissing(directory)
         let lockDescriptor = try lock(directory, files: files)
         do {
-            var recovery = LogRecovery(directory: directory, repair: options.repair, files: files)
+            var recovery = LogRecovery(directory: directory, repair: options.repair, snapshotSequence: options.snapshotSequence, files: files)
             var segments = try recovery.run()
             var report = recovery.report
             let activeDescriptor: Int32

@@ -49,9 +49,11 @@
 // good one) at any later 8-byte-aligned offset, are a torn tail from a crash mid-append:
 // they are copied to <segment>.torn-<offset> and cut off. Anything else (damage followed by a
 // valid frame, a valid frame out of sequence or chain, damage in a sealed segment, a missing
-// seal, a header that does not chain) is corruption: open throws LogError.corruption, or with LogOptions.repair cuts there, copies
-// the bytes to <segment>.corrupt-<offset>, renames later segments to <segment>.corrupt-0
-// and reports every change.
+// seal, a header that does not chain) is corruption: open throws LogError.corruption, or with
+// LogOptions.repair cuts there, copies the bytes to <segment>.corrupt-<offset>, renames later
+// segments to <segment>.corrupt-0 and reports every change. Damage whose records the snapshot
+// at LogOptions.snapshotSequence covers loses nothing: the log restarts after the damage or
+// after the snapshot (LogRecovery). Files are created 0600, the directory 0700.
 
 #if canImport(Glibc)
 import Glibc

@@ -36,7 +36,7 @@ enum DurableFiles {
     /// Replaces `path` with `bytes` atomically: temp file, fsync, rename, fsync the directory.
     static func replaceAtomically(_ path: String, with bytes: [UInt8]) throws {
         let temporary = path + ".tmp"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         guard descriptor >= 0 else { throw Failure("open", temporary) }
         do {
             try writeAll(descriptor, bytes, path: temporary)
@@ -121,7 +121,7 @@ final class DeadLetterFile: @unchecked Sendable {
         }
         lock.lock()
         defer { lock.unlock() }
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o600)
         guard descriptor >= 0 else { throw DurableFiles.Failure("open", path) }
         defer { close(descriptor) }
         try DurableFiles.writeAll(descriptor, Array(text.utf8), path: path)

@@ -89,16 +89,23 @@ struct Meterd: AsyncParsableCommand {
         do {
             engine = try MeterEngine.open(options: settings.engine)
         } catch {
-            throw ValidationError("cannot open \(settings.engine.dataDirectory): \(error)")
+            // Not a usage error: no usage banner, just the reason and a failing exit code.
+            Self.printError("meterd: error: cannot open \(settings.engine.dataDirectory): \(error)")
+            throw ExitCode(2)
         }
         print("meterd: \(engine.recovery)")
+        for problem in engine.recovery.problems {
+            print("meterd: \(problem)")
+            Self.printError("meterd: \(problem)")
+        }
         let server = MeterServer(engine: engine, configuration: settings.server)
         let endpoints: [MeterServer.Endpoint]
         do {
             endpoints = try await server.start()
         } catch {
             await engine.shutdown()
-            throw ValidationError("cannot listen: \(error)")
+            Self.printError("meterd: error: cannot listen: \(error)")
+            throw ExitCode(2)
         }
         print("meterd: listening on \(endpoints.map(\.description).joined(separator: " and ")) (data \(settings.engine.dataDirectory), durability \(settings.engine.durability))")
         fflush(nil)
@@ -107,6 +114,11 @@ struct Meterd: AsyncParsableCommand {
         await server.shutdown()
         await engine.shutdown()
         print("meterd: stopped")
+    }
+
+    /// Writes `line` to standard error.
+    private static func printError(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
     }
 
     /// Returns on SIGTERM or SIGINT.

@@ -10,7 +10,9 @@ import Darwin
 struct FileOperations: Sendable {
     let systemCalls: any SystemCalls
 
-    func openFile(_ path: String, flags: Int32, mode: mode_t = 0o644) throws(LogError) -> Int32 {
+    /// Opens `path`; a file it creates gets `mode`, by default 0600: the log and snapshots
+    /// hold every tenant's usage, so only the owner may read them (like the 0600 socket).
+    func openFile(_ path: String, flags: Int32, mode: mode_t = 0o600) throws(LogError) -> Int32 {
         while true {
             let descriptor = systemCalls.open(path, flags | O_CLOEXEC, mode)
             if descriptor >= 0 { return descriptor }
@@ -101,9 +103,10 @@ struct FileOperations: Sendable {
         try synchronize(descriptor, path: path)
     }
 
-    /// Creates `directory` if it does not exist, making the new entry durable in its parent.
+    /// Creates `directory` (mode 0700) if it does not exist, making the new entry durable in
+    /// its parent. An existing directory keeps its mode.
     func makeDirectoryIfMissing(_ directory: String) throws(LogError) {
-        if mkdir(directory, 0o755) == 0 {
+        if mkdir(directory, 0o700) == 0 {
             try synchronizeDirectory(parentDirectory(of: directory))
         } else if errno != EEXIST {
             throw .io(operation: "mkdir", path: directory, errno: errno)
