@@ -4,13 +4,13 @@ import PackageDescription
 // Dependencies are declared once, here. MeterCore, MeterLog and MeterEngine use none: the
 // metering state machine, the write-ahead log and the single writer are plain Swift so they
 // stay deterministic and fast to build. Only the edges (server, client, CLIs) use NIO,
-// protobuf and argument parsing.
+// protobuf and argument parsing. The comparison benchmark against PostgreSQL and Redis, which links
+// their C clients (libpq, hiredis), is a package of its own in Benchmarks/, so that `swift build`
+// and `swift test` here need nothing but Swift.
 let dependencies: [Package.Dependency] = [
     .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
     .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
-    // Latency percentiles in the comparison benchmark (meter-compare) only.
-    .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", exact: "0.2.0"),
 ]
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
@@ -25,11 +25,14 @@ let package = Package(
         .library(name: "MeterLog", targets: ["MeterLog"]),
         .library(name: "MeterEngine", targets: ["MeterEngine"]),
         .library(name: "MeterClient", targets: ["MeterClient"]),
+        // The wire codec and the generated messages, for the comparison benchmark's own meterd
+        // client (Benchmarks/Package.swift), which frames requests itself on blocking sockets.
+        .library(name: "MeterWire", targets: ["MeterWire"]),
+        .library(name: "MeterProto", targets: ["MeterProto"]),
         .executable(name: "meterd", targets: ["meterd"]),
         .executable(name: "meterctl", targets: ["meterctl"]),
         .executable(name: "meter-sidecar", targets: ["meter-sidecar"]),
         .executable(name: "meter-bench", targets: ["meter-bench"]),
-        .executable(name: "meter-compare", targets: ["meter-compare"]),
     ],
     dependencies: dependencies,
     targets: [
@@ -53,24 +56,12 @@ let package = Package(
         .target(name: "MeterSidecar", dependencies: ["MeterClient", "MeterLog", "MeterWire", "MeterProto", nioCore, nioPosix, swiftProtobuf]),
         .executableTarget(name: "meter-sidecar", dependencies: ["MeterSidecar", "MeterClient", argumentParser]),
         .executableTarget(name: "meter-bench", dependencies: ["MeterCore", "MeterLog", "MeterEngine", "MeterServer", "MeterClient", "MeterProto", "MeterWire", nioCore]),
-        // C clients of the systems meterd is compared with (scripts/bench): libpq and hiredis from Debian.
-        .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
-        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
-        // meterd against PostgreSQL and Redis, side by side in one run (scripts/bench, docs/benchmarks.md).
-        .executableTarget(name: "meter-compare", dependencies: [
-            "MeterWire", "MeterProto", "CPostgres", "CHiredis", nioCore, swiftProtobuf, argumentParser,
-            .product(name: "Histogram", package: "hdrhistogram-swift"),
-        ], swiftSettings: [
-            // Plain OS threads with blocking sockets, one per connection, by design (every system gets
-            // the same client shape); Swift 5 mode spares them the Sendable annotations of tasks.
-            .swiftLanguageMode(.v5),
-        ]),
         // Runs the engine alone in a child process for the crash tests.
         .executableTarget(name: "meter-engine-driver", dependencies: ["MeterCore", "MeterEngine"]),
         .testTarget(name: "MeterCoreTests", dependencies: ["MeterCore"]),
         .testTarget(name: "MeterLogTests", dependencies: ["MeterLog"], exclude: ["Inputs"]),
         .testTarget(name: "MeterEngineTests", dependencies: ["MeterCore", "MeterLog", "MeterEngine"]),
-        .testTarget(name: "MeterServerTests", dependencies: ["MeterServer", "MeterCore", "MeterProto", nioCore, swiftProtobuf]),
+        .testTarget(name: "MeterServerTests", dependencies: ["MeterServer", "MeterCore", "MeterProto", "MeterWire", nioCore, swiftProtobuf, .product(name: "NIOEmbedded", package: "swift-nio")]),
         .testTarget(name: "MeterSidecarTests", dependencies: ["MeterSidecar", "MeterClient", "MeterWire", "MeterProto"]),
         .testTarget(name: "MeterClientTests", dependencies: ["MeterClient", "MeterWire", "MeterProto", nioCore, nioPosix]),
         .testTarget(name: "MeterWireTests", dependencies: ["MeterWire", "MeterProto", nioCore, swiftProtobuf, .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOTestUtils", package: "swift-nio")]),

@@ -3,8 +3,8 @@
     python bench_report.py RESULTS.json OUTPUT.md CHART_DIR
 
 Run it through scripts/bench-report, which provides matplotlib in a venv. The JSON is the
-Swift struct `BenchResults` (Sources/meter-compare/Runner/BenchResults.swift): JSON keys are
-the Swift property names, durations are in seconds and latencies in microseconds.
+Swift struct `BenchResults` (Benchmarks/Sources/meter-compare/Runner/BenchResults.swift): JSON
+keys are the Swift property names, durations are in seconds and latencies in microseconds.
 
 The report has one function per section and one per chart. Any part of the results may be
 empty (quick mode skips some workloads): its section then says "not measured in this run" and
