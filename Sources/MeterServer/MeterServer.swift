@@ -84,6 +84,10 @@ public final class MeterServer: Sendable {
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
+            // Back-pressure: a channel above the high mark is unwritable, and ConnectionHandler
+            // holds reads until it is writable again (docs/protocol.md, "Limits").
+            .childChannelOption(.writeBufferWaterMark, value: ChannelOptions.Types.WriteBufferWaterMark(
+                low: configuration.writeBufferLowWaterMarkBytes, high: configuration.writeBufferHighWaterMarkBytes))
             .childChannelInitializer { [self] channel in
                 let accepted = state.withLockedValue { state -> Bool in
                     guard !state.stopping, state.connections.count < configuration.maximumConnections else { return false }

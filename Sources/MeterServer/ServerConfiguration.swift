@@ -17,6 +17,13 @@ public struct ServerConfiguration: Sendable {
     public var handshakeTimeout: Duration = .seconds(10)
     /// A connection with no traffic for this long is closed.
     public var idleTimeout: Duration = .seconds(300)
+    /// Unwritten reply bytes on a connection above which the server stops reading from it
+    /// (NIO's write-buffer high water mark); reading resumes below the low mark. A client that
+    /// does not read its replies is thereby held to about this much queued output, plus the
+    /// replies still in flight (`limits.maximumInFlight` of at most its `max_frame_bytes`).
+    public var writeBufferHighWaterMarkBytes = 256 << 10
+    /// See `writeBufferHighWaterMarkBytes`.
+    public var writeBufferLowWaterMarkBytes = 128 << 10
     /// Version string announced in the handshake and ServerInfo.
     public var serverVersion = "0.1.0"
 

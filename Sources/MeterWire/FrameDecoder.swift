@@ -27,6 +27,8 @@ public struct FrameDecoder: ByteToMessageDecoder, Sendable {
             guard buffer.readableBytes >= WirePreface.length else { return .needMoreData }
             let version: UInt16 = buffer.getInteger(at: buffer.readerIndex + 4)!
             guard version == WirePreface.protocolVersion else { throw WireError.unsupportedVersion(version) }
+            let reserved: UInt16 = buffer.getInteger(at: buffer.readerIndex + 6)!
+            guard reserved == 0 else { throw WireError.nonZeroPrefaceReserved(reserved) }
             buffer.moveReaderIndex(forwardBy: WirePreface.length)
             expectingPreface = false
         }

@@ -32,6 +32,27 @@ public enum FrameType: UInt8, Sendable {
     case ping = 5
     case pong = 6
     case goAway = 7
+
+    /// The name docs/protocol.md uses, for GOAWAY reasons and errors.
+    public var name: String {
+        switch self {
+        case .request: return "REQUEST"
+        case .response: return "RESPONSE"
+        case .handshake: return "HANDSHAKE"
+        case .handshakeAck: return "HANDSHAKE_ACK"
+        case .ping: return "PING"
+        case .pong: return "PONG"
+        case .goAway: return "GOAWAY"
+        }
+    }
+
+    /// Frame types only a server sends; a client sending one breaks the protocol.
+    public var isServerOnly: Bool {
+        switch self {
+        case .response, .handshakeAck, .pong, .goAway: return true
+        case .request, .handshake, .ping: return false
+        }
+    }
 }
 
 /// The 8 bytes a client sends first: "MTRD", protocol version u16, reserved u16.
@@ -51,8 +72,15 @@ public struct WireLimits: Sendable, Equatable {
     public var maximumFrameBytes: Int = 4 << 20
     /// Most events in one IngestBatch. Default 10,000.
     public var maximumBatchEvents: Int = 10_000
-    /// Most requests in flight on one connection. Default 64.
+    /// Most requests in flight on one connection. Default 64. A request stays in flight until
+    /// its reply has been written to the socket, so a client that does not read cannot make the
+    /// server hold more than `maximumInFlight` replies for it.
     public var maximumInFlight: Int = 64
+
+    /// The smallest `max_frame_bytes` a client may state in its handshake (64 KiB): every
+    /// acknowledgement, error reply and GOAWAY must fit, and a useful IngestBatch reply too.
+    /// A smaller non-zero value is refused with a GOAWAY.
+    public static let minimumFrameBytes = 64 << 10
 
     public init() {}
 }
@@ -61,6 +89,8 @@ public struct WireLimits: Sendable, Equatable {
 public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
     case badPreface
     case unsupportedVersion(UInt16)
+    /// The preface's last two bytes (reserved) were not zero.
+    case nonZeroPrefaceReserved(UInt16)
     case frameTooLarge(length: Int, maximum: Int)
     case unknownFrameType(UInt8)
 
@@ -68,6 +98,7 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .badPreface: return "bad preface: not a meterd client"
         case .unsupportedVersion(let version): return "unsupported protocol version \(version) (this server speaks \(WirePreface.protocolVersion))"
+        case .nonZeroPrefaceReserved(let value): return "bad preface: the reserved u16 after the version must be 0, got \(value)"
         case .frameTooLarge(let length, let maximum): return "frame of \(length) bytes exceeds the limit of \(maximum)"
         case .unknownFrameType(let type): return "unknown frame type \(type)"
         }

@@ -18,10 +18,16 @@ final class RawWireClient {
         case tcp(port: Int)
     }
 
-    init(_ address: Address, timeoutSeconds: Int = 10) throws {
+    /// `receiveBufferBytes` sets SO_RCVBUF before connecting (a small one makes a client that
+    /// does not read stall the server's writes quickly).
+    init(_ address: Address, timeoutSeconds: Int = 10, receiveBufferBytes: Int32? = nil) throws {
+        let family = switch address { case .unix: AF_UNIX; case .tcp: AF_INET }
+        descriptor = socket(family, Int32(SOCK_STREAM.rawValue), 0)
+        if var size = receiveBufferBytes {
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         switch address {
         case .unix(let path):
-            descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
             var socketAddress = sockaddr_un()
             socketAddress.sun_family = sa_family_t(AF_UNIX)
             withUnsafeMutableBytes(of: &socketAddress.sun_path) { raw in
@@ -32,7 +38,6 @@ final class RawWireClient {
             }
             guard result == 0 else { throw RawClientError("connect \(path): \(String(cString: strerror(errno)))") }
         case .tcp(let port):
-            descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             var socketAddress = sockaddr_in()
             socketAddress.sin_family = sa_family_t(AF_INET)
             socketAddress.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -65,10 +70,11 @@ final class RawWireClient {
 
     /// Preface plus HANDSHAKE; returns the server's HANDSHAKE_ACK.
     @discardableResult
-    func handshake(tenant: String = "default") throws -> Meterd_V1_HandshakeAck {
+    func handshake(tenant: String = "default", maximumFrameBytes: UInt32 = 0) throws -> Meterd_V1_HandshakeAck {
         try send(WirePreface.bytes)
         var message = Meterd_V1_Handshake()
         message.protocolVersion = 1
+        message.maxFrameBytes = maximumFrameBytes
         message.clientName = "raw-test-client"
         message.tenantID = tenant
         try send(WireFrame(type: .handshake, payload: try ProtobufPayload.encode(message)))

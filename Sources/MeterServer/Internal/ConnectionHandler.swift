@@ -9,26 +9,45 @@ struct ServerShutdownEvent: Sendable {}
 /// One client connection: handshake, then requests dispatched through the router, replies
 /// matched by stream id (they may complete out of order), ping/pong, and GOAWAY on errors.
 ///
-/// A framing violation cannot be resynchronised, so it closes this connection (after a GOAWAY
-/// naming the problem) and nothing else. At most `maximumInFlight` requests run at once per
-/// connection; more are answered RESOURCE_EXHAUSTED right away, so memory stays bounded.
-final class ConnectionHandler: ChannelInboundHandler {
+/// A framing violation cannot be resynchronised, so it closes this connection and nothing
+/// else: reading stops at once, the replies of the requests already accepted are written,
+/// then the GOAWAY naming the problem (the server's last frame), then the close.
+///
+/// Memory per connection is bounded two ways. A request stays in flight until its reply has
+/// been written to the socket (not merely handed to the channel), and at most `maximumInFlight`
+/// are in flight; more are answered RESOURCE_EXHAUSTED at once. And while the channel's
+/// unwritten output is above its high water mark, `read()` is held, so a client that does not
+/// read its replies stops being read from instead of growing the server's buffers. The
+/// handler holds reads itself (rather than NIO's `BackPressureHandler`) because draining
+/// before a GOAWAY stops reading too, and one place decides both.
+final class ConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = WireFrame
+    typealias OutboundIn = WireFrame
     typealias OutboundOut = WireFrame
 
     private enum State {
         case awaitingHandshake
         case ready(tenantId: String)
-        case draining
+        /// A GOAWAY is due: nothing more is read or acted on, and the GOAWAY is written once
+        /// every accepted request's reply has been written.
+        case draining(reason: String)
+        /// The GOAWAY is written; the connection closes when it has left.
+        case closing
         case closed
     }
 
     private var state = State.awaitingHandshake
+    /// Accepted requests whose reply is not yet written to the socket (handler still running,
+    /// or reply waiting in the channel because the client does not read).
     private var inFlight = 0
+    /// Accepted requests whose handler has not answered yet.
+    private var handlersRunning = 0
     private var lastStreamId: UInt32 = 0
     private var activeStreams = Set<UInt32>()
     /// Largest payload the client accepts (from its handshake).
-    private var clientMaximumFrameBytes = 4 << 20
+    private var clientMaximumFrameBytes = WireLimits().maximumFrameBytes
+    /// A `read()` arrived while reading was held; issue it when reading may resume.
+    private var readHeld = false
     private var handshakeTimer: Scheduled<Void>?
     private let router: Router
     private let configuration: ServerConfiguration
@@ -52,38 +71,54 @@ final class ConnectionHandler: ChannelInboundHandler {
         context.fireChannelInactive()
     }
 
+    // MARK: Reading, held while the output is full or a GOAWAY is due
+
+    func read(context: ChannelHandlerContext) {
+        if mayRead(context: context) {
+            context.read()
+        } else {
+            readHeld = true
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if readHeld, mayRead(context: context) {
+            readHeld = false
+            context.read()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    private func mayRead(context: ChannelHandlerContext) -> Bool {
+        switch state {
+        case .awaitingHandshake, .ready: return context.channel.isWritable
+        case .draining, .closing, .closed: return false
+        }
+    }
+
+    // MARK: Frames
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
-        guard frame.flags == 0 else {
-            goAway(context: context, reason: "frame flags must be 0")
+        let tenantId: String?
+        switch state {
+        case .awaitingHandshake: tenantId = nil
+        case .ready(let tenant): tenantId = tenant
+        case .draining, .closing, .closed: return  // frames already decoded behind a GOAWAY are dropped
+        }
+        if let violation = ClientFrameRules.violation(of: frame, handshakeDone: tenantId != nil) {
+            goAway(context: context, reason: violation)
             return
         }
-        switch state {
-        case .awaitingHandshake:
-            guard frame.type == .handshake else {
-                goAway(context: context, reason: "the first frame must be a HANDSHAKE")
-                return
-            }
+        switch frame.type {
+        case .handshake:
             handshake(frame, context: context)
-        case .ready(let tenantId):
-            switch frame.type {
-            case .request:
-                request(frame, tenantId: tenantId, context: context)
-            case .ping:
-                guard frame.streamId != 0, frame.payload.readableBytes == 8 else {
-                    goAway(context: context, reason: "a PING needs a non-zero stream id and an 8-byte payload")
-                    return
-                }
-                context.writeAndFlush(wrapOutboundOut(WireFrame(type: .pong, streamId: frame.streamId, payload: frame.payload)), promise: nil)
-            case .pong:
-                break
-            case .goAway:
-                close(context: context)
-            case .handshake, .handshakeAck, .response:
-                goAway(context: context, reason: "unexpected \(frame.type) frame")
-            }
-        case .draining, .closed:
-            break
+        case .request:
+            if let tenantId { request(frame, tenantId: tenantId, context: context) }
+        case .ping:
+            write(WireFrame(type: .pong, streamId: frame.streamId, payload: frame.payload), context: context)
+        case .response, .handshakeAck, .pong, .goAway:
+            break  // refused by ClientFrameRules
         }
     }
 
@@ -104,9 +139,15 @@ final class ConnectionHandler: ChannelInboundHandler {
             goAway(context: context, reason: "tenant id \"\(tenantId.prefix(64))\" is invalid: use 1-64 characters of a-z, 0-9, '_', '.', '-'")
             return
         }
+        if message.maxFrameBytes > 0 {
+            guard Int(message.maxFrameBytes) >= WireLimits.minimumFrameBytes else {
+                goAway(context: context, reason: "max_frame_bytes \(message.maxFrameBytes) is below the protocol's minimum of \(WireLimits.minimumFrameBytes)")
+                return
+            }
+            clientMaximumFrameBytes = Int(message.maxFrameBytes)
+        }
         handshakeTimer?.cancel()
         state = .ready(tenantId: tenantId)
-        if message.maxFrameBytes > 0 { clientMaximumFrameBytes = Int(message.maxFrameBytes) }
         var acknowledgement = Meterd_V1_HandshakeAck()
         acknowledgement.protocolVersion = UInt32(WirePreface.protocolVersion)
         acknowledgement.serverVersion = configuration.serverVersion
@@ -118,64 +159,91 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     private func request(_ frame: WireFrame, tenantId: String, context: ChannelHandlerContext) {
-        guard frame.streamId != 0 else {
-            goAway(context: context, reason: "a REQUEST needs a non-zero stream id")
-            return
-        }
         guard !activeStreams.contains(frame.streamId) else {
             goAway(context: context, reason: "stream id \(frame.streamId) is already in flight")
             return
         }
         lastStreamId = frame.streamId
         guard let handler = router.handler(for: frame.code) else {
-            reply(RPCFailure(.unimplemented, "unknown method id \(frame.code)").reply, streamId: frame.streamId, context: context)
+            write(responseFrame(RPCFailure(.unimplemented, "unknown method id \(frame.code)").reply, streamId: frame.streamId), context: context)
             return
         }
         guard inFlight < configuration.limits.maximumInFlight else {
-            reply(RPCFailure(.resourceExhausted, "more than \(configuration.limits.maximumInFlight) requests in flight on this connection; wait for replies").reply,
-                  streamId: frame.streamId, context: context)
+            let refusal = RPCFailure(.resourceExhausted, "more than \(configuration.limits.maximumInFlight) requests in flight on this connection; read the replies before sending more")
+            write(responseFrame(refusal.reply, streamId: frame.streamId), context: context)
             return
         }
         inFlight += 1
+        handlersRunning += 1
         activeStreams.insert(frame.streamId)
-        let requestContext = RequestContext(tenantId: tenantId)
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
-        let payload = frame.payload
         let streamId = frame.streamId
-        handler(payload, requestContext) { answer in
+        handler(frame.payload, RequestContext(tenantId: tenantId)) { answer in
             eventLoop.execute {
                 let (connection, context) = loopBound.value
-                connection.inFlight -= 1
-                connection.activeStreams.remove(streamId)
-                connection.reply(answer, streamId: streamId, context: context)
-                if case .draining = connection.state, connection.inFlight == 0 { connection.close(context: context) }
+                connection.answered(answer, streamId: streamId, context: context)
             }
         }
     }
 
-    private func reply(_ answer: RPCReply, streamId: UInt32, context: ChannelHandlerContext) {
+    /// A handler's answer: written now, but the request stays in flight until it has left.
+    private func answered(_ answer: RPCReply, streamId: UInt32, context: ChannelHandlerContext) {
+        handlersRunning -= 1
         if case .closed = state { return }
-        guard answer.payload.readableBytes <= clientMaximumFrameBytes else {
-            let refusal = RPCFailure(.resourceExhausted, "the response (\(answer.payload.readableBytes) bytes) exceeds the client's max_frame_bytes (\(clientMaximumFrameBytes)); ask for less").reply
-            write(WireFrame(type: .response, code: refusal.status.rawValue, streamId: streamId, payload: refusal.payload), context: context)
-            return
+        write(responseFrame(answer, streamId: streamId), context: context) { connection, context in
+            connection.inFlight -= 1
+            connection.activeStreams.remove(streamId)
+            connection.sendGoAwayIfDrained(context: context)
         }
-        write(WireFrame(type: .response, code: answer.status.rawValue, streamId: streamId, payload: answer.payload), context: context)
     }
 
-    private func write(_ frame: WireFrame, context: ChannelHandlerContext) {
-        context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+    private func responseFrame(_ answer: RPCReply, streamId: UInt32) -> WireFrame {
+        guard answer.payload.readableBytes <= clientMaximumFrameBytes else {
+            let refusal = RPCFailure(.resourceExhausted, "the response (\(answer.payload.readableBytes) bytes) exceeds the client's max_frame_bytes (\(clientMaximumFrameBytes)); ask for less").reply
+            return WireFrame(type: .response, code: refusal.status.rawValue, streamId: streamId, payload: refusal.payload)
+        }
+        return WireFrame(type: .response, code: answer.status.rawValue, streamId: streamId, payload: answer.payload)
     }
+
+    /// Writes and flushes `frame`; `whenWritten` runs on the event loop once the frame has
+    /// been written to the socket, or has failed to be (the connection closed).
+    private func write(_ frame: WireFrame, context: ChannelHandlerContext,
+                       whenWritten: ((ConnectionHandler, ChannelHandlerContext) -> Void)? = nil) {
+        guard let whenWritten else {
+            context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+            return
+        }
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        promise.futureResult.assumeIsolated().whenComplete { _ in whenWritten(self, context) }
+        context.writeAndFlush(wrapOutboundOut(frame), promise: promise)
+    }
+
+    // MARK: Events and errors
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is ServerShutdownEvent {
             goAway(context: context, reason: "server shutting down")
         } else if event is IdleStateHandler.IdleStateEvent {
-            // A connection waiting for its own replies (a big batch on a busy server) is not idle.
-            if inFlight == 0 { goAway(context: context, reason: "idle timeout") }
+            idle(context: context)
         } else {
             context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    /// Nothing was read or written for the idle timeout.
+    private func idle(context: ChannelHandlerContext) {
+        // A connection waiting for its own replies (a big batch on a busy server) is not idle.
+        guard handlersRunning == 0 else { return }
+        switch state {
+        case .awaitingHandshake, .ready:
+            // Replies unwritten for a whole idle period: the client does not read, so a GOAWAY
+            // could not reach it either.
+            if inFlight > 0 { close(context: context) } else { goAway(context: context, reason: "idle timeout") }
+        case .draining, .closing:
+            close(context: context)
+        case .closed:
+            break
         }
     }
 
@@ -184,27 +252,38 @@ final class ConnectionHandler: ChannelInboundHandler {
             goAway(context: context, reason: wireError.description)
         } else if error is ByteToMessageDecoderError.PayloadTooLargeError {
             goAway(context: context, reason: "too much unframed data buffered")
+        } else if let decoderError = error as? ByteToMessageDecoderError, case .dataReceivedInErrorState = decoderError {
+            // Bytes after a framing error: the first error already asked for the GOAWAY.
         } else {
             close(context: context)
         }
     }
 
-    private func sendGoAway(context: ChannelHandlerContext, reason: String) {
+    // MARK: GOAWAY and close
+
+    /// Stops reading and, once the requests already accepted are answered, says why (GOAWAY)
+    /// and closes: used for every violation that cannot be recovered from, for shutdown and
+    /// for idleness.
+    private func goAway(context: ChannelHandlerContext, reason: String) {
+        switch state {
+        case .awaitingHandshake, .ready: break
+        case .draining, .closing, .closed: return
+        }
+        handshakeTimer?.cancel()
+        state = .draining(reason: reason)
+        sendGoAwayIfDrained(context: context)
+    }
+
+    /// Writes the GOAWAY when one is due and no reply is still to be written; closes once
+    /// it has left, so that it is the last frame the client receives.
+    private func sendGoAwayIfDrained(context: ChannelHandlerContext) {
+        guard case .draining(let reason) = state, inFlight == 0 else { return }
+        state = .closing
         var message = Meterd_V1_GoAway()
         message.reason = reason
         message.lastStreamID = lastStreamId
-        write(WireFrame(type: .goAway, payload: (try? ProtobufPayload.encode(message)) ?? ByteBuffer()), context: context)
-    }
-
-    /// Says why, then closes once the requests already accepted are answered: used for every
-    /// violation that cannot be recovered from. Nothing more is read from the connection.
-    private func goAway(context: ChannelHandlerContext, reason: String) {
-        switch state {
-        case .closed, .draining: return
-        default: break
-        }
-        sendGoAway(context: context, reason: reason)
-        if inFlight == 0 { close(context: context) } else { state = .draining }
+        let frame = WireFrame(type: .goAway, payload: (try? ProtobufPayload.encode(message)) ?? ByteBuffer())
+        write(frame, context: context) { connection, context in connection.close(context: context) }
     }
 
     private func close(context: ChannelHandlerContext) {
