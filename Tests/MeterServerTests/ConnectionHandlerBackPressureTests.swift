@@ -75,4 +75,28 @@ final class ConnectionHandlerBackPressureTests: XCTestCase {
         XCTAssertEqual(try harness.writtenFrames().map(\.type), [.response, .response])
         XCTAssertFalse(harness.isClosed)
     }
+
+    func testAConnectionWhoseRepliesStayUnwrittenForAnIdlePeriodIsClosed() throws {
+        let harness = try ConnectionHarness()
+        try harness.handshake()
+        harness.socket.holdsWrites = true
+        try harness.send(serverInfo(streamId: 1, replyBytes: 1000, harness: harness))
+        harness.channel.pipeline.fireUserInboundEventTriggered(IdleStateHandler.IdleStateEvent.all)
+        XCTAssertTrue(harness.isClosed, "a client that does not read kept its connection past the idle timeout")
+    }
+
+    func testAConnectionWaitingForItsOwnRepliesIsNotIdle() throws {
+        let harness = try ConnectionHarness()
+        try harness.handshake()
+        try harness.send(harness.request(.healthCheck, streamId: 1))
+        harness.channel.pipeline.fireUserInboundEventTriggered(IdleStateHandler.IdleStateEvent.all)
+        XCTAssertFalse(harness.isClosed)
+        harness.answers.answer(0)
+        XCTAssertEqual(try harness.writtenFrames().map(\.type), [.response])
+        harness.channel.pipeline.fireUserInboundEventTriggered(IdleStateHandler.IdleStateEvent.all)
+        let frames = try harness.writtenFrames()
+        XCTAssertEqual(frames.map(\.type), [.goAway])
+        XCTAssertEqual(try frames.last.map { try harness.goAway($0).reason }, "idle timeout")
+        XCTAssertTrue(harness.isClosed)
+    }
 }
