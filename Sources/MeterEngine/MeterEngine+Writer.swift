@@ -15,7 +15,7 @@ extension MeterEngine {
     private func runWriter() {
         while true {
             condition.lock()
-            while queue.isEmpty && !stopping && !hasBackgroundWork() {
+            while queue.isEmpty && !stopping && !hasBackgroundWork() && !snapshotFinished {
                 if let deadline = nextDeadline() {
                     if !condition.wait(until: deadline) { break }
                 } else {
@@ -25,6 +25,7 @@ extension MeterEngine {
             let commands = queue
             queue.removeAll(keepingCapacity: true)
             queuedEvents = 0
+            snapshotFinished = false
             let stop = stopping && commands.isEmpty
             condition.unlock()
 
@@ -210,6 +211,7 @@ extension MeterEngine {
         for (offset, record) in records.enumerated() {
             outcomes.append(machine.apply(record, sequence: range.lowerBound + UInt64(offset)))
         }
+        replica.enqueue(.apply(records, firstSequence: range.lowerBound))
         recordsSinceSnapshot += UInt64(records.count)
         for logRecord in logRecords { logBytesSinceSnapshot += logRecord.payload.count }
         publishStatus()

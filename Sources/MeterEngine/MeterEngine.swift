@@ -45,12 +45,19 @@ public final class MeterEngine: @unchecked Sendable {
     var lastSnapshotMilliseconds: Int64
     var snapshotSequence: UInt64
     var writer: Thread?
+    /// Writes the snapshots on its own thread from a replica of the state (see SnapshotReplica).
+    let replica: SnapshotReplica
+    /// A snapshot was asked of the replica and has not finished yet.
+    var snapshotRequested = false
+    /// Guarded by `condition`: the replica finished a snapshot the writer has not collected.
+    var snapshotFinished = false
     var groupCommits: UInt64 = 0
     var syncs: UInt64 = 0
 
     init(options: EngineOptions, machine: MeterStateMachine, log: SegmentedLog, snapshots: SnapshotStore,
-         snapshotSequence: UInt64, recovery: EngineRecoveryReport) {
+         replica: SnapshotReplica, snapshotSequence: UInt64, recovery: EngineRecoveryReport) {
         self.options = options
+        self.replica = replica
         self.machine = machine
         self.log = log
         self.snapshots = snapshots
@@ -174,6 +181,14 @@ public final class MeterEngine: @unchecked Sendable {
                                   snapshotSequence: snapshotSequence, groupCommits: groupCommits, syncs: syncs)
         condition.lock()
         publishedStatus = status
+        condition.unlock()
+    }
+
+    /// Wakes the writer to collect a snapshot the replica finished.
+    func snapshotDidFinish() {
+        condition.lock()
+        snapshotFinished = true
+        condition.signal()
         condition.unlock()
     }
 
