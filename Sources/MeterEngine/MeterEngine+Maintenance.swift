@@ -18,12 +18,24 @@ extension MeterEngine {
             }
         }
         collectSnapshots()
+        if snapshotDue(now: now) { requestSnapshot() }
+        backfillStep()
+    }
+
+    /// Whether a snapshot should be asked for now: enough records or time since the last one,
+    /// none running, and the log grew by the last one's size (`snapshotMinimumLogGrowth`).
+    func snapshotDue(now: Int64) -> Bool {
         let due = recordsSinceSnapshot >= options.snapshotEveryRecords
             || (recordsSinceSnapshot > 0 && now - lastSnapshotMilliseconds >= options.snapshotEverySeconds * 1000)
-        if due && !snapshotRequested && Double(logBytesSinceSnapshot) >= options.snapshotMinimumLogGrowth * Double(lastSnapshotBytes) {
-            requestSnapshot()
-        }
-        backfillStep()
+        return due && !snapshotRequested && Double(logBytesSinceSnapshot) >= options.snapshotMinimumLogGrowth * Double(lastSnapshotBytes)
+    }
+
+    /// Whether the pipelined writer should drain its in-flight group to run maintenance.
+    func maintenanceDue(snapshotFinished: Bool) -> Bool {
+        guard failure == nil else { return false }
+        let now = options.clock()
+        if unsyncedRecords, case .interval(let milliseconds) = options.durability, now - lastSyncMilliseconds >= Int64(milliseconds) { return true }
+        return snapshotFinished || !machine.pendingBackfills.isEmpty || snapshotDue(now: now)
     }
 
     /// Whether the writer has work even with an empty queue.
@@ -104,6 +116,7 @@ extension MeterEngine {
         }
         // Waits for the replica to apply what is queued and write the final snapshot.
         replica.stop()
+        syncer.stop()
         collectSnapshots()
         publishStatus()
         log.close()

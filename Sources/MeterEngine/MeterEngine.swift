@@ -52,6 +52,10 @@ public final class MeterEngine: @unchecked Sendable {
     /// Guarded by `condition`: the replica finished a snapshot the writer has not collected.
     var snapshotFinished = false
     var groupCommits: UInt64 = 0
+    /// Events accepted in all group commits (for events per group commit).
+    var groupCommitEvents: UInt64 = 0
+    /// Runs fdatasync for the pipelined writer (fsync mode).
+    var syncer: LogSyncer!
     var syncs: UInt64 = 0
 
     init(options: EngineOptions, machine: MeterStateMachine, log: SegmentedLog, snapshots: SnapshotStore,
@@ -65,6 +69,8 @@ public final class MeterEngine: @unchecked Sendable {
         self.recovery = recovery
         self.lastSnapshotMilliseconds = options.clock()
         self.lastAcceptedAtMilliseconds = machine.highWaterMilliseconds
+        let log = log
+        self.syncer = LogSyncer(engineCondition: condition) { try log.sync() }
         self.publishedStatus = EngineStatus(durability: options.durability, lastAppliedSequence: machine.lastAppliedSequence,
                                             firstRetainedSequence: log.firstSequence, failure: nil, queuedEvents: 0,
                                             snapshotSequence: snapshotSequence)
@@ -178,7 +184,8 @@ public final class MeterEngine: @unchecked Sendable {
     func publishStatus() {
         let status = EngineStatus(durability: options.durability, lastAppliedSequence: machine.lastAppliedSequence,
                                   firstRetainedSequence: log.firstSequence, failure: failure, queuedEvents: 0,
-                                  snapshotSequence: snapshotSequence, groupCommits: groupCommits, syncs: syncs)
+                                  snapshotSequence: snapshotSequence, groupCommits: groupCommits, syncs: syncs,
+                                  groupCommitEvents: groupCommitEvents, snapshotInProgress: snapshotRequested)
         condition.lock()
         publishedStatus = status
         condition.unlock()
