@@ -45,4 +45,8 @@ public struct EngineStatus: Hashable, Sendable {
     public var groupCommits: UInt64 = 0
     /// fdatasync calls on the log since start.
     public var syncs: UInt64 = 0
+    /// Events accepted in those group commits (divide by `groupCommits` for the group size).
+    public var groupCommitEvents: UInt64 = 0
+    /// A snapshot was asked for and its writing (on the snapshot thread) has not been collected yet.
+    public var snapshotInProgress = false
 }

@@ -65,6 +65,10 @@ public struct EngineOptions: Sendable {
     public var repair = false
     /// Most log records one backfill step reads before letting ingestion run again.
     public var backfillRecordsPerStep: UInt64 = 256
+    /// Called on the snapshot thread with the log position just before each snapshot is
+    /// serialized. For tests: holding it shows that ingestion goes on while a snapshot is
+    /// being written. nil in production.
+    public var beforeSnapshotWrite: (@Sendable (UInt64) -> Void)?
     /// Milliseconds since the Unix epoch; replace it in tests to control time.
     public var clock: @Sendable () -> Int64 = EngineOptions.systemClock
 

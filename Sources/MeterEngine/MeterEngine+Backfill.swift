@@ -38,19 +38,26 @@ extension MeterEngine {
             for (sequence, record) in stretch {
                 machine.applyBackfill(meterId: pending.meterId, record: record, sequence: sequence)
             }
+            replica.enqueue(.backfill(meterId: pending.meterId, stretch: stretch))
         }
     }
 
     /// During recovery: re-applies the stretch a `backfillProgress` record covers, exactly as
     /// the live engine did before writing it.
-    static func replayBackfill(meterId: String, through: UInt64, machine: MeterStateMachine, log: SegmentedLog) throws {
-        guard let pending = machine.pendingBackfills.first(where: { $0.meterId == meterId }) else { return }
+    /// Returns the stretch it applied, for the snapshot replica.
+    @discardableResult
+    static func replayBackfill(meterId: String, through: UInt64, machine: MeterStateMachine, log: SegmentedLog) throws -> [(UInt64, StateRecord)] {
+        guard let pending = machine.pendingBackfills.first(where: { $0.meterId == meterId }) else { return [] }
+        var stretch: [(UInt64, StateRecord)] = []
         do {
             try log.read(from: Swift.max(pending.fromSequence, 1)) { sequence, record in
                 guard sequence < through else { throw StopReading() }
                 guard record.type == RecordCodec.eventsAcceptedType else { return }
-                machine.applyBackfill(meterId: meterId, record: try RecordCodec.decode(type: record.type, payload: record.payload), sequence: sequence)
+                let decoded = try RecordCodec.decode(type: record.type, payload: record.payload)
+                machine.applyBackfill(meterId: meterId, record: decoded, sequence: sequence)
+                stretch.append((sequence, decoded))
             }
         } catch is StopReading {}
+        return stretch
     }
 }

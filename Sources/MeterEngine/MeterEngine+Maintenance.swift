@@ -17,12 +17,25 @@ extension MeterEngine {
                 return
             }
         }
+        collectSnapshots()
+        if snapshotDue(now: now) { requestSnapshot() }
+        backfillStep()
+    }
+
+    /// Whether a snapshot should be asked for now: enough records or time since the last one,
+    /// none running, and the log grew by the last one's size (`snapshotMinimumLogGrowth`).
+    func snapshotDue(now: Int64) -> Bool {
         let due = recordsSinceSnapshot >= options.snapshotEveryRecords
             || (recordsSinceSnapshot > 0 && now - lastSnapshotMilliseconds >= options.snapshotEverySeconds * 1000)
-        if due && Double(logBytesSinceSnapshot) >= options.snapshotMinimumLogGrowth * Double(lastSnapshotBytes) {
-            writeSnapshot()
-        }
-        backfillStep()
+        return due && !snapshotRequested && Double(logBytesSinceSnapshot) >= options.snapshotMinimumLogGrowth * Double(lastSnapshotBytes)
+    }
+
+    /// Whether the pipelined writer should drain its in-flight group to run maintenance.
+    func maintenanceDue(snapshotFinished: Bool) -> Bool {
+        guard failure == nil else { return false }
+        let now = options.clock()
+        if unsyncedRecords, case .interval(let milliseconds) = options.durability, now - lastSyncMilliseconds >= Int64(milliseconds) { return true }
+        return snapshotFinished || !machine.pendingBackfills.isEmpty || snapshotDue(now: now)
     }
 
     /// Whether the writer has work even with an empty queue.
@@ -30,31 +43,46 @@ extension MeterEngine {
         failure == nil && !machine.pendingBackfills.isEmpty
     }
 
-    /// Writes the whole state atomically, keeps the two newest snapshots, then deletes log
-    /// segments that the snapshot covers, that are older than the retention and that no
-    /// unfinished backfill still needs.
-    func writeSnapshot() {
-        let sequence = machine.lastAppliedSequence
-        do {
-            if unsyncedRecords || options.durability == .none {
-                // A snapshot must never describe records the log could still lose.
+    /// Asks the snapshot replica for a snapshot of everything applied so far. The writer goes
+    /// on at once: the replica serializes its own copy of the state on its own thread, and
+    /// `collectSnapshots` picks up the result (and deletes what it makes unnecessary) later.
+    func requestSnapshot() {
+        if unsyncedRecords || options.durability == .none {
+            // A snapshot must never describe records the log could still lose.
+            do {
                 try log.sync()
                 unsyncedRecords = false
+            } catch {
+                failure = "\(error)"
+                return
             }
-            let bytes = machine.snapshot()
-            try snapshots.write(sequence: sequence, bytes: bytes)
-            try snapshots.prune(keeping: 2)
-            snapshotSequence = sequence
-            recordsSinceSnapshot = 0
-            logBytesSinceSnapshot = 0
-            lastSnapshotBytes = bytes.count
-            lastSnapshotMilliseconds = options.clock()
+        }
+        replica.enqueue(.snapshot)
+        snapshotRequested = true
+        recordsSinceSnapshot = 0
+        logBytesSinceSnapshot = 0
+        lastSnapshotMilliseconds = options.clock()
+    }
+
+    /// Takes the snapshots the replica finished: records their position and size, and deletes
+    /// the log segments they make unnecessary (retention). A failed snapshot loses nothing (the
+    /// log still holds every record); the next one is asked for on the usual schedule.
+    func collectSnapshots() {
+        let finished = replica.takeFinishedSnapshots()
+        guard !finished.isEmpty else { return }
+        snapshotRequested = false
+        for snapshot in finished {
+            if let error = snapshot.error {
+                FileHandle.standardError.write(Data("meterd: snapshot at \(snapshot.sequence) failed: \(error)\n".utf8))
+                continue
+            }
+            snapshotSequence = Swift.max(snapshotSequence, snapshot.sequence)
+            lastSnapshotBytes = snapshot.byteCount
+        }
+        do {
             try applyRetention()
         } catch {
-            // A failed snapshot loses nothing (the log still holds every record); a failed
-            // log sync does, so only that turns the engine failed.
-            if case LogError.failed = error { failure = "\(error)" }
-            FileHandle.standardError.write(Data("meterd: snapshot at \(sequence) failed: \(error)\n".utf8))
+            FileHandle.standardError.write(Data("meterd: retention after snapshot \(snapshotSequence) failed: \(error)\n".utf8))
         }
     }
 
@@ -84,8 +112,13 @@ extension MeterEngine {
             }
         }
         if failure == nil && (recordsSinceSnapshot > 0 || snapshotSequence < machine.lastAppliedSequence) {
-            writeSnapshot()
+            replica.enqueue(.snapshot)
         }
+        // Waits for the replica to apply what is queued and write the final snapshot.
+        replica.stop()
+        syncer.stop()
+        collectSnapshots()
+        publishStatus()
         log.close()
         condition.lock()
         finished = true

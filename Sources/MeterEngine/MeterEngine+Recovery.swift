@@ -84,6 +84,7 @@ extension MeterEngine {
         let (log, logReport) = try SegmentedLog.open(
             directory: options.dataDirectory,
             options: LogOptions(segmentSizeBytes: options.segmentSizeBytes, repair: options.repair, snapshotSequence: snapshotSequence))
+        var replicaToStop: SnapshotReplica?
         do {
             if log.lastSequence < snapshotSequence {
                 throw EngineOpenError("the snapshot covers log position \(snapshotSequence) but the log ends at \(log.lastSequence): log records were lost")
@@ -93,13 +94,19 @@ extension MeterEngine {
             }
             var replayed: UInt64 = 0
             var replayedBytes = 0
+            // The snapshot replica starts from the same snapshot (parsed on its own thread) and
+            // is fed the same records as they are replayed.
+            let replica = makeSnapshotReplica(options: options, store: snapshots, snapshotBytes: loaded.newest?.bytes)
+            replicaToStop = replica
             try log.read(from: snapshotSequence + 1) { sequence, logRecord in
                 replayedBytes += logRecord.payload.count
                 let record = try RecordCodec.decode(type: logRecord.type, payload: logRecord.payload)
                 if case .backfillProgress(let meterId, let through) = record {
-                    try replayBackfill(meterId: meterId, through: through, machine: machine, log: log)
+                    let stretch = try replayBackfill(meterId: meterId, through: through, machine: machine, log: log)
+                    replica.enqueue(.backfill(meterId: meterId, stretch: stretch))
                 }
                 machine.apply(record, sequence: sequence)
+                replica.enqueue(.apply([record], firstSequence: sequence))
                 replayed += 1
             }
             let elapsed = ContinuousClock.now - started
@@ -107,13 +114,15 @@ extension MeterEngine {
                 snapshotSequence: snapshotSequence, skippedSnapshots: loaded.skipped.map(\.description), replayedRecords: replayed,
                 log: logReport, durationMilliseconds: elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
             let engine = MeterEngine(options: options, machine: machine, log: log, snapshots: snapshots,
-                                     snapshotSequence: snapshotSequence, recovery: report)
+                                     replica: replica, snapshotSequence: snapshotSequence, recovery: report)
+            replica.setOnFinished { [weak engine] in engine?.snapshotDidFinish() }
             engine.recordsSinceSnapshot = replayed
             engine.logBytesSinceSnapshot = replayedBytes
             engine.lastSnapshotBytes = loaded.newest?.bytes.count ?? 0
             engine.startWriter()
             return engine
         } catch {
+            replicaToStop?.stop()
             log.close()
             throw error
         }

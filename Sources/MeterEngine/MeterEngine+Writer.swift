@@ -11,12 +11,23 @@ extension MeterEngine {
         thread.start()
     }
 
-    /// The writer loop: take everything queued, commit it as one group, do periodic work.
+    /// The writer loop, pipelined in `fsync` mode: while group N is being fdatasynced on the
+    /// sync thread, the writer takes and screens group N+1 (against the state plus N's accepted
+    /// ids, which are not applied yet). When N is durable, the writer appends N+1 and starts its
+    /// sync, and only then applies N and replies, so applying and replying also overlap a sync.
+    /// Order of apply and replies, exactly-once, and "no reply before durable" are as in a plain
+    /// loop: groups are applied in log order and only after their sync.
+    ///
+    /// The writer never touches the log while a sync runs (the sync thread owns it then), so
+    /// maintenance (backfill reads, retention) waits for a moment with no sync in flight. A
+    /// group that changes meters is never screened against or behind an unapplied group.
     private func runWriter() {
+        var written: ScreenedGroup?
         while true {
             condition.lock()
-            while queue.isEmpty && !stopping && !hasBackgroundWork() {
-                if let deadline = nextDeadline() {
+            while queue.isEmpty && !stopping && !snapshotFinished && !(written != nil && syncer.isFinishedWhileLocked)
+                    && !(written == nil && hasBackgroundWork()) {
+                if written == nil, let deadline = nextDeadline() {
                     if !condition.wait(until: deadline) { break }
                 } else {
                     condition.wait()
@@ -25,33 +36,71 @@ extension MeterEngine {
             let commands = queue
             queue.removeAll(keepingCapacity: true)
             queuedEvents = 0
+            let collect = snapshotFinished
+            snapshotFinished = false
             let stop = stopping && commands.isEmpty
             condition.unlock()
 
-            if !commands.isEmpty { commit(commands) }
-            if stop { break }
-            maintenance()
-            publishStatus()
+            // Drain the pipeline when what comes next must see the in-flight group applied:
+            // meter changes, maintenance (it uses the log, which the sync thread holds), or stop.
+            if let group = written,
+               stop || group.changesMeters || commands.contains(where: \.changesMeters) || maintenanceDue(snapshotFinished: collect) {
+                finish(group, synced: syncer.wait())
+                written = nil
+                maintenance()
+                publishStatus()
+            }
+            if !commands.isEmpty {
+                var next = screen(commands, after: written)
+                if let group = written {
+                    // Group N is durable (or failed): append N+1 and start its sync, then apply
+                    // and answer N while N+1 syncs.
+                    let synced = syncer.wait()
+                    if next.hasRecords {
+                        switch synced {
+                        case .success: next = write(next)
+                        case .failure: next.failure = .unavailable("the log failed and refuses writes until restart")
+                        }
+                    }
+                    finish(group, synced: synced)
+                    written = nil
+                } else if next.hasRecords {
+                    next = write(next)
+                }
+                if next.isWaitingForSync {
+                    written = next
+                } else {
+                    finish(next, synced: .success(()))
+                }
+            } else if let group = written {
+                // Woken by the end of its sync with nothing new to overlap it with.
+                finish(group, synced: syncer.wait())
+                written = nil
+            }
+            if stop && written == nil { break }
+            // Between groups (nothing being synced): interval syncs, snapshots, backfill.
+            if written == nil {
+                maintenance()
+                publishStatus()
+            }
         }
         finishShutdown()
     }
 
-    /// Screens every command against the state, appends all resulting records with one write,
-    /// syncs according to the durability mode, applies them in order and replies.
-    func commit(_ commands: [Command]) {
+    /// Screens every command against the state (and the ids `previous` accepted but has not
+    /// applied yet) and encodes the records of the group. Changes no state.
+    private func screen(_ commands: [Command], after previous: ScreenedGroup?) -> ScreenedGroup {
         let now = Swift.max(options.clock(), lastAcceptedAtMilliseconds)
         lastAcceptedAtMilliseconds = now
-        var records: [StateRecord] = []
-        var logRecords: [LogRecord] = []
-        var finishers: [Command.Finisher] = []
-        var reads: [(MeterStateMachine) -> Void] = []
-        var pendingIds: [String: PendingEventIds] = [:]
+        var group = ScreenedGroup()
+        // Ids accepted by the group still being synced count as pending for this one.
+        var pendingIds: [String: PendingEventIds] = previous?.pendingIds ?? [:]
         // Sized for the group's events up front (capped; it still grows past that if needed).
         let pendingCapacity = Swift.min(commands.reduce(0) { $0 + $1.eventCount }, 1 << 16)
 
         for command in commands {
             if case .read(let body) = command {
-                reads.append(body)
+                group.reads.append(body)
                 continue
             }
             if let failure {
@@ -61,8 +110,8 @@ extension MeterEngine {
             switch command {
             case .ingest(let tenantId, let events, let encoded, let reply):
                 guard let finisher = screenIngest(tenantId: tenantId, events: events, encoded: encoded, now: now, reply: reply,
-                                                  records: &records, logRecords: &logRecords, pendingIds: &pendingIds[tenantId, default: PendingEventIds(minimumCapacity: pendingCapacity)]) else { continue }
-                finishers.append(finisher)
+                                                  records: &group.records, logRecords: &group.logRecords, pendingIds: &pendingIds[tenantId, default: PendingEventIds(minimumCapacity: pendingCapacity)]) else { continue }
+                group.finishers.append(finisher)
             case .createMeter(let definition, let reply):
                 do throws(MeterError) {
                     try machine.validateCreate(definition)
@@ -70,16 +119,14 @@ extension MeterEngine {
                     reply(.failure(.rejected(error)))
                     continue
                 }
-                finishers.append(Self.meterFinisher(recordIndex: records.count, reply: reply))
-                records.append(.meterCreated(definition, atMilliseconds: now))
-                logRecords.append(Self.logRecord(records[records.count - 1]))
+                group.finishers.append(Self.meterFinisher(recordIndex: group.records.count, reply: reply))
+                group.append(.meterCreated(definition, atMilliseconds: now))
             case .updateDisplayName(let tenantId, let reference, let displayName, let reply):
                 do throws(MeterError) {
                     let meter = try machine.meter(tenantId: tenantId, reference)
                     try machine.validateDisplayNameChange(tenantId: tenantId, meterId: meter.id, displayName: displayName)
-                    finishers.append(Self.meterFinisher(recordIndex: records.count, reply: reply))
-                    records.append(.meterDisplayNameChanged(tenantId: tenantId, meterId: meter.id, displayName: displayName, atMilliseconds: now))
-                    logRecords.append(Self.logRecord(records[records.count - 1]))
+                    group.finishers.append(Self.meterFinisher(recordIndex: group.records.count, reply: reply))
+                    group.append(.meterDisplayNameChanged(tenantId: tenantId, meterId: meter.id, displayName: displayName, atMilliseconds: now))
                 } catch {
                     reply(.failure(.rejected(error)))
                 }
@@ -87,20 +134,71 @@ extension MeterEngine {
                 do throws(MeterError) {
                     let meter = try machine.meter(tenantId: tenantId, reference)
                     try machine.validateArchive(tenantId: tenantId, meterId: meter.id)
-                    finishers.append(Self.meterFinisher(recordIndex: records.count, reply: reply))
-                    records.append(.meterArchived(tenantId: tenantId, meterId: meter.id, atMilliseconds: now))
-                    logRecords.append(Self.logRecord(records[records.count - 1]))
+                    group.finishers.append(Self.meterFinisher(recordIndex: group.records.count, reply: reply))
+                    group.append(.meterArchived(tenantId: tenantId, meterId: meter.id, atMilliseconds: now))
                 } catch {
                     reply(.failure(.rejected(error)))
                 }
             case .read:
                 break
             }
+            if command.changesMeters { group.changesMeters = true }
         }
+        group.pendingIds = pendingIds
+        return group
+    }
 
-        let outcome = append(records, logRecords: logRecords)
-        for finisher in finishers { finisher(outcome) }
-        for read in reads { read(machine) }
+    /// Appends the group's records with one write and, in `fsync` mode, starts their sync on
+    /// the sync thread (`isWaitingForSync`); in the other modes syncs per the mode's rule now.
+    private func write(_ group: ScreenedGroup) -> ScreenedGroup {
+        var group = group
+        do {
+            group.range = try log.append(group.logRecords)
+            groupCommits += 1
+            groupCommitEvents += UInt64(group.eventCount)
+            if options.durability == .fsync {
+                syncer.start()
+                group.isWaitingForSync = true
+            } else {
+                try syncAfterAppend()
+            }
+        } catch {
+            group.failure = failLog(error)
+        }
+        return group
+    }
+
+    /// Turns the engine failed after a log write or sync error; returns the error to answer with.
+    private func failLog(_ error: any Error) -> EngineError {
+        let message = "\(error)"
+        failure = message
+        publishStatus()
+        return .unavailable("the log failed and refuses writes until restart: \(message)")
+    }
+
+    /// Applies a written (and, in `fsync` mode, synced) group in log order and answers it; on
+    /// failure answers every request of the group with the error and applies nothing.
+    private func finish(_ group: ScreenedGroup, synced: Result<Void, any Error>) {
+        var failed = group.failure
+        if failed == nil, group.isWaitingForSync {
+            switch synced {
+            case .success:
+                syncs += 1
+                lastSyncMilliseconds = options.clock()
+            case .failure(let error):
+                failed = failLog(error)
+            }
+        }
+        if let failed {
+            for finisher in group.finishers { finisher(.failure(failed)) }
+        } else {
+            var outcomes: [ApplyOutcome] = []
+            if let range = group.range {
+                outcomes = applyWritten(group.records, logRecords: group.logRecords, firstSequence: range.lowerBound)
+            }
+            for finisher in group.finishers { finisher(.success(outcomes)) }
+        }
+        for read in group.reads { read(machine) }
     }
 
     /// Screens one ingest request; returns how to answer it once the group is durable.
@@ -205,15 +303,26 @@ extension MeterEngine {
             return .failure(.unavailable("the log failed and refuses writes until restart: \(message)"))
         }
         afterSync?()
+        return .success(applyWritten(records, logRecords: logRecords, firstSequence: range.lowerBound))
+    }
+
+    /// Applies records the log holds (durably, per the mode) at their positions, hands them to
+    /// the snapshot replica and publishes the new status. Before any reply of their group.
+    private func applyWritten(_ records: [StateRecord], logRecords: [LogRecord], firstSequence: UInt64) -> [ApplyOutcome] {
         var outcomes: [ApplyOutcome] = []
         outcomes.reserveCapacity(records.count)
         for (offset, record) in records.enumerated() {
-            outcomes.append(machine.apply(record, sequence: range.lowerBound + UInt64(offset)))
+            outcomes.append(machine.apply(record, sequence: firstSequence + UInt64(offset)))
         }
+        replica.enqueue(.apply(records, firstSequence: firstSequence))
         recordsSinceSnapshot += UInt64(records.count)
         for logRecord in logRecords { logBytesSinceSnapshot += logRecord.payload.count }
+        // Asked for here, before the group's replies, so a caller that got its reply sees the
+        // snapshot it caused in `status()`. (Only in the non-pipelined modes does asking touch
+        // the log, to sync it first.)
+        if failure == nil, snapshotDue(now: options.clock()) { requestSnapshot() }
         publishStatus()
-        return .success(outcomes)
+        return outcomes
     }
 
     private func syncAfterAppend() throws {

@@ -45,12 +45,23 @@ public final class MeterEngine: @unchecked Sendable {
     var lastSnapshotMilliseconds: Int64
     var snapshotSequence: UInt64
     var writer: Thread?
+    /// Writes the snapshots on its own thread from a replica of the state (see SnapshotReplica).
+    let replica: SnapshotReplica
+    /// A snapshot was asked of the replica and has not finished yet.
+    var snapshotRequested = false
+    /// Guarded by `condition`: the replica finished a snapshot the writer has not collected.
+    var snapshotFinished = false
     var groupCommits: UInt64 = 0
+    /// Events accepted in all group commits (for events per group commit).
+    var groupCommitEvents: UInt64 = 0
+    /// Runs fdatasync for the pipelined writer (fsync mode).
+    var syncer: LogSyncer!
     var syncs: UInt64 = 0
 
     init(options: EngineOptions, machine: MeterStateMachine, log: SegmentedLog, snapshots: SnapshotStore,
-         snapshotSequence: UInt64, recovery: EngineRecoveryReport) {
+         replica: SnapshotReplica, snapshotSequence: UInt64, recovery: EngineRecoveryReport) {
         self.options = options
+        self.replica = replica
         self.machine = machine
         self.log = log
         self.snapshots = snapshots
@@ -58,6 +69,8 @@ public final class MeterEngine: @unchecked Sendable {
         self.recovery = recovery
         self.lastSnapshotMilliseconds = options.clock()
         self.lastAcceptedAtMilliseconds = machine.highWaterMilliseconds
+        let log = log
+        self.syncer = LogSyncer(engineCondition: condition) { try log.sync() }
         self.publishedStatus = EngineStatus(durability: options.durability, lastAppliedSequence: machine.lastAppliedSequence,
                                             firstRetainedSequence: log.firstSequence, failure: nil, queuedEvents: 0,
                                             snapshotSequence: snapshotSequence)
@@ -171,9 +184,18 @@ public final class MeterEngine: @unchecked Sendable {
     func publishStatus() {
         let status = EngineStatus(durability: options.durability, lastAppliedSequence: machine.lastAppliedSequence,
                                   firstRetainedSequence: log.firstSequence, failure: failure, queuedEvents: 0,
-                                  snapshotSequence: snapshotSequence, groupCommits: groupCommits, syncs: syncs)
+                                  snapshotSequence: snapshotSequence, groupCommits: groupCommits, syncs: syncs,
+                                  groupCommitEvents: groupCommitEvents, snapshotInProgress: snapshotRequested)
         condition.lock()
         publishedStatus = status
+        condition.unlock()
+    }
+
+    /// Wakes the writer to collect a snapshot the replica finished.
+    func snapshotDidFinish() {
+        condition.lock()
+        snapshotFinished = true
+        condition.signal()
         condition.unlock()
     }
 

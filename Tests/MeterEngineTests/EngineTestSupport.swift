@@ -72,3 +72,17 @@ func outcome<Value>(_ body: () async throws(EngineError) -> Value) async -> Resu
         return .failure(error)
     }
 }
+
+/// The engine's status once no snapshot is being written (polled, with a 10 s deadline).
+func settledStatus(_ engine: MeterEngine) async throws -> EngineStatus {
+    let deadline = ContinuousClock.now + .seconds(10)
+    while true {
+        let status = await engine.status()
+        if !status.snapshotInProgress { return status }
+        guard ContinuousClock.now < deadline else {
+            XCTFail("a snapshot did not finish in 10 s")
+            return status
+        }
+        try await Task.sleep(for: .milliseconds(1))
+    }
+}

@@ -119,7 +119,9 @@ final class EngineTests: XCTestCase {
         let directory = DataDirectory(self)
         let clock = ManualClock(engineStart)
         var configured = options(directory, clock: clock)
-        configured.backfillRecordsPerStep = 3
+        // One record per step: ten steps, each with its own fsynced progress record, so the
+        // test's reads (between steps) see several of them.
+        configured.backfillRecordsPerStep = 1
         var engine = try MeterEngine.open(options: configured)
         for batch in 0..<10 {
             _ = try await engine.ingest(events: (0..<10).map { usageEvent("old-\(batch)-\($0)", tokens: Int64($0)) })
@@ -171,10 +173,15 @@ final class EngineTests: XCTestCase {
             })
         }
         // Make sure some records follow the newest snapshot, so recovery has something to replay.
-        if await engine.status().snapshotSequence == (await engine.status()).lastAppliedSequence {
+        // Snapshots are written in the background: wait until none is running first (then fewer
+        // than 7 records follow the newest, and one more record starts none).
+        var settled = try await settledStatus(engine)
+        if settled.snapshotSequence == settled.lastAppliedSequence {
             clock.advance(by: 1000)
             _ = try await engine.ingest(events: [usageEvent("tail", tokens: 1, at: clock.read())])
+            settled = try await settledStatus(engine)
         }
+        XCTAssertGreaterThan(settled.lastAppliedSequence, settled.snapshotSequence)
         let live = try await stateBytes(engine)
         // Stop without the final snapshot, as a crash would: copy the files first.
         let copy = DataDirectory(self)

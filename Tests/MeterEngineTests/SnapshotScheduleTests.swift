@@ -19,13 +19,30 @@ final class SnapshotScheduleTests: XCTestCase {
         var sequences = Set<UInt64>()
         for index in 0..<records {
             _ = try await engine.ingest(events: [usageEvent("event-\(index)", customer: "c\(index % 7)", tokens: 1, at: now)])
-            let status = await engine.status()
+            // Snapshots are written on the replica thread; let each one that is due finish
+            // before the next record, so the count shows the schedule, not this machine's speed.
+            let status = try await settledStatus(engine, growth: growth)
             if status.snapshotSequence > 0 { sequences.insert(status.snapshotSequence) }
         }
         let counted = try await total(engine, from: now - 3_600_000, to: now + 3_600_000)
         XCTAssertEqual(counted, ExactDecimal(Int64(records)))
         await engine.shutdown()
         return sequences.count
+    }
+
+    /// The status once no snapshot is due or running: with the growth rule off, every record
+    /// makes one due, so this waits (polling, with a deadline) until the newest covers the log.
+    private func settledStatus(_ engine: MeterEngine, growth: Double) async throws -> EngineStatus {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while true {
+            let status = await engine.status()
+            if growth > 0 || status.snapshotSequence == status.lastAppliedSequence { return status }
+            guard ContinuousClock.now < deadline else {
+                XCTFail("the snapshot of \(status.lastAppliedSequence) did not finish")
+                return status
+            }
+            try await Task.sleep(for: .milliseconds(1))
+        }
     }
 
     func testSnapshotsWaitUntilTheLogGrewByTheLastSnapshotsSize() async throws {

@@ -19,6 +19,14 @@ enum Command {
         return 0
     }
 
+    /// Creates, renames or archives a meter (screening of later commands depends on it).
+    var changesMeters: Bool {
+        switch self {
+        case .createMeter, .updateDisplayName, .archiveMeter: return true
+        case .ingest, .read: return false
+        }
+    }
+
     /// Answers the command with `error` without running it.
     func fail(_ error: EngineError) {
         switch self {

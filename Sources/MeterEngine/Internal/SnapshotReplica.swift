@@ -1,0 +1,170 @@
+import Foundation
+import MeterCore
+import MeterLog
+
+/// A second state machine, fed the same records at the same log positions as the writer's,
+/// that writes the snapshots on its own thread so that the writer never stops for one.
+///
+/// Why a replica rather than copy-on-write state or incremental snapshots: the state machine is
+/// deterministic (the same records give byte-identical snapshots), so a replica is correct by
+/// the invariant the replay tests already check, and it needs no change to MeterCore's data
+/// structures. The price is a second copy of the state in memory and a second `apply` per
+/// record, on the other core.
+///
+/// The writer hands over each applied group (`enqueue`), the backfill stretches it applied, and
+/// snapshot requests, in log order. The replica applies them in that order; a snapshot request
+/// is served when everything queued before it was applied, so the snapshot covers exactly the
+/// log position the writer had when it asked. The writer collects finished snapshots with
+/// `takeFinishedSnapshots()` and does the log retention itself (it owns the log).
+///
+/// Memory: while a snapshot is serialized, the records the writer applies meanwhile wait in
+/// the queue (bounded by the writer's own rate times the snapshot's duration).
+final class SnapshotReplica: @unchecked Sendable {
+    /// Work for the replica, in log order.
+    enum Step {
+        /// Records applied by the writer, the first at `firstSequence`, the others after it.
+        case apply([StateRecord], firstSequence: UInt64)
+        /// Backfill events the writer applied to one meter just before its progress record.
+        case backfill(meterId: String, stretch: [(UInt64, StateRecord)])
+        /// Write a snapshot of everything applied so far.
+        case snapshot
+    }
+
+    /// A snapshot the replica wrote (or failed to write).
+    struct Finished {
+        var sequence: UInt64
+        var byteCount: Int
+        var error: String?
+    }
+
+    private let condition = NSCondition()
+    private var steps: [Step] = []
+    private var finished: [Finished] = []
+    private var stopping = false
+    private var stopped = false
+    private var busy = false
+    private var thread: Thread?
+    private let store: SnapshotStore
+    private let beforeWrite: (@Sendable (UInt64) -> Void)?
+    /// Called (on the replica thread, with no lock held) after each snapshot finished, so the
+    /// writer wakes up to collect it.
+    private var onFinished: (@Sendable () -> Void)?
+
+    /// Starts the replica thread. `load` runs first, on that thread, and builds the starting
+    /// state (from the same snapshot the writer recovered from); steps queued meanwhile wait.
+    init(store: SnapshotStore, beforeWrite: (@Sendable (UInt64) -> Void)?,
+         load: @escaping @Sendable () throws -> MeterStateMachine) {
+        self.store = store
+        self.beforeWrite = beforeWrite
+        let thread = Thread { [self] in run(load: load) }
+        thread.name = "meterd-snapshot"
+        thread.stackSize = 8 << 20
+        self.thread = thread
+        thread.start()
+    }
+
+    /// Sets what to call after each finished snapshot.
+    func setOnFinished(_ body: @escaping @Sendable () -> Void) {
+        condition.lock()
+        onFinished = body
+        condition.unlock()
+    }
+
+    /// Queues `step` behind everything queued before it. Never blocks on a snapshot.
+    func enqueue(_ step: Step) {
+        condition.lock()
+        if !stopped {
+            steps.append(step)
+            condition.signal()
+        }
+        condition.unlock()
+    }
+
+    /// Snapshots written since the last call, oldest first.
+    func takeFinishedSnapshots() -> [Finished] {
+        condition.lock()
+        defer { condition.unlock() }
+        let taken = finished
+        finished = []
+        return taken
+    }
+
+    /// Whether a snapshot is queued or being written.
+    var snapshotInProgress: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return busy || steps.contains { if case .snapshot = $0 { return true } else { return false } }
+    }
+
+    /// Finishes every queued step (snapshots included), then stops the thread.
+    func stop() {
+        condition.lock()
+        stopping = true
+        condition.signal()
+        while !stopped { condition.wait() }
+        condition.unlock()
+    }
+
+    private func run(load: () throws -> MeterStateMachine) {
+        var machine: MeterStateMachine?
+        var loadError: String?
+        do {
+            machine = try load()
+        } catch {
+            loadError = "the snapshot replica could not load its starting state: \(error)"
+        }
+        while true {
+            condition.lock()
+            while steps.isEmpty && !stopping { condition.wait() }
+            if steps.isEmpty && stopping {
+                stopped = true
+                condition.broadcast()
+                condition.unlock()
+                return
+            }
+            let batch = steps
+            steps.removeAll(keepingCapacity: true)
+            busy = true
+            condition.unlock()
+
+            var results: [Finished] = []
+            for step in batch {
+                guard let machine else {
+                    if case .snapshot = step { results.append(Finished(sequence: 0, byteCount: 0, error: loadError)) }
+                    continue
+                }
+                switch step {
+                case .apply(let records, let firstSequence):
+                    for (offset, record) in records.enumerated() {
+                        machine.apply(record, sequence: firstSequence + UInt64(offset))
+                    }
+                case .backfill(let meterId, let stretch):
+                    for (sequence, record) in stretch {
+                        machine.applyBackfill(meterId: meterId, record: record, sequence: sequence)
+                    }
+                case .snapshot:
+                    results.append(write(machine))
+                }
+            }
+            condition.lock()
+            finished.append(contentsOf: results)
+            busy = false
+            let notify = results.isEmpty ? nil : onFinished
+            condition.unlock()
+            notify?()
+        }
+    }
+
+    private func write(_ machine: MeterStateMachine) -> Finished {
+        let sequence = machine.lastAppliedSequence
+        beforeWrite?(sequence)
+        let bytes = machine.snapshot()
+        do {
+            try store.write(sequence: sequence, bytes: bytes)
+            try store.prune(keeping: 2)
+            return Finished(sequence: sequence, byteCount: bytes.count, error: nil)
+        } catch {
+            return Finished(sequence: sequence, byteCount: bytes.count, error: "\(error)")
+        }
+    }
+}
