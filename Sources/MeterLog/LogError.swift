@@ -20,6 +20,9 @@ public enum LogError: Error, Sendable, Equatable, CustomStringConvertible {
     indirect case failed(underlying: LogError)
     /// Another open log (in this or another process) holds the directory's lock.
     case directoryLocked(path: String)
+    /// A segment's header is intact but names a format version this code does not read (a
+    /// newer meterd wrote it). Open refuses and changes nothing, rather than misread it.
+    case unsupportedVersion(segment: String, version: UInt32)
 
     public var description: String {
         switch self {
@@ -32,6 +35,8 @@ public enum LogError: Error, Sendable, Equatable, CustomStringConvertible {
             return "log is failed after an earlier error and must be reopened: \(underlying)"
         case let .directoryLocked(path):
             return "log directory \(path) is already open elsewhere"
+        case let .unsupportedVersion(segment, version):
+            return "log segment \(segment) is in format version \(version), which this meterd cannot read (it reads versions \(LogFormat.oldestReadableVersion) to \(LogFormat.version)); it was written by a newer meterd: run that version, nothing was changed"
         }
     }
 }

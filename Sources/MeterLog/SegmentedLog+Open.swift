@@ -19,12 +19,22 @@ extension SegmentedLog {
             var recovery = LogRecovery(directory: directory, repair: options.repair, snapshotSequence: options.snapshotSequence, files: files)
             var segments = try recovery.run()
             var report = recovery.report
+            let spares = SparePreparer(directory: directory, byteCount: options.segmentSizeBytes, files: files)
+            try spares.adoptLeftovers()
             let activeDescriptor: Int32
             if let last = segments.last, !last.isSealed {
-                activeDescriptor = try files.openFile(joinPath(directory, last.name), flags: O_WRONLY)
+                let path = joinPath(directory, last.name)
+                activeDescriptor = try files.openFile(path, flags: O_WRONLY)
+                do {
+                    if last.isPreallocated { try preallocate(activeDescriptor, path: path, byteCount: options.segmentSizeBytes, files: files) }
+                } catch {
+                    files.closeFile(activeDescriptor)
+                    throw error
+                }
             } else {
                 // No segment yet, or a crash after sealing and before the next one existed.
-                let created = try createSegment(
+                let created = try installSegment(
+                    spares.take() ?? prepareSpare(directory: directory, byteCount: options.segmentSizeBytes, files: files),
                     in: directory,
                     firstSequence: segments.last.map { $0.lastSequence + 1 } ?? recovery.firstSequenceIfEmpty,
                     previousChecksum: segments.last?.finalChecksum ?? 0,
@@ -34,6 +44,7 @@ extension SegmentedLog {
                 report.createdSegment = created.info.name
                 activeDescriptor = created.descriptor
             }
+            spares.start()
             report.segmentCount = segments.count
             report.recordCount = segments.reduce(0) { $0 + $1.recordCount }
             report.firstSequence = segments[0].firstSequence
@@ -44,7 +55,8 @@ extension SegmentedLog {
                 files: files,
                 segments: segments,
                 activeDescriptor: activeDescriptor,
-                lockDescriptor: lockDescriptor
+                lockDescriptor: lockDescriptor,
+                spares: spares
             )
             return (log, report)
         } catch {
@@ -74,18 +86,31 @@ extension SegmentedLog {
                 )
             }
         }
+        let sealedByteCount = active.byteCount + Int64(seal.count)
         try writeAll(seal, to: activeDescriptor, at: active.byteCount, path: path, files: files)
+        // A sealed segment ends at its seal: the unused preallocated zeros are given back, so
+        // sealed segments take only the space of their records.
+        if active.isPreallocated { try files.truncate(activeDescriptor, to: sealedByteCount, path: path) }
         // fsync, not fdatasync: the seal and the file size must be durable before the next
         // segment exists, since recovery requires every non-last segment to be sealed.
         try files.synchronize(activeDescriptor, path: path)
         files.closeFile(activeDescriptor)
         activeDescriptor = -1
-        active.byteCount += Int64(seal.count)
+        active.byteCount = sealedByteCount
         active.isSealed = true
         active.finalChecksum = sealChecksum
         segments[segments.count - 1] = active
 
-        let created = try Self.createSegment(
+        // The spare the preparer thread made while this segment filled; made here only if it
+        // failed (then its error, if it recurs, is this append's).
+        var spare: SpareSegment
+        if let prepared = spares.take() {
+            spare = prepared
+        } else {
+            spare = try Self.prepareSpare(directory: directory, byteCount: options.segmentSizeBytes, files: files)
+        }
+        let created = try Self.installSegment(
+            spare,
             in: directory,
             firstSequence: active.lastSequence + 1,
             previousChecksum: sealChecksum,
@@ -93,11 +118,22 @@ extension SegmentedLog {
         )
         segments.append(created.info)
         activeDescriptor = created.descriptor
+        spares.requestSpare()
     }
 
-    /// Creates a segment file holding only its header, syncs it and the directory, and
-    /// returns its open write descriptor.
-    static func createSegment(
+    /// Prepares a spare on the calling thread.
+    static func prepareSpare(directory: String, byteCount: Int, files: FileOperations) throws(LogError) -> SpareSegment {
+        guard let spare = try SparePreparer.prepare(directory: directory, byteCount: byteCount, files: files) else {
+            preconditionFailure("a preparation that is never asked to stop finishes")
+        }
+        return spare
+    }
+
+    /// Turns a spare into the segment starting at `firstSequence`: writes its header over the
+    /// zeros, fdatasyncs it (its blocks and size were fsynced when it was prepared), renames it
+    /// to the segment's name and fsyncs the directory. Returns its open write descriptor.
+    static func installSegment(
+        _ spare: SpareSegment,
         in directory: String,
         firstSequence: UInt64,
         previousChecksum: UInt32,
@@ -106,16 +142,28 @@ extension SegmentedLog {
         let header = SegmentHeader(firstSequence: firstSequence, previousChecksum: previousChecksum)
         let name = SegmentName.make(firstSequence: firstSequence)
         let path = joinPath(directory, name)
-        let descriptor = try files.openFile(path, flags: O_WRONLY | O_CREAT | O_EXCL)
-        do {
-            try writeAll(header.encoded(), to: descriptor, at: 0, path: path, files: files)
-            try files.synchronize(descriptor, path: path)
+        do throws(LogError) {
+            // rename replaces silently; a segment of that name must never be overwritten.
+            guard access(path, F_OK) != 0 else { throw .io(operation: "install spare segment", path: path, errno: EEXIST) }
+            try writeAll(header.encoded(), to: spare.descriptor, at: 0, path: spare.path, files: files)
+            try files.synchronizeData(spare.descriptor, path: spare.path)
+            try files.rename(spare.path, to: path)
             try files.synchronizeDirectory(directory)
         } catch {
-            files.closeFile(descriptor)
+            files.closeFile(spare.descriptor)
             throw error
         }
-        return (descriptor, SegmentInfo(name: name, header: header))
+        return (spare.descriptor, SegmentInfo(name: name, header: header))
+    }
+
+    /// Zero-fills the active segment from its end up to `byteCount` (after a torn tail was cut,
+    /// or a clean close gave the unused space back) and fsyncs it, so appends overwrite
+    /// allocated blocks again.
+    static func preallocate(_ descriptor: Int32, path: String, byteCount: Int, files: FileOperations) throws(LogError) {
+        let current = try files.fileByteCount(descriptor, path: path)
+        guard current < Int64(byteCount) else { return }
+        _ = try writeZeros(descriptor, from: current, to: Int64(byteCount), path: path, files: files)
+        try files.synchronize(descriptor, path: path)
     }
 
     /// Takes the directory's exclusive lock; held until the descriptor is closed.

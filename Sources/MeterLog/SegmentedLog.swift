@@ -1,4 +1,4 @@
-// MeterLog on-disk format, version 1 (docs/log-format.md says the same at more length).
+// MeterLog on-disk format, version 2 (docs/log-format.md says the same at more length).
 //
 // A log is one directory. While open, the directory is locked with flock(LOCK_EX), so a
 // second writer (in any process) fails with LogError.directoryLocked. All integers are
@@ -11,7 +11,7 @@
 //
 //     offset size field
 //          0    8 magic "MTRLOG01"
-//          8    4 version (1)
+//          8    4 version (2; version 1 segments are still read, see below)
 //         12    4 reserved, zero
 //         16    8 first sequence (must match the file name)
 //         24    4 previous checksum: the previous segment's final chained checksum
@@ -37,19 +37,29 @@
 // "does any valid frame follow this damage?". Sequence and link are then checked against the
 // frame before, so a stale, reordered or foreign frame is rejected.
 //
-// Sealing. When an append finds the active segment at or past LogOptions.segmentSizeBytes
-// (and holding at least one record), the log writes a seal frame (type 255, sequence = the
-// segment's last sequence, payload = record count u64 then last sequence u64), fsyncs the
-// segment, creates the next segment (header with the seal's checksum as previous checksum),
-// fsyncs it and fsyncs the directory. An append is never split, so a segment can exceed the
-// size by one append. Every segment but the last must end with a valid seal.
+// Preallocation (version 2). A segment file is created at LogOptions.segmentSizeBytes,
+// zero-filled and fsynced, before it is needed: a thread prepares the next one as
+// log-spare.wal.partial, renames it log-spare.wal.ready (etcd's wal/file_pipeline.go). Appends
+// then overwrite allocated blocks, so fdatasync writes no metadata. Zeros from a frame
+// boundary to the end of a version 2 file are unused space: the clean end of its records.
+// Version 1 segments (written before preallocation, never preallocated) are read by their own
+// rule, in which zeros after the last frame are damage; new segments are always version 2.
+//
+// Sealing. When an append does not fit in the rest of the active segment's size (and the
+// segment holds at least one record), the log writes a seal frame (type 255, sequence = the
+// segment's last sequence, payload = record count u64 then last sequence u64), truncates the
+// segment to its seal, fsyncs it, then writes the next segment's header (the seal's checksum
+// as previous checksum) into the spare, fdatasyncs it, renames it log-<first sequence>.wal
+// and fsyncs the directory. An append is never split, so a segment exceeds the size only when
+// one append alone is larger. Every segment but the last must end with a valid seal. A clean
+// close truncates the active segment to its records; open zero-fills it again.
 //
 // Recovery on open validates every frame of every segment. Bad bytes at the end of the last
-// segment, with no self-valid frame (checksum good, type not 0, sequence not below the last
-// good one) at any later 8-byte-aligned offset, are a torn tail from a crash mid-append:
-// they are copied to <segment>.torn-<offset> and cut off. Anything else (damage followed by a
-// valid frame, a valid frame out of sequence or chain, damage in a sealed segment, a missing
-// seal, a header that does not chain) is corruption: open throws LogError.corruption, or with
+// segment (not all zeros, in version 2), with no self-valid frame (checksum good, type not 0,
+// sequence not below the last good one) at any later 8-byte-aligned offset, are a torn tail
+// from a crash mid-append: they are copied to <segment>.torn-<offset> and cut off. Anything
+// else (damage followed by a valid frame, a valid frame out of sequence or chain, damage in a
+// sealed segment, a missing seal, a header that does not chain) is corruption: open throws LogError.corruption, or with
 // LogOptions.repair cuts there, copies the bytes to <segment>.corrupt-<offset>, renames later
 // segments to <segment>.corrupt-0 and reports every change. Damage whose records the snapshot
 // at LogOptions.snapshotSequence covers loses nothing: the log restarts after the damage or
@@ -90,8 +100,10 @@ public final class SegmentedLog {
     var activeDescriptor: Int32
     private var lockDescriptor: Int32
     private let encodeBuffer = ByteBuffer()
+    /// Prepares the next segment file on its own thread; `roll()` takes it.
+    let spares: SparePreparer
 
-    init(directory: String, options: LogOptions, files: FileOperations, segments: [SegmentInfo], activeDescriptor: Int32, lockDescriptor: Int32) {
+    init(directory: String, options: LogOptions, files: FileOperations, segments: [SegmentInfo], activeDescriptor: Int32, lockDescriptor: Int32, spares: SparePreparer) {
         precondition(!segments.isEmpty, "a log always has an active segment")
         self.directory = directory
         self.options = options
@@ -99,6 +111,7 @@ public final class SegmentedLog {
         self.segments = segments
         self.activeDescriptor = activeDescriptor
         self.lockDescriptor = lockDescriptor
+        self.spares = spares
     }
 
     deinit { close() }
@@ -119,7 +132,7 @@ public final class SegmentedLog {
             Self.checkRecord(type: record.type, payloadByteCount: record.payload.count)
             byteCount += LogFormat.frameByteCount(payloadByteCount: record.payload.count)
         }
-        try prepareForAppend()
+        try prepareForAppend(byteCount: byteCount)
         let firstNewSequence = lastSequence + 1
         let destination = encodeBuffer.reserve(byteCount)
         var offset = 0
@@ -148,7 +161,7 @@ public final class SegmentedLog {
     @discardableResult
     public func append(type: UInt8, payload: UnsafeRawBufferPointer) throws -> UInt64 {
         Self.checkRecord(type: type, payloadByteCount: payload.count)
-        try prepareForAppend()
+        try prepareForAppend(byteCount: LogFormat.frameByteCount(payloadByteCount: payload.count))
         let sequence = lastSequence + 1
         let destination = encodeBuffer.reserve(LogFormat.frameByteCount(payloadByteCount: payload.count))
         let checksum = FrameCodec.encode(
@@ -173,13 +186,28 @@ public final class SegmentedLog {
 
     /// Closes the files and releases the directory lock without syncing. Idempotent; any
     /// later use of the log other than `close()` is a programmer error.
+    ///
+    /// Stops the spare-preparing thread (a ready spare stays for the next open), and unless the
+    /// log is failed gives the active segment's unused preallocated zeros back with `ftruncate`,
+    /// so a closed log's files end at their last record. The truncation needs no sync: if it is
+    /// lost, the zeros are still the clean end. A failed log is left for recovery to judge.
     public func close() {
-        if activeDescriptor >= 0 { files.closeFile(activeDescriptor) }
+        spares.stop()
+        if activeDescriptor >= 0 {
+            if case .open = state, segments[segments.count - 1].isPreallocated {
+                _ = try? files.truncate(activeDescriptor, to: segments[segments.count - 1].byteCount, path: activePath)
+            }
+            files.closeFile(activeDescriptor)
+        }
         if lockDescriptor >= 0 { files.closeFile(lockDescriptor) }
         activeDescriptor = -1
         lockDescriptor = -1
         state = .closed
     }
+
+    /// Waits until the spare-preparing thread is idle and returns whether a spare is ready.
+    /// For tests that count system calls or need the spare on disk.
+    func waitUntilSpareIsIdle() -> Bool { spares.waitUntilIdle() }
 
     var activePath: String { joinPath(directory, segments[segments.count - 1].name) }
 
@@ -207,10 +235,11 @@ public final class SegmentedLog {
         precondition(payloadByteCount <= LogRecord.maximumPayloadByteCount, "record payload of \(payloadByteCount) bytes exceeds the maximum")
     }
 
-    private func prepareForAppend() throws(LogError) {
+    /// Rolls first if `byteCount` more bytes would not fit in the active segment's size.
+    private func prepareForAppend(byteCount: Int) throws(LogError) {
         try checkWritable()
         let active = segments[segments.count - 1]
-        if active.byteCount >= Int64(options.segmentSizeBytes) && active.recordCount > 0 {
+        if active.byteCount + Int64(byteCount) > Int64(options.segmentSizeBytes) && active.recordCount > 0 {
             try failOnError { () throws(LogError) in try roll() }
         }
     }

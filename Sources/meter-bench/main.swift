@@ -8,6 +8,7 @@ import MeterEngine
 //   swift run -c release meter-bench wire [data-directory]
 //   swift run -c release meter-bench decode [batches]
 //   swift run -c release meter-bench ingest [batches-per-writer] [writers] [durability] [data-directory]
+//   swift run -c release meter-bench fsync [syncs-per-run] [rounds] [directory]
 
 /// Runs `body` to completion from synchronous top-level code. The top level stays synchronous
 /// (no `await`), so the main thread never parks in dispatch_main, which valgrind 3.19 cannot
@@ -51,7 +52,11 @@ case "ingest":
         try await IngestBenchmark.run(directory: rest.dropFirst(3).first ?? "./.build/bench-ingest",
                                       batchesPerWriter: batches, writers: writers, durability: durability)
     }
+case "fsync":
+    let rest = Array(arguments.dropFirst())
+    try FsyncProbe.run(directory: rest.dropFirst(2).first ?? "./.build/bench-fsync",
+                       syncCount: rest.first.flatMap { Int($0) } ?? 3000, rounds: rest.dropFirst().first.flatMap { Int($0) } ?? 2)
 default:
-    print("unknown suite \(suite); known: core, engine, wire, decode, ingest")
+    print("unknown suite \(suite); known: core, engine, wire, decode, ingest, fsync")
     exit(2)
 }

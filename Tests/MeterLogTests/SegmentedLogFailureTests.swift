@@ -5,11 +5,15 @@ import XCTest
 final class SegmentedLogFailureTests: XCTestCase {
     private let firstSegment = "log-00000000000000000001.wal"
 
-    private func openFaultInjected(_ directory: TemporaryDirectory, segmentSizeBytes: Int = 64 << 20) throws -> (SegmentedLog, FaultInjectingSystemCalls) {
+    private func openFaultInjected(_ directory: TemporaryDirectory, segmentSizeBytes: Int = 1 << 20) throws -> (SegmentedLog, FaultInjectingSystemCalls) {
         let systemCalls = FaultInjectingSystemCalls()
         var options = LogOptions(segmentSizeBytes: segmentSizeBytes)
         options.systemCalls = systemCalls
-        return (try SegmentedLog.open(directory: directory.path, options: options).log, systemCalls)
+        let log = try SegmentedLog.open(directory: directory.path, options: options).log
+        // The spare is written on its own thread through the same system calls: let it finish
+        // so that injected failures and write counts concern the writer only.
+        XCTAssertTrue(log.waitUntilSpareIsIdle())
+        return (log, systemCalls)
     }
 
     private func assertFailed(_ log: SegmentedLog, underlying: LogError, file: StaticString = #filePath, line: UInt = #line) {
@@ -37,7 +41,7 @@ final class SegmentedLogFailureTests: XCTestCase {
         XCTAssertEqual(try recordsOf(log), makeRecords(count: 3), "reading still works")
         log.close()
 
-        let (reopened, report) = try SegmentedLog.open(directory: directory.path, options: LogOptions())
+        let (reopened, report) = try SegmentedLog.open(directory: directory.path, options: LogOptions(segmentSizeBytes: 1 << 20))
         defer { reopened.close() }
         XCTAssertTrue(report.isClean)
         XCTAssertEqual(try recordsOf(reopened), makeRecords(count: 3))
@@ -102,11 +106,16 @@ final class SegmentedLogFailureTests: XCTestCase {
     }
 
     func testRealWriteFailureFromFileSizeLimitLeavesATornTail() throws {
+        // Preallocated segments never grow, except for one append larger than a whole segment:
+        // that one is written into the fresh spare past its preallocated end, and fails there.
         let directory = try TemporaryDirectory(self)
-        let (log, _) = try SegmentedLog.open(directory: directory.path, options: LogOptions())
+        let options = LogOptions(segmentSizeBytes: 4096)
+        let (log, _) = try SegmentedLog.open(directory: directory.path, options: options)
         try log.append(makeRecords(count: 3))
         try log.sync()
-        let sizeBefore = try fileSize(directory.file(firstSegment))
+        XCTAssertTrue(log.waitUntilSpareIsIdle())
+        let sizeBefore = 4096
+        let grownSegment = "log-00000000000000000004.wal"
 
         // The kernel writes up to the limit, then refuses with EFBIG: a real short write
         // followed by a real failure.
@@ -121,15 +130,16 @@ final class SegmentedLogFailureTests: XCTestCase {
         XCTAssertEqual(setrlimit(resource, &saved), 0)
         signal(SIGXFSZ, previousHandler)
 
-        let expected = LogError.io(operation: "pwrite", path: directory.file(firstSegment), errno: EFBIG)
+        let expected = LogError.io(operation: "pwrite", path: directory.file(grownSegment), errno: EFBIG)
         XCTAssertThrowsError(try error.get()) { XCTAssertEqual($0 as? LogError, expected) }
         assertFailed(log, underlying: expected)
         log.close()
 
-        let (reopened, report) = try SegmentedLog.open(directory: directory.path, options: LogOptions())
+        let (reopened, report) = try SegmentedLog.open(directory: directory.path, options: options)
         defer { reopened.close() }
-        XCTAssertEqual(report.tornTail?.offset, Int64(sizeBefore))
-        XCTAssertEqual(report.tornTail?.byteCount, 1000)
+        XCTAssertEqual(report.tornTail?.segment, grownSegment)
+        XCTAssertEqual(report.tornTail?.offset, 32)
+        XCTAssertEqual(report.tornTail?.byteCount, Int64(sizeBefore + 1000 - 32))
         XCTAssertEqual(try recordsOf(reopened), makeRecords(count: 3))
     }
 }

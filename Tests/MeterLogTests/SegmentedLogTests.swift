@@ -4,20 +4,24 @@ import XCTest
 final class SegmentedLogTests: XCTestCase {
     func testEmptyLogCreatesFirstSegment() throws {
         let directory = try TemporaryDirectory(self)
-        let (log, report) = try SegmentedLog.open(directory: directory.path, options: LogOptions())
+        let (log, report) = try SegmentedLog.open(directory: directory.path, options: LogOptions(segmentSizeBytes: 8192))
         defer { log.close() }
         XCTAssertTrue(report.isClean)
         XCTAssertEqual(report.createdSegment, "log-00000000000000000001.wal")
         XCTAssertEqual(log.firstSequence, 1)
         XCTAssertEqual(log.lastSequence, 0)
         XCTAssertEqual(try directory.segmentNames(), ["log-00000000000000000001.wal"])
-        XCTAssertEqual(try fileSize(directory.file("log-00000000000000000001.wal")), 32)
+        // Created at full size (preallocated), header then zeros.
+        let bytes = try readBytes(directory.file("log-00000000000000000001.wal"))
+        XCTAssertEqual(bytes.count, 8192)
+        XCTAssertEqual(Array(bytes[8..<12]), [2, 0, 0, 0], "format version 2")
+        XCTAssertTrue(bytes[32...].allSatisfy { $0 == 0 })
         XCTAssertTrue(try readAll(log).isEmpty)
     }
 
     func testCreatesMissingDirectory() throws {
         let parent = try TemporaryDirectory(self)
-        let (log, _) = try SegmentedLog.open(directory: parent.file("data"), options: LogOptions())
+        let (log, _) = try SegmentedLog.open(directory: parent.file("data"), options: LogOptions(segmentSizeBytes: 4096))
         log.close()
         XCTAssertEqual(try parent.names(), ["data"])
     }

@@ -1,9 +1,22 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Sizes, magic numbers and the segment header of the on-disk format described at the top
 /// of `SegmentedLog.swift` and in `docs/log-format.md`. Everything is little-endian.
 enum LogFormat {
     /// "MTRLOG01" read as a little-endian 64-bit integer.
     static let segmentMagic: UInt64 = magic("MTRLOG01")
-    static let version: UInt32 = 1
+    /// The version new segments get. Version 2 segments are preallocated: zeros after the
+    /// last frame are unused space, the clean end. Version 1 segments (never preallocated) are
+    /// still read, by their own rule that zeros after the last frame are damage.
+    static let version: UInt32 = 2
+    /// The oldest version this code reads.
+    static let oldestReadableVersion: UInt32 = 1
+    /// The first version whose segments are preallocated (zeros after the last frame = end).
+    static let firstPreallocatedVersion: UInt32 = 2
     static let segmentHeaderByteCount = 32
     static let frameHeaderByteCount = 24
     /// Frames start at multiples of this, so the 8-byte word holding a frame's length is
@@ -44,6 +57,11 @@ enum LogFormat {
 struct SegmentHeader: Equatable {
     var firstSequence: UInt64
     var previousChecksum: UInt32
+    /// The format version the segment was written in (1 or 2).
+    var version: UInt32 = LogFormat.version
+
+    /// Whether the segment is preallocated, so zeros after its last frame are its clean end.
+    var isPreallocated: Bool { version >= LogFormat.firstPreallocatedVersion }
 
     /// Why a segment header did not validate.
     enum Problem: Error, CustomStringConvertible {
@@ -60,7 +78,7 @@ struct SegmentHeader: Equatable {
             case .badMagic:
                 return "segment header magic is not MTRLOG01"
             case let .unsupportedVersion(version):
-                return "segment format version \(version) is not supported (expected \(LogFormat.version))"
+                return "segment format version \(version) is not supported: this meterd reads versions \(LogFormat.oldestReadableVersion) to \(LogFormat.version)"
             case .nonZeroReserved:
                 return "segment header reserved bytes are not zero"
             case let .checksumMismatch(stored, computed):
@@ -73,7 +91,7 @@ struct SegmentHeader: Equatable {
     func encode(into destination: UnsafeMutableRawBufferPointer) {
         precondition(destination.count >= LogFormat.segmentHeaderByteCount)
         destination.storeBytes(of: LogFormat.segmentMagic.littleEndian, toByteOffset: 0, as: UInt64.self)
-        destination.storeBytes(of: LogFormat.version.littleEndian, toByteOffset: 8, as: UInt32.self)
+        destination.storeBytes(of: version.littleEndian, toByteOffset: 8, as: UInt32.self)
         destination.storeBytes(of: UInt32(0), toByteOffset: 12, as: UInt32.self)
         destination.storeBytes(of: firstSequence.littleEndian, toByteOffset: 16, as: UInt64.self)
         destination.storeBytes(of: previousChecksum.littleEndian, toByteOffset: 24, as: UInt32.self)
@@ -98,11 +116,12 @@ struct SegmentHeader: Equatable {
         let computed = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<28]))
         guard stored == computed else { return .failure(.checksumMismatch(stored: stored, computed: computed)) }
         let version = bytes.readInteger(UInt32.self, at: 8)
-        guard version == LogFormat.version else { return .failure(.unsupportedVersion(version)) }
+        guard (LogFormat.oldestReadableVersion...LogFormat.version).contains(version) else { return .failure(.unsupportedVersion(version)) }
         guard bytes.readInteger(UInt32.self, at: 12) == 0 else { return .failure(.nonZeroReserved) }
         return .success(SegmentHeader(
             firstSequence: bytes.readInteger(UInt64.self, at: 16),
-            previousChecksum: bytes.readInteger(UInt32.self, at: 24)
+            previousChecksum: bytes.readInteger(UInt32.self, at: 24),
+            version: version
         ))
     }
 }
@@ -119,4 +138,25 @@ extension UnsafeRawBufferPointer {
 func hex(_ value: UInt32) -> String {
     let digits = String(value, radix: 16)
     return "0x" + String(repeating: "0", count: max(0, 8 - digits.count)) + digits
+}
+
+/// Whether every byte of `bytes` from `offset` on is zero (true when none remain).
+func isAllZero(_ bytes: UnsafeRawBufferPointer, from offset: Int) -> Bool {
+    guard offset < bytes.count, let base = bytes.baseAddress else { return true }
+    // memcmp of the range against itself shifted by one byte: fast in libc even in debug builds.
+    return bytes[offset] == 0 && memcmp(base + offset, base + offset + 1, bytes.count - offset - 1) == 0
+}
+
+/// The end of the damaged bytes worth keeping in a preallocated segment: just past the last
+/// non-zero byte at or after `offset`, rounded up to 4 KiB (at most the end). The zeros beyond
+/// are unused preallocated space, so a cut copies kilobytes, not the rest of a 64 MiB segment.
+func endOfContent(_ bytes: UnsafeRawBufferPointer, from offset: Int) -> Int {
+    var end = bytes.count
+    let block = 4096
+    while end > offset {
+        let start = max(offset, (end - 1) / block * block)
+        if !isAllZero(UnsafeRawBufferPointer(rebasing: bytes[start..<end]), from: 0) { break }
+        end = start
+    }
+    return min(bytes.count, max(offset, (end + block - 1) / block * block))
 }

@@ -73,6 +73,9 @@ struct LogRecovery {
             switch SegmentHeader.decode(bytes) {
             case let .success(decoded):
                 header = decoded
+            case let .failure(.unsupportedVersion(version)):
+                // An intact header of a format this code does not know: refuse, never guess.
+                throw .unsupportedVersion(segment: segment.name, version: version)
             case let .failure(problem):
                 // A crash while creating a segment leaves a short or zeroed header and no record.
                 let follower = SegmentScanner.findValidFrame(in: bytes, from: 0, minimumSequence: previousLastSequence)
@@ -94,6 +97,9 @@ struct LogRecovery {
             let scan = SegmentScanner.scan(bytes, header: header) { _, _, _ in }
             let info = SegmentInfo(name: segment.name, scan: scan)
             if let (offset, problem) = scan.problem {
+                // Past the last non-zero byte a preallocated segment holds unused zeros: they
+                // are neither damage to report nor bytes worth copying aside.
+                let bytes = header.isPreallocated ? UnsafeRawBufferPointer(rebasing: bytes[..<endOfContent(bytes, from: offset)]) : bytes
                 let follower = SegmentScanner.findValidFrame(in: bytes, from: offset, minimumSequence: scan.lastSequence)
                 var reason = problem.description
                 if let follower, follower.offset > offset {

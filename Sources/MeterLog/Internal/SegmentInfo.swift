@@ -10,6 +10,10 @@ struct SegmentInfo: Equatable {
     var isSealed: Bool
     /// The chain value after the segment's last frame; the next segment's header repeats it.
     var finalChecksum: UInt32
+    /// The header's format version; version 2 and later are preallocated.
+    var version: UInt32
+
+    var isPreallocated: Bool { version >= LogFormat.firstPreallocatedVersion }
 
     init(name: String, scan: SegmentScan) {
         self.name = name
@@ -19,6 +23,7 @@ struct SegmentInfo: Equatable {
         byteCount = Int64(scan.validByteCount)
         isSealed = scan.isSealed
         finalChecksum = scan.finalChecksum
+        version = scan.header.version
     }
 
     /// A new, empty segment.

@@ -25,8 +25,22 @@ struct SegmentScan {
 enum SegmentScanner {
     /// Scans `bytes` (a whole segment, header already validated as `header`) up to the first
     /// problem, calling `visit` with the sequence, type and payload of every data record.
-    @inline(__always)
+    /// In a preallocated segment, bytes that are all zeros from some frame boundary to the end
+    /// are unused space, not a problem: the records end there.
     static func scan(
+        _ bytes: UnsafeRawBufferPointer,
+        header: SegmentHeader,
+        visit: (UInt64, UInt8, UnsafeRawBufferPointer) throws -> Void
+    ) rethrows -> SegmentScan {
+        var scan = try scanFrames(bytes, header: header, visit: visit)
+        if let (offset, _) = scan.problem, header.isPreallocated, isAllZero(bytes, from: offset) {
+            scan.problem = nil
+        }
+        return scan
+    }
+
+    @inline(__always)
+    private static func scanFrames(
         _ bytes: UnsafeRawBufferPointer,
         header: SegmentHeader,
         visit: (UInt64, UInt8, UnsafeRawBufferPointer) throws -> Void
