@@ -11,11 +11,25 @@ let dependencies: [Package.Dependency] = [
     .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
     .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+    // Operations (docs/operations.md): logs, metrics, graceful shutdown, and the HTTP stack that
+    // serves /metrics (and later the HTTP API and console). Hummingbird without its default
+    // traits: swift-configuration is not needed.
+    .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+    .package(url: "https://github.com/apple/swift-metrics", exact: "2.13.0"),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
+    .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
+    .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1", traits: []),
 ]
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
 let swiftProtobuf = Target.Dependency.product(name: "SwiftProtobuf", package: "swift-protobuf")
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics")
+let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let unixSignals = Target.Dependency.product(name: "UnixSignals", package: "swift-service-lifecycle")
+let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
+let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummingbird")
 
 let package = Package(
     name: "meterd",
@@ -47,17 +61,18 @@ let package = Package(
         // Frame codec, preface, method ids and status codes of the wire protocol (docs/protocol.md).
         .target(name: "MeterWire", dependencies: ["MeterProto", nioCore, swiftProtobuf]),
         // NIO server over Unix-domain and TCP sockets, dispatching to the engine.
-        .target(name: "MeterServer", dependencies: ["MeterCore", "MeterEngine", "MeterWire", "MeterProto", nioCore, nioPosix, swiftProtobuf]),
+        .target(name: "MeterServer", dependencies: ["MeterCore", "MeterEngine", "MeterWire", "MeterProto", nioCore, nioPosix, swiftProtobuf,
+                                                  logging, metrics, serviceLifecycle, prometheus, hummingbird]),
         // async/await client over either transport.
         .target(name: "MeterClient", dependencies: ["MeterWire", "MeterProto", nioCore, nioPosix, swiftProtobuf]),
-        .executableTarget(name: "meterd", dependencies: ["MeterServer", "MeterEngine", "MeterCore", argumentParser]),
+        .executableTarget(name: "meterd", dependencies: ["MeterServer", "MeterEngine", "MeterCore", argumentParser, logging, metrics, serviceLifecycle, prometheus]),
         .executableTarget(name: "meterctl", dependencies: ["MeterClient", "MeterProto", "MeterCore", argumentParser]),
         // Batching ingestion next to a service: local socket, fsynced spool, forwarding with backoff.
         .target(name: "MeterSidecar", dependencies: ["MeterClient", "MeterLog", "MeterWire", "MeterProto", nioCore, nioPosix, swiftProtobuf]),
-        .executableTarget(name: "meter-sidecar", dependencies: ["MeterSidecar", "MeterClient", argumentParser]),
+        .executableTarget(name: "meter-sidecar", dependencies: ["MeterSidecar", "MeterClient", "MeterServer", argumentParser, logging, metrics, serviceLifecycle, prometheus]),
         .executableTarget(name: "meter-bench", dependencies: ["MeterCore", "MeterLog", "MeterEngine", "MeterServer", "MeterClient", "MeterProto", "MeterWire", nioCore]),
         // Runs the engine alone in a child process for the crash tests.
-        .executableTarget(name: "meter-engine-driver", dependencies: ["MeterCore", "MeterEngine"]),
+        .executableTarget(name: "meter-engine-driver", dependencies: ["MeterCore", "MeterEngine", unixSignals]),
         .testTarget(name: "MeterCoreTests", dependencies: ["MeterCore"]),
         .testTarget(name: "MeterLogTests", dependencies: ["MeterLog"], exclude: ["Inputs"]),
         .testTarget(name: "MeterEngineTests", dependencies: ["MeterCore", "MeterLog", "MeterEngine"]),

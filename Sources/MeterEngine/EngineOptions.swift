@@ -69,6 +69,9 @@ public struct EngineOptions: Sendable {
     /// serialized. For tests: holding it shows that ingestion goes on while a snapshot is
     /// being written. nil in production.
     public var beforeSnapshotWrite: (@Sendable (UInt64) -> Void)?
+    /// Told of snapshots, retention and failure (see `EngineEvent`), on the writer thread: it
+    /// must return quickly. meterd logs these and turns them into metrics. nil: nobody listens.
+    public var onEvent: (@Sendable (EngineEvent) -> Void)?
     /// Milliseconds since the Unix epoch; replace it in tests to control time.
     public var clock: @Sendable () -> Int64 = EngineOptions.systemClock
 

@@ -31,6 +31,7 @@ extension MeterEngine {
         } catch is StopReading {
         } catch {
             failure = "backfill of \(pending.meterId) could not read the log: \(error)"
+            options.onEvent?(.failed(message: failure ?? ""))
             return
         }
         let progress = StateRecord.backfillProgress(meterId: pending.meterId, completedThroughSequence: through)

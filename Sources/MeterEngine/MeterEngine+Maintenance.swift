@@ -14,6 +14,7 @@ extension MeterEngine {
                 unsyncedRecords = false
             } catch {
                 failure = "\(error)"
+                options.onEvent?(.failed(message: "\(error)"))
                 return
             }
         }
@@ -54,6 +55,7 @@ extension MeterEngine {
                 unsyncedRecords = false
             } catch {
                 failure = "\(error)"
+                options.onEvent?(.failed(message: "\(error)"))
                 return
             }
         }
@@ -74,15 +76,18 @@ extension MeterEngine {
         for snapshot in finished {
             if let error = snapshot.error {
                 FileHandle.standardError.write(Data("meterd: snapshot at \(snapshot.sequence) failed: \(error)\n".utf8))
+                options.onEvent?(.snapshotFailed(sequence: snapshot.sequence, message: "\(error)"))
                 continue
             }
             snapshotSequence = Swift.max(snapshotSequence, snapshot.sequence)
             lastSnapshotBytes = snapshot.byteCount
+            options.onEvent?(.snapshotWritten(sequence: snapshot.sequence, bytes: snapshot.byteCount, durationMilliseconds: options.clock() - lastSnapshotMilliseconds))
         }
         do {
             try applyRetention()
         } catch {
             FileHandle.standardError.write(Data("meterd: retention after snapshot \(snapshotSequence) failed: \(error)\n".utf8))
+            options.onEvent?(.retentionFailed(message: "\(error)"))
         }
     }
 
@@ -93,11 +98,14 @@ extension MeterEngine {
             keepFrom = Swift.min(keepFrom, Swift.max(backfill.fromSequence, 1))
         }
         var before: UInt64 = 0
+        var segments = 0
         for segment in log.segmentSummaries() {
             guard segment.isSealed, segment.lastSequence < keepFrom, segment.modifiedAtMilliseconds < oldestKept else { break }
             before = segment.lastSequence + 1
+            segments += 1
         }
         if before > 0 { try log.deleteSegments(before: before) }
+        if before > 0 { options.onEvent?(.retentionDeleted(segments: segments, beforeSequence: before)) }
     }
 
     /// Drains the queue after `shutdown()`: everything was committed by the loop; sync, write
@@ -109,6 +117,7 @@ extension MeterEngine {
                 unsyncedRecords = false
             } catch {
                 failure = "\(error)"
+                options.onEvent?(.failed(message: "\(error)"))
             }
         }
         if failure == nil && (recordsSinceSnapshot > 0 || snapshotSequence < machine.lastAppliedSequence) {

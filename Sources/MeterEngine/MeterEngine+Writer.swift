@@ -172,6 +172,7 @@ extension MeterEngine {
     private func failLog(_ error: any Error) -> EngineError {
         let message = "\(error)"
         failure = message
+        options.onEvent?(.failed(message: message))
         publishStatus()
         return .unavailable("the log failed and refuses writes until restart: \(message)")
     }
@@ -299,6 +300,7 @@ extension MeterEngine {
         } catch {
             let message = "\(error)"
             failure = message
+            options.onEvent?(.failed(message: message))
             publishStatus()
             return .failure(.unavailable("the log failed and refuses writes until restart: \(message)"))
         }

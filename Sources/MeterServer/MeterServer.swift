@@ -1,28 +1,45 @@
 import Foundation
+import Logging
 import MeterEngine
 import MeterProto
 import MeterWire
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import ServiceLifecycle
 
 /// The front door: listens on a Unix-domain socket and on TCP at once (either can be off),
 /// speaks the framed protocol of docs/protocol.md and hands every request to the engine.
 ///
 /// Event loops only do socket I/O and framing; handlers run as tasks that await the engine,
-/// whose writer thread does the fsyncs. Start with `start()`, stop with `shutdown()`.
-public final class MeterServer: Sendable {
+/// whose writer thread does the fsyncs. Start with `start()`, stop with `shutdown()`; or run it
+/// as a swift-service-lifecycle `Service` in a ServiceGroup: `run()` serves until graceful
+/// shutdown (SIGTERM, SIGINT), then stops accepting and drains (see `shutdown`).
+public final class MeterServer: Sendable, Service {
     public let configuration: ServerConfiguration
     private let engine: MeterEngine
     private let group: MultiThreadedEventLoopGroup
     private let router: Router
     private let state = NIOLockedValueBox(ServerState())
+    private let metrics: ServerMetrics
+    private let logger: Logger
 
     private struct ServerState {
         var listeners: [Channel] = []
         var connections: [ObjectIdentifier: Channel] = [:]
         var stopping = false
+        var endpoints: [Endpoint]?
+        /// The socket file this server bound (and so may remove at shutdown): a server that
+        /// failed to start must not remove the socket of the one that holds it.
+        var boundSocketPath: String?
+        /// Refusals not yet logged, and when the last log line about them was written: a flood
+        /// of connections over the limit writes one line per `refusalLogInterval`, not one each.
+        var refusalsNotLogged = 0
+        var lastRefusalLog: ContinuousClock.Instant?
     }
+
+    /// Shortest time between two log lines about refused connections.
+    static let refusalLogInterval: Duration = .seconds(10)
 
     /// Where the server listens once started.
     public enum Endpoint: Sendable, CustomStringConvertible {
@@ -37,13 +54,21 @@ public final class MeterServer: Sendable {
         }
     }
 
-    public init(engine: MeterEngine, configuration: ServerConfiguration, threads: Int = System.coreCount) {
+    /// - Parameters:
+    ///   - metrics: where request, ingest and connection metrics go (a no-op backend unless
+    ///     swift-metrics was bootstrapped or a factory was given).
+    ///   - logger: refused connections and shutdown are logged here.
+    public init(engine: MeterEngine, configuration: ServerConfiguration, threads: Int = System.coreCount,
+                metrics: ServerMetrics = ServerMetrics(), logger: Logger = Logger(label: "meterd")) {
         self.engine = engine
         self.configuration = configuration
+        self.metrics = metrics
+        self.logger = logger
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         var router = Router()
+        router.metrics = metrics
         AdminService(engine: engine).register(with: &router)
-        IngestService(engine: engine, maximumBatchEvents: configuration.limits.maximumBatchEvents).register(with: &router)
+        IngestService(engine: engine, maximumBatchEvents: configuration.limits.maximumBatchEvents, metrics: metrics).register(with: &router)
         QueryService(engine: engine).register(with: &router)
         HealthService(engine: engine, version: configuration.serverVersion, startedAt: .now).register(with: &router)
         self.router = router
@@ -66,7 +91,10 @@ public final class MeterServer: Sendable {
             guard chmod(path, mode_t(configuration.unixSocketPermissions)) == 0 else {
                 throw ServerError("cannot set permissions of \(path): \(String(cString: strerror(errno)))")
             }
-            state.withLockedValue { $0.listeners.append(channel) }
+            state.withLockedValue {
+                $0.listeners.append(channel)
+                $0.boundSocketPath = path
+            }
             endpoints.append(.unixSocket(path: path))
         }
         if let host = configuration.tcpHost {
@@ -74,7 +102,36 @@ public final class MeterServer: Sendable {
             state.withLockedValue { $0.listeners.append(channel) }
             endpoints.append(.tcp(host: host, port: channel.localAddress?.port ?? configuration.tcpPort))
         }
+        state.withLockedValue { $0.endpoints = endpoints }
         return endpoints
+    }
+
+    /// Serves until graceful shutdown (or cancellation), then stops accepting and drains
+    /// (`shutdown`). Binds first when `start()` was not called; `onListening` is told where it
+    /// listens once bound. The engine is not shut down here: in meterd it is the service before
+    /// this one in the ServiceGroup, so it stops after the server drained.
+    public func run(onListening: @Sendable ([Endpoint]) -> Void) async throws {
+        let endpoints: [Endpoint]
+        if let started = state.withLockedValue({ $0.endpoints }) {
+            endpoints = started
+        } else {
+            do {
+                endpoints = try await start()
+            } catch {
+                await shutdown()
+                throw error
+            }
+        }
+        onListening(endpoints)
+        // Returns when graceful shutdown is triggered; throws when the task is cancelled
+        // (another service failed): either way the server drains and stops.
+        try? await gracefulShutdown()
+        logger.info("draining connections", metadata: ["connections": "\(state.withLockedValue { $0.connections.count })"])
+        await shutdown()
+    }
+
+    public func run() async throws {
+        try await run(onListening: { _ in })
     }
 
     private func bootstrap() -> ServerBootstrap {
@@ -94,8 +151,14 @@ public final class MeterServer: Sendable {
                     state.connections[ObjectIdentifier(channel)] = channel
                     return true
                 }
-                channel.closeFuture.whenComplete { [self] _ in
-                    _ = state.withLockedValue { $0.connections.removeValue(forKey: ObjectIdentifier(channel)) }
+                if accepted {
+                    metrics.connectionOpened()
+                    channel.closeFuture.whenComplete { [self] _ in
+                        _ = state.withLockedValue { $0.connections.removeValue(forKey: ObjectIdentifier(channel)) }
+                        metrics.connectionClosed()
+                    }
+                } else {
+                    refused(channel)
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     let operations = channel.pipeline.syncOperations
@@ -131,8 +194,30 @@ public final class MeterServer: Sendable {
             try? await closed.get()
             timer.cancel()
         }
-        if let path = configuration.unixSocketPath { unlink(path) }
+        if let path = state.withLockedValue({ $0.boundSocketPath }) { unlink(path) }
         try? await group.shutdownGracefully()
+    }
+
+    /// Counts a refused connection and logs refusals at most once per `refusalLogInterval`,
+    /// with how many there were since the last line.
+    private func refused(_ channel: Channel) {
+        metrics.connectionRefused()
+        let now = ContinuousClock.now
+        let due = state.withLockedValue { state -> (count: Int, stopping: Bool, open: Int)? in
+            state.refusalsNotLogged += 1
+            if let last = state.lastRefusalLog, now - last < Self.refusalLogInterval { return nil }
+            state.lastRefusalLog = now
+            defer { state.refusalsNotLogged = 0 }
+            return (state.refusalsNotLogged, state.stopping, state.connections.count)
+        }
+        guard let due else { return }
+        logger.warning("connections refused", metadata: [
+            "refused": "\(due.count)",
+            "reason": due.stopping ? "shutting down" : "connection limit",
+            "open_connections": "\(due.open)",
+            "limit": "\(configuration.maximumConnections)",
+            "peer": "\(channel.remoteAddress.map { "\($0)" } ?? "unknown")",
+        ])
     }
 
     /// A socket file left by a crashed server is removed; one that still answers is an error.

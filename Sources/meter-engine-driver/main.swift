@@ -1,6 +1,7 @@
 import Foundation
 import MeterCore
 import MeterEngine
+import UnixSignals
 
 // meter-engine-driver: runs the engine in its own process so tests can kill it for real.
 //
@@ -58,24 +59,25 @@ func ensureMeter(_ engine: MeterEngine) async {
     }
 }
 
-func installTerminationHandler(_ engine: MeterEngine) {
-    signal(SIGTERM, SIG_IGN)
-    let source = DispatchSource.makeSignalSource(signal: SIGTERM)
-    source.setEventHandler {
-        // Writers see UNAVAILABLE and stop; `run` then waits for the shutdown to finish.
-        Task { await engine.shutdown() }
+/// SIGTERM shuts the engine down (swift-service-lifecycle's signal sequence; registered before
+/// this returns, so a SIGTERM right after "READY" is never missed).
+func installTerminationHandler(_ engine: MeterEngine) async {
+    let signals = await UnixSignalsSequence(trapping: .sigterm)
+    Task {
+        for await _ in signals {
+            // Writers see UNAVAILABLE and stop; `run` then waits for the shutdown to finish.
+            await engine.shutdown()
+            return
+        }
     }
-    source.resume()
-    signalSources.append(source)
 }
-nonisolated(unsafe) var signalSources: [DispatchSourceSignal] = []
 
 let directory = arguments[2]
 switch arguments[1] {
 case "run":
     let round = Int(arguments[3])!, writers = Int(arguments[4])!, batch = Int(arguments[5])!
     let engine = openEngine(directory)
-    installTerminationHandler(engine)
+    await installTerminationHandler(engine)
     await ensureMeter(engine)
     emit("READY")
     await withTaskGroup(of: Void.self) { group in

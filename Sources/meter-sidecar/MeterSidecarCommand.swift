@@ -1,7 +1,11 @@
 import ArgumentParser
 import Foundation
+import Logging
 import MeterClient
+import MeterServer
 import MeterSidecar
+import Synchronization
+import ServiceLifecycle
 
 /// `meter-sidecar`: runs beside a service, takes its events on a local Unix socket (the meterd
 /// protocol), acknowledges them once fsynced in a local spool, and forwards them to meterd.
@@ -23,7 +27,8 @@ struct MeterSidecarCommand: AsyncParsableCommand {
             to meterd. Events meterd rejects go to the dead-letter file with their reason. When \
             the spool reaches --max-spool-bytes, clients get RESOURCE_EXHAUSTED until meterd drains \
             it. SIGTERM/SIGINT: stop accepting, send what is spooled within --shutdown-timeout-seconds, \
-            keep the rest for the next start.
+            keep the rest for the next start. --metrics serves the same numbers for Prometheus \
+            (docs/operations.md).
             """)
 
     @Option(name: .long, help: "Unix-domain socket to listen on.")
@@ -62,6 +67,15 @@ struct MeterSidecarCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds SIGTERM may spend forwarding the spool before exiting.")
     var shutdownTimeoutSeconds = 10
 
+    @Option(name: .long, help: "Least severe log level written: trace, debug, info, notice, warning, error, critical. Logs go to standard error.")
+    var logLevel = "info"
+
+    @Option(name: .long, help: "Log format: text (for people) or json (one JSON object per line, for log shippers).")
+    var logFormat = "text"
+
+    @Option(name: .long, help: "Serve Prometheus metrics at http://HOST:PORT/metrics (off by default; for example 127.0.0.1:9465; port 0 picks one, printed at start).")
+    var metrics: String?
+
     func validate() throws {
         guard MeterAddress(parsing: upstream) != nil else { throw ValidationError("--upstream must be unix:PATH or HOST:PORT, got \"\(upstream)\"") }
         guard batchEvents > 0, batchEvents <= 10_000 else { throw ValidationError("--batch-events must be 1...10000") }
@@ -70,6 +84,9 @@ struct MeterSidecarCommand: AsyncParsableCommand {
         guard maxSpoolBytes >= 16_384 else { throw ValidationError("--max-spool-bytes must be at least 16384") }
         guard maxBackoffMilliseconds > 0 else { throw ValidationError("--max-backoff-milliseconds must be positive") }
         guard shutdownTimeoutSeconds >= 0 else { throw ValidationError("--shutdown-timeout-seconds must not be negative") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))") }
+        guard LogFormat(rawValue: logFormat) != nil else { throw ValidationError("--log-format must be text or json") }
+        if let metrics { guard MetricsEndpoint.parseAddress(metrics) != nil else { throw ValidationError("--metrics must be HOST:PORT, got \"\(metrics)\"") } }
     }
 
     func run() async throws {
@@ -84,60 +101,85 @@ struct MeterSidecarCommand: AsyncParsableCommand {
         configuration.forwarder.maximumBackoff = .milliseconds(maxBackoffMilliseconds)
         configuration.shutdownTimeout = .seconds(shutdownTimeoutSeconds)
 
+        ProcessLogHandler.bootstrap(level: Logger.Level(rawValue: logLevel)!, format: LogFormat(rawValue: logFormat)!)
+        let logger = Logger(label: "meter-sidecar")
+        let running = RunningSidecar()
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let metrics, let address = MetricsEndpoint.parseAddress(metrics) {
+            let registry = PrometheusSetup.bootstrap()
+            let sidecarMetrics = SidecarMetrics()
+            services.append(.init(service: MetricsEndpoint(
+                host: address.host, port: address.port, registry: registry, logger: logger,
+                beforeScrape: { if let sidecar = running.current { sidecarMetrics.update(from: await sidecar.status()) } },
+                onListening: { host, port in
+                    print("meter-sidecar: metrics on http://\(host):\(port)/metrics")
+                    fflush(nil)
+                    logger.info("metrics endpoint listening", metadata: ["address": "http://\(host):\(port)/metrics"])
+                })))
+        }
+        // The group (and its SIGTERM/SIGINT handling) runs before the spool is opened, so a
+        // signal during start-up is a graceful shutdown, never the default kill.
+        services.append(.init(service: SidecarService(configuration: configuration, running: running, logger: logger)))
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
+        } catch let failure as SidecarStartupFailure {
+            throw ValidationError(failure.description)
+        }
+    }
+}
+
+/// Why the sidecar could not start (reported as before: a validation error).
+struct SidecarStartupFailure: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// The sidecar once it runs, for the metrics scrape.
+final class RunningSidecar: Sendable {
+    private let box = Mutex<Sidecar?>(nil)
+    var current: Sidecar? { box.withLock { $0 } }
+    func set(_ sidecar: Sidecar) { box.withLock { $0 = sidecar } }
+}
+
+/// The sidecar as a swift-service-lifecycle `Service`: opens the spool, listens, says so on
+/// standard output (the line scripts wait for), and on graceful shutdown stops accepting, sends
+/// what is spooled within the shutdown timeout and keeps the rest for the next start.
+struct SidecarService: Service {
+    let configuration: SidecarConfiguration
+    let running: RunningSidecar
+    let logger: Logger
+
+    func run() async throws {
         let sidecar: Sidecar
         do {
             sidecar = try Sidecar(configuration: configuration)
         } catch {
-            throw ValidationError("cannot open the spool \(spoolDir): \(error)")
+            throw SidecarStartupFailure(description: "cannot open the spool \(configuration.spoolDirectory): \(error)")
         }
         do {
             try await sidecar.start()
         } catch {
             _ = await sidecar.shutdown()
-            throw ValidationError("cannot listen on \(listen): \(error)")
+            throw SidecarStartupFailure(description: "cannot listen on \(configuration.listenPath): \(error)")
         }
-        print("meter-sidecar: listening on unix:\(listen), forwarding to \(configuration.upstream) for tenant \(tenant) (spool \(spoolDir), \(sidecar.recoveredEvents) unsent events recovered)")
+        running.set(sidecar)
+        print("meter-sidecar: listening on unix:\(configuration.listenPath), forwarding to \(configuration.upstream) for tenant \(configuration.tenantId) (spool \(configuration.spoolDirectory), \(sidecar.recoveredEvents) unsent events recovered)")
         fflush(nil)
-        await waitForTermination()
+        logger.info("started", metadata: [
+            "listening": "unix:\(configuration.listenPath)",
+            "upstream": "\(configuration.upstream)",
+            "tenant": "\(configuration.tenantId)",
+            "spool_directory": "\(configuration.spoolDirectory)",
+            "recovered_events": "\(sidecar.recoveredEvents)",
+        ])
+        // Returns on graceful shutdown; throws when cancelled (another service failed): both stop the sidecar.
+        try? await gracefulShutdown()
         print("meter-sidecar: shutting down")
         fflush(nil)
         let summary = await sidecar.shutdown()
         print("meter-sidecar: stopped (\(summary.drained ? "spool drained" : "\(summary.unsentEvents) events kept in the spool"))")
         fflush(nil)
-    }
-
-    private func waitForTermination() async {
-        signal(SIGTERM, SIG_IGN)
-        signal(SIGINT, SIG_IGN)
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let resumed = ResumeOnce(continuation)
-            for number in [SIGTERM, SIGINT] {
-                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-                source.setEventHandler { resumed.resume() }
-                source.resume()
-                SignalSources.keep(source)
-            }
-        }
+        logger.info("stopped", metadata: ["drained": "\(summary.drained)", "unsent_events": "\(summary.unsentEvents)"])
     }
 }
-
-final class ResumeOnce: @unchecked Sendable {
-    private let lock = NSLock()
-    private var continuation: CheckedContinuation<Void, Never>?
-
-    init(_ continuation: CheckedContinuation<Void, Never>) { self.continuation = continuation }
-
-    func resume() {
-        lock.lock()
-        let pending = continuation
-        continuation = nil
-        lock.unlock()
-        pending?.resume()
-    }
-}
-
-enum SignalSources {
-    nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
-    static func keep(_ source: DispatchSourceSignal) { sources.append(source) }
-}
-

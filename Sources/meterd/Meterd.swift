@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
+import Logging
 import MeterCore
 import MeterEngine
 import MeterServer
+import ServiceLifecycle
 
 /// `meterd`: the metering server. With no arguments it keeps its data in ./meterd-data,
 /// listens on ./meterd.sock and on 127.0.0.1:7878, and acknowledges only after fsync.
@@ -15,6 +17,9 @@ struct Meterd: AsyncParsableCommand {
             Every option can also come from --config FILE: one "name = value" per line, using the
             long option names without dashes (for example "durability = interval:50"); '#' starts
             a comment. Options on the command line win over the file.
+
+            SIGTERM and SIGINT shut down gracefully: stop accepting, let in-flight requests finish,
+            write the final snapshot, exit 0.
             """)
 
     @Option(name: .long, help: "Configuration file of 'name = value' lines.")
@@ -83,78 +88,57 @@ struct Meterd: AsyncParsableCommand {
     @Flag(name: .long, help: "Open a log with corruption in the middle by cutting it there (loses what follows; a copy is kept).")
     var repair = false
 
+    @Option(name: .long, help: "Least severe log level written: trace, debug, info, notice, warning, error, critical (default info). Logs go to standard error.")
+    var logLevel: String?
+
+    @Option(name: .long, help: "Log format: text (for people, default) or json (one JSON object per line, for log shippers).")
+    var logFormat: String?
+
+    @Option(name: .long, help: "Serve Prometheus metrics at http://HOST:PORT/metrics (off by default; for example 127.0.0.1:9464; port 0 picks one, printed at start).")
+    var metrics: String?
+
     mutating func run() async throws {
         let settings = try Settings(command: self)
-        let engine: MeterEngine
+        ProcessLogHandler.bootstrap(level: settings.logLevel, format: settings.logFormat)
+        let logger = Logger(label: "meterd")
+        let registry = settings.metricsAddress.map { _ in PrometheusSetup.bootstrap() }
+        let engineMetrics = EngineMetrics()
+        var engineOptions = settings.engine
+        engineOptions.onEvent = { event in
+            engineMetrics.observe(event)
+            EngineEventLog.log(event, to: logger)
+        }
+        let engineHandle = EngineHandle()
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let registry, let address = settings.metricsAddress {
+            services.append(.init(service: MetricsEndpoint(
+                host: address.host, port: address.port, registry: registry, logger: logger,
+                beforeScrape: { if let engine = engineHandle.current { engineMetrics.update(from: engine.currentStatus()) } },
+                onListening: { host, port in
+                    print("meterd: metrics on http://\(host):\(port)/metrics")
+                    fflush(nil)
+                    logger.info("metrics endpoint listening", metadata: ["address": "http://\(host):\(port)/metrics"])
+                })))
+        }
+        // Started in this order, stopped in reverse on SIGTERM/SIGINT: the server stops
+        // accepting and drains, then the engine finishes its queue, fsyncs and writes the final
+        // snapshot, then the metrics endpoint closes.
+        services.append(.init(service: EngineService(options: engineOptions, handle: engineHandle, logger: logger)))
+        services.append(.init(service: ServerService(handle: engineHandle, configuration: settings.server,
+                                                     durability: settings.engine.durability, dataDirectory: settings.engine.dataDirectory, logger: logger)))
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
-            engine = try MeterEngine.open(options: settings.engine)
-        } catch {
+            try await group.run()
+        } catch let failure as StartupFailure {
             // Not a usage error: no usage banner, just the reason and a failing exit code.
-            Self.printError("meterd: error: cannot open \(settings.engine.dataDirectory): \(error)")
+            logger.critical("\(failure)")
             throw ExitCode(2)
-        }
-        print("meterd: \(engine.recovery)")
-        for problem in engine.recovery.problems {
-            print("meterd: \(problem)")
-            Self.printError("meterd: \(problem)")
-        }
-        let server = MeterServer(engine: engine, configuration: settings.server)
-        let endpoints: [MeterServer.Endpoint]
-        do {
-            endpoints = try await server.start()
         } catch {
-            await engine.shutdown()
-            Self.printError("meterd: error: cannot listen: \(error)")
+            logger.critical("stopped by an error: \(error)")
             throw ExitCode(2)
         }
-        print("meterd: listening on \(endpoints.map(\.description).joined(separator: " and ")) (data \(settings.engine.dataDirectory), durability \(settings.engine.durability))")
-        fflush(nil)
-        await waitForTermination()
-        print("meterd: shutting down")
-        await server.shutdown()
-        await engine.shutdown()
         print("meterd: stopped")
+        logger.info("stopped")
     }
-
-    /// Writes `line` to standard error.
-    private static func printError(_ line: String) {
-        FileHandle.standardError.write(Data((line + "\n").utf8))
-    }
-
-    /// Returns on SIGTERM or SIGINT.
-    private func waitForTermination() async {
-        signal(SIGTERM, SIG_IGN)
-        signal(SIGINT, SIG_IGN)
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let resumed = ResumeOnce(continuation)
-            for number in [SIGTERM, SIGINT] {
-                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-                source.setEventHandler { resumed.resume() }
-                source.resume()
-                SignalSources.keep(source)
-            }
-        }
-    }
-}
-
-/// Resumes a continuation at most once, whichever signal comes first.
-final class ResumeOnce: @unchecked Sendable {
-    private let lock = NSLock()
-    private var continuation: CheckedContinuation<Void, Never>?
-
-    init(_ continuation: CheckedContinuation<Void, Never>) { self.continuation = continuation }
-
-    func resume() {
-        lock.lock()
-        let pending = continuation
-        continuation = nil
-        lock.unlock()
-        pending?.resume()
-    }
-}
-
-/// Keeps signal sources alive for the life of the process.
-enum SignalSources {
-    nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
-    static func keep(_ source: DispatchSourceSignal) { sources.append(source) }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import MeterCore
 import MeterEngine
 import MeterServer
@@ -8,6 +9,12 @@ import MeterServer
 struct Settings {
     var engine: EngineOptions
     var server: ServerConfiguration
+    /// Least severe level logged (`log-level`, default info).
+    var logLevel = Logger.Level.info
+    /// `log-format`: text (default) or json.
+    var logFormat = LogFormat.text
+    /// `metrics`: where /metrics is served; nil (the default) serves none.
+    var metricsAddress: (host: String, port: Int)?
 
     init(command: Meterd) throws {
         var file: [String: String] = [:]
@@ -63,6 +70,22 @@ struct Settings {
         if let seconds = try integer("dedup-window-seconds", command.dedupWindowSeconds) { engine.core.dedupWindowMilliseconds = Int64(seconds) * 1000 }
         engine.core.minuteRetentionMilliseconds = Swift.max(engine.core.minuteRetentionMilliseconds, engine.core.lateWindowMilliseconds + engine.core.futureSkewMilliseconds + 3_600_000)
         engine.repair = flag("repair", command.repair)
+        if let level = value("log-level", command.logLevel) {
+            guard let parsed = Logger.Level(rawValue: level) else {
+                throw ValidationError("log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(level)\"")
+            }
+            logLevel = parsed
+        }
+        if let format = value("log-format", command.logFormat) {
+            guard let parsed = LogFormat(rawValue: format) else { throw ValidationError("log-format must be text or json, got \"\(format)\"") }
+            logFormat = parsed
+        }
+        if let address = value("metrics", command.metrics), address != "off" {
+            guard let parsed = MetricsEndpoint.parseAddress(address) else {
+                throw ValidationError("metrics must be HOST:PORT (for example 127.0.0.1:9464) or off, got \"\(address)\"")
+            }
+            metricsAddress = parsed
+        }
         let problems = engine.core.problems
         guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "; ")) }
     }

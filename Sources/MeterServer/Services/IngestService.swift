@@ -7,10 +7,13 @@ import MeterWire
 struct IngestService {
     let engine: MeterEngine
     let maximumBatchEvents: Int
+    /// Counts each event's result (accepted, duplicate, rejected by reason) per tenant.
+    let metrics: ServerMetrics
 
     func register(with router: inout Router) {
         let engine = engine
         let maximum = maximumBatchEvents
+        let metrics = metrics
         // Both methods answer through the engine's completion (writer thread -> event loop), not
         // a task: a durable single-event ingest is dominated by thread wake-ups, not by work.
         router.register(.ingest, completion: { payload, context, done in
@@ -24,6 +27,7 @@ struct IngestService {
             Self.ingest([ProtoConversions.event(request.event)], engine: engine, tenantId: context.tenantId) { outcome in
                 switch outcome {
                 case .success(let results):
+                    metrics.record(results, tenantId: context.tenantId)
                     var response = Meterd_V1_IngestResponse()
                     response.result = ProtoConversions.proto(results[0])
                     done(RPCReply(encoding: response))
@@ -47,7 +51,9 @@ struct IngestService {
             }
             Self.ingest(decoded, engine: engine, tenantId: context.tenantId) { outcome in
                 switch outcome {
-                case .success(let results): done(RPCReply(status: .ok, payload: IngestBatchResponseEncoder.encode(results)))
+                case .success(let results):
+                    metrics.record(results, tenantId: context.tenantId)
+                    done(RPCReply(status: .ok, payload: IngestBatchResponseEncoder.encode(results)))
                 case .failure(let failure): done(failure.reply)
                 }
             }

@@ -1,0 +1,181 @@
+import Foundation
+import Logging
+import MeterEngine
+import MeterServer
+import NIOConcurrencyHelpers
+import ServiceLifecycle
+
+/// Why meterd could not start: printed (logged) without a usage banner, exit code 2.
+enum StartupFailure: Error, CustomStringConvertible {
+    case cannotOpen(dataDirectory: String, reason: String)
+    case cannotListen(reason: String)
+
+    var description: String {
+        switch self {
+        case .cannotOpen(let dataDirectory, let reason): return "cannot open \(dataDirectory): \(reason)"
+        case .cannotListen(let reason): return "cannot listen: \(reason)"
+        }
+    }
+}
+
+/// The engine once recovery opened it, handed from the engine service to the services that
+/// need it. The ServiceGroup starts every service at once (it has no notion of "ready"), and
+/// the group itself is running, with its SIGTERM/SIGINT handling, before recovery starts, so
+/// a signal during a long recovery is a graceful shutdown right after it, never lost.
+final class EngineHandle: Sendable {
+    private enum State {
+        case opening([CheckedContinuation<Result<MeterEngine, StartupFailure>, Never>])
+        case done(Result<MeterEngine, StartupFailure>)
+    }
+
+    private let state = NIOLockedValueBox(State.opening([]))
+
+    /// The engine if it is open (for scrapes), without waiting.
+    var current: MeterEngine? {
+        state.withLockedValue { if case .done(.success(let engine)) = $0 { engine } else { nil } }
+    }
+
+    /// Waits until the engine is open; throws the engine service's own failure when opening
+    /// failed (so whichever service the group hears from first, meterd reports the cause).
+    func engine() async throws(StartupFailure) -> MeterEngine {
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<MeterEngine, StartupFailure>, Never>) in
+            let ready: Result<MeterEngine, StartupFailure>? = state.withLockedValue { state in
+                switch state {
+                case .opening(var waiting):
+                    waiting.append(continuation)
+                    state = .opening(waiting)
+                    return nil
+                case .done(let result): return result
+                }
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+        return try result.get()
+    }
+
+    func resolve(_ result: Result<MeterEngine, StartupFailure>) {
+        let waiting = state.withLockedValue { state -> [CheckedContinuation<Result<MeterEngine, StartupFailure>, Never>] in
+            guard case .opening(let waiting) = state else { return [] }
+            state = .done(result)
+            return waiting
+        }
+        for continuation in waiting { continuation.resume(returning: result) }
+    }
+}
+
+/// Opens the engine (recovery), reports what recovery found, and on graceful shutdown stops
+/// it: the queue is finished and fsynced, the final snapshot written, the log closed. It is
+/// before the server in the ServiceGroup, so it is shut down after the server drained.
+struct EngineService: Service {
+    let options: EngineOptions
+    let handle: EngineHandle
+    let logger: Logger
+
+    func run() async throws {
+        let engine: MeterEngine
+        do {
+            engine = try await Self.open(options)
+        } catch {
+            let failure = StartupFailure.cannotOpen(dataDirectory: options.dataDirectory, reason: "\(error)")
+            handle.resolve(.failure(failure))
+            throw failure
+        }
+        report(engine.recovery)
+        handle.resolve(.success(engine))
+        // Returns on graceful shutdown; throws when cancelled (another service failed): both stop the engine.
+        try? await gracefulShutdown()
+        logger.info("engine shutting down: finishing queued work and writing the final snapshot")
+        await engine.shutdown()
+        let status = engine.currentStatus()
+        logger.info("engine stopped", metadata: [
+            "last_applied_sequence": "\(status.lastAppliedSequence)",
+            "snapshot_sequence": "\(status.snapshotSequence)",
+        ])
+    }
+
+    /// Recovery reads the whole log; it runs on a thread of its own, not on the concurrency pool.
+    private static func open(_ options: EngineOptions) async throws -> MeterEngine {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread { continuation.resume(with: Result { try MeterEngine.open(options: options) }) }
+            thread.name = "meterd-recovery"
+            thread.start()
+        }
+    }
+
+    /// The recovery line and each damage line stay on standard output (scripts and tests read
+    /// them before "listening on"), and are logged with their numbers as metadata.
+    private func report(_ recovery: EngineRecoveryReport) {
+        print("meterd: \(recovery)")
+        var metadata: Logger.Metadata = [
+            "snapshot_sequence": "\(recovery.snapshotSequence)",
+            "replayed_records": "\(recovery.replayedRecords)",
+            "duration_ms": "\(recovery.durationMilliseconds)",
+            "log_clean": "\(recovery.log.isClean)",
+        ]
+        if !recovery.skippedSnapshots.isEmpty { metadata["skipped_snapshots"] = .array(recovery.skippedSnapshots.map { .string($0) }) }
+        logger.info("recovered", metadata: metadata)
+        for problem in recovery.problems {
+            print("meterd: \(problem)")
+            if problem.hasPrefix("ERROR") {
+                logger.error("recovery: \(problem)", metadata: ["data_directory": "\(options.dataDirectory)"])
+            } else {
+                logger.warning("recovery: \(problem)", metadata: ["data_directory": "\(options.dataDirectory)"])
+            }
+        }
+        fflush(nil)
+    }
+}
+
+/// The wire server as a service: waits for the engine, binds, says where it listens (the
+/// `meterd: listening on ...` line on standard output that scripts wait for), serves until
+/// graceful shutdown, then stops accepting and drains (MeterServer.run).
+struct ServerService: Service {
+    let handle: EngineHandle
+    let configuration: ServerConfiguration
+    let durability: Durability
+    let dataDirectory: String
+    let logger: Logger
+
+    func run() async throws {
+        let engine = try await handle.engine()
+        let server = MeterServer(engine: engine, configuration: configuration, logger: logger)
+        do {
+            _ = try await server.start()
+        } catch {
+            await server.shutdown()
+            throw StartupFailure.cannotListen(reason: "\(error)")
+        }
+        try await server.run { [logger, dataDirectory, durability] endpoints in
+            let addresses = endpoints.map(\.description).joined(separator: " and ")
+            print("meterd: listening on \(addresses) (data \(dataDirectory), durability \(durability))")
+            fflush(nil)
+            logger.info("started", metadata: [
+                "listening": .array(endpoints.map { .string($0.description) }),
+                "data_directory": "\(dataDirectory)",
+                "durability": "\(durability)",
+                "version": "\(configuration.serverVersion)",
+                "pid": "\(getpid())",
+            ])
+        }
+        logger.info("server stopped accepting and drained")
+    }
+}
+
+/// Turns the engine's events into log lines with their numbers as metadata. Runs on the
+/// writer thread: one formatted write to standard error each.
+enum EngineEventLog {
+    static func log(_ event: EngineEvent, to logger: Logger) {
+        switch event {
+        case .snapshotWritten(let sequence, let bytes, let durationMilliseconds):
+            logger.info("snapshot written", metadata: ["sequence": "\(sequence)", "bytes": "\(bytes)", "duration_ms": "\(durationMilliseconds)"])
+        case .snapshotFailed(let sequence, let message):
+            logger.error("snapshot failed; the log still holds every record", metadata: ["sequence": "\(sequence)", "reason": "\(message)"])
+        case .retentionDeleted(let segments, let beforeSequence):
+            logger.info("retention deleted log segments", metadata: ["segments": "\(segments)", "before_sequence": "\(beforeSequence)"])
+        case .retentionFailed(let message):
+            logger.warning("retention could not delete segments", metadata: ["reason": "\(message)"])
+        case .failed(let message):
+            logger.critical("engine failed: writes are refused until restart", metadata: ["reason": "\(message)"])
+        }
+    }
+}
