@@ -3,7 +3,7 @@ import Prometheus
 
 /// The swift-prometheus backend for swift-metrics, with histogram buckets fitted to what
 /// meterd measures: request latencies from 50 µs (a query) to 10 s, snapshot durations up to
-/// 10 minutes, snapshot sizes from 4 KiB to 16 GiB.
+/// 10 minutes, snapshot sizes from 4 KiB to 64 GiB.
 public enum PrometheusSetup {
     /// Makes the registry `/metrics` emits and bootstraps swift-metrics with it. Once per process.
     public static func bootstrap() -> PrometheusCollectorRegistry {

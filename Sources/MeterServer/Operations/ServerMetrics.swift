@@ -26,7 +26,8 @@ public final class ServerMetrics: Sendable {
     private let factory: any MetricsFactory
     private let eventCounters = NIOLockedValueBox([EventCounterKey: Counter]())
     private let requestCounters = NIOLockedValueBox([RequestCounterKey: Counter]())
-    private let requestTimers: [UInt16: Timer]
+    /// Made on a method's first request, so a scrape lists only the methods that were called.
+    private let requestTimers = NIOLockedValueBox([UInt16: Timer]())
     private let openConnectionsGauge: CoreMetrics.Meter
     private let refusedConnectionsCounter: Counter
 
@@ -43,11 +44,6 @@ public final class ServerMetrics: Sendable {
 
     public init(factory: any MetricsFactory = MetricsSystem.factory) {
         self.factory = factory
-        var timers: [UInt16: Timer] = [:]
-        for method in MethodID.all {
-            timers[method.rawValue] = Timer(label: Name.requestDuration, dimensions: [("method", method.name)], factory: factory)
-        }
-        requestTimers = timers
         openConnectionsGauge = CoreMetrics.Meter(label: Name.openConnections, dimensions: [], factory: factory)
         refusedConnectionsCounter = Counter(label: Name.refusedConnections, dimensions: [], factory: factory)
     }
@@ -87,11 +83,17 @@ public final class ServerMetrics: Sendable {
 
     /// Records one answered request: its latency and its status.
     func recordRequest(method: UInt16, status: StatusCode, nanoseconds: Int64) {
-        requestTimers[method]?.recordNanoseconds(nanoseconds)
+        let name = MethodID(rawValue: method)?.name ?? "method_\(method)"
+        let timer = requestTimers.withLockedValue { timers in
+            if let timer = timers[method] { return timer }
+            let timer = Timer(label: Name.requestDuration, dimensions: [("method", name)], factory: factory)
+            timers[method] = timer
+            return timer
+        }
+        timer.recordNanoseconds(nanoseconds)
         let key = RequestCounterKey(method: method, status: status.rawValue)
         let counter = requestCounters.withLockedValue { counters in
             if let counter = counters[key] { return counter }
-            let name = MethodID(rawValue: method)?.name ?? "method_\(method)"
             let counter = Counter(label: Name.requests, dimensions: [("method", name), ("status", status.description)], factory: factory)
             counters[key] = counter
             return counter
@@ -100,7 +102,7 @@ public final class ServerMetrics: Sendable {
     }
 
     /// Whether requests of this method are timed (known methods only: an unknown id is not a label).
-    func measures(method: UInt16) -> Bool { requestTimers[method] != nil }
+    func measures(method: UInt16) -> Bool { MethodID(rawValue: method) != nil }
 
     func connectionOpened() { openConnectionsGauge.increment() }
     func connectionClosed() { openConnectionsGauge.decrement() }
