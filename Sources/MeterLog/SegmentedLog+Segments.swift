@@ -13,6 +13,8 @@ public struct SegmentSummary: Sendable, Equatable {
     public var isSealed: Bool
     /// The file's modification time (Unix milliseconds): about when its last record was written.
     public var modifiedAtMilliseconds: Int64
+    /// Bytes of the header and records, without the preallocated zeros after them.
+    public var usedBytes: Int64 = 0
 }
 
 extension SegmentedLog {
@@ -26,7 +28,7 @@ extension SegmentedLog {
                 : 0
             return SegmentSummary(name: segment.name, firstSequence: segment.firstSequence,
                                   lastSequence: segment.lastSequence, isSealed: segment.isSealed,
-                                  modifiedAtMilliseconds: modified)
+                                  modifiedAtMilliseconds: modified, usedBytes: segment.byteCount)
         }
     }
 }

@@ -263,14 +263,11 @@ public final class Spool: @unchecked Sendable {
         return Numbers(diskBytes: diskBytes, syncs: syncCount, lastSequence: lastSequenceWritten, failure: failure)
     }
 
-    /// Bytes of the segment files on disk.
+    /// Bytes of records in the spool's segments. The log preallocates its active segment and
+    /// one spare at the segment size (an eighth of the limit each), which is not counted here:
+    /// the disk holds up to a quarter of `maximumBytes` more than this. Called with `logLock`
+    /// held (or before the writer starts).
     private func measureDiskBytes() -> Int {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return 0 }
-        var total = 0
-        for name in names where name.hasPrefix("log-") && name.hasSuffix(".wal") {
-            var status = stat()
-            if stat(directory + "/" + name, &status) == 0 { total += Int(status.st_size) }
-        }
-        return total
+        log.segmentSummaries().reduce(0) { $0 + Int($1.usedBytes) }
     }
 }

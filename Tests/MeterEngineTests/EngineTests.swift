@@ -256,12 +256,13 @@ final class EngineTests: XCTestCase {
     func testAFailedWriteIsNeverAcknowledgedAndTheEngineRefusesWritesUntilRestart() async throws {
         let directory = DataDirectory(self)
         var configured = options(directory)
-        configured.segmentSizeBytes = 64 << 20
+        // Segments are preallocated at this size; a batch bigger than a whole segment still
+        // has to grow a file past it, which the file-size limit below refuses.
+        configured.segmentSizeBytes = 64 << 10
         var engine = try MeterEngine.open(options: configured)
         _ = try await engine.createMeter(tokensMeter)
         _ = try await engine.ingest(events: [usageEvent("kept", tokens: 2)])
-        let segment = directory.path + "/" + (try directory.files().last { $0.hasSuffix(".wal") })!
-        let size = try FileManager.default.attributesOfItem(atPath: segment)[.size] as! Int
+        let size = configured.segmentSizeBytes
 
         // The kernel refuses to grow the file past the limit (EFBIG): a real failed write.
         let resource = __rlimit_resource_t(RLIMIT_FSIZE.rawValue)
@@ -271,7 +272,7 @@ final class EngineTests: XCTestCase {
         var limited = saved
         limited.rlim_cur = rlim_t(size + 100)
         XCTAssertEqual(setrlimit(resource, &limited), 0)
-        let big = (0..<200).map { usageEvent("lost-\($0)", tokens: 1) }
+        let big = (0..<2_000).map { usageEvent("lost-\($0)", tokens: 1) }
         let failed = await outcome { () async throws(EngineError) -> [EventResult] in try await engine.ingest(events: big) }
         XCTAssertEqual(setrlimit(resource, &saved), 0)
         signal(SIGXFSZ, previousHandler)
@@ -292,7 +293,7 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(observed17, ExactDecimal(2))
         // Nothing of the failed batch was remembered: the retry is accepted.
         let retried = try await engine.ingest(events: big)
-        XCTAssertEqual(retried.filter { $0 == .accepted(.counted) }.count, 200)
+        XCTAssertEqual(retried.filter { $0 == .accepted(.counted) }.count, 2_000)
         await engine.shutdown()
     }
 }
