@@ -17,6 +17,19 @@ public struct RPCReply: Sendable {
 public struct RequestContext: Sendable {
     /// The tenant named in the connection's handshake.
     public var tenantId: String
+    /// The connection's event loop: where replies are encoded, so that a completion called on
+    /// the engine's writer thread hands the work over instead of doing it there.
+    public var eventLoop: (any EventLoop)?
+
+    public init(tenantId: String, eventLoop: (any EventLoop)? = nil) {
+        self.tenantId = tenantId
+        self.eventLoop = eventLoop
+    }
+
+    /// Runs `body` on the connection's event loop (at once when there is none).
+    public func onEventLoop(_ body: @escaping @Sendable () -> Void) {
+        if let eventLoop { eventLoop.execute(body) } else { body() }
+    }
 }
 
 /// Maps method ids to handlers (grpc-swift-2's RPCRouter, in small). Services register their

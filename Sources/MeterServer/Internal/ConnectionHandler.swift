@@ -179,10 +179,17 @@ final class ConnectionHandler: ChannelDuplexHandler {
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
         let streamId = frame.streamId
-        handler(frame.payload, RequestContext(tenantId: tenantId)) { answer in
-            eventLoop.execute {
+        handler(frame.payload, RequestContext(tenantId: tenantId, eventLoop: eventLoop)) { answer in
+            // Handlers that already moved to the event loop (ingest encodes its reply there)
+            // answer in place; others hand the answer over.
+            if eventLoop.inEventLoop {
                 let (connection, context) = loopBound.value
                 connection.answered(answer, streamId: streamId, context: context)
+            } else {
+                eventLoop.execute {
+                    let (connection, context) = loopBound.value
+                    connection.answered(answer, streamId: streamId, context: context)
+                }
             }
         }
     }

@@ -24,7 +24,7 @@ struct IngestService {
                 done(RPCFailure(.invalidArgument, "the request does not decode as \(Meterd_V1_IngestRequest.protoMessageName): \(error)").reply)
                 return
             }
-            Self.ingest([ProtoConversions.event(request.event)], engine: engine, tenantId: context.tenantId) { outcome in
+            Self.ingest([ProtoConversions.event(request.event)], engine: engine, context: context) { outcome in
                 switch outcome {
                 case .success(let results):
                     metrics.record(results, tenantId: context.tenantId)
@@ -49,7 +49,7 @@ struct IngestService {
                 done(RPCFailure(.invalidArgument, "a batch holds at most \(maximum) events, got \(decoded.count); split it", reason: RejectionCode.batchTooLarge.name).reply)
                 return
             }
-            Self.ingest(decoded, engine: engine, tenantId: context.tenantId) { outcome in
+            Self.ingest(decoded, engine: engine, context: context) { outcome in
                 switch outcome {
                 case .success(let results):
                     metrics.record(results, tenantId: context.tenantId)
@@ -61,8 +61,10 @@ struct IngestService {
     }
 
     /// Sends the decoded events to the engine (one that did not decode is rejected alone) and
-    /// merges the results back into request order.
-    static func ingest(_ decoded: [Result<UsageEvent, MeterError>], engine: MeterEngine, tenantId: String,
+    /// merges the results back into request order. The engine answers on its writer thread;
+    /// the merge and `completion` (which encodes the reply) run on the connection's event loop,
+    /// so the writer only decides each event's result and moves on.
+    static func ingest(_ decoded: [Result<UsageEvent, MeterError>], engine: MeterEngine, context: RequestContext,
                        completion: @escaping @Sendable (Result<[EventResult], RPCFailure>) -> Void) {
         var events: [UsageEvent] = []
         events.reserveCapacity(decoded.count)
@@ -73,10 +75,12 @@ struct IngestService {
             completion(.success(merge(decoded, engineResults: [])))
             return
         }
-        engine.ingest(tenantId: tenantId, events: events) { result in
-            switch result {
-            case .success(let engineResults): completion(.success(merge(decoded, engineResults: engineResults)))
-            case .failure(let error): completion(.failure(RPCFailure(error)))
+        engine.ingest(tenantId: context.tenantId, events: events) { result in
+            context.onEventLoop {
+                switch result {
+                case .success(let engineResults): completion(.success(merge(decoded, engineResults: engineResults)))
+                case .failure(let error): completion(.failure(RPCFailure(error)))
+                }
             }
         }
     }
