@@ -65,7 +65,7 @@ let package = Package(
                                                   logging, metrics, serviceLifecycle, prometheus, hummingbird]),
         // async/await client over either transport.
         .target(name: "MeterClient", dependencies: ["MeterWire", "MeterProto", nioCore, nioPosix, swiftProtobuf]),
-        .executableTarget(name: "meterd", dependencies: ["MeterServer", "MeterEngine", "MeterCore", argumentParser, logging, metrics, serviceLifecycle, prometheus]),
+        .executableTarget(name: "meterd", dependencies: ["MeterServer", "MeterEngine", "MeterCore", "MeterWire", argumentParser, logging, metrics, serviceLifecycle, prometheus]),
         .executableTarget(name: "meterctl", dependencies: ["MeterClient", "MeterProto", "MeterCore", argumentParser]),
         // Batching ingestion next to a service: local socket, fsynced spool, forwarding with backoff.
         .target(name: "MeterSidecar", dependencies: ["MeterClient", "MeterLog", "MeterWire", "MeterProto", nioCore, nioPosix, swiftProtobuf]),

@@ -46,7 +46,7 @@ struct Meterd: AsyncParsableCommand {
     @Option(name: .long, help: "fsync (default: acknowledge after fdatasync), interval[:MS] (fdatasync at most every MS ms, default 100; acks may run ahead of durability), none (tests only).")
     var durability: String?
 
-    @Option(name: .long, help: "Largest frame payload in bytes (default 4194304).")
+    @Option(name: .long, help: "Largest frame payload in bytes, at least 65536 (default 4194304).")
     var maxFrameBytes: Int?
 
     @Option(name: .long, help: "Most events in one IngestBatch (default 10000).")

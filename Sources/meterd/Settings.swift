@@ -4,6 +4,7 @@ import Logging
 import MeterCore
 import MeterEngine
 import MeterServer
+import MeterWire
 
 /// The engine and server configuration from defaults, an optional config file and the command line.
 struct Settings {
@@ -49,7 +50,13 @@ struct Settings {
             guard let durability = Durability(parsing: mode) else { throw ValidationError("durability must be fsync, interval, interval:MS or none, got \"\(mode)\"") }
             engine.durability = durability
         }
-        if let bytes = try integer("max-frame-bytes", command.maxFrameBytes) { server.limits.maximumFrameBytes = try Self.positive("max-frame-bytes", bytes) }
+        if let bytes = try integer("max-frame-bytes", command.maxFrameBytes) {
+            // A client must accept 64 KiB frames (docs/protocol.md), so the server offers at least that.
+            guard bytes >= WireLimits.minimumFrameBytes else {
+                throw ValidationError("max-frame-bytes must be at least \(WireLimits.minimumFrameBytes) (64 KiB, the protocol's minimum), got \(bytes)")
+            }
+            server.limits.maximumFrameBytes = bytes
+        }
         if let events = try integer("max-batch-events", command.maxBatchEvents) {
             server.limits.maximumBatchEvents = try Self.positive("max-batch-events", events)
             engine.core.limits.batchMaximumEvents = events

@@ -111,9 +111,10 @@ final class OperationsTests: XCTestCase {
         XCTAssertTrue(started.contains("durability=fsync"), String(started))
     }
 
-    /// A bad --log-format or --metrics value is refused before anything starts.
+    /// A bad --log-format, --metrics or --max-frame-bytes value is refused before anything
+    /// starts (a frame limit below the protocol's 64 KiB minimum could not carry a reply).
     func testInvalidOperationsSettingsAreRefused() throws {
-        for arguments in [["--log-format", "xml"], ["--log-level", "loud"], ["--metrics", "9464"]] {
+        for arguments in [["--log-format", "xml"], ["--log-level", "loud"], ["--metrics", "9464"], ["--max-frame-bytes", "65535"]] {
             let child = try ChildProcess("meterd", ["--data-dir", NSTemporaryDirectory() + "/never-\(UUID().uuidString.prefix(8))", "--no-tcp", "--socket", NSTemporaryDirectory() + "/never.sock"] + arguments)
             let exit = child.wait()
             XCTAssertNotEqual(exit.status, 0, "\(arguments)")
