@@ -55,7 +55,7 @@ def load_results(path):
         results = json.load(f)
     defaults = {
         "ingest": [], "latency": [], "queryEvents": 0, "loadSeconds": {}, "query": [],
-        "growth": [], "restart": [], "correctness": [], "correct": True, "systems": [],
+        "growth": [], "restart": [], "correctness": [], "snapshotPause": [], "correct": True, "systems": [],
         "versions": {}, "machine": {}, "settings": {}, "mode": "full", "startedAt": "",
         "durationSeconds": 0.0,
     }
@@ -462,7 +462,8 @@ def section_latency(results, chart):
         "",
     ]
     order = system_keys(results)
-    runs = sorted(results["latency"], key=lambda r: (order.index(r["system"]), r["offeredPerSecond"]))
+    runs = sorted(results["latency"],
+                  key=lambda r: (r["connections"], order.index(r["system"]), r["offeredPerSecond"]))
     rows = []
     for r in runs:
         achieved = fmt_rate(r["achievedPerSecond"]) + ("" if kept_up(r) else " ⚠")
@@ -478,8 +479,31 @@ def section_latency(results, chart):
     if not all(kept_up(r) for r in runs):
         lines += ["⚠ achieved rate more than 3% below the offered rate: the system could not keep "
                   "up, and its latencies include the growing queue.", ""]
+    charted = min(r["connections"] for r in runs)
+    lines += [f"The chart shows the runs with {charted} connections.", ""]
     lines += chart_link(chart, "Ingest latency percentiles by offered rate")
     return lines
+
+
+def section_snapshot_pause(results):
+    lines = ["## meterd: latency while snapshots are written", ""]
+    runs = results["snapshotPause"]
+    if not runs:
+        return lines + [NOT_MEASURED, ""]
+    lines += [
+        "meterd restarted on the state the other workloads left, set to start a snapshot after "
+        "every record, while single events arrive at a fixed rate (open loop). A snapshot that "
+        "stopped ingestion would show as a maximum near the time one snapshot takes.",
+        "",
+    ]
+    rows = [[fmt_int(r["eventsInState"]), fmt_rate(r["offeredPerSecond"]), fmt_rate(r["achievedPerSecond"]),
+             r["connections"], sig(r["seconds"]), fmt_int(r["snapshotsWritten"]),
+             fmt_micros(r["p50Microseconds"]), fmt_micros(r["p99Microseconds"]),
+             fmt_micros(r["p999Microseconds"]), fmt_micros(r["maxMicroseconds"])] for r in runs]
+    headers = ["Events in state", "Offered/s", "Achieved/s", "Connections", "Seconds",
+               "Snapshots written", "p50", "p99", "p99.9", "max"]
+    lines += table(headers, rows, numeric=set(range(len(headers))))
+    return lines + [""]
 
 
 def section_query(results, chart):
@@ -663,13 +687,16 @@ def chart_latency(results, chart_dir):
     if not results["latency"]:
         return None
     order = system_keys(results)
-    keys = sorted({r["system"] for r in results["latency"]}, key=order.index)
-    rates = sorted({r["offeredPerSecond"] for r in results["latency"]})
+    # One connections setting (the smallest) so that each line is one system.
+    charted = min(r["connections"] for r in results["latency"])
+    latency = [r for r in results["latency"] if r["connections"] == charted]
+    keys = sorted({r["system"] for r in latency}, key=order.index)
+    rates = sorted({r["offeredPerSecond"] for r in latency})
     percentiles = [("p50", "p50Microseconds"), ("p99", "p99Microseconds"), ("p99.9", "p999Microseconds")]
     fig, axes = plt.subplots(1, len(percentiles), figsize=FIGURE_SIZE, sharey=True)
     for ax, (name, field) in zip(axes, percentiles):
         for key in keys:
-            runs = sorted((r for r in results["latency"] if r["system"] == key), key=lambda r: r["offeredPerSecond"])
+            runs = sorted((r for r in latency if r["system"] == key), key=lambda r: r["offeredPerSecond"])
             xs = [rates.index(r["offeredPerSecond"]) for r in runs]
             ys = [r[field] for r in runs]
             colour = system_colour(results, key)
@@ -684,7 +711,7 @@ def chart_latency(results, chart_dir):
         ax.set_title(name)
         ax.grid(which="major", alpha=0.4)
     axes[0].set_ylabel("latency (log scale)")
-    fig.suptitle("Single-event durable ingest latency (circled: could not keep up)")
+    fig.suptitle(f"Single-event durable ingest latency, {charted} connections (circled: could not keep up)")
     bottom_legend(fig, axes[0])
     fig.tight_layout(rect=(0, 0.12, 1, 1))
     return save(fig, chart_dir, "latency-percentiles.png")
@@ -847,6 +874,7 @@ def main(argv):
     lines += section_headline(results)
     lines += section_ingest(results, links["ingest"])
     lines += section_latency(results, links["latency"])
+    lines += section_snapshot_pause(results)
     lines += section_query(results, links["query"])
     lines += section_growth_restart(results, links["growth"], links["restart"])
     lines += section_correctness(results)

@@ -108,7 +108,8 @@ extension MeterCompare {
                 "Every system is sent the same events, encoded before the clock starts; one thread per connection, one request in flight per connection (closed loop).",
                 "Ingest points run \(plan.runsPerPoint) time(s), the systems taking turns at every point; a run ends after \(plan.ingestPoints.first?.maxSeconds ?? 0) s or when its prepared events are all acknowledged.",
                 "After every run the first batch is sent again and must count 0 new events (exactly-once).",
-                "Latency: single events, open loop at a fixed offered rate for \(plan.latencySeconds) s, \(plan.latencyConnections) connections taking the next due request; latency from the due time (HdrHistogram, 3 significant digits).",
+                "Latency: single events, open loop at a fixed offered rate for \(plan.latencySeconds) s, \(plan.latencyConnections.map(String.init).joined(separator: " and ")) connections taking the next due request; latency from the due time (HdrHistogram, 3 significant digits).",
+                "Snapshot pause: after the query workload, meterd (Unix socket) is restarted with a snapshot due after every record and no growth rule, so it writes snapshots of its whole state back to back, while single events are sent open loop at \(Int(plan.snapshotPauseRate))/s for \(plan.snapshotPauseSeconds) s over 8 connections; the longest latency is the longest pause any request saw.",
                 "Queries: after loading \(plan.queryEvents) events spread over 30 days in batches of 1000 over 4 connections into meterd (Unix socket), PostgreSQL (COPY) and Redis (always).",
                 "Correctness: the harness computes the expected usage of sample customers per meter and month, and daily totals over all customers, from the events each system acknowledged; every system's answers are compared with it (so with each other).",
             ]

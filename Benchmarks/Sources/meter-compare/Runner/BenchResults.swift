@@ -10,6 +10,7 @@ struct BenchResults: Codable, Sendable {
     var systems: [SystemInfo]
     var ingest: [IngestRun] = []
     var latency: [LatencyRun] = []
+    var snapshotPause: [SnapshotPauseRun] = []
     var queryEvents: Int = 0              // events loaded before the query workload
     var loadSeconds: [String: Double] = [:]   // system key -> seconds to load queryEvents
     var query: [QueryRun] = []
@@ -61,6 +62,24 @@ struct BenchResults: Codable, Sendable {
         var count: Int
         var p50Microseconds: Double
         var p90Microseconds: Double
+        var p99Microseconds: Double
+        var p999Microseconds: Double
+        var maxMicroseconds: Double
+    }
+
+    /// Single events at a low fixed rate while meterd writes snapshot after snapshot of a
+    /// large state: the longest any request waited shows whether a snapshot stops ingestion.
+    struct SnapshotPauseRun: Codable, Sendable {
+        var system: String
+        /// Events in meterd's state (all remembered for exactly-once) when the probe ran.
+        var eventsInState: Int
+        var offeredPerSecond: Double
+        var achievedPerSecond: Double
+        var connections: Int
+        var seconds: Double
+        /// Snapshot files meterd wrote while the probe ran.
+        var snapshotsWritten: Int
+        var p50Microseconds: Double
         var p99Microseconds: Double
         var p999Microseconds: Double
         var maxMicroseconds: Double

@@ -37,7 +37,7 @@ final class BenchmarkRun {
     private func ingestAndLatency() throws {
         let nowMs = Self.nowMs()
         let matrixEvents = plan.runsPerPoint * plan.ingestPoints.reduce(0) { $0 + $1.maxEvents }
-        let latencyEvents = plan.latencyRates.reduce(0) { $0 + Int($1 * plan.latencySeconds) }
+        let latencyEvents = plan.latencyConnections.count * plan.latencyRates.reduce(0) { $0 + Int($1 * plan.latencySeconds) }
         let generator = EventGenerator(
             seed: seed, customers: plan.customers, startMs: nowMs - 3_600_000,
             stepMs: 3_000_000 / Double(matrixEvents + latencyEvents))
@@ -67,15 +67,17 @@ final class BenchmarkRun {
                     eventsPerSecond: series.rates, events: series.events, medianEventsPerSecond: Self.median(series.rates)))
             }
         }
-        for rate in plan.latencyRates {
-            let count = Int(rate * plan.latencySeconds)
-            let events = generator.events(offset..<(offset + count))
-            offset += count
-            for system in systems {
-                let run = try LatencyWorkload.run(system, events: events, rate: rate, connections: plan.latencyConnections)
-                log(String(format: "latency %@ at %.0f/s offered: achieved %.0f/s, p50 %.0f µs, p99 %.0f µs, p99.9 %.0f µs", system.label, rate, run.achievedPerSecond, run.p50Microseconds, run.p99Microseconds, run.p999Microseconds))
-                results.latency.append(run)
-                expected[system.key]!.add(events)
+        for connections in plan.latencyConnections {
+            for rate in plan.latencyRates {
+                let count = Int(rate * plan.latencySeconds)
+                let events = generator.events(offset..<(offset + count))
+                offset += count
+                for system in systems {
+                    let run = try LatencyWorkload.run(system, events: events, rate: rate, connections: connections)
+                    log(String(format: "latency %@ at %.0f/s offered, %d connections: achieved %.0f/s, p50 %.0f µs, p99 %.0f µs, p99.9 %.0f µs, max %.0f µs", system.label, rate, connections, run.achievedPerSecond, run.p50Microseconds, run.p99Microseconds, run.p999Microseconds, run.maxMicroseconds))
+                    results.latency.append(run)
+                    expected[system.key]!.add(events)
+                }
             }
         }
         let months = Set([UTCCivilDate.monthStart(generator.startMs), UTCCivilDate.monthStart(Self.nowMs())]).sorted()
@@ -129,6 +131,18 @@ final class BenchmarkRun {
             try check(system, against: expected, phase: "after loading \(loaded) events over 30 days", months: months, firstDay: firstDay, days: 30)
         }
         if plan.queryEvents != plan.restartCheckpoint { try measureRestarts(events: loaded) }
+        try measureSnapshotPause(eventsInState: loaded)
+    }
+
+    /// The longest wait any request sees while meterd, holding the query workload's state,
+    /// writes snapshots back to back (SnapshotPauseWorkload).
+    private func measureSnapshotPause(eventsInState: Int) throws {
+        let count = Int(plan.snapshotPauseRate * plan.snapshotPauseSeconds)
+        let generator = EventGenerator(seed: seed ^ 0x5A95_7A05, customers: plan.customers, startMs: Self.nowMs() - 120_000, stepMs: 60_000 / Double(count))
+        let run = try SnapshotPauseWorkload.run(meterd, events: generator.events(0..<count), eventsInState: eventsInState,
+                                                rate: plan.snapshotPauseRate, connections: 8)
+        log(String(format: "snapshot pause %@ with %d events in state: %d snapshots written in %.1f s; p50 %.0f µs, p99 %.0f µs, p99.9 %.0f µs, max %.0f µs", meterd.label, eventsInState, run.snapshotsWritten, run.seconds, run.p50Microseconds, run.p99Microseconds, run.p999Microseconds, run.maxMicroseconds))
+        results.snapshotPause.append(run)
     }
 
     /// meterd's start-up time with this many events: after a clean stop (final snapshot), and

@@ -10,7 +10,8 @@ final class MeterdSystem: BenchSystem, @unchecked Sendable {
     let binary: String
     let directory: String
     let transport: Transport
-    let extraArguments: [String]
+    /// Arguments after the benchmark's own; changed between restarts by the snapshot-pause workload.
+    var extraArguments: [String]
     private var child: ChildProcess?
     private(set) var tcpPort = 0
     /// Seconds from spawning the process to its first Health answer, for the last start.
