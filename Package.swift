@@ -19,6 +19,9 @@ let dependencies: [Package.Dependency] = [
     .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
     .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
     .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1", traits: []),
+    // Access control (docs/security.md): SHA-256 of API key secrets and the secrets' randomness.
+    // Only the edges use it; MeterCore stores the hashes as bytes it never computes.
+    .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
 ]
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
@@ -30,6 +33,7 @@ let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", packa
 let unixSignals = Target.Dependency.product(name: "UnixSignals", package: "swift-service-lifecycle")
 let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
 let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummingbird")
+let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
 
 let package = Package(
     name: "meterd",
@@ -62,7 +66,7 @@ let package = Package(
         .target(name: "MeterWire", dependencies: ["MeterProto", nioCore, swiftProtobuf]),
         // NIO server over Unix-domain and TCP sockets, dispatching to the engine.
         .target(name: "MeterServer", dependencies: ["MeterCore", "MeterEngine", "MeterWire", "MeterProto", nioCore, nioPosix, swiftProtobuf,
-                                                  logging, metrics, serviceLifecycle, prometheus, hummingbird]),
+                                                  logging, metrics, serviceLifecycle, prometheus, hummingbird, crypto]),
         // async/await client over either transport.
         .target(name: "MeterClient", dependencies: ["MeterWire", "MeterProto", nioCore, nioPosix, swiftProtobuf]),
         .executableTarget(name: "meterd", dependencies: ["MeterServer", "MeterEngine", "MeterCore", "MeterWire", argumentParser, logging, metrics, serviceLifecycle, prometheus]),

@@ -23,6 +23,8 @@ public final class MeterServer: Sendable, Service {
     private let state = NIOLockedValueBox(ServerState())
     private let metrics: ServerMetrics
     private let logger: Logger
+    /// Decides who each connection is and what it may call (docs/security.md).
+    public let authenticator: Authenticator
 
     private struct ServerState {
         var listeners: [Channel] = []
@@ -65,8 +67,11 @@ public final class MeterServer: Sendable, Service {
         self.metrics = metrics
         self.logger = logger
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        authenticator = Authenticator(keys: KeyStore(), configuration: configuration.access, metrics: metrics.access, logger: logger)
         var router = Router()
         router.metrics = metrics
+        router.authenticator = authenticator
+        AccessService(engine: engine, keys: authenticator.keys).register(with: &router)
         AdminService(engine: engine).register(with: &router)
         IngestService(engine: engine, maximumBatchEvents: configuration.limits.maximumBatchEvents, metrics: metrics).register(with: &router)
         QueryService(engine: engine).register(with: &router)
@@ -76,6 +81,8 @@ public final class MeterServer: Sendable, Service {
 
     /// Binds the configured sockets and starts serving; returns where it listens.
     public func start() async throws -> [Endpoint] {
+        // The keys as recovered (snapshot + log), before the first connection is accepted.
+        for key in try await engine.read({ machine in machine.apiKeys }) { authenticator.keys.update(key) }
         var endpoints: [Endpoint] = []
         if let path = configuration.unixSocketPath {
             try Self.removeStaleSocket(at: path)
@@ -137,6 +144,7 @@ public final class MeterServer: Sendable, Service {
     private func bootstrap() -> ServerBootstrap {
         let router = router
         let configuration = configuration
+        let authenticator = authenticator
         return ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -171,7 +179,7 @@ public final class MeterServer: Sendable, Service {
                         FrameDecoder(expectPreface: true, maximumFrameBytes: configuration.limits.maximumFrameBytes),
                         maximumBufferSize: 2 * configuration.limits.maximumFrameBytes + 64 * 1024))
                     try operations.addHandler(IdleStateHandler(allTimeout: TimeAmount(configuration.idleTimeout)))
-                    try operations.addHandler(ConnectionHandler(router: router, configuration: configuration))
+                    try operations.addHandler(ConnectionHandler(router: router, configuration: configuration, authenticator: authenticator))
                 }
             }
     }

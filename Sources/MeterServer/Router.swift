@@ -1,3 +1,4 @@
+import MeterCore
 import MeterWire
 import NIOCore
 
@@ -15,16 +16,22 @@ public struct RPCReply: Sendable {
 
 /// Per-call facts a handler may need.
 public struct RequestContext: Sendable {
-    /// The tenant named in the connection's handshake.
+    /// The tenant the connection acts for (from its credential, see `Principal`).
     public var tenantId: String
     /// The connection's event loop: where replies are encoded, so that a completion called on
     /// the engine's writer thread hands the work over instead of doing it there.
     public var eventLoop: (any EventLoop)?
+    /// Who the connection is; nil for callers that are not a connection (tests of a service).
+    public var principal: Principal?
 
-    public init(tenantId: String, eventLoop: (any EventLoop)? = nil) {
+    public init(tenantId: String, eventLoop: (any EventLoop)? = nil, principal: Principal? = nil) {
         self.tenantId = tenantId
         self.eventLoop = eventLoop
+        self.principal = principal
     }
+
+    /// Who the audit trail names for an admin action of this request.
+    var actor: AuditActor? { principal?.actor }
 
     /// Runs `body` on the connection's event loop (at once when there is none).
     public func onEventLoop(_ body: @escaping @Sendable () -> Void) {
@@ -42,6 +49,9 @@ public struct Router: Sendable {
     private var handlers: [UInt16: CompletionHandler] = [:]
     /// When set, every known method's latency (call to reply) and reply status are recorded.
     var metrics: ServerMetrics?
+    /// When set, every call is checked against the connection's principal first (a revoked
+    /// key, a role that does not allow the method) and refused without reaching the handler.
+    var authenticator: Authenticator?
 
     public init() {}
 
@@ -59,7 +69,20 @@ public struct Router: Sendable {
     }
 
     public func handler(for methodId: UInt16) -> CompletionHandler? {
-        guard let handler = handlers[methodId] else { return nil }
+        guard let registered = handlers[methodId] else { return nil }
+        let handler: CompletionHandler
+        if let authenticator {
+            let unchecked = registered
+            handler = { payload, context, done in
+                if let principal = context.principal, let refusal = authenticator.refusal(for: principal, method: methodId) {
+                    done(refusal)
+                } else {
+                    unchecked(payload, context, done)
+                }
+            }
+        } else {
+            handler = registered
+        }
         guard let metrics, metrics.measures(method: methodId) else { return handler }
         return { payload, context, done in
             let started = NIODeadline.now()

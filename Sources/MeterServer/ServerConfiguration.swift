@@ -24,6 +24,8 @@ public struct ServerConfiguration: Sendable {
     public var writeBufferHighWaterMarkBytes = 256 << 10
     /// See `writeBufferHighWaterMarkBytes`.
     public var writeBufferLowWaterMarkBytes = 128 << 10
+    /// Who may connect without an API key, and the delay of refused handshakes (docs/security.md).
+    public var access = AccessConfiguration()
     /// Version string announced in the handshake and ServerInfo.
     public var serverVersion = "0.1.0"
 

@@ -17,12 +17,14 @@ struct MeterControl: AsyncParsableCommand {
         abstract: "Administer a meterd usage-metering server.",
         discussion: """
             Every command connects to the server given by --socket PATH (default ./meterd.sock) or \
-            --tcp HOST:PORT, acts for --tenant (default "default"), and prints JSON with --json.
+            --tcp HOST:PORT, authenticates with --api-key or $METERD_API_KEY (needed on TCP; on the \
+            socket meterd's own user needs none), acts for the key's tenant (or --tenant, default \
+            "default" without a key), and prints JSON with --json.
 
             Exit status: 0 on success, 1 when the server refuses a request or cannot be reached \
             (its message is printed on standard error), 2 for a usage error.
             """,
-        subcommands: [MetersCommand.self, IngestCommand.self, UsageCommand.self, HealthCommand.self]
+        subcommands: [MetersCommand.self, IngestCommand.self, UsageCommand.self, HealthCommand.self, KeysCommand.self, AuditCommand.self]
     )
 
     /// Parses the arguments, runs the command and exits: 0 on success, 1 for failures (the
@@ -78,8 +80,11 @@ struct ConnectionOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("TCP address of the server, instead of a socket.", valueName: "host:port"))
     var tcp: String?
 
-    @Option(name: .long, help: ArgumentHelp("The tenant to act for.", valueName: "id"))
-    var tenant: String = "default"
+    @Option(name: .long, help: ArgumentHelp("The tenant to act for (default: the API key's; without a key, \"default\"). Another tenant than the key's is refused.", valueName: "id"))
+    var tenant: String?
+
+    @Option(name: .customLong("api-key"), help: ArgumentHelp("API key secret (mk_...); default $METERD_API_KEY. Required on TCP.", valueName: "secret"))
+    var apiKey: String?
 
     @Flag(name: .long, help: "Print JSON instead of text.")
     var json = false
@@ -106,7 +111,14 @@ struct ConnectionOptions: ParsableArguments {
 
     /// Connects and performs the handshake.
     func connect() async throws(MeterClientError) -> MeterClient {
-        try await MeterClient.connect(to: address, tenantId: tenant, clientName: "meterctl")
+        try await MeterClient.connect(to: address, tenantId: tenant ?? "", clientName: "meterctl", credential: credential)
+    }
+
+    /// --api-key, else $METERD_API_KEY, else none.
+    var credential: String {
+        if let apiKey { return apiKey }
+        if let fromEnvironment = getenv("METERD_API_KEY") { return String(cString: fromEnvironment) }
+        return ""
     }
 
     /// Connects, runs `body` with the client, and closes the connection whatever happens.

@@ -94,6 +94,15 @@ struct Meterd: AsyncParsableCommand {
     @Option(name: .long, help: "Log format: text (for people, default) or json (one JSON object per line, for log shippers).")
     var logFormat: String?
 
+    @Option(name: .long, help: ArgumentHelp("Admit local user UID on the Unix socket without an API key, to one tenant with one role (admin, ingest, read); repeatable. meterd's own user is admin of every tenant there anyway.", valueName: "UID=TENANT:ROLE"))
+    var peerAccess: [String] = []
+
+    @Flag(name: .long, help: "Do not admit meterd's own user on the Unix socket without a key: every connection needs an API key.")
+    var noOwnerAccess = false
+
+    @Option(name: .long, help: "Milliseconds a refused handshake waits before its GOAWAY, to slow down guessing (default 500).")
+    var refusedHandshakeDelayMs: Int?
+
     @Option(name: .long, help: "Serve Prometheus metrics at http://HOST:PORT/metrics (off by default; for example 127.0.0.1:9464; port 0 picks one, printed at start).")
     var metrics: String?
 

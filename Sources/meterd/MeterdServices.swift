@@ -138,6 +138,15 @@ struct ServerService: Service {
 
     func run() async throws {
         let engine = try await handle.engine()
+        do {
+            if let path = try await BootstrapKey.createIfNew(engine: engine, dataDirectory: dataDirectory) {
+                print("meterd: new data directory: bootstrap admin key of tenant default written to \(path) (mode 0600)")
+                fflush(nil)
+                logger.notice("bootstrap admin key written", metadata: ["path": "\(path)", "tenant": "default"])
+            }
+        } catch {
+            throw StartupFailure.cannotOpen(dataDirectory: dataDirectory, reason: "cannot create the bootstrap admin key: \(error)")
+        }
         let server = MeterServer(engine: engine, configuration: configuration, logger: logger)
         do {
             _ = try await server.start()

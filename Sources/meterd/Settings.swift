@@ -93,6 +93,19 @@ struct Settings {
             }
             metricsAddress = parsed
         }
+        var peerRules = command.peerAccess
+        if peerRules.isEmpty, let fromFile = file["peer-access"] { peerRules = fromFile.split(separator: ",").map(String.init) }
+        for text in peerRules {
+            guard let rule = PeerAccessRule(parsing: text) else {
+                throw ValidationError("peer-access must be UID=TENANT:ROLE with a numeric uid, a valid tenant id and a role of admin, ingest or read, got \"\(text)\"")
+            }
+            server.access.peerRules[rule.uid] = rule
+        }
+        if flag("no-owner-access", command.noOwnerAccess) { server.access.socketOwnerUid = nil }
+        if let milliseconds = try integer("refused-handshake-delay-ms", command.refusedHandshakeDelayMs) {
+            guard milliseconds >= 0 else { throw ValidationError("refused-handshake-delay-ms must be 0 or more, got \(milliseconds)") }
+            server.access.refusalDelay = .milliseconds(milliseconds)
+        }
         let problems = engine.core.problems
         guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "; ")) }
     }

@@ -70,17 +70,33 @@ final class RawWireClient {
 
     /// Preface plus HANDSHAKE; returns the server's HANDSHAKE_ACK.
     @discardableResult
-    func handshake(tenant: String = "default", maximumFrameBytes: UInt32 = 0) throws -> Meterd_V1_HandshakeAck {
+    func handshake(tenant: String = "default", maximumFrameBytes: UInt32 = 0, credential: String = "") throws -> Meterd_V1_HandshakeAck {
+        try sendHandshake(tenant: tenant, maximumFrameBytes: maximumFrameBytes, credential: credential)
+        let reply = try XCTUnwrap(try readFrame(), "no HANDSHAKE_ACK")
+        guard reply.type == .handshakeAck else { throw RawClientError("expected HANDSHAKE_ACK, got \(reply.type): \(goAwayReason(reply))") }
+        return try ProtobufPayload.decode(Meterd_V1_HandshakeAck.self, from: reply.payload)
+    }
+
+    /// Sends the preface and a HANDSHAKE, and reads nothing.
+    func sendHandshake(tenant: String = "default", maximumFrameBytes: UInt32 = 0, credential: String = "") throws {
         try send(WirePreface.bytes)
         var message = Meterd_V1_Handshake()
         message.protocolVersion = 1
         message.maxFrameBytes = maximumFrameBytes
         message.clientName = "raw-test-client"
         message.tenantID = tenant
+        message.credential = credential
         try send(WireFrame(type: .handshake, payload: try ProtobufPayload.encode(message)))
-        let reply = try XCTUnwrap(try readFrame(), "no HANDSHAKE_ACK")
-        guard reply.type == .handshakeAck else { throw RawClientError("expected HANDSHAKE_ACK, got \(reply.type): \(goAwayReason(reply))") }
-        return try ProtobufPayload.decode(Meterd_V1_HandshakeAck.self, from: reply.payload)
+    }
+
+    /// A handshake the server must refuse: returns the GOAWAY's header code and reason, and
+    /// checks that the connection is closed after it.
+    func refusedHandshake(tenant: String = "", credential: String = "") throws -> (code: StatusCode, reason: String) {
+        try sendHandshake(tenant: tenant, credential: credential)
+        let reply = try XCTUnwrap(try readFrame(), "connection closed without a GOAWAY")
+        guard reply.type == .goAway else { throw RawClientError("expected a GOAWAY, got \(reply.type)") }
+        XCTAssertNil(try readFrame(), "the connection stays open after the refusal")
+        return (StatusCode(rawValue: reply.code), goAwayReason(reply))
     }
 
     /// The next frame, or nil when the server closed the connection.
@@ -127,6 +143,10 @@ final class ServerProcess {
     let socketPath: String
     private(set) var child: ChildProcess
     private(set) var tcpPort = 0
+    /// The metrics port, when started with --metrics.
+    private(set) var metricsPort: Int?
+    /// What meterd printed on standard output until it listened.
+    private(set) var startLines: [String] = []
     let extraArguments: [String]
 
     init(_ test: XCTestCase, arguments: [String] = [], directory: String? = nil) throws {
@@ -136,7 +156,7 @@ final class ServerProcess {
         socketPath = base + "/meterd.sock"
         extraArguments = arguments
         child = try Self.launch(directory: base, socketPath: socketPath, arguments: arguments)
-        tcpPort = try Self.waitUntilListening(child)
+        try waitUntilListening()
         if directory == nil {
             test.addTeardownBlock { [base] in try? FileManager.default.removeItem(atPath: base) }
         }
@@ -146,21 +166,33 @@ final class ServerProcess {
         try ChildProcess("meterd", ["--data-dir", directory + "/data", "--socket", socketPath, "--tcp", "127.0.0.1:0"] + arguments)
     }
 
-    /// Reads meterd's start-up lines until it says where it listens; returns the TCP port.
-    private static func waitUntilListening(_ child: ChildProcess) throws -> Int {
+    /// Reads meterd's start-up lines until it says where it listens; notes the TCP (and metrics) port.
+    private func waitUntilListening() throws {
+        startLines = []
         while let line = child.nextLine() {
+            startLines.append(line)
+            if line.hasPrefix("meterd: metrics on http://127.0.0.1:") {
+                metricsPort = Int(line.dropFirst("meterd: metrics on http://127.0.0.1:".count).prefix { $0.isNumber })
+            }
             if line.hasPrefix("meterd: listening on"), let range = line.range(of: "tcp:127.0.0.1:") {
                 let digits = line[range.upperBound...].prefix { $0.isNumber }
-                return Int(digits)!
+                tcpPort = Int(digits)!
+                return
             }
         }
         let exit = child.wait()
         throw RawClientError("meterd exited before listening: \(exit.errorOutput)")
     }
 
+    /// The bootstrap admin key meterd wrote into its new data directory.
+    var bootstrapKey: String {
+        ((try? String(contentsOfFile: directory + "/data/bootstrap-admin.key", encoding: .utf8)) ?? "")
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     func restart() throws {
         child = try Self.launch(directory: directory, socketPath: socketPath, arguments: extraArguments)
-        tcpPort = try Self.waitUntilListening(child)
+        try waitUntilListening()
     }
 
     /// SIGTERM and wait; returns the exit status.
@@ -168,6 +200,13 @@ final class ServerProcess {
     func stop() -> Int32 {
         child.signal(SIGTERM)
         return child.wait().status
+    }
+
+    /// SIGTERM and wait; the exit status and everything written to standard error.
+    func stopCollectingErrors() -> (status: Int32, errorOutput: String) {
+        child.signal(SIGTERM)
+        let exit = child.wait()
+        return (exit.status, exit.errorOutput)
     }
 
     /// The server's resident memory in KiB, from /proc.

@@ -33,8 +33,8 @@ struct RPCFailure: Error {
     static func status(for code: RejectionCode) -> StatusCode {
         switch code {
         case .meterAlreadyExists: return .alreadyExists
-        case .meterNotFound: return .notFound
-        case .meterArchived, .immutableField, .resolutionUnavailable: return .failedPrecondition
+        case .meterNotFound, .keyNotFound: return .notFound
+        case .meterArchived, .immutableField, .resolutionUnavailable, .keyRevoked: return .failedPrecondition
         case .valueOverflow: return .outOfRange
         default: return .invalidArgument
         }

@@ -27,7 +27,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     private enum State {
         case awaitingHandshake
-        case ready(tenantId: String)
+        case ready(Principal)
         /// A GOAWAY is due: nothing more is read or acted on, and the GOAWAY is written once
         /// every accepted request's reply has been written.
         case draining(reason: String)
@@ -49,12 +49,16 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// A `read()` arrived while reading was held; issue it when reading may resume.
     private var readHeld = false
     private var handshakeTimer: Scheduled<Void>?
+    /// The status code of the GOAWAY: 0, or why the handshake was refused.
+    private var goAwayCode: UInt16 = 0
     private let router: Router
     private let configuration: ServerConfiguration
+    private let authenticator: any ConnectionAuthenticating
 
-    init(router: Router, configuration: ServerConfiguration) {
+    init(router: Router, configuration: ServerConfiguration, authenticator: any ConnectionAuthenticating = HandshakeTrustingAuthenticator()) {
         self.router = router
         self.configuration = configuration
+        self.authenticator = authenticator
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -100,13 +104,13 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
-        let tenantId: String?
+        let principal: Principal?
         switch state {
-        case .awaitingHandshake: tenantId = nil
-        case .ready(let tenant): tenantId = tenant
+        case .awaitingHandshake: principal = nil
+        case .ready(let known): principal = known
         case .draining, .closing, .closed: return  // frames already decoded behind a GOAWAY are dropped
         }
-        if let violation = ClientFrameRules.violation(of: frame, handshakeDone: tenantId != nil) {
+        if let violation = ClientFrameRules.violation(of: frame, handshakeDone: principal != nil) {
             goAway(context: context, reason: violation)
             return
         }
@@ -114,7 +118,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         case .handshake:
             handshake(frame, context: context)
         case .request:
-            if let tenantId { request(frame, tenantId: tenantId, context: context) }
+            if let principal { request(frame, principal: principal, context: context) }
         case .ping:
             write(WireFrame(type: .pong, streamId: frame.streamId, payload: frame.payload), context: context)
         case .response, .handshakeAck, .pong, .goAway:
@@ -134,7 +138,14 @@ final class ConnectionHandler: ChannelDuplexHandler {
             goAway(context: context, reason: "unsupported protocol version \(message.protocolVersion); this server speaks \(WirePreface.protocolVersion)")
             return
         }
-        let tenantId = message.tenantID.isEmpty ? "default" : message.tenantID
+        let principal: Principal
+        switch authenticator.authenticate(message, channel: context.channel) {
+        case .success(let accepted): principal = accepted
+        case .failure(let refusal):
+            refuseHandshake(refusal, context: context)
+            return
+        }
+        let tenantId = principal.tenantId
         guard NameRules.isValidEventName(tenantId) else {
             goAway(context: context, reason: "tenant id \"\(tenantId.prefix(64))\" is invalid: use 1-64 characters of a-z, 0-9, '_', '.', '-'")
             return
@@ -147,7 +158,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
             clientMaximumFrameBytes = Int(message.maxFrameBytes)
         }
         handshakeTimer?.cancel()
-        state = .ready(tenantId: tenantId)
+        state = .ready(principal)
         var acknowledgement = Meterd_V1_HandshakeAck()
         acknowledgement.protocolVersion = UInt32(WirePreface.protocolVersion)
         acknowledgement.serverVersion = configuration.serverVersion
@@ -155,10 +166,26 @@ final class ConnectionHandler: ChannelDuplexHandler {
         acknowledgement.maxBatchEvents = UInt32(configuration.limits.maximumBatchEvents)
         acknowledgement.maxInFlight = UInt32(configuration.limits.maximumInFlight)
         acknowledgement.tenantID = tenantId
+        acknowledgement.role = ProtoConversions.proto(principal.role)
+        acknowledgement.principal = principal.actor.description
         write(WireFrame(type: .handshakeAck, payload: (try? ProtobufPayload.encode(acknowledgement)) ?? ByteBuffer()), context: context)
     }
 
-    private func request(_ frame: WireFrame, tenantId: String, context: ChannelHandlerContext) {
+    /// A refused credential: nothing more is read, and after the authenticator's delay (which
+    /// slows down guessing without holding the event loop) the GOAWAY says why, with the status
+    /// in its code field, and the connection closes.
+    private func refuseHandshake(_ refusal: HandshakeRefusal, context: ChannelHandlerContext) {
+        handshakeTimer?.cancel()
+        goAwayCode = refusal.status.rawValue
+        state = .draining(reason: refusal.message)
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        context.eventLoop.scheduleTask(in: TimeAmount(authenticator.refusalDelay)) {
+            let (handler, context) = loopBound.value
+            handler.sendGoAwayIfDrained(context: context)
+        }
+    }
+
+    private func request(_ frame: WireFrame, principal: Principal, context: ChannelHandlerContext) {
         guard !activeStreams.contains(frame.streamId) else {
             goAway(context: context, reason: "stream id \(frame.streamId) is already in flight")
             return
@@ -179,7 +206,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
         let streamId = frame.streamId
-        handler(frame.payload, RequestContext(tenantId: tenantId, eventLoop: eventLoop)) { answer in
+        handler(frame.payload, RequestContext(tenantId: principal.tenantId, eventLoop: eventLoop, principal: principal)) { answer in
             // Handlers that already moved to the event loop (ingest encodes its reply there)
             // answer in place; others hand the answer over.
             if eventLoop.inEventLoop {
@@ -289,7 +316,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         var message = Meterd_V1_GoAway()
         message.reason = reason
         message.lastStreamID = lastStreamId
-        let frame = WireFrame(type: .goAway, payload: (try? ProtobufPayload.encode(message)) ?? ByteBuffer())
+        let frame = WireFrame(type: .goAway, code: goAwayCode, payload: (try? ProtobufPayload.encode(message)) ?? ByteBuffer())
         write(frame, context: context) { connection, context in connection.close(context: context) }
     }
 

@@ -30,6 +30,8 @@ public final class ServerMetrics: Sendable {
     private let requestTimers = NIOLockedValueBox([UInt16: Timer]())
     private let openConnectionsGauge: CoreMetrics.Meter
     private let refusedConnectionsCounter: Counter
+    /// Refused credentials and denied methods (made through the same factory).
+    public let access: AccessMetrics
 
     private struct EventCounterKey: Hashable {
         var tenantId: String
@@ -46,6 +48,7 @@ public final class ServerMetrics: Sendable {
         self.factory = factory
         openConnectionsGauge = CoreMetrics.Meter(label: Name.openConnections, dimensions: [], factory: factory)
         refusedConnectionsCounter = Counter(label: Name.refusedConnections, dimensions: [], factory: factory)
+        access = AccessMetrics(factory: factory)
     }
 
     /// Counts one request's per-event results (each event once: accepted, duplicate, or

@@ -16,7 +16,7 @@ struct AdminService {
             let definition = try ProtoConversions.definition(request.definition, tenantId: context.tenantId)
             do throws(EngineError) {
                 var response = Meterd_V1_CreateMeterResponse()
-                response.meter = ProtoConversions.proto(try await engine.createMeter(definition))
+                response.meter = ProtoConversions.proto(try await engine.createMeter(definition, actor: context.actor))
                 return response
             } catch {
                 throw RPCFailure(error)
@@ -75,7 +75,7 @@ struct AdminService {
             }
             do throws(EngineError) {
                 var response = Meterd_V1_UpdateMeterResponse()
-                response.meter = ProtoConversions.proto(try await engine.updateDisplayName(tenantId: context.tenantId, meter: reference, displayName: request.displayName))
+                response.meter = ProtoConversions.proto(try await engine.updateDisplayName(tenantId: context.tenantId, meter: reference, displayName: request.displayName, actor: context.actor))
                 return response
             } catch {
                 throw RPCFailure(error)
@@ -85,7 +85,7 @@ struct AdminService {
             let reference = try ProtoConversions.reference(request.meter)
             do throws(EngineError) {
                 var response = Meterd_V1_ArchiveMeterResponse()
-                response.meter = ProtoConversions.proto(try await engine.archiveMeter(tenantId: context.tenantId, meter: reference))
+                response.meter = ProtoConversions.proto(try await engine.archiveMeter(tenantId: context.tenantId, meter: reference, actor: context.actor))
                 return response
             } catch {
                 throw RPCFailure(error)
