@@ -52,11 +52,11 @@ final class OperationsTests: XCTestCase {
         XCTAssertEqual(samples["meterd_requests_total{method=\"Ingest/IngestBatch\",status=\"OK\"}"], 3, scrape.body)
         XCTAssertEqual(samples["meterd_requests_total{method=\"Admin/CreateMeter\",status=\"OK\"}"], 2, scrape.body)
         XCTAssertEqual(samples["meterd_open_connections"], 2, scrape.body)
-        // Read from the engine's status at scrape time: 2 meters and 3 groups of events were
-        // committed (7 accepted events), all applied.
+        // Read from the engine's status at scrape time: the new data directory's bootstrap key,
+        // 2 meters and 3 groups of events were committed (7 accepted events), all applied.
         XCTAssertEqual(samples["meterd_group_commit_events_total"], 7, scrape.body)
         XCTAssertGreaterThanOrEqual(samples["meterd_group_commits_total"] ?? 0, 3, scrape.body)
-        XCTAssertEqual(samples["meterd_last_applied_sequence"], 5, scrape.body)
+        XCTAssertEqual(samples["meterd_last_applied_sequence"], 6, scrape.body)
         XCTAssertEqual(samples["meterd_engine_failed"], 0, scrape.body)
         XCTAssertEqual(samples["meterd_writer_queue_events"], 0, scrape.body)
 
