@@ -48,6 +48,16 @@ class MeterdServer:
     def address(self, transport: str) -> str:
         return self.unix_address if transport == "unix" else self.tcp_address
 
+    @property
+    def bootstrap_key(self) -> str:
+        """The admin key meterd wrote into its new data directory."""
+        return (self.data_directory / "bootstrap-admin.key").read_text().strip()
+
+    def options(self, transport: str) -> dict:
+        """Client options for a transport: TCP needs an API key; on the Unix socket the test's
+        own user (meterd's) needs none."""
+        return {} if transport == "unix" else {"api_key": self.bootstrap_key}
+
     def start(self, timeout: float = 30.0) -> None:
         """Start meterd and wait for its "listening" line (stdout goes to a log file)."""
         self.stdout_path.write_bytes(b"")

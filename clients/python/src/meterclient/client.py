@@ -8,6 +8,7 @@ from typing import Iterable, Mapping, Sequence
 from . import calls, errors, models
 from .address import parse_address
 from .connection import Connection
+from .handshake import resolve_api_key
 from .wire import DEFAULT_MAX_FRAME_BYTES
 
 
@@ -26,18 +27,19 @@ class Client:
     their requests are pipelined on the one connection.
     """
 
-    def __init__(self, address: str, *, tenant: str = "default", timeout: float = 10.0,
-                 credential: str = "", max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> None:
+    def __init__(self, address: str, *, tenant: str = "", timeout: float = 10.0,
+                 api_key: str | None = None, credential: str = "",
+                 max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> None:
         self.address = parse_address(address)
         self.tenant = tenant
         self.timeout = timeout
-        self._credential = credential
+        self._credential = resolve_api_key(api_key, credential)
         self._max_frame_bytes = max_frame_bytes
         self._connection: Connection | None = None
         self._closed = False
 
     @classmethod
-    def connect(cls, address: str, tenant: str = "default", timeout: float = 10.0,
+    def connect(cls, address: str, tenant: str = "", timeout: float = 10.0,
                 **options) -> "Client":
         """Open a connection now (raising ConnectionError when that fails) and return the client."""
         client = cls(address, tenant=tenant, timeout=timeout, **options)
