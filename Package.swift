@@ -22,6 +22,8 @@ let dependencies: [Package.Dependency] = [
     // Access control (docs/security.md): SHA-256 of API key secrets and the secrets' randomness.
     // Only the edges use it; MeterCore stores the hashes as bytes it never computes.
     .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
+    // TLS on TCP (docs/security.md), server and Swift client.
+    .package(url: "https://github.com/apple/swift-nio-ssl", exact: "2.37.6"),
 ]
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
@@ -34,6 +36,7 @@ let unixSignals = Target.Dependency.product(name: "UnixSignals", package: "swift
 let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
 let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummingbird")
 let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
+let nioSSL = Target.Dependency.product(name: "NIOSSL", package: "swift-nio-ssl")
 
 let package = Package(
     name: "meterd",
@@ -66,9 +69,9 @@ let package = Package(
         .target(name: "MeterWire", dependencies: ["MeterProto", nioCore, swiftProtobuf]),
         // NIO server over Unix-domain and TCP sockets, dispatching to the engine.
         .target(name: "MeterServer", dependencies: ["MeterCore", "MeterEngine", "MeterWire", "MeterProto", nioCore, nioPosix, swiftProtobuf,
-                                                  logging, metrics, serviceLifecycle, prometheus, hummingbird, crypto]),
+                                                  logging, metrics, serviceLifecycle, prometheus, hummingbird, crypto, nioSSL]),
         // async/await client over either transport.
-        .target(name: "MeterClient", dependencies: ["MeterWire", "MeterProto", nioCore, nioPosix, swiftProtobuf]),
+        .target(name: "MeterClient", dependencies: ["MeterWire", "MeterProto", nioCore, nioPosix, swiftProtobuf, nioSSL]),
         .executableTarget(name: "meterd", dependencies: ["MeterServer", "MeterEngine", "MeterCore", "MeterWire", argumentParser, logging, metrics, serviceLifecycle, prometheus]),
         .executableTarget(name: "meterctl", dependencies: ["MeterClient", "MeterProto", "MeterCore", argumentParser]),
         // Batching ingestion next to a service: local socket, fsynced spool, forwarding with backoff.

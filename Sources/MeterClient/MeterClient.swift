@@ -2,6 +2,7 @@ import MeterProto
 import MeterWire
 import NIOCore
 import NIOPosix
+import NIOSSL
 import SwiftProtobuf
 import Synchronization
 
@@ -75,6 +76,7 @@ public final class MeterClient: Sendable {
     ///   - clientName: names this program in the server's logs.
     ///   - credential: an API key secret ("mk_..."); empty to connect as the local user on the
     ///     Unix socket. TCP needs one. A refusal is `.status` UNAUTHENTICATED or PERMISSION_DENIED.
+    ///   - tls: TLS for a TCP address (the server's CA, and a client certificate for mutual TLS).
     ///   - timeout: limit for connecting and the handshake together.
     ///   - eventLoopGroup: where the connection's I/O runs.
     public static func connect(
@@ -82,10 +84,27 @@ public final class MeterClient: Sendable {
         tenantId: String = "",
         clientName: String = "meter-client",
         credential: String = "",
+        tls: MeterClientTLS? = nil,
         timeout: Duration = .seconds(10),
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws(MeterClientError) -> MeterClient {
-        let bootstrap = ClientBootstrap(group: eventLoopGroup).connectTimeout(TimeAmount(timeout))
+        var bootstrap = ClientBootstrap(group: eventLoopGroup).connectTimeout(TimeAmount(timeout))
+        if let tls, case .tcp(let host, _) = address {
+            let context: NIOSSLContext
+            do {
+                context = try tls.makeContext()
+            } catch {
+                throw .connection("cannot set up TLS: \(error)")
+            }
+            // SNI and name checks need a host name; an IP address is checked against the
+            // certificate's IP addresses instead.
+            let serverName: String? = tls.serverName ?? (MeterClientTLS.isIPAddress(host) ? nil : host)
+            bootstrap = bootstrap.channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: serverName))
+                }
+            }
+        }
         let channel: any Channel
         do {
             switch address {

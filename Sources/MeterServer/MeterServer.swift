@@ -6,6 +6,7 @@ import MeterWire
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 
 /// The front door: listens on a Unix-domain socket and on TCP at once (either can be off),
@@ -105,7 +106,8 @@ public final class MeterServer: Sendable, Service {
             endpoints.append(.unixSocket(path: path))
         }
         if let host = configuration.tcpHost {
-            let channel = try await bootstrap().bind(host: host, port: configuration.tcpPort).get()
+            let tlsContext = try configuration.tls?.makeContext()
+            let channel = try await bootstrap(tls: tlsContext).bind(host: host, port: configuration.tcpPort).get()
             state.withLockedValue { $0.listeners.append(channel) }
             endpoints.append(.tcp(host: host, port: channel.localAddress?.port ?? configuration.tcpPort))
         }
@@ -141,7 +143,8 @@ public final class MeterServer: Sendable, Service {
         try await run(onListening: { _ in })
     }
 
-    private func bootstrap() -> ServerBootstrap {
+    /// `tls`: wraps every accepted connection in TLS (the TCP listener only).
+    private func bootstrap(tls: NIOSSLContext? = nil) -> ServerBootstrap {
         let router = router
         let configuration = configuration
         let authenticator = authenticator
@@ -170,6 +173,7 @@ public final class MeterServer: Sendable, Service {
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     let operations = channel.pipeline.syncOperations
+                    if let tls { try operations.addHandler(NIOSSLServerHandler(context: tls)) }
                     try operations.addHandler(MessageToByteHandler(FrameEncoder()))
                     guard accepted else {
                         try operations.addHandler(RefusingHandler(reason: "too many connections (limit \(configuration.maximumConnections)) or shutting down"))

@@ -24,6 +24,9 @@ public struct ServerConfiguration: Sendable {
     public var writeBufferHighWaterMarkBytes = 256 << 10
     /// See `writeBufferHighWaterMarkBytes`.
     public var writeBufferLowWaterMarkBytes = 128 << 10
+    /// TLS on the TCP listener; nil: plaintext TCP (refused by meterd on a non-loopback address
+    /// unless allowed explicitly).
+    public var tls: ServerTLS?
     /// Who may connect without an API key, and the delay of refused handshakes (docs/security.md).
     public var access = AccessConfiguration()
     /// Version string announced in the handshake and ServerInfo.

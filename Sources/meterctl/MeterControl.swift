@@ -86,6 +86,15 @@ struct ConnectionOptions: ParsableArguments {
     @Option(name: .customLong("api-key"), help: ArgumentHelp("API key secret (mk_...); default $METERD_API_KEY. Required on TCP.", valueName: "secret"))
     var apiKey: String?
 
+    @Option(name: .customLong("tls-ca"), help: ArgumentHelp("TLS over --tcp: CA certificates (PEM) the server's certificate must chain to.", valueName: "path"))
+    var tlsCertificateAuthority: String?
+
+    @Option(name: .customLong("tls-certificate"), help: ArgumentHelp("Mutual TLS: client certificate chain (PEM, with --tls-key).", valueName: "path"))
+    var tlsCertificate: String?
+
+    @Option(name: .customLong("tls-key"), help: ArgumentHelp("Mutual TLS: the client certificate's private key (PEM).", valueName: "path"))
+    var tlsKey: String?
+
     @Flag(name: .long, help: "Print JSON instead of text.")
     var json = false
 
@@ -95,6 +104,12 @@ struct ConnectionOptions: ParsableArguments {
         }
         if let tcp, MeterAddress(parsing: "tcp:" + tcp) == nil {
             throw ValidationError("--tcp needs HOST:PORT with a port from 1 to 65535 (\"[::1]:7070\" for IPv6), not \"\(tcp)\"")
+        }
+        if (tlsCertificate == nil) != (tlsKey == nil) {
+            throw ValidationError("--tls-certificate and --tls-key go together")
+        }
+        if tcp == nil, tlsCertificateAuthority != nil || tlsCertificate != nil {
+            throw ValidationError("the --tls options are for --tcp")
         }
         if socket?.isEmpty == true {
             throw ValidationError("--socket needs a path")
@@ -111,7 +126,13 @@ struct ConnectionOptions: ParsableArguments {
 
     /// Connects and performs the handshake.
     func connect() async throws(MeterClientError) -> MeterClient {
-        try await MeterClient.connect(to: address, tenantId: tenant ?? "", clientName: "meterctl", credential: credential)
+        try await MeterClient.connect(to: address, tenantId: tenant ?? "", clientName: "meterctl", credential: credential, tls: tls)
+    }
+
+    /// TLS when any --tls option is given.
+    var tls: MeterClientTLS? {
+        guard tlsCertificateAuthority != nil || tlsCertificate != nil else { return nil }
+        return MeterClientTLS(certificateAuthorityPath: tlsCertificateAuthority, certificateChainPath: tlsCertificate, privateKeyPath: tlsKey)
     }
 
     /// --api-key, else $METERD_API_KEY, else none.

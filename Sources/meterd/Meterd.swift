@@ -100,6 +100,18 @@ struct Meterd: AsyncParsableCommand {
     @Flag(name: .long, help: "Do not admit meterd's own user on the Unix socket without a key: every connection needs an API key.")
     var noOwnerAccess = false
 
+    @Option(name: .long, help: ArgumentHelp("TLS on TCP: certificate chain, PEM (with --tls-key).", valueName: "path"))
+    var tlsCertificate: String?
+
+    @Option(name: .long, help: ArgumentHelp("TLS on TCP: private key of --tls-certificate, PEM.", valueName: "path"))
+    var tlsKey: String?
+
+    @Option(name: .long, help: ArgumentHelp("Mutual TLS: CA certificates (PEM) a client certificate must chain to; clients without one are refused.", valueName: "path"))
+    var tlsClientCa: String?
+
+    @Flag(name: .long, help: "Allow plaintext TCP on an address that is not loopback (refused by default: keys would cross the network readable).")
+    var allowPlaintextTcp = false
+
     @Option(name: .long, help: "Milliseconds a refused handshake waits before its GOAWAY, to slow down guessing (default 500).")
     var refusedHandshakeDelayMs: Int?
 

@@ -93,6 +93,20 @@ struct Settings {
             }
             metricsAddress = parsed
         }
+        let certificate = value("tls-certificate", command.tlsCertificate)
+        let key = value("tls-key", command.tlsKey)
+        switch (certificate, key) {
+        case (let certificate?, let key?):
+            server.tls = ServerTLS(certificateChainPath: certificate, privateKeyPath: key,
+                                   clientCertificateAuthorityPath: value("tls-client-ca", command.tlsClientCa))
+        case (nil, nil):
+            if value("tls-client-ca", command.tlsClientCa) != nil { throw ValidationError("tls-client-ca needs tls-certificate and tls-key") }
+        default:
+            throw ValidationError("tls-certificate and tls-key go together: give both or neither")
+        }
+        if let host = server.tcpHost, server.tls == nil, !Self.isLoopback(host), !flag("allow-plaintext-tcp", command.allowPlaintextTcp) {
+            throw ValidationError("tcp \(host) is not a loopback address and TLS is off: API keys would cross the network in plaintext. Give --tls-certificate and --tls-key, or --allow-plaintext-tcp to accept that")
+        }
         var peerRules = command.peerAccess
         if peerRules.isEmpty, let fromFile = file["peer-access"] { peerRules = fromFile.split(separator: ",").map(String.init) }
         for text in peerRules {
@@ -108,6 +122,12 @@ struct Settings {
         }
         let problems = engine.core.problems
         guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "; ")) }
+    }
+
+    /// 127.0.0.0/8, ::1 and localhost: reachable from this host only.
+    static func isLoopback(_ host: String) -> Bool {
+        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        return bare == "localhost" || bare == "::1" || bare.hasPrefix("127.")
     }
 
     static func positive(_ name: String, _ value: Int) throws -> Int {
