@@ -73,8 +73,9 @@ public final class MeterServer: Sendable, Service {
         router.metrics = metrics
         router.authenticator = authenticator
         AccessService(engine: engine, keys: authenticator.keys).register(with: &router)
-        AdminService(engine: engine).register(with: &router)
-        IngestService(engine: engine, maximumBatchEvents: configuration.limits.maximumBatchEvents, metrics: metrics).register(with: &router)
+        let quotas = TenantQuotas(defaultQuota: configuration.defaultQuota, overrides: configuration.tenantQuotas, factory: metrics.factory)
+        AdminService(engine: engine, quotas: quotas).register(with: &router)
+        IngestService(engine: engine, maximumBatchEvents: configuration.limits.maximumBatchEvents, metrics: metrics, quotas: quotas).register(with: &router)
         QueryService(engine: engine).register(with: &router)
         HealthService(engine: engine, version: configuration.serverVersion, startedAt: .now).register(with: &router)
         self.router = router

@@ -27,6 +27,9 @@ public struct ServerConfiguration: Sendable {
     /// TLS on the TCP listener; nil: plaintext TCP (refused by meterd on a non-loopback address
     /// unless allowed explicitly).
     public var tls: ServerTLS?
+    /// Per-tenant quotas: the default for every tenant, and overrides by tenant id.
+    public var defaultQuota = TenantQuota()
+    public var tenantQuotas: [String: TenantQuota] = [:]
     /// Who may connect without an API key, and the delay of refused handshakes (docs/security.md).
     public var access = AccessConfiguration()
     /// Version string announced in the handshake and ServerInfo.

@@ -112,6 +112,15 @@ struct Meterd: AsyncParsableCommand {
     @Flag(name: .long, help: "Allow plaintext TCP on an address that is not loopback (refused by default: keys would cross the network readable).")
     var allowPlaintextTcp = false
 
+    @Option(name: .long, help: "Default per-tenant quota: events per second (token bucket of one second; 0, the default: unlimited).")
+    var quotaEventsPerSecond: Int?
+
+    @Option(name: .long, help: "Default per-tenant quota: active meters (0, the default: unlimited).")
+    var quotaMeters: Int?
+
+    @Option(name: .long, help: ArgumentHelp("A tenant's own quotas, overriding the defaults; repeatable.", valueName: "TENANT:events-per-second=N,meters=N"))
+    var tenantQuota: [String] = []
+
     @Option(name: .long, help: "Milliseconds a refused handshake waits before its GOAWAY, to slow down guessing (default 500).")
     var refusedHandshakeDelayMs: Int?
 

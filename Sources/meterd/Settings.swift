@@ -107,6 +107,19 @@ struct Settings {
         if let host = server.tcpHost, server.tls == nil, !Self.isLoopback(host), !flag("allow-plaintext-tcp", command.allowPlaintextTcp) {
             throw ValidationError("tcp \(host) is not a loopback address and TLS is off: API keys would cross the network in plaintext. Give --tls-certificate and --tls-key, or --allow-plaintext-tcp to accept that")
         }
+        if let rate = try integer("quota-events-per-second", command.quotaEventsPerSecond) {
+            guard rate >= 0 else { throw ValidationError("quota-events-per-second must be 0 or more, got \(rate)") }
+            server.defaultQuota.eventsPerSecond = rate
+        }
+        if let meters = try integer("quota-meters", command.quotaMeters) {
+            guard meters >= 0 else { throw ValidationError("quota-meters must be 0 or more, got \(meters)") }
+            server.defaultQuota.meters = meters
+        }
+        var tenantQuotas = command.tenantQuota
+        if tenantQuotas.isEmpty, let fromFile = file["tenant-quota"] { tenantQuotas = fromFile.split(separator: ";").map(String.init) }
+        for text in tenantQuotas {
+            server.tenantQuotas.merge([try Self.tenantQuota(text, defaults: server.defaultQuota)]) { $1 }
+        }
         var peerRules = command.peerAccess
         if peerRules.isEmpty, let fromFile = file["peer-access"] { peerRules = fromFile.split(separator: ",").map(String.init) }
         for text in peerRules {
@@ -122,6 +135,24 @@ struct Settings {
         }
         let problems = engine.core.problems
         guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "; ")) }
+    }
+
+    /// Parses "TENANT:events-per-second=N,meters=N"; limits not named keep the defaults.
+    static func tenantQuota(_ text: String, defaults: TenantQuota) throws -> (String, TenantQuota) {
+        let problem = ValidationError("tenant-quota must be TENANT:events-per-second=N,meters=N (either or both, N >= 0), got \"\(text)\"")
+        let parts = text.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard parts.count == 2, NameRules.isValidEventName(parts[0]) else { throw problem }
+        var quota = defaults
+        for assignment in parts[1].split(separator: ",") {
+            let pair = assignment.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard pair.count == 2, let number = Int(pair[1]), number >= 0 else { throw problem }
+            switch pair[0] {
+            case "events-per-second": quota.eventsPerSecond = number
+            case "meters": quota.meters = number
+            default: throw problem
+            }
+        }
+        return (parts[0], quota)
     }
 
     /// 127.0.0.0/8, ::1 and localhost: reachable from this host only.

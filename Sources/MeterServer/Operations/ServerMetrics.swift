@@ -23,7 +23,7 @@ public final class ServerMetrics: Sendable {
         public static let refusedConnections = "meterd_connections_refused_total"
     }
 
-    private let factory: any MetricsFactory
+    let factory: any MetricsFactory
     private let eventCounters = NIOLockedValueBox([EventCounterKey: Counter]())
     private let requestCounters = NIOLockedValueBox([RequestCounterKey: Counter]())
     /// Made on a method's first request, so a scrape lists only the methods that were called.

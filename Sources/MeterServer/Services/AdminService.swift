@@ -6,14 +6,27 @@ import MeterWire
 /// CreateMeter, GetMeter, ListMeters, UpdateMeter (display name only) and ArchiveMeter.
 struct AdminService {
     let engine: MeterEngine
+    /// Per-tenant meter quotas, checked before a create is queued.
+    let quotas: TenantQuotas
 
     static let pageSizeDefault = 100
     static let pageSizeMaximum = 1000
 
     func register(with router: inout Router) {
         let engine = engine
+        let quotas = quotas
         router.register(.createMeter, unary(Meterd_V1_CreateMeterRequest.self) { request, context throws(RPCFailure) in
             let definition = try ProtoConversions.definition(request.definition, tenantId: context.tenantId)
+            if quotas.quota(for: context.tenantId).meters > 0 {
+                let tenantId = context.tenantId
+                let active: Int
+                do throws(EngineError) {
+                    active = try await engine.read { machine in machine.meters(tenantId: tenantId, includeArchived: false).count }
+                } catch {
+                    throw RPCFailure(error)
+                }
+                if let refusal = quotas.admitMeter(activeMeters: active, tenantId: tenantId) { throw refusal }
+            }
             do throws(EngineError) {
                 var response = Meterd_V1_CreateMeterResponse()
                 response.meter = ProtoConversions.proto(try await engine.createMeter(definition, actor: context.actor))
