@@ -18,7 +18,7 @@ final class ConnectionHarness {
     /// `maximumInFlight` and the router's methods are the only settings tests change.
     /// Health.Check answers when the test says (`answers`); Health.ServerInfo answers at once
     /// with a payload of as many bytes as its request carries in its first 4 bytes (or none).
-    init(maximumInFlight: Int = 64) throws {
+    init(maximumInFlight: Int = 64, authenticator: any ConnectionAuthenticating = HandshakeTrustingAuthenticator()) throws {
         var configuration = ServerConfiguration()
         configuration.limits.maximumInFlight = maximumInFlight
         var router = Router()
@@ -32,7 +32,7 @@ final class ConnectionHarness {
         try operations.addHandler(socket)
         try operations.addHandler(MessageToByteHandler(FrameEncoder()))
         try operations.addHandler(ByteToMessageHandler(FrameDecoder(expectPreface: true, maximumFrameBytes: configuration.limits.maximumFrameBytes)))
-        try operations.addHandler(ConnectionHandler(router: router, configuration: configuration))
+        try operations.addHandler(ConnectionHandler(router: router, configuration: configuration, authenticator: authenticator))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 7878)).wait()
     }
 
