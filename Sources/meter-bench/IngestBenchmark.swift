@@ -1,9 +1,11 @@
+import MeterTestSupport
 import Foundation
 import MeterClient
 import MeterCore
 import MeterEngine
 import MeterProto
 import MeterServer
+import MeterWireServer
 
 /// Durable batched ingest alone, over the Unix socket, with meterd in-process: the figure the
 /// wire suite prints last, without the latency and pipelining runs before it, so a profiler

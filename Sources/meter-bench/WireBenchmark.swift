@@ -4,6 +4,7 @@ import MeterCore
 import MeterEngine
 import MeterProto
 import MeterServer
+import MeterWireServer
 
 /// The server end to end, in one process: round-trip latency on one connection, pipelined
 /// requests per second, and durable batched events per second, over the Unix socket and TCP.

@@ -1,4 +1,5 @@
 import Foundation
+import MeterTestSupport
 import XCTest
 
 /// meterd itself on data directories with a flipped byte: a damaged last record that the

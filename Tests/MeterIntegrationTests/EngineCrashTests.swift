@@ -1,4 +1,5 @@
 import Foundation
+import MeterTestSupport
 import XCTest
 
 /// Runs the real engine in a child process (meter-engine-driver), drives it with 8 concurrent
@@ -12,12 +13,11 @@ final class EngineCrashTests: XCTestCase {
     private func value(_ n: Int) -> Decimal { Decimal(n % 100) + Decimal(string: "0.25")! }
 
     func testSigkillAtRandomMomentsLosesNoAcknowledgedEventAndCountsEachOnce() throws {
-        let seed = testSeed("METERD_CRASH_SEED")
         let kills = Int(ProcessInfo.processInfo.environment["METERD_CRASH_KILLS"] ?? "") ?? 20
-        print("crash test: seed \(seed), \(kills) kills (set METERD_CRASH_SEED / METERD_CRASH_KILLS to change)")
-        var random = SeededRandom(state: seed)
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("meterd-crash-\(seed)-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        print("crash test: \(kills) kills (set METERD_CRASH_KILLS to change)")
+        var random = TestSeed.generator(for: #function)
+        let seed = TestSeed.description
+        let directory = try TemporaryDirectory("meterd-crash", removedBy: addTeardownBlock).path
 
         // acked[round][writer]: acknowledged event numbers; attempted: how many may have been sent.
         var acked: [[Set<Int>]] = []

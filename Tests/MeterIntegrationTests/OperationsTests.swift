@@ -1,6 +1,7 @@
 import Foundation
 import MeterProto
 import MeterWire
+import MeterTestSupport
 import XCTest
 
 /// meterd's operations surface with a real process: Prometheus metrics over a real HTTP socket,

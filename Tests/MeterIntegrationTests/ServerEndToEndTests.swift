@@ -1,6 +1,7 @@
 import Foundation
 import MeterProto
 import MeterWire
+import MeterTestSupport
 import XCTest
 
 /// A real meterd process driven over real sockets.

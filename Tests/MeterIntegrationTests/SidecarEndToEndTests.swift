@@ -3,6 +3,7 @@ import MeterClient
 import MeterProto
 import MeterWire
 import Synchronization
+import MeterTestSupport
 import XCTest
 
 /// A real `meter-sidecar` child process in front of a real `meterd`.

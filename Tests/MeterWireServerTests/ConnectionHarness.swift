@@ -1,7 +1,7 @@
 import Foundation
 import MeterProto
 import MeterWire
-@testable import MeterServer
+@testable import MeterWireServer
 import NIOCore
 import NIOEmbedded
 import SwiftProtobuf

@@ -1,6 +1,7 @@
 import MeterCore
 import MeterProto
 import MeterWire
+import MeterWireServer
 import NIOCore
 
 /// Decodes an `IngestBatchRequest` (meterd.v1, proto/meterd/v1/meterd.proto) straight from the

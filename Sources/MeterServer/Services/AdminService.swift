@@ -2,6 +2,7 @@ import MeterCore
 import MeterEngine
 import MeterProto
 import MeterWire
+import MeterWireServer
 
 /// CreateMeter, GetMeter, ListMeters, UpdateMeter (display name only) and ArchiveMeter.
 struct AdminService {

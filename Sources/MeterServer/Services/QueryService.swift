@@ -2,6 +2,7 @@ import MeterCore
 import MeterEngine
 import MeterProto
 import MeterWire
+import MeterWireServer
 
 /// QueryUsage (windows over a range) and CurrentUsage (billing period or running total now).
 struct QueryService {
