@@ -90,6 +90,17 @@ final class IngestBatchDecoderTests: XCTestCase {
         XCTAssertGreaterThan(refused, 100, "damage should often make the bytes undecodable")
     }
 
+    /// An unknown group inside an event must end with its own field's end tag (found by a
+    /// random seed: the fast path used to take any end tag).
+    func testAnUnknownGroupMustEndWithItsOwnEndTag() throws {
+        let matched: [UInt8] = [10, 2, 9 << 3 | 3, 9 << 3 | 4]
+        let mismatched: [UInt8] = [10, 2, 9 << 3 | 3, 8 << 3 | 4]
+        XCTAssertNotNil(reference(matched))
+        XCTAssertEqual(try IngestBatchDecoder.decode(ByteBuffer(bytes: matched)).count, 1)
+        XCTAssertNil(reference(mismatched))
+        XCTAssertThrowsError(try IngestBatchDecoder.decode(ByteBuffer(bytes: mismatched)))
+    }
+
     func testTheGoldenVectorDecodes() throws {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../proto/testdata/ingest_batch_request.hex").standardized
         let hex = try String(contentsOf: url, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
