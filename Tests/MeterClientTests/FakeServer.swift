@@ -13,8 +13,12 @@ struct FakeServerOptions: Sendable {
     var maximumBatchEvents: UInt32 = 10_000
     /// When set, every handshake is refused with a GOAWAY carrying this reason.
     var handshakeRefusal: String?
-    /// When set, ordinary GetMeter replies are sent after this delay.
-    var replyDelay: TimeAmount?
+    /// When set, ordinary GetMeter replies are held until this many GetMeter requests are
+    /// unanswered at once, then all are answered: a client that sends fewer at a time than this
+    /// is caught (its group is released by `heldReplyTimeout` and counted as a timeout).
+    var answerWhenOutstanding: Int?
+    /// How long a group waits for `answerWhenOutstanding` before it is answered anyway.
+    var heldReplyTimeout: TimeAmount = .seconds(2)
 }
 
 /// What the fake server saw, shared between its event loop and the test.
@@ -26,6 +30,8 @@ final class FakeServerRecord: Sendable {
         var pingStreamIds: [UInt32] = []
         var batchSizes: [Int] = []
         var mostOutstanding = 0
+        /// Groups of held replies answered by `heldReplyTimeout` rather than by enough requests.
+        var heldReplyTimeouts = 0
     }
 
     private let state = Mutex(State())
@@ -125,6 +131,9 @@ private final class FakeServerHandler: ChannelInboundHandler {
     private let options: FakeServerOptions
     private let record: FakeServerRecord
     private var held: [(streamId: UInt32, meterId: String)] = []
+    /// Ordinary GetMeter requests held for `answerWhenOutstanding`, and the group's number.
+    private var grouped: [(streamId: UInt32, meterId: String)] = []
+    private var groupNumber = 0
     private var outstanding = 0
 
     init(options: FakeServerOptions, record: FakeServerRecord) {
@@ -194,10 +203,17 @@ private final class FakeServerHandler: ChannelInboundHandler {
             case "mtr_goaway":
                 goAway(reason: "server shutting down", context: context)
             default:
-                if let delay = options.replyDelay {
-                    let streamId = frame.streamId
-                    context.eventLoop.assumeIsolated().scheduleTask(in: delay) {
-                        self.reply(meterId: meterId, streamId: streamId, context: context)
+                if let groupSize = options.answerWhenOutstanding {
+                    grouped.append((frame.streamId, meterId))
+                    if grouped.count == groupSize {
+                        answerGroup(context: context)
+                    } else if grouped.count == 1 {
+                        let group = groupNumber
+                        context.eventLoop.assumeIsolated().scheduleTask(in: options.heldReplyTimeout) {
+                            guard self.groupNumber == group, !self.grouped.isEmpty else { return }
+                            self.record.update { $0.heldReplyTimeouts += 1 }
+                            self.answerGroup(context: context)
+                        }
                     }
                 } else {
                     reply(meterId: meterId, streamId: frame.streamId, context: context)
@@ -222,6 +238,13 @@ private final class FakeServerHandler: ChannelInboundHandler {
             detail.message = "the fake server does not implement method \(frame.code)"
             respond(streamId: frame.streamId, status: .unimplemented, payload: try! ProtobufPayload.encode(detail), context: context)
         }
+    }
+
+    private func answerGroup(context: ChannelHandlerContext) {
+        let group = grouped
+        grouped.removeAll()
+        groupNumber += 1
+        for request in group { reply(meterId: request.meterId, streamId: request.streamId, context: context) }
     }
 
     private func reply(meterId: String, streamId: UInt32, context: ChannelHandlerContext) {
