@@ -67,7 +67,7 @@ let package = Package(
         .target(name: "MeterWireServer", dependencies: ["MeterWire", "MeterProto", nioCore, nioPosix, swiftProtobuf, logging, serviceLifecycle]),
         // Process operations shared by the executables: log handler (text, JSON lines) and the
         // Prometheus /metrics endpoint.
-        .target(name: "MeterOperations", dependencies: [logging, metrics, serviceLifecycle, prometheus, hummingbird, nioCore,
+        .target(name: "MeterOperations", dependencies: ["MeterCore", logging, metrics, serviceLifecycle, prometheus, hummingbird, nioCore,
                                                       .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         // meterd's services on the wire-server core, dispatching to the engine; its metrics.
         .target(name: "MeterServer", dependencies: ["MeterCore", "MeterEngine", "MeterWire", "MeterWireServer", "MeterOperations", "MeterProto", nioCore, nioPosix, swiftProtobuf,
@@ -77,7 +77,7 @@ let package = Package(
         .executableTarget(name: "meterd", dependencies: ["MeterServer", "MeterWireServer", "MeterOperations", "MeterEngine", "MeterCore", "MeterWire", argumentParser, logging, metrics, serviceLifecycle, prometheus]),
         .executableTarget(name: "meterctl", dependencies: ["MeterClient", "MeterProto", "MeterCore", argumentParser]),
         // Batching ingestion next to a service: local socket, fsynced spool, forwarding with backoff.
-        .target(name: "MeterSidecar", dependencies: ["MeterClient", "MeterLog", "MeterWire", "MeterWireServer", "MeterProto", nioCore, nioPosix, swiftProtobuf, logging]),
+        .target(name: "MeterSidecar", dependencies: ["MeterCore", "MeterClient", "MeterLog", "MeterWire", "MeterWireServer", "MeterProto", nioCore, nioPosix, swiftProtobuf, logging]),
         .executableTarget(name: "meter-sidecar", dependencies: ["MeterSidecar", "MeterClient", "MeterOperations", argumentParser, logging, metrics, serviceLifecycle, prometheus]),
         .executableTarget(name: "meter-bench", dependencies: ["MeterCore", "MeterLog", "MeterEngine", "MeterServer", "MeterWireServer", "MeterClient", "MeterProto", "MeterWire", "MeterTestSupport", nioCore]),
         // Runs the engine alone in a child process for the crash tests.
@@ -90,10 +90,10 @@ let package = Package(
         .testTarget(name: "MeterLogTests", dependencies: ["MeterTestSupport", "MeterLog"], exclude: ["Inputs"]),
         .testTarget(name: "MeterEngineTests", dependencies: ["MeterTestSupport", "MeterCore", "MeterLog", "MeterEngine"]),
         .testTarget(name: "MeterServerTests", dependencies: ["MeterTestSupport", "MeterServer", "MeterCore", "MeterEngine", "MeterProto", "MeterWire", nioCore, swiftProtobuf]),
-        .testTarget(name: "MeterWireServerTests", dependencies: ["MeterTestSupport", "MeterWireServer", "MeterProto", "MeterWire", nioCore, swiftProtobuf, .product(name: "NIOEmbedded", package: "swift-nio")]),
+        .testTarget(name: "MeterWireServerTests", dependencies: ["MeterWireServer", "MeterProto", "MeterWire", nioCore, swiftProtobuf, .product(name: "NIOEmbedded", package: "swift-nio")]),
         .testTarget(name: "MeterSidecarTests", dependencies: ["MeterTestSupport", "MeterSidecar", "MeterClient", "MeterWire", "MeterProto"]),
         .testTarget(name: "MeterClientTests", dependencies: ["MeterTestSupport", "MeterClient", "MeterWire", "MeterProto", nioCore, nioPosix]),
-        .testTarget(name: "MeterWireTests", dependencies: ["MeterTestSupport", "MeterWire", "MeterProto", nioCore, swiftProtobuf, .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOTestUtils", package: "swift-nio")]),
+        .testTarget(name: "MeterWireTests", dependencies: ["MeterWire", "MeterProto", nioCore, swiftProtobuf, .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOTestUtils", package: "swift-nio")]),
         // Cross-process tests: real child processes killed with SIGKILL.
         .testTarget(name: "MeterIntegrationTests", dependencies: ["MeterTestSupport", "MeterCore", "MeterWire", "MeterProto", "MeterClient", swiftProtobuf, nioCore]),
     ],

@@ -1,5 +1,6 @@
 import Foundation
 import MeterProto
+import MeterTestSupport
 import MeterWire
 import NIOCore
 import NIOPosix
@@ -85,13 +86,12 @@ final class FakeServerRecord: Sendable {
 final class FakeServer: Sendable {
     let socketPath: String
     let record: FakeServerRecord
-    private let directory: String
+    private let directory: TemporaryDirectory
     private let channel: any Channel
 
     static func start(options: FakeServerOptions = FakeServerOptions()) async throws -> FakeServer {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("meterclient-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let socketPath = directory + "/fake.sock"
+        let directory = try TemporaryDirectory("meterclient")
+        let socketPath = directory.file("fake.sock")
         let record = FakeServerRecord()
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelInitializer { child in
@@ -108,7 +108,7 @@ final class FakeServer: Sendable {
         return FakeServer(socketPath: socketPath, directory: directory, channel: channel, record: record)
     }
 
-    private init(socketPath: String, directory: String, channel: any Channel, record: FakeServerRecord) {
+    private init(socketPath: String, directory: TemporaryDirectory, channel: any Channel, record: FakeServerRecord) {
         self.socketPath = socketPath
         self.directory = directory
         self.channel = channel
@@ -119,7 +119,7 @@ final class FakeServer: Sendable {
 
     func stop() async {
         try? await channel.close().get()
-        try? FileManager.default.removeItem(atPath: directory)
+        directory.remove()
     }
 }
 

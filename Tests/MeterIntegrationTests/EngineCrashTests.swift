@@ -17,7 +17,7 @@ final class EngineCrashTests: XCTestCase {
         print("crash test: \(kills) kills (set METERD_CRASH_KILLS to change)")
         var random = TestSeed.generator(for: #function)
         let seed = TestSeed.description
-        let directory = try TemporaryDirectory("meterd-crash", removedBy: addTeardownBlock).path
+        let directory = try TemporaryDirectory("meterd-crash", removedBy: addTeardownBlock).file("data")
 
         // acked[round][writer]: acknowledged event numbers; attempted: how many may have been sent.
         var acked: [[Set<Int>]] = []
@@ -67,8 +67,7 @@ final class EngineCrashTests: XCTestCase {
         XCTAssertEqual(try totals(directory).state, recovered.state, "replay is not deterministic (seed \(seed))")
 
         // Resend everything that may have been sent: acknowledged ones must all be duplicates.
-        let plan = FileManager.default.temporaryDirectory.appendingPathComponent("meterd-plan-\(seed)-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: plan) }
+        let plan = try TemporaryDirectory("meterd-plan", removedBy: addTeardownBlock).file("plan")
         var planText = ""
         for round in 0..<kills { for writer in 0..<writers { planText += "\(round) \(writer) \(attempted[round][writer])\n" } }
         try planText.write(toFile: plan, atomically: true, encoding: .utf8)
@@ -108,8 +107,7 @@ final class EngineCrashTests: XCTestCase {
     }
 
     func testSigtermFinishesInFlightWorkAndKeepsEveryAcknowledgedEvent() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("meterd-term-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let directory = try TemporaryDirectory("meterd-term", removedBy: addTeardownBlock).file("data")
         let child = try ChildProcess("meter-engine-driver", ["run", directory, "0", "\(writers)", "\(batch)"])
         var acked = Array(repeating: 0, count: writers)
         var acknowledgements = 0

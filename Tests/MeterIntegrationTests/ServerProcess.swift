@@ -11,16 +11,13 @@ final class ServerProcess {
     let extraArguments: [String]
 
     init(_ test: XCTestCase, arguments: [String] = [], directory: String? = nil) throws {
-        let base = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("meterd-server-\(UUID().uuidString.prefix(8))").path
+        let base = try directory ?? TemporaryDirectory("meterd-server", removedBy: { test.addTeardownBlock($0) }).path
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
         self.directory = base
         socketPath = base + "/meterd.sock"
         extraArguments = arguments
         child = try Self.launch(directory: base, socketPath: socketPath, arguments: arguments)
         tcpPort = try Self.waitUntilListening(child)
-        if directory == nil {
-            test.addTeardownBlock { [base] in try? FileManager.default.removeItem(atPath: base) }
-        }
     }
 
     private static func launch(directory: String, socketPath: String, arguments: [String]) throws -> ChildProcess {

@@ -6,16 +6,26 @@ import Foundation
 public final class TemporaryDirectory: Sendable {
     public let path: String
 
-    /// - Parameters:
-    ///   - prefix: the start of the directory's name, to tell tests' leftovers apart.
-    ///   - register: called with the removal (XCTest's `addTeardownBlock`).
-    public init(_ prefix: String, removedBy register: (_ teardown: @escaping () -> Void) -> Void) throws {
+    /// A fresh directory whose name starts with `prefix`; the caller removes it (`remove()`).
+    public init(_ prefix: String) throws {
         let root = NSTemporaryDirectory().hasSuffix("/") ? String(NSTemporaryDirectory().dropLast()) : NSTemporaryDirectory()
         var template = Array((root + "/" + prefix + "-XXXXXX").utf8CString)
         let created = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
         guard created != nil else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
         path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        register { [path] in try? FileManager.default.removeItem(atPath: path) }
+    }
+
+    /// - Parameters:
+    ///   - prefix: the start of the directory's name, to tell tests' leftovers apart.
+    ///   - register: called with the removal (XCTest's `addTeardownBlock`).
+    public convenience init(_ prefix: String, removedBy register: (_ teardown: @escaping () -> Void) -> Void) throws {
+        try self.init(prefix)
+        register { [self] in remove() }
+    }
+
+    /// Removes the directory and everything in it.
+    public func remove() {
+        try? FileManager.default.removeItem(atPath: path)
     }
 
     /// `path/name`.
