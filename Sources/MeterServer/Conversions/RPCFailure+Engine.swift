@@ -29,3 +29,12 @@ extension RPCFailure {
         }
     }
 }
+
+/// Runs an engine call for a handler: an `EngineError` becomes the `RPCFailure` it answers.
+func engineCall<Value>(_ body: () async throws(EngineError) -> Value) async throws(RPCFailure) -> Value {
+    do throws(EngineError) {
+        return try await body()
+    } catch {
+        throw RPCFailure(error)
+    }
+}
