@@ -3,7 +3,9 @@ import Foundation
 import Logging
 import MeterCore
 import MeterEngine
+import MeterOperations
 import MeterServer
+import MeterWireServer
 import ServiceLifecycle
 
 /// `meterd`: the metering server. With no arguments it keeps its data in ./meterd-data,

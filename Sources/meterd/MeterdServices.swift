@@ -1,7 +1,9 @@
 import Foundation
 import Logging
 import MeterEngine
+import MeterOperations
 import MeterServer
+import MeterWireServer
 import NIOConcurrencyHelpers
 import ServiceLifecycle
 

@@ -3,7 +3,9 @@ import Foundation
 import Logging
 import MeterCore
 import MeterEngine
+import MeterOperations
 import MeterServer
+import MeterWireServer
 import MeterWire
 
 /// The engine and server configuration from defaults, an optional config file and the command line.

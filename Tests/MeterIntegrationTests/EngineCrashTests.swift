@@ -1,4 +1,5 @@
 import Foundation
+import MeterTestSupport
 import XCTest
 
 /// Runs the real engine in a child process (meter-engine-driver), drives it with 8 concurrent
@@ -12,12 +13,11 @@ final class EngineCrashTests: XCTestCase {
     private func value(_ n: Int) -> Decimal { Decimal(n % 100) + Decimal(string: "0.25")! }
 
     func testSigkillAtRandomMomentsLosesNoAcknowledgedEventAndCountsEachOnce() throws {
-        let seed = testSeed("METERD_CRASH_SEED")
         let kills = Int(ProcessInfo.processInfo.environment["METERD_CRASH_KILLS"] ?? "") ?? 20
-        print("crash test: seed \(seed), \(kills) kills (set METERD_CRASH_SEED / METERD_CRASH_KILLS to change)")
-        var random = SeededRandom(state: seed)
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("meterd-crash-\(seed)-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        print("crash test: \(kills) kills (set METERD_CRASH_KILLS to change)")
+        var random = TestSeed.generator(for: #function)
+        let seed = TestSeed.description
+        let directory = try TemporaryDirectory("meterd-crash", removedBy: addTeardownBlock).file("data")
         var rounds = CrashRounds()
         for round in 0..<kills {
             let killAfter = Int.random(in: 1...120, using: &random)
@@ -32,12 +32,11 @@ final class EngineCrashTests: XCTestCase {
     /// other round holds the first snapshot on its thread and kills only after 40 more
     /// acknowledgements, which also shows that a snapshot in progress never stops the writer.
     func testSigkillDuringPreallocationAndBackgroundSnapshotsLosesNothing() throws {
-        let seed = testSeed("METERD_CRASH_SEED")
         let kills = Int(ProcessInfo.processInfo.environment["METERD_CRASH_KILLS"] ?? "") ?? 20
-        print("churn crash test: seed \(seed), \(kills) kills")
-        var random = SeededRandom(state: seed)
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("meterd-churn-\(seed)-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        print("churn crash test: \(kills) kills")
+        var random = TestSeed.generator(for: #function)
+        let seed = TestSeed.description
+        let directory = try TemporaryDirectory("meterd-churn", removedBy: addTeardownBlock).file("data")
         var rounds = CrashRounds()
         var duringPreallocation = 0, duringSnapshotWrite = 0
         for round in 0..<kills {
@@ -108,7 +107,7 @@ final class EngineCrashTests: XCTestCase {
 
     /// Every acknowledged event survived and counts once; resending everything that may have
     /// been sent makes the acknowledged ones duplicates and the state then equals the oracle's.
-    private func verifyExactlyOnce(directory: String, rounds: CrashRounds, seed: UInt64) throws {
+    private func verifyExactlyOnce(directory: String, rounds: CrashRounds, seed: String) throws {
         let (acked, attempted) = (rounds.acked, rounds.attempted)
         let kills = acked.count
         let recovered = try totals(directory)
@@ -123,8 +122,7 @@ final class EngineCrashTests: XCTestCase {
         XCTAssertEqual(try totals(directory).state, recovered.state, "replay is not deterministic (seed \(seed))")
 
         // Resend everything that may have been sent: acknowledged ones must all be duplicates.
-        let plan = FileManager.default.temporaryDirectory.appendingPathComponent("meterd-plan-\(seed)-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: plan) }
+        let plan = try TemporaryDirectory("meterd-plan", removedBy: addTeardownBlock).file("plan")
         var planText = ""
         for round in 0..<kills { for writer in 0..<writers { planText += "\(round) \(writer) \(attempted[round][writer])\n" } }
         try planText.write(toFile: plan, atomically: true, encoding: .utf8)
@@ -164,8 +162,7 @@ final class EngineCrashTests: XCTestCase {
     }
 
     func testSigtermFinishesInFlightWorkAndKeepsEveryAcknowledgedEvent() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("meterd-term-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let directory = try TemporaryDirectory("meterd-term", removedBy: addTeardownBlock).file("data")
         let child = try ChildProcess("meter-engine-driver", ["run", directory, "0", "\(writers)", "\(batch)"])
         var acked = Array(repeating: 0, count: writers)
         var acknowledgements = 0

@@ -2,6 +2,7 @@ import MeterCore
 import MeterEngine
 import MeterProto
 import MeterWire
+import MeterWireServer
 
 /// CreateMeter, GetMeter, ListMeters, UpdateMeter (display name only) and ArchiveMeter.
 struct AdminService {
@@ -14,22 +15,18 @@ struct AdminService {
         let engine = engine
         router.register(.createMeter, unary(Meterd_V1_CreateMeterRequest.self) { request, context throws(RPCFailure) in
             let definition = try ProtoConversions.definition(request.definition, tenantId: context.tenantId)
-            do throws(EngineError) {
+            return try await engineCall { () async throws(EngineError) in
                 var response = Meterd_V1_CreateMeterResponse()
                 response.meter = ProtoConversions.proto(try await engine.createMeter(definition))
                 return response
-            } catch {
-                throw RPCFailure(error)
             }
         })
         router.register(.getMeter, unary(Meterd_V1_GetMeterRequest.self) { request, context throws(RPCFailure) in
             let reference = try ProtoConversions.reference(request.meter)
-            do throws(EngineError) {
+            return try await engineCall { () async throws(EngineError) in
                 var response = Meterd_V1_GetMeterResponse()
                 response.meter = ProtoConversions.proto(try await engine.meter(tenantId: context.tenantId, reference))
                 return response
-            } catch {
-                throw RPCFailure(error)
             }
         })
         router.register(.listMeters, unary(Meterd_V1_ListMetersRequest.self) { request, context throws(RPCFailure) in
@@ -44,11 +41,8 @@ struct AdminService {
             }
             let tenantId = context.tenantId
             let includeArchived = request.includeArchived
-            let meters: [Meter]
-            do throws(EngineError) {
-                meters = try await engine.read { machine in machine.meters(tenantId: tenantId, includeArchived: includeArchived) }
-            } catch {
-                throw RPCFailure(error)
+            let meters = try await engineCall { () async throws(EngineError) in
+                try await engine.read { machine in machine.meters(tenantId: tenantId, includeArchived: includeArchived) }
             }
             var response = Meterd_V1_ListMetersResponse()
             let page = meters.dropFirst(offset).prefix(pageSize)
@@ -73,22 +67,18 @@ struct AdminService {
             guard !request.displayName.isEmpty else {
                 throw RPCFailure(.invalidArgument, "display_name is the only field that can change; give a new one", reason: RejectionCode.invalidDisplayName.name)
             }
-            do throws(EngineError) {
+            return try await engineCall { () async throws(EngineError) in
                 var response = Meterd_V1_UpdateMeterResponse()
                 response.meter = ProtoConversions.proto(try await engine.updateDisplayName(tenantId: context.tenantId, meter: reference, displayName: request.displayName))
                 return response
-            } catch {
-                throw RPCFailure(error)
             }
         })
         router.register(.archiveMeter, unary(Meterd_V1_ArchiveMeterRequest.self) { request, context throws(RPCFailure) in
             let reference = try ProtoConversions.reference(request.meter)
-            do throws(EngineError) {
+            return try await engineCall { () async throws(EngineError) in
                 var response = Meterd_V1_ArchiveMeterResponse()
                 response.meter = ProtoConversions.proto(try await engine.archiveMeter(tenantId: context.tenantId, meter: reference))
                 return response
-            } catch {
-                throw RPCFailure(error)
             }
         })
     }

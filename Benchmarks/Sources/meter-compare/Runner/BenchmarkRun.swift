@@ -1,3 +1,4 @@
+import MeterTestSupport
 import Foundation
 
 /// Runs every workload against every system and collects `BenchResults`. Systems take turns

@@ -1,4 +1,3 @@
-import MeterCore
 import MeterProto
 import MeterWire
 import NIOCore
@@ -134,9 +133,11 @@ final class ConnectionHandler: ChannelDuplexHandler {
             goAway(context: context, reason: "unsupported protocol version \(message.protocolVersion); this server speaks \(WirePreface.protocolVersion)")
             return
         }
-        let tenantId = message.tenantID.isEmpty ? "default" : message.tenantID
-        guard NameRules.isValidEventName(tenantId) else {
-            goAway(context: context, reason: "tenant id \"\(tenantId.prefix(64))\" is invalid: use 1-64 characters of a-z, 0-9, '_', '.', '-'")
+        let tenantId: String
+        switch configuration.tenantAdmission.admit(message.tenantID) {
+        case .success(let admitted): tenantId = admitted
+        case .failure(let refusal):
+            goAway(context: context, reason: refusal.reason)
             return
         }
         if message.maxFrameBytes > 0 {
@@ -298,12 +299,5 @@ final class ConnectionHandler: ChannelDuplexHandler {
         state = .closed
         handshakeTimer?.cancel()
         context.close(promise: nil)
-    }
-}
-
-extension TimeAmount {
-    init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 }

@@ -1,6 +1,7 @@
 import MeterWire
 
-/// Where and how the server listens. Defaults are the documented ones (`meterd --help`).
+/// Where and how a wire server listens, its limits and timeouts. Defaults are meterd's
+/// documented ones (`meterd --help`); meter-sidecar sets its own.
 public struct ServerConfiguration: Sendable {
     /// Unix-domain socket path; nil switches the socket off.
     public var unixSocketPath: String? = "./meterd.sock"
@@ -26,6 +27,8 @@ public struct ServerConfiguration: Sendable {
     public var writeBufferLowWaterMarkBytes = 128 << 10
     /// Version string announced in the handshake and ServerInfo.
     public var serverVersion = "0.1.0"
+    /// Which tenant a handshake gets (default: the one it names, "default" when it names none).
+    public var tenantAdmission = TenantAdmission.anyNamed
 
     public init() {}
 }

@@ -40,8 +40,8 @@ public struct Router: Sendable {
     /// with the reply. For the hot ingest path: no task, no hop through the thread pool.
     public typealias CompletionHandler = @Sendable (ByteBuffer, RequestContext, @escaping @Sendable (RPCReply) -> Void) -> Void
     private var handlers: [UInt16: CompletionHandler] = [:]
-    /// When set, every known method's latency (call to reply) and reply status are recorded.
-    var metrics: ServerMetrics?
+    /// When set, every known method's latency (call to reply) and reply status are reported.
+    public var observer: (any WireServerObserver)?
 
     public init() {}
 
@@ -58,13 +58,14 @@ public struct Router: Sendable {
         handlers[method.rawValue] = handler
     }
 
+    /// The handler of `methodId`, or nil when no service registered it.
     public func handler(for methodId: UInt16) -> CompletionHandler? {
         guard let handler = handlers[methodId] else { return nil }
-        guard let metrics, metrics.measures(method: methodId) else { return handler }
+        guard let observer, MethodID(rawValue: methodId) != nil else { return handler }
         return { payload, context, done in
             let started = NIODeadline.now()
             handler(payload, context) { reply in
-                metrics.recordRequest(method: methodId, status: reply.status, nanoseconds: (NIODeadline.now() - started).nanoseconds)
+                observer.requestAnswered(method: methodId, status: reply.status, nanoseconds: (NIODeadline.now() - started).nanoseconds)
                 done(reply)
             }
         }
