@@ -50,6 +50,8 @@ let package = Package(
         // client (Benchmarks/Package.swift), which frames requests itself on blocking sockets.
         .library(name: "MeterWire", targets: ["MeterWire"]),
         .library(name: "MeterProto", targets: ["MeterProto"]),
+        // The seeded generator (SplitMix64), for the comparison benchmark's workload.
+        .library(name: "MeterTestSupport", targets: ["MeterTestSupport"]),
         .executable(name: "meterd", targets: ["meterd"]),
         .executable(name: "meterctl", targets: ["meterctl"]),
         .executable(name: "meter-sidecar", targets: ["meter-sidecar"]),
@@ -67,28 +69,40 @@ let package = Package(
         .target(name: "MeterProto", dependencies: [swiftProtobuf]),
         // Frame codec, preface, method ids and status codes of the wire protocol (docs/protocol.md).
         .target(name: "MeterWire", dependencies: ["MeterProto", nioCore, swiftProtobuf]),
-        // NIO server over Unix-domain and TCP sockets, dispatching to the engine.
-        .target(name: "MeterServer", dependencies: ["MeterCore", "MeterEngine", "MeterWire", "MeterProto", nioCore, nioPosix, swiftProtobuf,
-                                                  logging, metrics, serviceLifecycle, prometheus, hummingbird, crypto, nioSSL]),
+        // The wire-server core shared by meterd and meter-sidecar (no engine): NIO bootstrap over
+        // Unix-domain and TCP sockets, connection state machine, router, replies and failures.
+        .target(name: "MeterWireServer", dependencies: ["MeterWire", "MeterProto", nioCore, nioPosix, swiftProtobuf, logging, serviceLifecycle, nioSSL]),
+        // Process operations shared by the executables: log handler (text, JSON lines) and the
+        // Prometheus /metrics endpoint.
+        .target(name: "MeterOperations", dependencies: ["MeterCore", logging, metrics, serviceLifecycle, prometheus, hummingbird, nioCore,
+                                                      .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
+        // meterd's services on the wire-server core, dispatching to the engine; its metrics.
+        .target(name: "MeterServer", dependencies: ["MeterCore", "MeterEngine", "MeterWire", "MeterWireServer", "MeterOperations", "MeterProto", nioCore, nioPosix, swiftProtobuf,
+                                                  logging, metrics, serviceLifecycle, crypto]),
         // async/await client over either transport.
         .target(name: "MeterClient", dependencies: ["MeterWire", "MeterProto", nioCore, nioPosix, swiftProtobuf, nioSSL]),
-        .executableTarget(name: "meterd", dependencies: ["MeterServer", "MeterEngine", "MeterCore", "MeterWire", argumentParser, logging, metrics, serviceLifecycle, prometheus]),
+        .executableTarget(name: "meterd", dependencies: ["MeterServer", "MeterWireServer", "MeterOperations", "MeterEngine", "MeterCore", "MeterWire", argumentParser, logging, metrics, serviceLifecycle, prometheus]),
         .executableTarget(name: "meterctl", dependencies: ["MeterClient", "MeterProto", "MeterCore", argumentParser]),
         // Batching ingestion next to a service: local socket, fsynced spool, forwarding with backoff.
-        .target(name: "MeterSidecar", dependencies: ["MeterClient", "MeterLog", "MeterWire", "MeterProto", nioCore, nioPosix, swiftProtobuf]),
-        .executableTarget(name: "meter-sidecar", dependencies: ["MeterSidecar", "MeterClient", "MeterServer", argumentParser, logging, metrics, serviceLifecycle, prometheus]),
-        .executableTarget(name: "meter-bench", dependencies: ["MeterCore", "MeterLog", "MeterEngine", "MeterServer", "MeterClient", "MeterProto", "MeterWire", nioCore]),
+        .target(name: "MeterSidecar", dependencies: ["MeterCore", "MeterClient", "MeterLog", "MeterWire", "MeterWireServer", "MeterProto", nioCore, nioPosix, swiftProtobuf, logging]),
+        .executableTarget(name: "meter-sidecar", dependencies: ["MeterSidecar", "MeterClient", "MeterOperations", argumentParser, logging, metrics, serviceLifecycle, prometheus]),
+        .executableTarget(name: "meter-bench", dependencies: ["MeterCore", "MeterLog", "MeterEngine", "MeterServer", "MeterWireServer", "MeterClient", "MeterProto", "MeterWire", "MeterTestSupport", nioCore]),
         // Runs the engine alone in a child process for the crash tests.
         .executableTarget(name: "meter-engine-driver", dependencies: ["MeterCore", "MeterEngine", unixSignals]),
-        .testTarget(name: "MeterCoreTests", dependencies: ["MeterCore"]),
-        .testTarget(name: "MeterLogTests", dependencies: ["MeterLog"], exclude: ["Inputs"]),
-        .testTarget(name: "MeterEngineTests", dependencies: ["MeterCore", "MeterLog", "MeterEngine"]),
-        .testTarget(name: "MeterServerTests", dependencies: ["MeterServer", "MeterCore", "MeterProto", "MeterWire", nioCore, swiftProtobuf, .product(name: "NIOEmbedded", package: "swift-nio")]),
-        .testTarget(name: "MeterSidecarTests", dependencies: ["MeterSidecar", "MeterClient", "MeterWire", "MeterProto"]),
-        .testTarget(name: "MeterClientTests", dependencies: ["MeterClient", "MeterWire", "MeterProto", nioCore, nioPosix]),
+        // Shared by every test target, meter-bench and the comparison benchmark: the seeded
+        // generator (prints its seed), temporary directories, a raw blocking wire client. A plain
+        // target (not a test target, no XCTest) so that executables can use it too.
+        .target(name: "MeterTestSupport", dependencies: ["MeterWire", "MeterProto", nioCore, swiftProtobuf], path: "Tests/MeterTestSupport"),
+        .testTarget(name: "MeterCoreTests", dependencies: ["MeterCore", "MeterTestSupport"]),
+        .testTarget(name: "MeterLogTests", dependencies: ["MeterTestSupport", "MeterLog"], exclude: ["Inputs"]),
+        .testTarget(name: "MeterEngineTests", dependencies: ["MeterTestSupport", "MeterCore", "MeterLog", "MeterEngine"]),
+        .testTarget(name: "MeterServerTests", dependencies: ["MeterTestSupport", "MeterServer", "MeterCore", "MeterEngine", "MeterProto", "MeterWire", nioCore, swiftProtobuf]),
+        .testTarget(name: "MeterWireServerTests", dependencies: ["MeterWireServer", "MeterProto", "MeterWire", nioCore, swiftProtobuf, .product(name: "NIOEmbedded", package: "swift-nio")]),
+        .testTarget(name: "MeterSidecarTests", dependencies: ["MeterTestSupport", "MeterSidecar", "MeterClient", "MeterWire", "MeterProto"]),
+        .testTarget(name: "MeterClientTests", dependencies: ["MeterTestSupport", "MeterClient", "MeterWire", "MeterProto", nioCore, nioPosix]),
         .testTarget(name: "MeterWireTests", dependencies: ["MeterWire", "MeterProto", nioCore, swiftProtobuf, .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOTestUtils", package: "swift-nio")]),
         // Cross-process tests: real child processes killed with SIGKILL.
-        .testTarget(name: "MeterIntegrationTests", dependencies: ["MeterCore", "MeterWire", "MeterProto", "MeterClient", swiftProtobuf, nioCore]),
+        .testTarget(name: "MeterIntegrationTests", dependencies: ["MeterTestSupport", "MeterCore", "MeterWire", "MeterProto", "MeterClient", swiftProtobuf, nioCore]),
     ],
     swiftLanguageModes: [.v6]
 )

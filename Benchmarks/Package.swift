@@ -32,6 +32,7 @@ let package = Package(
         .executableTarget(name: "meter-compare", dependencies: [
             .product(name: "MeterWire", package: "meterd"),
             .product(name: "MeterProto", package: "meterd"),
+            .product(name: "MeterTestSupport", package: "meterd"),
             "CPostgres", "CHiredis",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),

@@ -55,7 +55,7 @@ def load_results(path):
         results = json.load(f)
     defaults = {
         "ingest": [], "latency": [], "queryEvents": 0, "loadSeconds": {}, "query": [],
-        "growth": [], "restart": [], "correctness": [], "snapshotPause": [], "correct": True, "systems": [],
+        "growth": [], "restart": [], "correctness": [], "snapshotPause": [], "groupCommits": [], "correct": True, "systems": [],
         "versions": {}, "machine": {}, "settings": {}, "mode": "full", "startedAt": "",
         "durationSeconds": 0.0,
     }
@@ -485,6 +485,37 @@ def section_latency(results, chart):
     return lines
 
 
+def section_group_commits(results):
+    lines = ["## meterd: group commits against this machine's fdatasync limit", ""]
+    probe = results.get("fsyncProbe")
+    runs = results["groupCommits"]
+    if not probe and not runs:
+        return lines + [NOT_MEASURED, ""]
+    limit = probe["syncsPerSecond"] if probe else None
+    if probe:
+        lines += [
+            f"fdatasync probe in this run (4 KiB writes into a zero-filled, fsynced file, as meterd's "
+            f"preallocated log segments): {fmt_rate(probe['syncsPerSecond'])} syncs/s over {sig(probe['seconds'])} s, "
+            f"p50 {fmt_micros(probe['p50Microseconds'])}, p99 {fmt_micros(probe['p99Microseconds'])}, "
+            f"max {fmt_micros(probe['maxMicroseconds'])}.",
+            "",
+        ]
+    if runs:
+        lines += ["meterd's group commits during each run (from ServerInfo before and after); each group "
+                  "commit is one fdatasync, so commits/s over the probe's syncs/s is how close the write "
+                  "path runs to the disk's limit.", ""]
+        order = system_keys(results)
+        rows = []
+        for r in sorted(runs, key=lambda r: order.index(r["system"]) if r["system"] in order else 0):
+            share = f"{100 * r['groupCommitsPerSecond'] / limit:.0f}%" if limit else "—"
+            rows.append([system_label(results, r["system"]), r["workload"], fmt_int(r["events"]),
+                         fmt_int(r["groupCommits"]), fmt_rate(r["groupCommitsPerSecond"]), share,
+                         sig(r["eventsPerGroupCommit"])])
+        lines += table(["System", "Run", "Events", "Group commits", "Commits/s", "Of probe", "Events/commit"],
+                       rows, numeric={2, 3, 4, 5, 6})
+    return lines + [""]
+
+
 def section_snapshot_pause(results):
     lines = ["## meterd: latency while snapshots are written", ""]
     runs = results["snapshotPause"]
@@ -875,6 +906,7 @@ def main(argv):
     lines += section_ingest(results, links["ingest"])
     lines += section_latency(results, links["latency"])
     lines += section_snapshot_pause(results)
+    lines += section_group_commits(results)
     lines += section_query(results, links["query"])
     lines += section_growth_restart(results, links["growth"], links["restart"])
     lines += section_correctness(results)

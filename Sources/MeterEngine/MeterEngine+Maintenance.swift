@@ -48,16 +48,9 @@ extension MeterEngine {
     /// on at once: the replica serializes its own copy of the state on its own thread, and
     /// `collectSnapshots` picks up the result (and deletes what it makes unnecessary) later.
     func requestSnapshot() {
+        // A snapshot must never describe records the log could still lose.
         if unsyncedRecords || options.durability == .none {
-            // A snapshot must never describe records the log could still lose.
-            do {
-                try log.sync()
-                unsyncedRecords = false
-            } catch {
-                failure = "\(error)"
-                options.onEvent?(.failed(message: "\(error)"))
-                return
-            }
+            guard syncLogOrFail() else { return }
         }
         replica.enqueue(.snapshot)
         snapshotRequested = true
@@ -108,18 +101,25 @@ extension MeterEngine {
         if before > 0 { options.onEvent?(.retentionDeleted(segments: segments, beforeSequence: before)) }
     }
 
+    /// fdatasyncs the log; a failure puts the engine in the failed state (writes refused until
+    /// restart) and is reported. Returns whether the log is synced.
+    @discardableResult
+    func syncLogOrFail() -> Bool {
+        do {
+            try log.sync()
+            unsyncedRecords = false
+            return true
+        } catch {
+            failure = "\(error)"
+            options.onEvent?(.failed(message: "\(error)"))
+            return false
+        }
+    }
+
     /// Drains the queue after `shutdown()`: everything was committed by the loop; sync, write
     /// the final snapshot, close the log and wake the callers.
     func finishShutdown() {
-        if failure == nil {
-            do {
-                try log.sync()
-                unsyncedRecords = false
-            } catch {
-                failure = "\(error)"
-                options.onEvent?(.failed(message: "\(error)"))
-            }
-        }
+        if failure == nil { syncLogOrFail() }
         if failure == nil && (recordsSinceSnapshot > 0 || snapshotSequence < machine.lastAppliedSequence) {
             replica.enqueue(.snapshot)
         }

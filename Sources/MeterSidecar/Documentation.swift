@@ -68,6 +68,13 @@
 //   before the forwarded position passes the event. After a crash between the two, the same
 //   event can appear twice (dedupe by event.event_id).
 //
+// Connections (the wire-server core meterd uses, MeterWireServer)
+//   --max-connections (default 256) open clients; one more gets GOAWAY "too many connections
+//   (limit N) or shutting down" and a close. A client must send its preface and HANDSHAKE within
+//   --handshake-timeout-seconds (default 10), else GOAWAY "handshake timeout". A connection
+//   with no traffic for --idle-timeout-seconds (default 300) gets GOAWAY "idle timeout". The
+//   frame rules, in-flight limit and reply-size check are meterd's (docs/protocol.md).
+//
 // Shutdown (SIGTERM/SIGINT)
 //   Stop listening; clients get GOAWAY once their in-flight requests are answered (at most
 //   2 s); finish spool writes; send everything queued at once (ignoring the batch window) for up
@@ -75,4 +82,4 @@
 //   stays in the spool and is sent after the next start. Prints "stopped (spool drained)" or
 //   "stopped (N events kept in the spool)".
 //
-// Not done: no handshake or idle timeout on the sidecar's own connections; no TCP listener.
+// Not done: no TCP listener.

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import MeterCore
 
 /// Small POSIX helpers for the sidecar's own files (the checkpoint and the dead-letter file).
 enum DurableFiles {
@@ -92,32 +93,13 @@ final class DeadLetterFile: @unchecked Sendable {
         var eventJSON: String
     }
 
-    static func jsonString(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    out += String(format: "\\u%04x", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
 
     func append(_ entries: [Entry]) throws {
         guard !entries.isEmpty else { return }
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         var text = ""
         for entry in entries {
-            text += "{\"sequence\":\(entry.sequence),\"dead_lettered_at_ms\":\(now),\"reason\":\(Self.jsonString(entry.reason)),\"message\":\(Self.jsonString(entry.message)),\"event\":\(entry.eventJSON)}\n"
+            text += "{\"sequence\":\(entry.sequence),\"dead_lettered_at_ms\":\(now),\"reason\":\(JSONStringLiteral.quoted(entry.reason)),\"message\":\(JSONStringLiteral.quoted(entry.message)),\"event\":\(entry.eventJSON)}\n"
         }
         lock.lock()
         defer { lock.unlock() }

@@ -1,10 +1,11 @@
 import Foundation
+import Logging
 import MeterClient
 import MeterLog
 import MeterProto
 import MeterWire
+import MeterWireServer
 import NIOCore
-import NIOPosix
 import Synchronization
 
 /// Where the sidecar listens, where it forwards to, and its limits (`meter-sidecar --help`).
@@ -28,6 +29,12 @@ public struct SidecarConfiguration: Sendable {
     public var shutdownTimeout: Duration = .seconds(10)
     /// Limits announced to the sidecar's own clients.
     public var limits = WireLimits()
+    /// Most open client connections; more are answered with GOAWAY and closed.
+    public var maximumConnections = 256
+    /// A client must finish its preface and handshake within this time.
+    public var handshakeTimeout: Duration = .seconds(10)
+    /// A client connection with no traffic for this long is closed (GOAWAY "idle timeout").
+    public var idleTimeout: Duration = .seconds(300)
 
     public init(listenPath: String, upstream: MeterAddress, spoolDirectory: String) {
         self.listenPath = listenPath
@@ -36,6 +43,21 @@ public struct SidecarConfiguration: Sendable {
     }
 
     public var resolvedDeadLetterPath: String { deadLetterPath ?? spoolDirectory + "/dead-letter.ndjson" }
+
+    /// The wire-server settings of the sidecar's listener: its Unix socket only (no TCP), its
+    /// limits and timeouts, and only its own tenant admitted at the handshake.
+    var server: ServerConfiguration {
+        var server = ServerConfiguration()
+        server.unixSocketPath = listenPath
+        server.tcpHost = nil
+        server.limits = limits
+        server.maximumConnections = maximumConnections
+        server.handshakeTimeout = handshakeTimeout
+        server.idleTimeout = idleTimeout
+        server.serverVersion = "meter-sidecar \(Sidecar.version)"
+        server.tenantAdmission = .only(tenantId, server: "meter-sidecar")
+        return server
+    }
 }
 
 /// What the sidecar reports on Health.Check (as `key=value` pairs in the message) and in memory.
@@ -94,24 +116,21 @@ public final class Sidecar: Sendable {
     let forwarder: Forwarder
     let upstream: Upstream
     private let deadLetters: DeadLetterFile
-    private let group: MultiThreadedEventLoopGroup
-    private let startedAt = ContinuousClock.now
+    let startedAt = ContinuousClock.now
     private let idPrefix: String
     private let idCounter = Atomic<UInt64>(0)
-    private let server = Mutex<ServerState>(ServerState())
+    /// The listener, made at `start()` (its handlers need the sidecar).
+    private let server = Mutex<WireServer?>(nil)
     private let tasks = Mutex<(run: Task<Void, Never>?, checkpointer: Task<Void, Never>?)>((nil, nil))
     private let persisted: Mutex<UInt64>
+    private let threads: Int
+    private let logger: Logger
     private let checkpointLock = NSLock()
 
-    private struct ServerState {
-        var listener: (any Channel)?
-        var connections: [ObjectIdentifier: any Channel] = [:]
-        var stopping = false
-    }
-
     /// Opens the spool (recovering unsent events) and the forwarder; nothing listens yet.
-    public init(configuration: SidecarConfiguration, threads: Int = 1) throws {
+    public init(configuration: SidecarConfiguration, threads: Int = 1, logger: Logger = Logger(label: "meter-sidecar")) throws {
         self.configuration = configuration
+        self.logger = logger
         let (spool, unsent, forwardedThrough, recovery) = try Spool.open(directory: configuration.spoolDirectory, maximumBytes: configuration.maximumSpoolBytes)
         self.spool = spool
         self.recovery = recovery
@@ -124,7 +143,7 @@ public final class Sidecar: Sendable {
         let forwarder = Forwarder(options: configuration.forwarder, upstream: upstream, deadLetters: deadLetters, forwardedThrough: forwardedThrough)
         forwarder.enqueue(unsent)
         self.forwarder = forwarder
-        group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        self.threads = threads
         var random = SystemRandomNumberGenerator()
         idPrefix = "sc-" + String(random.next() as UInt64, radix: 16) + String(random.next() as UInt32, radix: 16) + "-"
     }
@@ -139,38 +158,11 @@ public final class Sidecar: Sendable {
         }
         tasks.withLock { $0 = (run, checkpointer) }
 
-        try removeStaleSocket(at: configuration.listenPath)
-        let limits = configuration.limits
-        let tenantId = configuration.tenantId
-        let handler: SidecarRequestHandler = { [self] method, payload in await handle(method: method, payload: payload) }
-        let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 256)
-            .childChannelInitializer { [self] channel in
-                let accepted = server.withLock { state -> Bool in
-                    guard !state.stopping else { return false }
-                    state.connections[ObjectIdentifier(channel)] = channel
-                    return true
-                }
-                channel.closeFuture.whenComplete { [self] _ in
-                    _ = server.withLock { $0.connections.removeValue(forKey: ObjectIdentifier(channel)) }
-                }
-                return channel.eventLoop.makeCompletedFuture {
-                    guard accepted else {
-                        channel.close(promise: nil)
-                        return
-                    }
-                    let operations = channel.pipeline.syncOperations
-                    try operations.addHandler(MessageToByteHandler(FrameEncoder()))
-                    try operations.addHandler(ByteToMessageHandler(
-                        FrameDecoder(expectPreface: true, maximumFrameBytes: limits.maximumFrameBytes),
-                        maximumBufferSize: 2 * limits.maximumFrameBytes + 64 * 1024))
-                    try operations.addHandler(SidecarConnectionHandler(handler: handler, tenantId: tenantId, limits: limits))
-                }
-            }
-        let previousMask = umask(0o177)
-        defer { umask(previousMask) }
-        let listener = try await bootstrap.bind(unixDomainSocketPath: configuration.listenPath, cleanupExistingSocketFile: false).get()
-        server.withLock { $0.listener = listener }
+        var router = Router()
+        register(with: &router)
+        let server = WireServer(configuration: configuration.server, router: router, threads: threads, logger: logger)
+        self.server.withLock { $0 = server }
+        _ = try await server.start()
     }
 
     /// Writes the forwarded position durably, then deletes the segments it covers.
@@ -199,19 +191,9 @@ public final class Sidecar: Sendable {
     /// finish spool writes, send everything spooled within the timeout, persist the forwarded
     /// position. What could not be sent stays in the spool.
     public func shutdown() async -> ShutdownSummary {
-        let (listener, connections) = server.withLock { state in
-            state.stopping = true
-            return (state.listener, Array(state.connections.values))
-        }
-        try? await listener?.close().get()
-        for connection in connections { connection.pipeline.fireUserInboundEventTriggered(SidecarShutdownEvent()) }
-        // Clients get GOAWAY once their in-flight requests are answered; at most 2 s.
-        let timers = connections.map { connection in
-            connection.eventLoop.scheduleTask(in: .seconds(2)) { connection.close(promise: nil) }
-        }
-        for connection in connections { try? await connection.closeFuture.get() }
-        for timer in timers { timer.cancel() }
-        unlink(configuration.listenPath)
+        // Clients get GOAWAY once their in-flight requests are answered; at most 2 s. The
+        // socket file is removed.
+        await server.withLock { $0 }?.shutdown(timeout: .seconds(2))
         spool.stop()
 
         forwarder.flush()
@@ -233,7 +215,6 @@ public final class Sidecar: Sendable {
         await checkpointer?.value
         persistForwardedPosition()
         await upstream.close()
-        try? await group.shutdownGracefully()
         return ShutdownSummary(drained: drained, unsentEvents: forwarder.numbers.unsentEvents)
     }
 
@@ -260,81 +241,5 @@ public final class Sidecar: Sendable {
     /// prefix and a counter. It is spooled with the event, so every resend carries it.
     func newEventId() -> String {
         idPrefix + String(idCounter.add(1, ordering: .relaxed).newValue)
-    }
-
-    // MARK: Requests
-
-    func handle(method: UInt16, payload: ByteBuffer) async -> SidecarReply {
-        switch method {
-        case MethodID.ingest.rawValue:
-            guard let request = try? ProtobufPayload.decode(Meterd_V1_IngestRequest.self, from: payload) else {
-                return .failure(.invalidArgument, "the request does not decode as meterd.v1.IngestRequest")
-            }
-            switch await ingest([request.event]) {
-            case .success(let response):
-                var single = Meterd_V1_IngestResponse()
-                single.result = response.results[0]
-                return .success(single)
-            case .failure(let reply):
-                return reply
-            }
-        case MethodID.ingestBatch.rawValue:
-            guard let request = try? ProtobufPayload.decode(Meterd_V1_IngestBatchRequest.self, from: payload) else {
-                return .failure(.invalidArgument, "the request does not decode as meterd.v1.IngestBatchRequest")
-            }
-            guard request.events.count <= configuration.limits.maximumBatchEvents else {
-                return .failure(.invalidArgument, "a batch holds at most \(configuration.limits.maximumBatchEvents) events, got \(request.events.count); split it", reason: "BATCH_TOO_LARGE")
-            }
-            switch await ingest(request.events) {
-            case .success(let response): return .success(response)
-            case .failure(let reply): return reply
-            }
-        case MethodID.healthCheck.rawValue:
-            let status = await status()
-            var response = Meterd_V1_HealthCheckResponse()
-            response.status = status.spoolFailure == nil ? .serving : .notServing
-            response.message = status.summary
-            return .success(response)
-        case MethodID.serverInfo.rawValue:
-            let status = await status()
-            let uptime = ContinuousClock.now - startedAt
-            var response = Meterd_V1_ServerInfoResponse()
-            response.version = "meter-sidecar \(Self.version)"
-            response.uptimeMs = uptime.components.seconds * 1000 + uptime.components.attoseconds / 1_000_000_000_000_000
-            response.durability = "fsync"
-            response.lastAppliedSequence = status.lastSpooled
-            response.firstRetainedSequence = status.forwardedThrough + 1
-            response.failure = status.spoolFailure ?? ""
-            response.groupCommits = status.batchesSent
-            response.syncs = spool.numbers.syncs
-            return .success(response)
-        default:
-            let name = MethodID(rawValue: method)?.description ?? "method \(method)"
-            return .failure(.unimplemented, "meter-sidecar accepts only Ingest, IngestBatch, Health.Check and Health.ServerInfo; send \(name) to meterd directly")
-        }
-    }
-
-    private func ingest(_ events: [Meterd_V1_Event]) async -> Result<Meterd_V1_IngestBatchResponse, SidecarReply> {
-        var events = events
-        for index in events.indices where events[index].eventID.isEmpty {
-            events[index].eventID = newEventId()
-        }
-        let acceptedAt = Int64(Date().timeIntervalSince1970 * 1000)
-        do throws(SpoolError) {
-            _ = try await spool.append(events: events, acceptedAtMilliseconds: acceptedAt)
-        } catch {
-            switch error {
-            case .full(let message): return .failure(.failure(.resourceExhausted, message))
-            case .tooLarge(let message): return .failure(.failure(.invalidArgument, message))
-            case .failed(let message): return .failure(.failure(.unavailable, message))
-            case .stopped: return .failure(.failure(.unavailable, error.description))
-            }
-        }
-        var response = Meterd_V1_IngestBatchResponse()
-        var accepted = Meterd_V1_EventResult()
-        accepted.status = .accepted
-        response.results = Array(repeating: accepted, count: events.count)
-        response.accepted = UInt32(events.count)
-        return .success(response)
     }
 }

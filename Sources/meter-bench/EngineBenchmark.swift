@@ -1,3 +1,4 @@
+import MeterTestSupport
 import Foundation
 import MeterCore
 import MeterEngine

@@ -1,9 +1,11 @@
+import MeterTestSupport
 import Foundation
 import MeterClient
 import MeterCore
 import MeterEngine
 import MeterProto
 import MeterServer
+import MeterWireServer
 
 /// Durable batched ingest alone, over the Unix socket, with meterd in-process: the figure the
 /// wire suite prints last, without the latency and pipelining runs before it, so a profiler
@@ -11,28 +13,9 @@ import MeterServer
 /// customer of 10,000, and two properties (a model and a token count) that a filtered SUM counts.
 enum IngestBenchmark {
     static func run(directory: String, batchesPerWriter: Int, writers: Int, durability: Durability) async throws {
-        try? FileManager.default.removeItem(atPath: directory)
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        var options = EngineOptions(dataDirectory: directory + "/data")
-        options.snapshotEveryRecords = .max
-        options.durability = durability
-        let engine = try MeterEngine.open(options: options)
-        var configuration = ServerConfiguration()
-        configuration.unixSocketPath = directory + "/meterd.sock"
-        configuration.tcpHost = nil
-        let server = MeterServer(engine: engine, configuration: configuration)
-        _ = try await server.start()
-        let client = try await MeterClient.connect(to: .unixSocket(path: directory + "/meterd.sock"))
-        var meter = Meterd_V1_MeterDefinition()
-        meter.eventName = "tokens_used"
-        meter.displayName = "Tokens"
-        meter.aggregation = .sum
-        meter.field = "tokens"
-        meter.reset = .cumulative
-        var filter = Meterd_V1_MeterFilter()
-        filter.key = "model"
-        filter.values = ["llama3.1", "llama3.2"]
-        meter.filters = [filter]
+        let running = try await InProcessServer.start(directory: directory, durability: durability, tcp: false)
+        let client = try await MeterClient.connect(to: .unixSocket(path: running.socketPath))
+        let meter = InProcessServer.tokensMeter(models: ["llama3.1", "llama3.2"])
         _ = try await client.createMeter(meter)
 
         let batchSize = 1000
@@ -73,8 +56,7 @@ enum IngestBenchmark {
         let total = writers * batchesPerWriter * batchSize
         print("\(format(Double(total) / seconds)) durable events/s (\(accepted) of \(total) accepted)")
         await client.close()
-        await server.shutdown()
-        await engine.shutdown()
+        await running.stop()
         try? FileManager.default.removeItem(atPath: directory)
     }
 

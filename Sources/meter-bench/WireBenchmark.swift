@@ -4,28 +4,16 @@ import MeterCore
 import MeterEngine
 import MeterProto
 import MeterServer
+import MeterWireServer
 
 /// The server end to end, in one process: round-trip latency on one connection, pipelined
 /// requests per second, and durable batched events per second, over the Unix socket and TCP.
 enum WireBenchmark {
     static func run(directory: String) async throws {
-        try? FileManager.default.removeItem(atPath: directory)
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        var options = EngineOptions(dataDirectory: directory + "/data")
-        options.snapshotEveryRecords = .max
-        let engine = try MeterEngine.open(options: options)
-        var configuration = ServerConfiguration()
-        configuration.unixSocketPath = directory + "/meterd.sock"
-        configuration.tcpPort = 0
-        let server = MeterServer(engine: engine, configuration: configuration)
-        let endpoints = try await server.start()
-        print("== wire: meterd in-process, durability \(options.durability), listening on \(endpoints.map(\.description).joined(separator: " and "))")
-        var meter = Meterd_V1_MeterDefinition()
-        meter.eventName = "tokens_used"
-        meter.displayName = "Tokens"
-        meter.aggregation = .sum
-        meter.field = "tokens"
-        meter.reset = .cumulative
+        let running = try await InProcessServer.start(directory: directory, tcp: true)
+        let endpoints = running.endpoints
+        print("== wire: meterd in-process, durability \(Durability.fsync), listening on \(endpoints.map(\.description).joined(separator: " and "))")
+        let meter = InProcessServer.tokensMeter()
         let admin = try await MeterClient.connect(to: .unixSocket(path: directory + "/meterd.sock"))
         _ = try await admin.createMeter(meter)
         await admin.close()
@@ -88,8 +76,7 @@ enum WireBenchmark {
             print("\(endpoint): \(format(Double(8 * 25 * 1000) / ingestSeconds)) durable events/s (IngestBatch of 1000, 8 in flight)")
             await client.close()
         }
-        await server.shutdown()
-        await engine.shutdown()
+        await running.stop()
         try? FileManager.default.removeItem(atPath: directory)
     }
 

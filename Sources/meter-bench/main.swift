@@ -9,6 +9,8 @@ import MeterEngine
 //   swift run -c release meter-bench decode [batches]
 //   swift run -c release meter-bench ingest [batches-per-writer] [writers] [durability] [data-directory]
 //   swift run -c release meter-bench fsync [syncs-per-run] [rounds] [directory]
+//   swift run -c release meter-bench decimal [iterations]
+//   swift run -c release meter-bench log [records] [directory]
 
 /// Runs `body` to completion from synchronous top-level code. The top level stays synchronous
 /// (no `await`), so the main thread never parks in dispatch_main, which valgrind 3.19 cannot
@@ -56,7 +58,12 @@ case "fsync":
     let rest = Array(arguments.dropFirst())
     try FsyncProbe.run(directory: rest.dropFirst(2).first ?? "./.build/bench-fsync",
                        syncCount: rest.first.flatMap { Int($0) } ?? 3000, rounds: rest.dropFirst().first.flatMap { Int($0) } ?? 2)
+case "decimal":
+    try DecimalBenchmark.run(iterations: arguments.dropFirst().first.flatMap { Int($0) } ?? 10_000_000)
+case "log":
+    let rest = Array(arguments.dropFirst())
+    try LogBenchmark.run(directory: rest.dropFirst().first ?? "./.build/bench-log", recordCount: rest.first.flatMap { Int($0) } ?? 1_000_000)
 default:
-    print("unknown suite \(suite); known: core, engine, wire, decode, ingest, fsync")
+    print("unknown suite \(suite); known: core, engine, wire, decode, ingest, fsync, decimal, log")
     exit(2)
 }

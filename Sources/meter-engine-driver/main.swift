@@ -1,11 +1,17 @@
 import Foundation
+import Synchronization
 import MeterCore
 import MeterEngine
 import UnixSignals
 
 // meter-engine-driver: runs the engine in its own process so tests can kill it for real.
 //
-//   meter-engine-driver run    DATA ROUND WRITERS BATCH   ingest until killed; prints "ACK round writer first count"
+//   meter-engine-driver run    DATA ROUND WRITERS BATCH [MODE...]
+//                                                         ingest until killed; prints "ACK round writer first count".
+//                                                         MODE "churn": 8 KiB segments and a snapshot every 4 records,
+//                                                         so segment preallocation and background snapshots are nearly
+//                                                         always under way; "hold-snapshot": the first snapshot prints
+//                                                         "SNAPSHOT sequence" and its thread then waits forever
 //   meter-engine-driver resend DATA PLAN                  PLAN lines "round writer count": resend those events;
 //                                                         prints "DUPLICATE id" / "ACCEPTED id" / "REJECTED id"
 //   meter-engine-driver totals DATA                       prints "TOTAL customer count sum" per writer customer
@@ -33,10 +39,28 @@ func makeEvent(round: Int, writer: Int, n: Int) -> UsageEvent {
                timestampMilliseconds: EngineOptions.systemClock(), properties: [EventProperty(key: "value", value: .decimal(value(n)))])
 }
 
-func openEngine(_ directory: String) -> MeterEngine {
+func openEngine(_ directory: String, modes: Set<String> = []) -> MeterEngine {
     var options = EngineOptions(dataDirectory: directory)
     options.snapshotEveryRecords = 400
     options.segmentSizeBytes = 256 << 10
+    if modes.contains("churn") {
+        options.segmentSizeBytes = 8 << 10
+        options.snapshotEveryRecords = 4
+        options.snapshotMinimumLogGrowth = 0
+    }
+    if modes.contains("hold-snapshot") {
+        // The snapshot thread stops here for good; the writer must keep acknowledging.
+        let held = Mutex(false)
+        options.beforeSnapshotWrite = { sequence in
+            let first = held.withLock { wasHeld in
+                defer { wasHeld = true }
+                return !wasHeld
+            }
+            guard first else { return }
+            emit("SNAPSHOT \(sequence)")
+            DispatchSemaphore(value: 0).wait()
+        }
+    }
     if let mode = ProcessInfo.processInfo.environment["METERD_DURABILITY"], let durability = Durability(parsing: mode) {
         options.durability = durability
     }
@@ -76,7 +100,7 @@ let directory = arguments[2]
 switch arguments[1] {
 case "run":
     let round = Int(arguments[3])!, writers = Int(arguments[4])!, batch = Int(arguments[5])!
-    let engine = openEngine(directory)
+    let engine = openEngine(directory, modes: Set(arguments.dropFirst(6)))
     await installTerminationHandler(engine)
     await ensureMeter(engine)
     emit("READY")

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import MeterClient
-import MeterServer
+import MeterOperations
 import MeterSidecar
 import Synchronization
 import ServiceLifecycle
@@ -67,6 +67,15 @@ struct MeterSidecarCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds SIGTERM may spend forwarding the spool before exiting.")
     var shutdownTimeoutSeconds = 10
 
+    @Option(name: .long, help: "Most open client connections; more are answered with GOAWAY and closed.")
+    var maxConnections = 256
+
+    @Option(name: .long, help: "Seconds a client has to send its preface and handshake.")
+    var handshakeTimeoutSeconds = 10
+
+    @Option(name: .long, help: "Seconds without traffic after which a client connection is closed (GOAWAY \"idle timeout\").")
+    var idleTimeoutSeconds = 300
+
     @Option(name: .long, help: "Least severe log level written: trace, debug, info, notice, warning, error, critical. Logs go to standard error.")
     var logLevel = "info"
 
@@ -83,6 +92,9 @@ struct MeterSidecarCommand: AsyncParsableCommand {
         guard maxInFlightBatches > 0 else { throw ValidationError("--max-in-flight-batches must be positive") }
         guard maxSpoolBytes >= 16_384 else { throw ValidationError("--max-spool-bytes must be at least 16384") }
         guard maxBackoffMilliseconds > 0 else { throw ValidationError("--max-backoff-milliseconds must be positive") }
+        guard maxConnections > 0 else { throw ValidationError("--max-connections must be positive") }
+        guard handshakeTimeoutSeconds > 0 else { throw ValidationError("--handshake-timeout-seconds must be positive") }
+        guard idleTimeoutSeconds > 0 else { throw ValidationError("--idle-timeout-seconds must be positive") }
         guard shutdownTimeoutSeconds >= 0 else { throw ValidationError("--shutdown-timeout-seconds must not be negative") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))") }
         guard LogFormat(rawValue: logFormat) != nil else { throw ValidationError("--log-format must be text or json") }
@@ -100,6 +112,9 @@ struct MeterSidecarCommand: AsyncParsableCommand {
         configuration.forwarder.maximumInFlightBatches = maxInFlightBatches
         configuration.forwarder.maximumBackoff = .milliseconds(maxBackoffMilliseconds)
         configuration.shutdownTimeout = .seconds(shutdownTimeoutSeconds)
+        configuration.maximumConnections = maxConnections
+        configuration.handshakeTimeout = .seconds(handshakeTimeoutSeconds)
+        configuration.idleTimeout = .seconds(idleTimeoutSeconds)
 
         ProcessLogHandler.bootstrap(level: Logger.Level(rawValue: logLevel)!, format: LogFormat(rawValue: logFormat)!)
         let logger = Logger(label: "meter-sidecar")
@@ -153,7 +168,7 @@ struct SidecarService: Service {
     func run() async throws {
         let sidecar: Sidecar
         do {
-            sidecar = try Sidecar(configuration: configuration)
+            sidecar = try Sidecar(configuration: configuration, logger: logger)
         } catch {
             throw SidecarStartupFailure(description: "cannot open the spool \(configuration.spoolDirectory): \(error)")
         }

@@ -1,5 +1,5 @@
 import Metrics
-import MeterServer
+import MeterOperations
 import MeterSidecar
 
 /// The sidecar's numbers for Prometheus, copied from `Sidecar.status()` at each scrape: the

@@ -29,62 +29,42 @@ indirect enum JSONOutput {
 
     private func render(into text: inout String, indentation: String) {
         switch self {
-        case .string(let value): Self.appendQuoted(value, to: &text)
+        case .string(let value): JSONStringLiteral.append(value, to: &text)
         case .integer(let value): text += String(value)
         case .unsignedInteger(let value): text += String(value)
         case .bool(let value): text += value ? "true" : "false"
         case .null: text += "null"
         case .array(let elements):
-            guard !elements.isEmpty else {
-                text += "[]"
-                return
-            }
-            let inner = indentation + "  "
-            text += "[\n"
-            for (index, element) in elements.enumerated() {
-                text += inner
+            Self.renderContainer(elements, open: "[", close: "]", into: &text, indentation: indentation) { element, text, inner in
                 element.render(into: &text, indentation: inner)
-                text += index == elements.count - 1 ? "\n" : ",\n"
             }
-            text += indentation + "]"
         case .object(let members):
-            guard !members.isEmpty else {
-                text += "{}"
-                return
-            }
-            let inner = indentation + "  "
-            text += "{\n"
-            for (index, member) in members.enumerated() {
-                text += inner
-                Self.appendQuoted(member.0, to: &text)
+            Self.renderContainer(members, open: "{", close: "}", into: &text, indentation: indentation) { member, text, inner in
+                JSONStringLiteral.append(member.0, to: &text)
                 text += ": "
                 member.1.render(into: &text, indentation: inner)
-                text += index == members.count - 1 ? "\n" : ",\n"
             }
-            text += indentation + "}"
         }
     }
 
-    private static func appendQuoted(_ value: String, to text: inout String) {
-        text += "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": text += "\\\""
-            case "\\": text += "\\\\"
-            case "\n": text += "\\n"
-            case "\r": text += "\\r"
-            case "\t": text += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    text += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    text.unicodeScalars.append(scalar)
-                }
-            }
+    /// `open`, one item per line indented two more spaces and separated by commas, `close`;
+    /// `open` and `close` side by side when there are no items.
+    private static func renderContainer<Item>(_ items: [Item], open: String, close: String, into text: inout String, indentation: String,
+                                              item renderItem: (Item, inout String, String) -> Void) {
+        guard !items.isEmpty else {
+            text += open + close
+            return
         }
-        text += "\""
+        let inner = indentation + "  "
+        text += open + "\n"
+        for (index, item) in items.enumerated() {
+            text += inner
+            renderItem(item, &text, inner)
+            text += index == items.count - 1 ? "\n" : ",\n"
+        }
+        text += indentation + close
     }
+
 }
 
 /// A plain-text table: a header row and aligned columns, numbers right-aligned.

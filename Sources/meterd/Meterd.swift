@@ -3,7 +3,9 @@ import Foundation
 import Logging
 import MeterCore
 import MeterEngine
+import MeterOperations
 import MeterServer
+import MeterWireServer
 import ServiceLifecycle
 
 /// `meterd`: the metering server. With no arguments it keeps its data in ./meterd-data,
@@ -154,7 +156,7 @@ struct Meterd: AsyncParsableCommand {
         // accepting and drains, then the engine finishes its queue, fsyncs and writes the final
         // snapshot, then the metrics endpoint closes.
         services.append(.init(service: EngineService(options: engineOptions, handle: engineHandle, logger: logger)))
-        services.append(.init(service: ServerService(handle: engineHandle, configuration: settings.server,
+        services.append(.init(service: ServerService(handle: engineHandle, configuration: settings.server, access: settings.access,
                                                      durability: settings.engine.durability, dataDirectory: settings.engine.dataDirectory, logger: logger)))
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -1,7 +1,9 @@
 import Foundation
 import Logging
 import MeterEngine
+import MeterOperations
 import MeterServer
+import MeterWireServer
 import NIOConcurrencyHelpers
 import ServiceLifecycle
 
@@ -132,6 +134,7 @@ struct EngineService: Service {
 struct ServerService: Service {
     let handle: EngineHandle
     let configuration: ServerConfiguration
+    let access: AccessSettings
     let durability: Durability
     let dataDirectory: String
     let logger: Logger
@@ -147,7 +150,7 @@ struct ServerService: Service {
         } catch {
             throw StartupFailure.cannotOpen(dataDirectory: dataDirectory, reason: "cannot create the bootstrap admin key: \(error)")
         }
-        let server = MeterServer(engine: engine, configuration: configuration, logger: logger)
+        let server = MeterServer(engine: engine, configuration: configuration, access: access, logger: logger)
         do {
             _ = try await server.start()
         } catch {

@@ -3,13 +3,17 @@ import Foundation
 import Logging
 import MeterCore
 import MeterEngine
+import MeterOperations
 import MeterServer
+import MeterWireServer
 import MeterWire
 
 /// The engine and server configuration from defaults, an optional config file and the command line.
 struct Settings {
     var engine: EngineOptions
     var server: ServerConfiguration
+    /// Keys, local users and quotas (docs/security.md).
+    var access = AccessSettings()
     /// Least severe level logged (`log-level`, default info).
     var logLevel = Logger.Level.info
     /// `log-format`: text (default) or json.
@@ -109,16 +113,16 @@ struct Settings {
         }
         if let rate = try integer("quota-events-per-second", command.quotaEventsPerSecond) {
             guard rate >= 0 else { throw ValidationError("quota-events-per-second must be 0 or more, got \(rate)") }
-            server.defaultQuota.eventsPerSecond = rate
+            access.defaultQuota.eventsPerSecond = rate
         }
         if let meters = try integer("quota-meters", command.quotaMeters) {
             guard meters >= 0 else { throw ValidationError("quota-meters must be 0 or more, got \(meters)") }
-            server.defaultQuota.meters = meters
+            access.defaultQuota.meters = meters
         }
         var tenantQuotas = command.tenantQuota
         if tenantQuotas.isEmpty, let fromFile = file["tenant-quota"] { tenantQuotas = fromFile.split(separator: ";").map(String.init) }
         for text in tenantQuotas {
-            server.tenantQuotas.merge([try Self.tenantQuota(text, defaults: server.defaultQuota)]) { $1 }
+            access.tenantQuotas.merge([try Self.tenantQuota(text, defaults: access.defaultQuota)]) { $1 }
         }
         var peerRules = command.peerAccess
         if peerRules.isEmpty, let fromFile = file["peer-access"] { peerRules = fromFile.split(separator: ",").map(String.init) }
@@ -126,12 +130,12 @@ struct Settings {
             guard let rule = PeerAccessRule(parsing: text) else {
                 throw ValidationError("peer-access must be UID=TENANT:ROLE with a numeric uid, a valid tenant id and a role of admin, ingest or read, got \"\(text)\"")
             }
-            server.access.peerRules[rule.uid] = rule
+            access.configuration.peerRules[rule.uid] = rule
         }
-        if flag("no-owner-access", command.noOwnerAccess) { server.access.socketOwnerUid = nil }
+        if flag("no-owner-access", command.noOwnerAccess) { access.configuration.socketOwnerUid = nil }
         if let milliseconds = try integer("refused-handshake-delay-ms", command.refusedHandshakeDelayMs) {
             guard milliseconds >= 0 else { throw ValidationError("refused-handshake-delay-ms must be 0 or more, got \(milliseconds)") }
-            server.access.refusalDelay = .milliseconds(milliseconds)
+            access.configuration.refusalDelay = .milliseconds(milliseconds)
         }
         let problems = engine.core.problems
         guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "; ")) }

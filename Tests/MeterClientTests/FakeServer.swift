@@ -1,5 +1,6 @@
 import Foundation
 import MeterProto
+import MeterTestSupport
 import MeterWire
 import NIOCore
 import NIOPosix
@@ -13,8 +14,12 @@ struct FakeServerOptions: Sendable {
     var maximumBatchEvents: UInt32 = 10_000
     /// When set, every handshake is refused with a GOAWAY carrying this reason.
     var handshakeRefusal: String?
-    /// When set, ordinary GetMeter replies are sent after this delay.
-    var replyDelay: TimeAmount?
+    /// When set, ordinary GetMeter replies are held until this many GetMeter requests are
+    /// unanswered at once, then all are answered: a client that sends fewer at a time than this
+    /// is caught (its group is released by `heldReplyTimeout` and counted as a timeout).
+    var answerWhenOutstanding: Int?
+    /// How long a group waits for `answerWhenOutstanding` before it is answered anyway.
+    var heldReplyTimeout: TimeAmount = .seconds(2)
 }
 
 /// What the fake server saw, shared between its event loop and the test.
@@ -26,6 +31,8 @@ final class FakeServerRecord: Sendable {
         var pingStreamIds: [UInt32] = []
         var batchSizes: [Int] = []
         var mostOutstanding = 0
+        /// Groups of held replies answered by `heldReplyTimeout` rather than by enough requests.
+        var heldReplyTimeouts = 0
     }
 
     private let state = Mutex(State())
@@ -79,13 +86,12 @@ final class FakeServerRecord: Sendable {
 final class FakeServer: Sendable {
     let socketPath: String
     let record: FakeServerRecord
-    private let directory: String
+    private let directory: TemporaryDirectory
     private let channel: any Channel
 
     static func start(options: FakeServerOptions = FakeServerOptions()) async throws -> FakeServer {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("meterclient-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let socketPath = directory + "/fake.sock"
+        let directory = try TemporaryDirectory("meterclient")
+        let socketPath = directory.file("fake.sock")
         let record = FakeServerRecord()
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelInitializer { child in
@@ -102,7 +108,7 @@ final class FakeServer: Sendable {
         return FakeServer(socketPath: socketPath, directory: directory, channel: channel, record: record)
     }
 
-    private init(socketPath: String, directory: String, channel: any Channel, record: FakeServerRecord) {
+    private init(socketPath: String, directory: TemporaryDirectory, channel: any Channel, record: FakeServerRecord) {
         self.socketPath = socketPath
         self.directory = directory
         self.channel = channel
@@ -113,7 +119,7 @@ final class FakeServer: Sendable {
 
     func stop() async {
         try? await channel.close().get()
-        try? FileManager.default.removeItem(atPath: directory)
+        directory.remove()
     }
 }
 
@@ -125,6 +131,9 @@ private final class FakeServerHandler: ChannelInboundHandler {
     private let options: FakeServerOptions
     private let record: FakeServerRecord
     private var held: [(streamId: UInt32, meterId: String)] = []
+    /// Ordinary GetMeter requests held for `answerWhenOutstanding`, and the group's number.
+    private var grouped: [(streamId: UInt32, meterId: String)] = []
+    private var groupNumber = 0
     private var outstanding = 0
 
     init(options: FakeServerOptions, record: FakeServerRecord) {
@@ -194,10 +203,17 @@ private final class FakeServerHandler: ChannelInboundHandler {
             case "mtr_goaway":
                 goAway(reason: "server shutting down", context: context)
             default:
-                if let delay = options.replyDelay {
-                    let streamId = frame.streamId
-                    context.eventLoop.assumeIsolated().scheduleTask(in: delay) {
-                        self.reply(meterId: meterId, streamId: streamId, context: context)
+                if let groupSize = options.answerWhenOutstanding {
+                    grouped.append((frame.streamId, meterId))
+                    if grouped.count == groupSize {
+                        answerGroup(context: context)
+                    } else if grouped.count == 1 {
+                        let group = groupNumber
+                        context.eventLoop.assumeIsolated().scheduleTask(in: options.heldReplyTimeout) {
+                            guard self.groupNumber == group, !self.grouped.isEmpty else { return }
+                            self.record.update { $0.heldReplyTimeouts += 1 }
+                            self.answerGroup(context: context)
+                        }
                     }
                 } else {
                     reply(meterId: meterId, streamId: frame.streamId, context: context)
@@ -222,6 +238,13 @@ private final class FakeServerHandler: ChannelInboundHandler {
             detail.message = "the fake server does not implement method \(frame.code)"
             respond(streamId: frame.streamId, status: .unimplemented, payload: try! ProtobufPayload.encode(detail), context: context)
         }
+    }
+
+    private func answerGroup(context: ChannelHandlerContext) {
+        let group = grouped
+        grouped.removeAll()
+        groupNumber += 1
+        for request in group { reply(meterId: request.meterId, streamId: request.streamId, context: context) }
     }
 
     private func reply(meterId: String, streamId: UInt32, context: ChannelHandlerContext) {

@@ -201,10 +201,13 @@ final class MeterClientConnectionTests: XCTestCase {
         }
     }
 
+    /// The server answers only when two requests are outstanding at once: a client that sends
+    /// one at a time gets its replies by the fake's timeout (counted), one that ignores the limit
+    /// shows more than two outstanding.
     func testCallsBeyondTheInFlightLimitWaitInTheClient() async throws {
         var options = FakeServerOptions()
         options.maximumInFlight = 2
-        options.replyDelay = .milliseconds(5)
+        options.answerWhenOutstanding = 2
         try await withConnection(options: options) { client, server in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for index in 0..<10 {
@@ -214,7 +217,8 @@ final class MeterClientConnectionTests: XCTestCase {
             }
             let record = server.record.snapshot
             XCTAssertEqual(record.requestStreamIds.count, 10)
-            XCTAssertLessThanOrEqual(record.mostOutstanding, 2)
+            XCTAssertEqual(record.mostOutstanding, 2, "the limit is 2: never more, and the calls must use both slots")
+            XCTAssertEqual(record.heldReplyTimeouts, 0, "the client did not keep two requests outstanding")
         }
     }
 

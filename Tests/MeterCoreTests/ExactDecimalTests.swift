@@ -1,18 +1,10 @@
 import Foundation
 import MeterCore
+import MeterTestSupport
 import XCTest
 
-/// Deterministic generator (SplitMix64) so randomized cross-checks are reproducible.
-private struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var mixed = state
-        mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
-        return mixed ^ (mixed >> 31)
-    }
-
+/// The draws of the randomized decimal cross-checks (fixed seeds per test, so reproducible).
+private extension SplitMix64 {
     /// A signed value with a random bit width, so small, medium and huge magnitudes all show up.
     mutating func nextInt128(maximumBitWidth: Int = 128) -> Int128 {
         let bitWidth = Int.random(in: 0...maximumBitWidth, using: &self)
@@ -165,7 +157,7 @@ final class ExactDecimalTests: XCTestCase {
     }
 
     func testDescriptionMatchesReferenceAcrossFullRange() {
-        var generator = SeededGenerator(state: 1)
+        var generator = SplitMix64(seed: 1)
         var samples: [Int128] = [0, 1, -1, Int128.max, Int128.min, 999_999_999, 1_000_000_000, -1_000_000_001]
         for _ in 0..<20_000 { samples.append(generator.nextInt128()) }
         for units in samples {
@@ -181,7 +173,7 @@ final class ExactDecimalTests: XCTestCase {
 
     /// Re-spells random in-range values with leading zeros, trailing zeros, signs, points and exponents.
     func testParsingAlternativeSpellingsRoundTrips() {
-        var generator = SeededGenerator(state: 2)
+        var generator = SplitMix64(seed: 2)
         for _ in 0..<20_000 {
             let units = generator.nextInt128(maximumBitWidth: 97) % ExactDecimal.maximumInputMagnitudeUnits
             let leadingZeros = Int.random(in: 0...12, using: &generator)
@@ -207,7 +199,7 @@ final class ExactDecimalTests: XCTestCase {
 
     /// Random well-formed texts checked against Foundation.Decimal, which is exact for <= 38 digits.
     func testParsingMatchesFoundationDecimal() {
-        var generator = SeededGenerator(state: 3)
+        var generator = SplitMix64(seed: 3)
         let limit = Decimal(string: "1e20")!
         let unitScale = Decimal(sign: .plus, exponent: 9, significand: 1)
         var outcomes: [String: Int] = [:]
@@ -343,7 +335,7 @@ final class ExactDecimalTests: XCTestCase {
         XCTAssertEqual(try largest.adding(smallest).units, -1)
         XCTAssertEqual(try ExactDecimal(units: -1).subtracting(largest), smallest)
         XCTAssertEqual(try largest.subtracting(tiny).adding(tiny), largest)
-        var generator = SeededGenerator(state: 4)
+        var generator = SplitMix64(seed: 4)
         for _ in 0..<20_000 {
             let left = generator.nextInt128(), right = generator.nextInt128()
             let adding = Result { () throws(ExactDecimalError) in try ExactDecimal(units: left).adding(ExactDecimal(units: right)).units }
@@ -367,7 +359,7 @@ final class ExactDecimalTests: XCTestCase {
     }
 
     func testMultiplicationMatchesSlowReference() {
-        var generator = SeededGenerator(state: 5)
+        var generator = SplitMix64(seed: 5)
         let specials: [Int128] = [0, 1, -1, 500_000_000, -500_000_000, 1_000_000_000, -1_000_000_000,
                                   1_500_000_000, .max, .min, .max - 1, .min + 1]
         var overflowCount = 0, roundedCount = 0
@@ -425,7 +417,7 @@ final class ExactDecimalTests: XCTestCase {
     }
 
     func testDivisionMatchesSlowReferenceAndRoundingProperty() {
-        var generator = SeededGenerator(state: 6)
+        var generator = SplitMix64(seed: 6)
         for iteration in 0..<30_000 {
             let units: Int128 = iteration < 4 ? [Int128.min, .max, .min + 1, 0][iteration] : generator.nextInt128()
             let divisor: Int64
@@ -452,7 +444,7 @@ final class ExactDecimalTests: XCTestCase {
     }
 
     func testComparisonsAndHashing() throws {
-        var generator = SeededGenerator(state: 7)
+        var generator = SplitMix64(seed: 7)
         for _ in 0..<5_000 {
             let left = generator.nextInt128(maximumBitWidth: 96), right = generator.nextInt128(maximumBitWidth: 96)
             let leftDecimal = ExactDecimal(units: left), rightDecimal = ExactDecimal(units: right)
@@ -470,34 +462,5 @@ final class ExactDecimalTests: XCTestCase {
         XCTAssertTrue(try ExactDecimal(parsing: "-0.000000001").isNegative)
         XCTAssertTrue(try ExactDecimal(parsing: "-0.0").isZero)
         XCTAssertFalse(try ExactDecimal(parsing: "-0.0").isNegative)
-    }
-
-    /// Prints parse and arithmetic throughput; meaningful with `swift test -c release`. No assertions on time.
-    func testPrintTiming() throws {
-        let samples = ["1234.5", "0.001", "25", "-17.25", "99999.999999999", "1e3", "3.14159", "42.000"]
-        let byteArrays = samples.map { Array($0.utf8) }
-        #if DEBUG
-        let iterations = 100_000
-        #else
-        let iterations = 10_000_000
-        #endif
-        var checksum: Int128 = 0
-        let start = ContinuousClock.now
-        for iteration in 0..<iterations {
-            try byteArrays[iteration & 7].withUnsafeBufferPointer { bytes in
-                checksum &+= try ExactDecimal(parsingUTF8: bytes).units
-            }
-        }
-        let parseDuration = ContinuousClock.now - start
-        var product = ExactDecimal(1)
-        let factor = try ExactDecimal(parsing: "1.000000001")
-        let multiplyStart = ContinuousClock.now
-        for _ in 0..<iterations { product = try product.multiplied(by: factor) }
-        let multiplyDuration = ContinuousClock.now - multiplyStart
-        func nanoseconds(_ duration: Duration) -> Double {
-            (Double(duration.components.seconds) * 1e9 + Double(duration.components.attoseconds) / 1e9) / Double(iterations)
-        }
-        print("ExactDecimal timing: parse \(nanoseconds(parseDuration)) ns, multiply \(nanoseconds(multiplyDuration)) ns (checksum \(checksum), \(product))")
-        XCTAssertNotEqual(checksum, 0)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import MeterCore
+import MeterTestSupport
 import XCTest
 
 final class TimeBillingPeriodTests: XCTestCase {
@@ -108,7 +109,7 @@ final class TimeBillingPeriodTests: XCTestCase {
     }
 
     /// Anchors biased toward the awkward days: the 28th to 31st and February 29.
-    private func randomAnchor(using generator: inout TimeTestRandom, oracle: TimeOracle) -> Int64 {
+    private func randomAnchor(using generator: inout SplitMix64, oracle: TimeOracle) -> Int64 {
         var fields = oracle.fields(milliseconds: oracle.randomInstant(using: &generator))
         switch Int.random(in: 0..<4, using: &generator) {
         case 0:
@@ -128,8 +129,8 @@ final class TimeBillingPeriodTests: XCTestCase {
 
     func testCalendarPeriodsMatchFoundation() {
         let oracle = TimeOracle()
-        var generator = TimeTestSeed.generator(for: #function)
-        let seed = TimeTestSeed.value
+        var generator = TestSeed.generator(for: #function)
+        let seed = TestSeed.value
         for iteration in 0..<1_500 {
             let period = [BillingPeriod.monthly, .quarterly, .annual][iteration % 3]
             let months = Int(period.monthsPerPeriod!)
@@ -159,7 +160,7 @@ final class TimeBillingPeriodTests: XCTestCase {
 
     func testBoundariesMatchFoundation() {
         let oracle = TimeOracle()
-        var generator = TimeTestSeed.generator(for: #function)
+        var generator = TestSeed.generator(for: #function)
         for iteration in 0..<1_500 {
             let period = [BillingPeriod.monthly, .quarterly, .annual][iteration % 3]
             let months = Int(period.monthsPerPeriod!)
@@ -169,12 +170,12 @@ final class TimeBillingPeriodTests: XCTestCase {
             let index = Int.random(in: reachableMonths, using: &generator) / months
             XCTAssertEqual(period.boundary(index: Int64(index), anchorMilliseconds: anchor),
                            oracle.adding(months: index * months, to: anchor),
-                           "\(period) anchor \(anchor) index \(index) seed \(TimeTestSeed.value)")
+                           "\(period) anchor \(anchor) index \(index) seed \(TestSeed.value)")
         }
     }
 
     func testFixedPeriodsAgainstDefinition() {
-        var generator = TimeTestSeed.generator(for: #function)
+        var generator = TestSeed.generator(for: #function)
         let range: ClosedRange<Int64> = -11_676_096_000_000...13_601_088_000_000  // 1600 to 2401
         for period in [BillingPeriod.daily, .weekly] {
             let length = period.fixedLengthMilliseconds!
@@ -182,7 +183,7 @@ final class TimeBillingPeriodTests: XCTestCase {
                 let anchor = Int64.random(in: range, using: &generator)
                 let target = Int64.random(in: range, using: &generator)
                 let bounds = period.periodBounds(containing: target, anchorMilliseconds: anchor)
-                let context = "\(period) anchor \(anchor) instant \(target) seed \(TimeTestSeed.value)"
+                let context = "\(period) anchor \(anchor) instant \(target) seed \(TestSeed.value)"
                 XCTAssertTrue(bounds.startMilliseconds <= target && target < bounds.endMilliseconds, context)
                 XCTAssertEqual(bounds.endMilliseconds - bounds.startMilliseconds, length, context)
                 XCTAssertEqual((bounds.startMilliseconds - anchor) % length, 0, context)

@@ -1,5 +1,6 @@
 import Foundation
 import MeterCore
+import MeterTestSupport
 import XCTest
 
 final class TimeCivilTimeTests: XCTestCase {
@@ -83,19 +84,19 @@ final class TimeCivilTimeTests: XCTestCase {
 
     func testComponentsMatchFoundationForRandomInstants() {
         let oracle = TimeOracle()
-        var generator = TimeTestSeed.generator(for: #function)
+        var generator = TestSeed.generator(for: #function)
         for _ in 0..<5_000 {
             let instant = oracle.randomInstant(using: &generator)
             let components = CivilTime.components(milliseconds: instant)
-            XCTAssertEqual(components, oracle.fields(milliseconds: instant), "instant \(instant), seed \(TimeTestSeed.value)")
+            XCTAssertEqual(components, oracle.fields(milliseconds: instant), "instant \(instant), seed \(TestSeed.value)")
             XCTAssertTrue(components.isValid)
-            XCTAssertEqual(CivilTime.milliseconds(components), instant, "seed \(TimeTestSeed.value)")
+            XCTAssertEqual(CivilTime.milliseconds(components), instant, "seed \(TestSeed.value)")
         }
     }
 
     func testDaysMatchFoundationForRandomDates() {
         let oracle = TimeOracle()
-        var generator = TimeTestSeed.generator(for: #function)
+        var generator = TestSeed.generator(for: #function)
         for _ in 0..<2_000 {
             let year = Int.random(in: 1600...2400, using: &generator)
             let month = Int.random(in: 1...12, using: &generator)
@@ -103,7 +104,7 @@ final class TimeCivilTimeTests: XCTestCase {
             XCTAssertEqual(
                 CivilTime.days(year: Int64(year), month: month, day: day) * 86_400_000,
                 oracle.milliseconds(year: year, month: month, day: day),
-                "\(year)-\(month)-\(day), seed \(TimeTestSeed.value)"
+                "\(year)-\(month)-\(day), seed \(TestSeed.value)"
             )
         }
     }

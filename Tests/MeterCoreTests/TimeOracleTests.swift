@@ -3,56 +3,8 @@
 
 import Foundation
 import MeterCore
+import MeterTestSupport
 import XCTest
-
-/// SplitMix64: a small, fast, deterministic generator so random tests can be replayed from their seed.
-struct TimeTestRandom: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var mixed = state
-        mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
-        return mixed ^ (mixed >> 31)
-    }
-}
-
-/// The seed for randomized Time tests: `METERD_TEST_SEED` (decimal or 0x-prefixed hex) when set, otherwise a fixed default.
-enum TimeTestSeed {
-    static let defaultValue: UInt64 = 0x5EED_2026
-
-    static var value: UInt64 {
-        guard let text = ProcessInfo.processInfo.environment["METERD_TEST_SEED"] else {
-            return defaultValue
-        }
-        guard let parsed = parse(text) else {
-            fatalError("METERD_TEST_SEED must be an unsigned integer, got \(text)")
-        }
-        return parsed
-    }
-
-    static func parse(_ text: String) -> UInt64? {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
-        if trimmed.hasPrefix("0x") || trimmed.hasPrefix("0X") {
-            return UInt64(trimmed.dropFirst(2), radix: 16)
-        }
-        return UInt64(trimmed)
-    }
-
-    /// A generator for one test, mixing the test's name into the seed so tests do not share sequences.
-    static func generator(for testName: String) -> TimeTestRandom {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325  // FNV-1a
-        for byte in testName.utf8 {
-            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
-        }
-        return TimeTestRandom(seed: value ^ hash)
-    }
-}
 
 /// An independent implementation of the same calendar questions, backed by Foundation's Gregorian calendar in UTC.
 ///
@@ -75,7 +27,7 @@ struct TimeOracle {
     var latestMilliseconds: Int64 { milliseconds(year: 2401, month: 1, day: 1) - 1 }
 
     /// A random instant between 1600 and 2400 inclusive.
-    func randomInstant(using generator: inout TimeTestRandom) -> Int64 {
+    func randomInstant(using generator: inout SplitMix64) -> Int64 {
         Int64.random(in: earliestMilliseconds...latestMilliseconds, using: &generator)
     }
 
@@ -144,22 +96,22 @@ struct TimeOracle {
 
 final class TimeOracleTests: XCTestCase {
     func testRandomGeneratorIsDeterministicPerSeed() {
-        var first = TimeTestRandom(seed: 42)
-        var second = TimeTestRandom(seed: 42)
-        var other = TimeTestRandom(seed: 43)
+        var first = SplitMix64(seed: 42)
+        var second = SplitMix64(seed: 42)
+        var other = SplitMix64(seed: 43)
         let firstValues = (0..<8).map { _ in first.next() }
         XCTAssertEqual(firstValues, (0..<8).map { _ in second.next() })
         XCTAssertNotEqual(firstValues, (0..<8).map { _ in other.next() })
         // Reference output of SplitMix64 for seed 0.
-        var zero = TimeTestRandom(seed: 0)
+        var zero = SplitMix64(seed: 0)
         XCTAssertEqual(zero.next(), 0xE220_A839_7B1D_CDAF)
     }
 
     func testSeedParsing() {
-        XCTAssertEqual(TimeTestSeed.parse("12345"), 12345)
-        XCTAssertEqual(TimeTestSeed.parse("0xff"), 255)
-        XCTAssertNil(TimeTestSeed.parse("seed"))
-        XCTAssertNil(TimeTestSeed.parse("-1"))
+        XCTAssertEqual(TestSeed.parse("12345"), 12345)
+        XCTAssertEqual(TestSeed.parse("0xff"), 255)
+        XCTAssertNil(TestSeed.parse("seed"))
+        XCTAssertNil(TestSeed.parse("-1"))
     }
 
     func testOracleAgreesWithPublishedInstants() {

@@ -1,5 +1,6 @@
 import Foundation
 import MeterCore
+import MeterTestSupport
 import XCTest
 
 final class TimeRFC3339Tests: XCTestCase {
@@ -28,7 +29,7 @@ final class TimeRFC3339Tests: XCTestCase {
 
     func testFormattingMatchesFoundationFields() {
         let oracle = TimeOracle()
-        var generator = TimeTestSeed.generator(for: #function)
+        var generator = TestSeed.generator(for: #function)
         for index in 0..<3_000 {
             var instant = oracle.randomInstant(using: &generator)
             if index.isMultiple(of: 2) {
@@ -41,8 +42,8 @@ final class TimeRFC3339Tests: XCTestCase {
                 expected += String(format: ".%03d", fields.millisecond)
             }
             expected += "Z"
-            XCTAssertEqual(CivilTime.rfc3339(milliseconds: instant), expected, "seed \(TimeTestSeed.value)")
-            XCTAssertEqual(CivilTime.parseRFC3339(expected), instant, "\(expected), seed \(TimeTestSeed.value)")
+            XCTAssertEqual(CivilTime.rfc3339(milliseconds: instant), expected, "seed \(TestSeed.value)")
+            XCTAssertEqual(CivilTime.parseRFC3339(expected), instant, "\(expected), seed \(TestSeed.value)")
         }
     }
 
@@ -50,7 +51,7 @@ final class TimeRFC3339Tests: XCTestCase {
         let oracle = TimeOracle()
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime]
-        var generator = TimeTestSeed.generator(for: #function)
+        var generator = TestSeed.generator(for: #function)
         for _ in 0..<2_000 {
             let fields = oracle.fields(milliseconds: oracle.randomInstant(using: &generator))
             let offsetHour = Int.random(in: 0...14, using: &generator)
@@ -63,7 +64,7 @@ final class TimeRFC3339Tests: XCTestCase {
                 XCTFail("Foundation rejected \(text)")
                 continue
             }
-            XCTAssertEqual(CivilTime.parseRFC3339(text), oracle.milliseconds(date), "\(text), seed \(TimeTestSeed.value)")
+            XCTAssertEqual(CivilTime.parseRFC3339(text), oracle.milliseconds(date), "\(text), seed \(TestSeed.value)")
         }
     }
 
@@ -131,13 +132,13 @@ final class TimeRFC3339Tests: XCTestCase {
     }
 
     func testRoundTripIncludingNegativeInstants() {
-        var generator = TimeTestSeed.generator(for: #function)
+        var generator = TestSeed.generator(for: #function)
         let earliest = CivilTime.milliseconds(CivilDateTime(year: 0, month: 1, day: 1))
         let latest = CivilTime.milliseconds(CivilDateTime(year: 10_000, month: 1, day: 1)) - 1
         for _ in 0..<5_000 {
             let instant = Int64.random(in: earliest...latest, using: &generator)
             let text = CivilTime.rfc3339(milliseconds: instant)
-            XCTAssertEqual(CivilTime.parseRFC3339(text), instant, "\(text), seed \(TimeTestSeed.value)")
+            XCTAssertEqual(CivilTime.parseRFC3339(text), instant, "\(text), seed \(TestSeed.value)")
         }
         for instant: Int64 in [earliest, latest, -1, 0, 1, -86_400_000, -86_400_001] {
             XCTAssertEqual(CivilTime.parseRFC3339(CivilTime.rfc3339(milliseconds: instant)), instant)

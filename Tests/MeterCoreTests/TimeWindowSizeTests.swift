@@ -1,5 +1,6 @@
 import Foundation
 import MeterCore
+import MeterTestSupport
 import XCTest
 
 final class TimeWindowSizeTests: XCTestCase {
@@ -111,7 +112,7 @@ final class TimeWindowSizeTests: XCTestCase {
 
     func testWindowsMatchFoundationForRandomInstants() {
         let oracle = TimeOracle()
-        var generator = TimeTestSeed.generator(for: #function)
+        var generator = TestSeed.generator(for: #function)
         for iteration in 0..<3_000 {
             let size = WindowSize.allCases[iteration % WindowSize.allCases.count]
             var target = oracle.randomInstant(using: &generator)
@@ -121,7 +122,7 @@ final class TimeWindowSizeTests: XCTestCase {
             let expected = oracleWindow(size, containing: target, oracle: oracle)
             let start = size.windowStart(containing: target)
             let end = size.windowEnd(startingAt: start)
-            let context = "\(size) instant \(text(target)) seed \(TimeTestSeed.value)"
+            let context = "\(size) instant \(text(target)) seed \(TestSeed.value)"
             XCTAssertEqual(text(start), text(expected.start), context)
             XCTAssertEqual(text(end), text(expected.end), context)
             XCTAssertEqual(size.windowStart(containing: end - 1), start, context)

@@ -1,15 +1,18 @@
 import Foundation
 import MeterCore
 import MeterEngine
+import MeterTestSupport
 import XCTest
 
-/// A fresh data directory under the system temporary folder, removed after the test.
+/// A data directory path (not yet created: the engine makes it) inside a fresh temporary
+/// directory, removed after the test.
 final class DataDirectory {
     let path: String
 
     init(_ test: XCTestCase) {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("meterd-engine-\(UUID().uuidString)").path
-        test.addTeardownBlock { [path] in try? FileManager.default.removeItem(atPath: path) }
+        // mkdtemp failing is no test's subject: stop at once.
+        let parent = try! TemporaryDirectory("meterd-engine", removedBy: { test.addTeardownBlock($0) })
+        path = parent.file("data")
     }
 
     func files() throws -> [String] {

@@ -3,6 +3,7 @@ import MeterProto
 import MeterWire
 import NIOCore
 import SwiftProtobuf
+import MeterTestSupport
 import XCTest
 
 /// Access control over real sockets (docs/security.md): API keys, roles, tenants from the

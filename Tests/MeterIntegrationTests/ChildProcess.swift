@@ -1,4 +1,5 @@
 import Foundation
+import MeterTestSupport
 import XCTest
 
 /// A built executable of this package started as a real child process, with its standard
@@ -75,23 +76,5 @@ final class ChildProcess {
         process.waitUntilExit()
         let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         return (process.terminationStatus, process.terminationReason == .uncaughtSignal, errorText)
-    }
-}
-
-/// A seed from `name` in the environment, or a fresh one; printed so a failure can be rerun.
-func testSeed(_ name: String) -> UInt64 {
-    if let text = ProcessInfo.processInfo.environment[name], let seed = UInt64(text) { return seed }
-    return UInt64.random(in: 1...999_999)
-}
-
-/// SplitMix64: small, seedable, good enough to pick kill moments.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var value = state
-        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-        return value ^ (value >> 31)
     }
 }

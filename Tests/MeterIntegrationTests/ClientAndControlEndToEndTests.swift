@@ -2,6 +2,7 @@ import Foundation
 import MeterClient
 import MeterProto
 import MeterWire
+import MeterTestSupport
 import XCTest
 
 /// A real meterd driven through the Swift client and through the meterctl binary.

@@ -1,4 +1,5 @@
 import Foundation
+import MeterTestSupport
 import XCTest
 
 /// meterd itself on data directories with a flipped byte: a damaged last record that the
@@ -6,9 +7,7 @@ import XCTest
 /// with a failing exit code, never the argument-usage banner.
 final class DamagedDataDirectoryTests: XCTestCase {
     func testMeterdStartsWithAFlippedLastRecordAndRefusesOtherDamageWithoutAUsageBanner() throws {
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent("meterd-damaged-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: base) }
+        let base = try TemporaryDirectory("meterd-damaged", removedBy: addTeardownBlock).path
         let data = base + "/data"
 
         // Real records and a shutdown snapshot, written by the real engine.

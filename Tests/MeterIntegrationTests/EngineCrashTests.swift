@@ -1,4 +1,5 @@
 import Foundation
+import MeterTestSupport
 import XCTest
 
 /// Runs the real engine in a child process (meter-engine-driver), drives it with 8 concurrent
@@ -12,36 +13,85 @@ final class EngineCrashTests: XCTestCase {
     private func value(_ n: Int) -> Decimal { Decimal(n % 100) + Decimal(string: "0.25")! }
 
     func testSigkillAtRandomMomentsLosesNoAcknowledgedEventAndCountsEachOnce() throws {
-        let seed = testSeed("METERD_CRASH_SEED")
         let kills = Int(ProcessInfo.processInfo.environment["METERD_CRASH_KILLS"] ?? "") ?? 20
-        print("crash test: seed \(seed), \(kills) kills (set METERD_CRASH_SEED / METERD_CRASH_KILLS to change)")
-        var random = SeededRandom(state: seed)
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("meterd-crash-\(seed)-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        print("crash test: \(kills) kills (set METERD_CRASH_KILLS to change)")
+        var random = TestSeed.generator(for: #function)
+        let seed = TestSeed.description
+        let directory = try TemporaryDirectory("meterd-crash", removedBy: addTeardownBlock).file("data")
+        var rounds = CrashRounds()
+        for round in 0..<kills {
+            let killAfter = Int.random(in: 1...120, using: &random)
+            try rounds.run(directory: directory, round: round, modes: []) { acknowledgements, _ in acknowledgements >= killAfter }
+        }
+        try verifyExactlyOnce(directory: directory, rounds: rounds, seed: seed)
+    }
 
-        // acked[round][writer]: acknowledged event numbers; attempted: how many may have been sent.
+    /// The same check with 8 KiB segments and a snapshot every 4 records, with kills aimed at
+    /// the moments the next segment is being preallocated (counted when the half-prepared file
+    /// was left behind) and while background snapshots are written; every
+    /// other round holds the first snapshot on its thread and kills only after 40 more
+    /// acknowledgements, which also shows that a snapshot in progress never stops the writer.
+    func testSigkillDuringPreallocationAndBackgroundSnapshotsLosesNothing() throws {
+        let kills = Int(ProcessInfo.processInfo.environment["METERD_CRASH_KILLS"] ?? "") ?? 20
+        print("churn crash test: \(kills) kills")
+        var random = TestSeed.generator(for: #function)
+        let seed = TestSeed.description
+        let directory = try TemporaryDirectory("meterd-churn", removedBy: addTeardownBlock).file("data")
+        var rounds = CrashRounds()
+        var duringPreallocation = 0, duringSnapshotWrite = 0
+        for round in 0..<kills {
+            if round % 2 == 1 {
+                var acknowledgementsAtSnapshot: Int?
+                try rounds.run(directory: directory, round: round, modes: ["churn", "hold-snapshot"]) { acknowledgements, line in
+                    if line.hasPrefix("SNAPSHOT ") { acknowledgementsAtSnapshot = acknowledgements }
+                    guard let held = acknowledgementsAtSnapshot else { return false }
+                    return acknowledgements >= held + 40
+                }
+                XCTAssertNotNil(acknowledgementsAtSnapshot, "round \(round): no snapshot started (seed \(seed))")
+            } else {
+                // Kill as soon as a spare segment is seen half-prepared (the signal may still land
+                // after it is done), or at a random moment if none is seen.
+                let killAfter = Int.random(in: 100...300, using: &random)
+                let partial = directory + "/log-spare.wal.partial"
+                try rounds.run(directory: directory, round: round, modes: ["churn"]) { acknowledgements, _ in
+                    acknowledgements >= killAfter || access(partial, F_OK) == 0
+                }
+                let names = try FileManager.default.contentsOfDirectory(atPath: directory)
+                if names.contains(where: { $0.hasSuffix(".partial") }) { duringPreallocation += 1 }
+                if names.contains(where: { $0.hasPrefix("snapshot-") && $0.hasSuffix(".tmp") }) { duringSnapshotWrite += 1 }
+            }
+        }
+        print("churn crash test: of \((kills + 1) / 2) kills aimed at preallocation, \(duringPreallocation) left a half-prepared spare segment and \(duringSnapshotWrite) a half-written snapshot")
+        XCTAssertGreaterThan(duringPreallocation, 0, "no kill landed during segment preallocation (seed \(seed))")
+        try verifyExactlyOnce(directory: directory, rounds: rounds, seed: seed)
+    }
+
+    /// Acknowledged and attempted event numbers per round and writer, from the driver's lines.
+    private struct CrashRounds {
         var acked: [[Set<Int>]] = []
         var attempted: [[Int]] = []
-        for round in 0..<kills {
-            let child = try ChildProcess("meter-engine-driver", ["run", directory, "\(round)", "\(writers)", "\(batch)"])
+        let writers = 8
+        let batch = 10
+
+        /// Runs one driver until `shouldKill` (given the acknowledgements so far and the line just
+        /// read) says so, SIGKILLs it and records what it acknowledged.
+        mutating func run(directory: String, round: Int, modes: [String], shouldKill: (Int, String) -> Bool) throws {
+            let child = try ChildProcess("meter-engine-driver", ["run", directory, "\(round)", "\(writers)", "\(batch)"] + modes)
             var roundAcked = Array(repeating: Set<Int>(), count: writers)
             var roundAttempted = Array(repeating: batch, count: writers)
-            let killAfter = Int.random(in: 1...120, using: &random)
             var acknowledgements = 0
             var killed = false
-            func record(_ line: String) {
-                let fields = line.split(separator: " ")
-                guard fields.first == "ACK", fields.count == 5 else { return }
-                let writer = Int(fields[2])!, first = Int(fields[3])!, count = Int(fields[4])!
-                XCTAssertEqual(Int(fields[1]), round)
-                roundAcked[writer].formUnion(first..<(first + count))
-                // The writer sends its next batch right after this acknowledgement.
-                roundAttempted[writer] = Swift.max(roundAttempted[writer], first + count + batch)
-                acknowledgements += 1
-            }
             while let line = child.nextLine() {
-                record(line)
-                if acknowledgements >= killAfter && !killed {
+                let fields = line.split(separator: " ")
+                if fields.first == "ACK", fields.count == 5 {
+                    let writer = Int(fields[2])!, first = Int(fields[3])!, count = Int(fields[4])!
+                    XCTAssertEqual(Int(fields[1]), round)
+                    roundAcked[writer].formUnion(first..<(first + count))
+                    // The writer sends its next batch right after this acknowledgement.
+                    roundAttempted[writer] = Swift.max(roundAttempted[writer], first + count + batch)
+                    acknowledgements += 1
+                }
+                if !killed && shouldKill(acknowledgements, line) {
                     child.signal(SIGKILL)
                     killed = true
                 }
@@ -53,8 +103,13 @@ final class EngineCrashTests: XCTestCase {
             acked.append(roundAcked)
             attempted.append(roundAttempted)
         }
+    }
 
-        // Every acknowledged event survived: each writer's count is between acked and attempted.
+    /// Every acknowledged event survived and counts once; resending everything that may have
+    /// been sent makes the acknowledged ones duplicates and the state then equals the oracle's.
+    private func verifyExactlyOnce(directory: String, rounds: CrashRounds, seed: String) throws {
+        let (acked, attempted) = (rounds.acked, rounds.attempted)
+        let kills = acked.count
         let recovered = try totals(directory)
         for writer in 0..<writers {
             let ackedCount = acked.map { $0[writer].count }.reduce(0, +)
@@ -67,8 +122,7 @@ final class EngineCrashTests: XCTestCase {
         XCTAssertEqual(try totals(directory).state, recovered.state, "replay is not deterministic (seed \(seed))")
 
         // Resend everything that may have been sent: acknowledged ones must all be duplicates.
-        let plan = FileManager.default.temporaryDirectory.appendingPathComponent("meterd-plan-\(seed)-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: plan) }
+        let plan = try TemporaryDirectory("meterd-plan", removedBy: addTeardownBlock).file("plan")
         var planText = ""
         for round in 0..<kills { for writer in 0..<writers { planText += "\(round) \(writer) \(attempted[round][writer])\n" } }
         try planText.write(toFile: plan, atomically: true, encoding: .utf8)
@@ -108,8 +162,7 @@ final class EngineCrashTests: XCTestCase {
     }
 
     func testSigtermFinishesInFlightWorkAndKeepsEveryAcknowledgedEvent() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("meterd-term-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let directory = try TemporaryDirectory("meterd-term", removedBy: addTeardownBlock).file("data")
         let child = try ChildProcess("meter-engine-driver", ["run", directory, "0", "\(writers)", "\(batch)"])
         var acked = Array(repeating: 0, count: writers)
         var acknowledgements = 0

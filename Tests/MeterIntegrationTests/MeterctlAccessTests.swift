@@ -1,4 +1,5 @@
 import Foundation
+import MeterTestSupport
 import XCTest
 
 /// `meterctl keys` and `meterctl audit` against a real meterd, over TCP with --api-key and

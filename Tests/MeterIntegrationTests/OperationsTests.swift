@@ -1,6 +1,7 @@
 import Foundation
 import MeterProto
 import MeterWire
+import MeterTestSupport
 import XCTest
 
 /// meterd's operations surface with a real process: Prometheus metrics over a real HTTP socket,
@@ -196,10 +197,8 @@ final class OperationsProcess {
     private(set) var startLines: [String] = []
 
     init(_ test: XCTestCase, arguments: [String]) throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("meterd-operations-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        directory = try TemporaryDirectory("meterd-operations", removedBy: { test.addTeardownBlock($0) }).path
         socketPath = directory + "/meterd.sock"
-        test.addTeardownBlock { [directory] in try? FileManager.default.removeItem(atPath: directory) }
         child = try ChildProcess("meterd", ["--data-dir", directory + "/data", "--socket", socketPath, "--tcp", "127.0.0.1:0"] + arguments)
         let wantsMetrics = arguments.contains("--metrics")
         while let line = child.nextLine() {

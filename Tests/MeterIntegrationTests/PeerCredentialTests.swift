@@ -1,5 +1,6 @@
 import Foundation
 import MeterProto
+import MeterTestSupport
 import XCTest
 
 /// Unix-socket peer credentials (SO_PEERCRED) with real local users: created here as root,
@@ -28,6 +29,8 @@ final class PeerCredentialTests: XCTestCase {
         let stranger = try Self.localUser("meterd-peer-stranger")
         let server = try ServerProcess(self, arguments: ["--socket-mode", "666", "--peer-access", "\(reader.uid)=acme:read"])
         defer { XCTAssertEqual(server.stop(), 0) }
+        // Temporary directories are 0700; the other users must reach the socket inside.
+        XCTAssertEqual(chmod(server.directory, 0o755), 0)
         // The socket owner (root, meterd's user) creates a meter in acme without a key.
         let owner = try RawWireClient(.unix(server.socketPath))
         try owner.handshake(tenant: "acme")

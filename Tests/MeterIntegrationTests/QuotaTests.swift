@@ -1,6 +1,7 @@
 import Foundation
 import MeterProto
 import MeterWire
+import MeterTestSupport
 import XCTest
 
 /// Per-tenant quotas over real sockets: a tenant over its events-per-second quota is refused

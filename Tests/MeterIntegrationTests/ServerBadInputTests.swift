@@ -2,6 +2,7 @@ import Foundation
 import MeterProto
 import MeterWire
 import NIOCore
+import MeterTestSupport
 import XCTest
 
 /// Throws every kind of malformed input at a live meterd, then checks that a well-behaved

@@ -1,6 +1,7 @@
 import Foundation
 import MeterProto
 import MeterWire
+import MeterTestSupport
 import XCTest
 
 /// A real meterd process driven over real sockets.
@@ -110,8 +111,7 @@ final class ServerEndToEndTests: XCTestCase {
     }
 
     func testTheSnapshotLogGrowthSettingIsCheckedAndAccepted() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("meterd-growth-\(UUID().uuidString.prefix(8))").path
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let directory = try TemporaryDirectory("meterd-growth", removedBy: addTeardownBlock).file("data")
         let refused = try ChildProcess("meterd", ["--data-dir", directory, "--no-tcp", "--socket", directory + ".sock", "--snapshot-log-growth-percent=-5"])
         let exit = refused.wait()
         XCTAssertNotEqual(exit.status, 0)

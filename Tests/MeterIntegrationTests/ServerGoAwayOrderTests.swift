@@ -2,6 +2,7 @@ import Foundation
 import MeterProto
 import MeterWire
 import NIOCore
+import MeterTestSupport
 import XCTest
 
 /// Over a real socket to a live meterd: a protocol error behind a request still in flight

@@ -1,6 +1,7 @@
 import Foundation
 import MeterProto
 import MeterWire
+import MeterTestSupport
 import XCTest
 
 /// Requests a real meterd must refuse before doing their work: a usage query whose answer would

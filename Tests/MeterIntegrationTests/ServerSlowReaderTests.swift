@@ -3,6 +3,7 @@ import SwiftProtobuf
 import MeterProto
 import MeterWire
 import NIOCore
+import MeterTestSupport
 import XCTest
 
 /// A client that pipelines large queries and never reads its replies must not grow a live

@@ -3,6 +3,7 @@ import MeterClient
 import MeterProto
 import MeterWire
 import Synchronization
+import MeterTestSupport
 import XCTest
 
 /// A real `meter-sidecar` child process in front of a real `meterd`.
@@ -17,14 +18,12 @@ final class SidecarProcess {
     private(set) var startLine = ""
 
     init(_ test: XCTestCase, upstream: String, extraArguments: [String] = []) throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("meter-sidecar-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        directory = try TemporaryDirectory("meter-sidecar", removedBy: { test.addTeardownBlock($0) }).path
         socketPath = directory + "/sidecar.sock"
         spoolDirectory = directory + "/spool"
         deadLetterPath = directory + "/dead-letter.ndjson"
         arguments = ["--listen", socketPath, "--upstream", upstream, "--spool-dir", spoolDirectory, "--dead-letter", deadLetterPath] + extraArguments
         (child, startLine) = try Self.launch(arguments)
-        test.addTeardownBlock { [directory] in try? FileManager.default.removeItem(atPath: directory) }
     }
 
     private static func launch(_ arguments: [String]) throws -> (ChildProcess, String) {

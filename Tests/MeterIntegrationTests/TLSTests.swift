@@ -1,6 +1,7 @@
 import Foundation
 import MeterClient
 import MeterProto
+import MeterTestSupport
 import XCTest
 
 /// TLS on meterd's TCP listener with a CA and certificates made here by the openssl CLI:

@@ -1,4 +1,5 @@
 import Foundation
+import MeterTestSupport
 import XCTest
 @testable import MeterLog
 

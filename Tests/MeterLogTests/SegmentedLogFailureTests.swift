@@ -1,3 +1,4 @@
+import MeterTestSupport
 import XCTest
 @testable import MeterLog
 

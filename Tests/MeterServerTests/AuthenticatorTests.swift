@@ -44,6 +44,9 @@ final class AuthenticatorTests: XCTestCase {
         XCTAssertEqual(decide("", uid: 1000).failureReason, "missing", "a uid on TCP counts for nothing")
         XCTAssertEqual(try decide("", tenant: "anything", uid: 1000, unix: true).get(), Principal(tenantId: "anything", role: .admin, actor: .localUser(uid: 1000)))
         XCTAssertEqual(try decide("", uid: 1000, unix: true).get().tenantId, "default")
+        let invalid = decide("", tenant: "Not A Tenant!", uid: 1000, unix: true)
+        XCTAssertEqual(invalid.failureReason, "invalid_tenant")
+        if case .failure(let failure) = invalid { XCTAssertNil(failure.refusal.status, "a protocol refusal, not a credential one") }
         XCTAssertEqual(try decide("", uid: 1001, unix: true).get(), Principal(tenantId: "globex", role: .read, actor: .localUser(uid: 1001)))
         XCTAssertEqual(decide("", tenant: "acme", uid: 1001, unix: true).failureReason, "wrong_tenant")
         XCTAssertEqual(decide("", uid: 1002, unix: true).failureReason, "missing")
@@ -70,25 +73,6 @@ final class AuthenticatorTests: XCTestCase {
         // SHA-256("abc"), the FIPS 180-2 example.
         XCTAssertEqual(ApiKeySecret.hash("abc").map { String(format: "%02x", $0) }.joined(),
                        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-    }
-
-    func testRefusedHandshakeGetsADelayedGoAwayWithTheStatusThenClose() throws {
-        let harness = try ConnectionHarness(authenticator: Self.authenticator())
-        try harness.send(WirePreface.bytes)
-        var message = Meterd_V1_Handshake()
-        message.protocolVersion = 1
-        message.credential = "mk_" + String(repeating: "c", count: 43)
-        try harness.send(WireFrame(type: .handshake, payload: try ProtobufPayload.encode(message)))
-        XCTAssertTrue(try harness.writtenFrames().isEmpty, "the refusal waits for the delay")
-        harness.channel.embeddedEventLoop.advanceTime(by: .milliseconds(1999))
-        XCTAssertTrue(try harness.writtenFrames().isEmpty)
-        harness.channel.embeddedEventLoop.advanceTime(by: .milliseconds(1))
-        let frames = try harness.writtenFrames()
-        XCTAssertEqual(frames.map(\.type), [.goAway])
-        XCTAssertEqual(frames.first?.code, StatusCode.unauthenticated.rawValue)
-        let goAway = try ProtobufPayload.decode(Meterd_V1_GoAway.self, from: frames[0].payload)
-        XCTAssertEqual(goAway.reason, "unknown API key")
-        XCTAssertFalse(harness.channel.isActive)
     }
 }
 

@@ -1,5 +1,6 @@
 import MeterCore
 import MeterProto
+import MeterTestSupport
 @testable import MeterServer
 import NIOCore
 import SwiftProtobuf
@@ -8,26 +9,12 @@ import XCTest
 /// The hand-written IngestBatch decoder must accept exactly what swift-protobuf accepts and
 /// produce the same events (ProtoConversions of the swift-protobuf message).
 final class IngestBatchDecoderTests: XCTestCase {
-    private var random = SystemRandomNumberGenerator()
-    private var seed: UInt64 = 0
-
-    private struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var value = state
-            value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-            return value ^ (value >> 31)
-        }
-    }
-
-    private func randomText(_ generator: inout SeededGenerator) -> String {
+    private func randomText(_ generator: inout SplitMix64) -> String {
         let alphabet = ["a", "b", "z", "0", "9", "_", "-", ".", " ", "é", "日", "🙂", "\u{0}"]
         return (0..<Int.random(in: 0...12, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }.joined()
     }
 
-    private func randomRequest(_ generator: inout SeededGenerator) -> Meterd_V1_IngestBatchRequest {
+    private func randomRequest(_ generator: inout SplitMix64) -> Meterd_V1_IngestBatchRequest {
         var request = Meterd_V1_IngestBatchRequest()
         for _ in 0..<Int.random(in: 0...20, using: &generator) {
             var event = Meterd_V1_Event()
@@ -71,8 +58,8 @@ final class IngestBatchDecoderTests: XCTestCase {
     }
 
     func testRandomBatchesDecodeExactlyAsSwiftProtobufDoes() throws {
-        let seed = UInt64(ProcessInfo.processInfo.environment["METERD_TEST_SEED"] ?? "") ?? 20261125
-        var generator = SeededGenerator(state: seed)
+        let seed = TestSeed.description
+        var generator = TestSeed.generator(for: #function)
         for round in 0..<2000 {
             let bytes: [UInt8] = try randomRequest(&generator).serializedBytes()
             let fast = try IngestBatchDecoder.decode(ByteBuffer(bytes: bytes))
@@ -81,8 +68,8 @@ final class IngestBatchDecoderTests: XCTestCase {
     }
 
     func testDamagedBytesAreRefusedExactlyWhenSwiftProtobufRefusesThem() throws {
-        let seed = UInt64(ProcessInfo.processInfo.environment["METERD_TEST_SEED"] ?? "") ?? 20261125
-        var generator = SeededGenerator(state: seed)
+        let seed = TestSeed.description
+        var generator = TestSeed.generator(for: #function)
         var refused = 0
         for round in 0..<3000 {
             var bytes: [UInt8] = try randomRequest(&generator).serializedBytes()
@@ -101,6 +88,17 @@ final class IngestBatchDecoderTests: XCTestCase {
             }
         }
         XCTAssertGreaterThan(refused, 100, "damage should often make the bytes undecodable")
+    }
+
+    /// An unknown group inside an event must end with its own field's end tag (found by a
+    /// random seed: the fast path used to take any end tag).
+    func testAnUnknownGroupMustEndWithItsOwnEndTag() throws {
+        let matched: [UInt8] = [10, 2, 9 << 3 | 3, 9 << 3 | 4]
+        let mismatched: [UInt8] = [10, 2, 9 << 3 | 3, 8 << 3 | 4]
+        XCTAssertNotNil(reference(matched))
+        XCTAssertEqual(try IngestBatchDecoder.decode(ByteBuffer(bytes: matched)).count, 1)
+        XCTAssertNil(reference(mismatched))
+        XCTAssertThrowsError(try IngestBatchDecoder.decode(ByteBuffer(bytes: mismatched)))
     }
 
     func testTheGoldenVectorDecodes() throws {

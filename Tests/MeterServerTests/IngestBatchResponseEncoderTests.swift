@@ -1,6 +1,7 @@
 import MeterCore
 import MeterEngine
 import MeterProto
+import MeterTestSupport
 import MeterWire
 @testable import MeterServer
 import NIOCore
@@ -10,18 +11,7 @@ import XCTest
 /// The hand-written IngestBatchResponse encoder must write exactly the bytes swift-protobuf
 /// writes for the same results.
 final class IngestBatchResponseEncoderTests: XCTestCase {
-    private struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var value = state
-            value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-            return value ^ (value >> 31)
-        }
-    }
-
-    private func randomResult(_ generator: inout SeededGenerator) -> EventResult {
+    private func randomResult(_ generator: inout SplitMix64) -> EventResult {
         switch Int.random(in: 0...9, using: &generator) {
         case 0: return .duplicate
         case 1:
@@ -36,8 +26,8 @@ final class IngestBatchResponseEncoderTests: XCTestCase {
     }
 
     func testRandomResultsEncodeExactlyAsSwiftProtobufDoes() throws {
-        let seed = UInt64(ProcessInfo.processInfo.environment["METERD_TEST_SEED"] ?? "") ?? 20261125
-        var generator = SeededGenerator(state: seed)
+        let seed = TestSeed.description
+        var generator = TestSeed.generator(for: #function)
         for round in 0..<500 {
             // Up to 300 results, so the counts need two-byte varints too.
             let results = (0..<Int.random(in: 0...300, using: &generator)).map { _ in randomResult(&generator) }

@@ -2,16 +2,14 @@ import Foundation
 import Synchronization
 import MeterClient
 import MeterProto
+import MeterTestSupport
 import MeterWire
 import XCTest
 @testable import MeterSidecar
 
 final class SidecarTests: XCTestCase {
     private func temporaryDirectory() throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sidecar-test-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
-        return path
+        try TemporaryDirectory("sidecar-test", removedBy: { addTeardownBlock($0) }).path
     }
 
     private func events(_ count: Int, prefix: String) -> [Meterd_V1_Event] {

@@ -21,15 +21,7 @@ public struct BinaryReader {
 
     @inline(__always)
     public mutating func readVarint() throws(DecodingError) -> UInt64 {
-        var result: UInt64 = 0
-        var shift: UInt64 = 0
-        while true {
-            let byte = try readByte()
-            guard shift < 64, !(shift == 63 && byte > 1) else { throw DecodingError("varint too long at byte \(position)") }
-            result |= UInt64(byte & 0x7F) << shift
-            if byte < 0x80 { return result }
-            shift += 7
-        }
+        try readVarint(as: UInt64.self)
     }
 
     @inline(__always)
@@ -39,16 +31,25 @@ public struct BinaryReader {
     }
 
     public mutating func readSigned128() throws(DecodingError) -> Int128 {
-        var result: UInt128 = 0
-        var shift: UInt128 = 0
+        let raw = try readVarint(as: UInt128.self)
+        return Int128(bitPattern: (raw >> 1) ^ (0 &- (raw & 1)))
+    }
+
+    /// A LEB128 varint of at most `Value.bitWidth` bits: a longer one, or a last byte with bits
+    /// beyond the width, is refused rather than truncated.
+    @inline(__always)
+    private mutating func readVarint<Value: UnsignedInteger & FixedWidthInteger>(as: Value.Type) throws(DecodingError) -> Value {
+        var result: Value = 0
+        var shift = 0
         while true {
             let byte = try readByte()
-            guard shift < 128, !(shift == 126 && byte > 3) else { throw DecodingError("varint too long at byte \(position)") }
-            result |= UInt128(byte & 0x7F) << shift
-            if byte < 0x80 { break }
+            guard shift < Value.bitWidth, shift + 7 <= Value.bitWidth || byte >> (Value.bitWidth - shift) == 0 else {
+                throw DecodingError("varint too long at byte \(position)")
+            }
+            result |= Value(byte & 0x7F) << shift
+            if byte < 0x80 { return result }
             shift += 7
         }
-        return Int128(bitPattern: (result >> 1) ^ (0 &- (result & 1)))
     }
 
     public mutating func readBool() throws(DecodingError) -> Bool {

@@ -15,12 +15,7 @@ public struct BinaryWriter: Sendable {
 
     @inline(__always)
     public mutating func write(varint value: UInt64) {
-        var remaining = value
-        while remaining >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: remaining) | 0x80)
-            remaining >>= 7
-        }
-        bytes.append(UInt8(remaining))
+        append(varint: value)
     }
 
     @inline(__always)
@@ -29,7 +24,13 @@ public struct BinaryWriter: Sendable {
     }
 
     public mutating func write(signed128 value: Int128) {
-        var remaining = UInt128(bitPattern: (value << 1) ^ (value >> 127))
+        append(varint: UInt128(bitPattern: (value << 1) ^ (value >> 127)))
+    }
+
+    /// LEB128: seven bits a byte, low first, the high bit set on every byte but the last.
+    @inline(__always)
+    private mutating func append<Value: UnsignedInteger & FixedWidthInteger>(varint value: Value) {
+        var remaining = value
         while remaining >= 0x80 {
             bytes.append(UInt8(truncatingIfNeeded: remaining) | 0x80)
             remaining >>= 7

@@ -43,3 +43,13 @@ public struct PeerAccessRule: Sendable, Hashable {
         self.init(uid: uid, tenantId: tenant, role: role)
     }
 }
+
+/// meterd's access settings apart from the wire core's configuration: who may connect without a
+/// key (and the refusal delay), and the tenant quotas.
+public struct AccessSettings: Sendable {
+    public var configuration = AccessConfiguration()
+    public var defaultQuota = TenantQuota()
+    public var tenantQuotas: [String: TenantQuota] = [:]
+
+    public init() {}
+}

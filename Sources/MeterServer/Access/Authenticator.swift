@@ -4,6 +4,7 @@ import MeterProto
 import MeterWire
 import NIOConcurrencyHelpers
 import NIOCore
+import MeterWireServer
 
 /// meterd's access control at the edge (docs/security.md). At the handshake it decides who a
 /// connection is: an API key (looked up by the SHA-256 of the secret) wherever it arrives, or,
@@ -40,14 +41,13 @@ public final class Authenticator: ConnectionAuthenticating {
 
     // MARK: Handshake
 
-    public func authenticate(_ handshake: Meterd_V1_Handshake, channel: any Channel) -> Result<Principal, HandshakeRefusal> {
+    public func authenticate(_ handshake: Meterd_V1_Handshake, channel: any Channel) -> Result<ConnectionIdentity, HandshakeRefusal> {
         let result = decide(credential: handshake.credential, tenantId: handshake.tenantID, peerUid: PeerCredentials.uid(of: channel),
                             isUnixSocket: { if case .unixDomainSocket = channel.localAddress { true } else { false } }())
-        if case .failure(let failure) = result {
+        if case .failure(let failure) = result, failure.refusal.status != nil {
             failed(failure.reason, message: failure.refusal.message, peer: channel.remoteAddress.map { "\($0)" } ?? "unix socket")
-            return .failure(failure.refusal)
         }
-        return result.mapError { $0.refusal }
+        return result.map(\.identity).mapError { $0.refusal }
     }
 
     /// A refusal and the metric label of its reason.
@@ -90,7 +90,13 @@ public final class Authenticator: ConnectionAuthenticating {
             return .failure(.unauthenticated("missing", "the peer's user id is unknown; send an API key"))
         }
         if uid == configuration.socketOwnerUid {
-            return .success(Principal(tenantId: requested.isEmpty ? Tenant.defaultId : requested, role: .admin, actor: .localUser(uid: uid)))
+            let tenantId = requested.isEmpty ? Tenant.defaultId : requested
+            guard NameRules.isValidEventName(tenantId) else {
+                // Not a credential problem: a plain protocol refusal (GOAWAY code 0, no delay, not counted).
+                return .failure(Failure(refusal: HandshakeRefusal(nil, "tenant id \"\(tenantId.prefix(64))\" is invalid: use 1-64 characters of a-z, 0-9, '_', '.', '-'"),
+                                        reason: "invalid_tenant"))
+            }
+            return .success(Principal(tenantId: tenantId, role: .admin, actor: .localUser(uid: uid)))
         }
         if let rule = configuration.peerRules[uid] {
             if !requested.isEmpty && requested != rule.tenantId {

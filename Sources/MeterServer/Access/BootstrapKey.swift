@@ -1,6 +1,7 @@
 import Foundation
 import MeterCore
 import MeterEngine
+import MeterWireServer
 
 /// The first admin key of a new data directory: without it a fresh meterd could only be
 /// administered through its Unix socket. Written, before its record is logged, to

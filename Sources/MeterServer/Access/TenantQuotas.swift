@@ -1,3 +1,4 @@
+import MeterWireServer
 import CoreMetrics
 import NIOConcurrencyHelpers
 

@@ -1,6 +1,7 @@
 import MeterCore
 import MeterProto
 import MeterWire
+import MeterWireServer
 import NIOCore
 
 /// Decodes an `IngestBatchRequest` (meterd.v1, proto/meterd/v1/meterd.proto) straight from the
@@ -37,7 +38,7 @@ public enum IngestBatchDecoder {
                     var eventReader = try reader.readNested()
                     events.append(try decodeEvent(&eventReader))
                 } else {
-                    try reader.skip(wireType: wireType)
+                    try reader.skip(field: field, wireType: wireType)
                 }
             }
             return events
@@ -61,7 +62,7 @@ public enum IngestBatchDecoder {
         while !reader.isAtEnd {
             let (field, wireType) = try reader.readTag()
             guard matches(wireType, field == 4 ? 0 : (field <= 6 ? 2 : nil)) else {
-                try reader.skip(wireType: wireType)
+                try reader.skip(field: field, wireType: wireType)
                 continue
             }
             switch field {
@@ -82,7 +83,7 @@ public enum IngestBatchDecoder {
                 let text = try reader.readString()
                 source = text.isEmpty ? nil : text
             default:
-                try reader.skip(wireType: wireType)
+                try reader.skip(field: field, wireType: wireType)
             }
         }
         if let problem { return .failure(problem) }
@@ -96,7 +97,7 @@ public enum IngestBatchDecoder {
         while !reader.isAtEnd {
             let (field, wireType) = try reader.readTag()
             guard matches(wireType, field <= 2 ? 2 : nil) else {
-                try reader.skip(wireType: wireType)
+                try reader.skip(field: field, wireType: wireType)
                 continue
             }
             switch field {
@@ -107,7 +108,7 @@ public enum IngestBatchDecoder {
                 // A repeated message field merges in protobuf: a later oneof member replaces an earlier one.
                 if let decoded = try decodeValue(&valueReader) { value = decoded }
             default:
-                try reader.skip(wireType: wireType)
+                try reader.skip(field: field, wireType: wireType)
             }
         }
         guard let value else {
@@ -124,7 +125,7 @@ public enum IngestBatchDecoder {
         while !reader.isAtEnd {
             let (field, wireType) = try reader.readTag()
             guard matches(wireType, field > 4 ? nil : (field % 2 == 0 ? 0 : 2)) else {
-                try reader.skip(wireType: wireType)
+                try reader.skip(field: field, wireType: wireType)
                 continue
             }
             switch field {
@@ -144,7 +145,7 @@ public enum IngestBatchDecoder {
                     value = .failure(MeterError(.invalidProperty, "\"\(shown)\" is not a decimal: \(error)"))
                 }
             case 4: value = .success(.boolean(try reader.readVarint() != 0))
-            default: try reader.skip(wireType: wireType)
+            default: try reader.skip(field: field, wireType: wireType)
             }
         }
         return value
@@ -235,25 +236,30 @@ struct WireReader {
         return nested
     }
 
-    mutating func skip(wireType: UInt64) throws {
+    /// Skips the value of an unknown (or mismatched) field `field` of wire type `wireType`.
+    mutating func skip(field: UInt64, wireType: UInt64) throws {
         switch wireType {
         case 0: _ = try readVarint()
         case 1: try advance(8)
         case 2: _ = try readBytes()
         case 5: try advance(4)
-        case 3: try skipGroup()
+        case 3: try skipGroup(field: field)
         default: throw IngestBatchDecoder.Malformed()
         }
     }
 
-    /// Skips a (deprecated, proto2) group up to its matching end tag, as protobuf decoders do
-    /// for unknown fields.
-    private mutating func skipGroup(depth: Int = 0) throws {
+    /// Skips a (deprecated, proto2) group up to its end tag, as protobuf decoders do for unknown
+    /// fields. The end tag must name the group's own field: another field's end tag is
+    /// malformed, as swift-protobuf says.
+    private mutating func skipGroup(field: UInt64, depth: Int = 0) throws {
         guard depth < 64 else { throw IngestBatchDecoder.Malformed() }
         while true {
-            let (_, wireType) = try readTag()
-            if wireType == 4 { return }
-            if wireType == 3 { try skipGroup(depth: depth + 1) } else { try skip(wireType: wireType) }
+            let (innerField, wireType) = try readTag()
+            if wireType == 4 {
+                guard innerField == field else { throw IngestBatchDecoder.Malformed() }
+                return
+            }
+            if wireType == 3 { try skipGroup(field: innerField, depth: depth + 1) } else { try skip(field: innerField, wireType: wireType) }
         }
     }
 

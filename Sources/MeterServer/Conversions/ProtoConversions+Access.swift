@@ -1,3 +1,4 @@
+import MeterWireServer
 import MeterCore
 import MeterProto
 import MeterWire

@@ -2,6 +2,7 @@ import MeterCore
 import MeterEngine
 import MeterProto
 import MeterWire
+import MeterWireServer
 
 /// Translations between the wire messages (meterd.v1) and MeterCore's types. Decimals travel
 /// as strings and are parsed exactly; nothing passes through a floating-point number.

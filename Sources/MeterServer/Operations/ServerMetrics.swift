@@ -2,6 +2,7 @@ import CoreMetrics
 import MeterCore
 import MeterEngine
 import MeterWire
+import MeterWireServer
 import NIOConcurrencyHelpers
 
 /// The server's own metrics, made through swift-metrics: per-event ingest results by tenant
@@ -11,7 +12,7 @@ import NIOConcurrencyHelpers
 /// default is whatever `MetricsSystem` was bootstrapped with, a no-op until then). Metric
 /// objects are made once per label set and kept, so the hot path only looks one up under a
 /// short lock and increments it. Every metric is described in docs/operations.md.
-public final class ServerMetrics: Sendable {
+public final class ServerMetrics: WireServerObserver {
     /// Names of the metrics (docs/operations.md lists them with their labels).
     public enum Name {
         public static let eventsAccepted = "meterd_events_accepted_total"
@@ -85,7 +86,7 @@ public final class ServerMetrics: Sendable {
     }
 
     /// Records one answered request: its latency and its status.
-    func recordRequest(method: UInt16, status: StatusCode, nanoseconds: Int64) {
+    public func requestAnswered(method: UInt16, status: StatusCode, nanoseconds: Int64) {
         let name = MethodID(rawValue: method)?.name ?? "method_\(method)"
         let timer = requestTimers.withLockedValue { timers in
             if let timer = timers[method] { return timer }
@@ -104,10 +105,7 @@ public final class ServerMetrics: Sendable {
         counter.increment()
     }
 
-    /// Whether requests of this method are timed (known methods only: an unknown id is not a label).
-    func measures(method: UInt16) -> Bool { MethodID(rawValue: method) != nil }
-
-    func connectionOpened() { openConnectionsGauge.increment() }
-    func connectionClosed() { openConnectionsGauge.decrement() }
-    func connectionRefused() { refusedConnectionsCounter.increment() }
+    public func connectionOpened() { openConnectionsGauge.increment() }
+    public func connectionClosed() { openConnectionsGauge.decrement() }
+    public func connectionRefused() { refusedConnectionsCounter.increment() }
 }

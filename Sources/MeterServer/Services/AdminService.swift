@@ -2,6 +2,7 @@ import MeterCore
 import MeterEngine
 import MeterProto
 import MeterWire
+import MeterWireServer
 
 /// CreateMeter, GetMeter, ListMeters, UpdateMeter (display name only) and ArchiveMeter.
 struct AdminService {
@@ -19,30 +20,23 @@ struct AdminService {
             let definition = try ProtoConversions.definition(request.definition, tenantId: context.tenantId)
             if quotas.quota(for: context.tenantId).meters > 0 {
                 let tenantId = context.tenantId
-                let active: Int
-                do throws(EngineError) {
-                    active = try await engine.read { machine in machine.meters(tenantId: tenantId, includeArchived: false).count }
-                } catch {
-                    throw RPCFailure(error)
+                let active = try await engineCall { () async throws(EngineError) in
+                    try await engine.read { machine in machine.meters(tenantId: tenantId, includeArchived: false).count }
                 }
                 if let refusal = quotas.admitMeter(activeMeters: active, tenantId: tenantId) { throw refusal }
             }
-            do throws(EngineError) {
+            return try await engineCall { () async throws(EngineError) in
                 var response = Meterd_V1_CreateMeterResponse()
                 response.meter = ProtoConversions.proto(try await engine.createMeter(definition, actor: context.actor))
                 return response
-            } catch {
-                throw RPCFailure(error)
             }
         })
         router.register(.getMeter, unary(Meterd_V1_GetMeterRequest.self) { request, context throws(RPCFailure) in
             let reference = try ProtoConversions.reference(request.meter)
-            do throws(EngineError) {
+            return try await engineCall { () async throws(EngineError) in
                 var response = Meterd_V1_GetMeterResponse()
                 response.meter = ProtoConversions.proto(try await engine.meter(tenantId: context.tenantId, reference))
                 return response
-            } catch {
-                throw RPCFailure(error)
             }
         })
         router.register(.listMeters, unary(Meterd_V1_ListMetersRequest.self) { request, context throws(RPCFailure) in
@@ -57,11 +51,8 @@ struct AdminService {
             }
             let tenantId = context.tenantId
             let includeArchived = request.includeArchived
-            let meters: [Meter]
-            do throws(EngineError) {
-                meters = try await engine.read { machine in machine.meters(tenantId: tenantId, includeArchived: includeArchived) }
-            } catch {
-                throw RPCFailure(error)
+            let meters = try await engineCall { () async throws(EngineError) in
+                try await engine.read { machine in machine.meters(tenantId: tenantId, includeArchived: includeArchived) }
             }
             var response = Meterd_V1_ListMetersResponse()
             let page = meters.dropFirst(offset).prefix(pageSize)
@@ -86,22 +77,18 @@ struct AdminService {
             guard !request.displayName.isEmpty else {
                 throw RPCFailure(.invalidArgument, "display_name is the only field that can change; give a new one", reason: RejectionCode.invalidDisplayName.name)
             }
-            do throws(EngineError) {
+            return try await engineCall { () async throws(EngineError) in
                 var response = Meterd_V1_UpdateMeterResponse()
                 response.meter = ProtoConversions.proto(try await engine.updateDisplayName(tenantId: context.tenantId, meter: reference, displayName: request.displayName, actor: context.actor))
                 return response
-            } catch {
-                throw RPCFailure(error)
             }
         })
         router.register(.archiveMeter, unary(Meterd_V1_ArchiveMeterRequest.self) { request, context throws(RPCFailure) in
             let reference = try ProtoConversions.reference(request.meter)
-            do throws(EngineError) {
+            return try await engineCall { () async throws(EngineError) in
                 var response = Meterd_V1_ArchiveMeterResponse()
                 response.meter = ProtoConversions.proto(try await engine.archiveMeter(tenantId: context.tenantId, meter: reference, actor: context.actor))
                 return response
-            } catch {
-                throw RPCFailure(error)
             }
         })
     }

@@ -1,6 +1,7 @@
 import MeterEngine
 import MeterProto
 import MeterWire
+import MeterWireServer
 
 /// Liveness/readiness and server facts (version, uptime, durability, log position).
 struct HealthService {

@@ -2,6 +2,7 @@ import MeterCore
 import MeterEngine
 import MeterProto
 import MeterWire
+import MeterWireServer
 
 /// Ingest (one event) and IngestBatch (many, one result per event, in order).
 struct IngestService {

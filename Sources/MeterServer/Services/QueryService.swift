@@ -2,6 +2,7 @@ import MeterCore
 import MeterEngine
 import MeterProto
 import MeterWire
+import MeterWireServer
 
 /// QueryUsage (windows over a range) and CurrentUsage (billing period or running total now).
 struct QueryService {
@@ -17,14 +18,12 @@ struct QueryService {
                 customerId: request.customerID.isEmpty ? nil : request.customerID,
                 groupByCustomer: request.groupByCustomer, groupBy: request.groupBy,
                 groupFilters: request.groupFilters.map { MeterFilter(key: $0.key, values: $0.values) })
-            do throws(EngineError) {
+            return try await engineCall { () async throws(EngineError) in
                 let result = try await engine.usage(query)
                 var response = Meterd_V1_QueryUsageResponse()
                 response.meter = ProtoConversions.proto(result.meter)
                 response.rows = result.rows.map(ProtoConversions.proto)
                 return response
-            } catch {
-                throw RPCFailure(error)
             }
         })
         router.register(.currentUsage, unary(Meterd_V1_CurrentUsageRequest.self) { request, context throws(RPCFailure) in
@@ -32,7 +31,7 @@ struct QueryService {
             let tenantId = context.tenantId
             let customer = request.customerID.isEmpty ? nil : request.customerID
             let at = request.atMs == 0 ? engine.options.clock() : request.atMs
-            do throws(EngineError) {
+            return try await engineCall { () async throws(EngineError) in
                 let (meter, row) = try await engine.read { machine throws(MeterError) in
                     (try machine.meter(tenantId: tenantId, reference),
                      try machine.currentUsage(tenantId: tenantId, meter: reference, customerId: customer, atMilliseconds: at))
@@ -41,8 +40,6 @@ struct QueryService {
                 response.meter = ProtoConversions.proto(meter)
                 response.row = ProtoConversions.proto(row)
                 return response
-            } catch {
-                throw RPCFailure(error)
             }
         })
     }

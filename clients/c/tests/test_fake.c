@@ -61,7 +61,10 @@ static void serve(int listener, enum script script)
     if (fd < 0 || read_all(fd, preface, sizeof preface) || read_frame(fd, &h))
         _exit(1);
     if (script == SCRIPT_SILENT) {
-        sleep(5);
+        /* Hold the connection, answering nothing, until the client gives up and closes it. */
+        uint8_t drop[4096];
+        while (read(fd, drop, sizeof drop) > 0) {
+        }
         _exit(0);
     }
     Meterd__V1__HandshakeAck ack = METERD__V1__HANDSHAKE_ACK__INIT;

@@ -52,7 +52,7 @@ class ScriptedServer:
 
                 assert read_frame().frame_type == FrameType.HANDSHAKE
                 if not self.answer_handshake:
-                    time.sleep(1)
+                    wait_for_close(connection)
                     return
                 ack = pb.HandshakeAck(protocol_version=1, server_version="scripted",
                                       max_frame_bytes=4194304, max_batch_events=10000,
@@ -65,6 +65,12 @@ class ScriptedServer:
     def close(self) -> None:
         self.listener.close()
         self.thread.join(5)
+
+
+def wait_for_close(connection) -> None:
+    """Holds the connection open, reading and dropping what comes, until the client closes it."""
+    while connection.recv(65536):
+        pass
 
 
 def health_response(stream_id: int, message: str) -> bytes:
@@ -83,7 +89,7 @@ def test_answers_in_reverse_order_and_split_into_single_bytes(socket_path):
         data = health_response(second.stream_id, "second") + health_response(first.stream_id, "first")
         for index in range(len(data)):
             connection.sendall(data[index:index + 1])
-        time.sleep(0.5)
+        wait_for_close(connection)
 
     server = ScriptedServer(socket_path, script)
     with Client.connect(socket_path, timeout=5) as client:
@@ -115,7 +121,7 @@ def test_threads_share_one_blocking_client(socket_path):
             connection.sendall(b"".join(health_response(item.stream_id, "ok") for item in answers))
         if held is not None:
             connection.sendall(health_response(held.stream_id, "ok"))
-        time.sleep(0.5)
+        wait_for_close(connection)
 
     server = ScriptedServer(socket_path, script)
     with Client.connect(socket_path, timeout=5) as client:
@@ -155,7 +161,7 @@ def test_goaway_answers_accepted_streams_and_fails_later_ones_retryably(socket_p
 
 
 def test_call_timeout_is_deadline_exceeded(socket_path):
-    server = ScriptedServer(socket_path, lambda connection, read_frame: time.sleep(1))
+    server = ScriptedServer(socket_path, lambda connection, read_frame: wait_for_close(connection))
     with Client.connect(socket_path, timeout=0.3) as client:
         started = time.monotonic()
         with pytest.raises(DeadlineExceeded):
@@ -172,8 +178,13 @@ def test_handshake_timeout_is_a_connection_error(socket_path):
 
 
 def test_async_answers_out_of_order_and_goaway(socket_path):
+    arrived = [threading.Event() for _ in range(3)]
+
     def script(connection, read_frame):
-        frames = [read_frame() for _ in range(3)]
+        frames = []
+        for event in arrived:
+            frames.append(read_frame())
+            event.set()
         last = frames[1].stream_id
         goaway = pb.GoAway(reason="bye", last_stream_id=last)
         connection.sendall(health_response(frames[1].stream_id, "b")
@@ -186,9 +197,11 @@ def test_async_answers_out_of_order_and_goaway(socket_path):
         client = await AsyncClient.connect(socket_path, timeout=5)
         try:
             tasks = []
-            for _ in range(3):
+            for event in arrived:
+                # The next request is made only once the server has read this one, so the
+                # three arrive in task order.
                 tasks.append(asyncio.create_task(client.health()))
-                await asyncio.sleep(0.05)  # fix the arrival order of the three requests
+                assert await asyncio.to_thread(event.wait, 5), "the server did not receive the request"
             results = await asyncio.gather(*tasks, return_exceptions=True)
             assert [result.message for result in results[:2]] == ["a", "b"]
             assert isinstance(results[2], Unavailable) and results[2].retryable
@@ -201,7 +214,7 @@ def test_async_answers_out_of_order_and_goaway(socket_path):
 
 
 def test_async_call_timeout(socket_path):
-    server = ScriptedServer(socket_path, lambda connection, read_frame: time.sleep(1))
+    server = ScriptedServer(socket_path, lambda connection, read_frame: wait_for_close(connection))
 
     async def scenario():
         async with await AsyncClient.connect(socket_path, timeout=0.3) as client:

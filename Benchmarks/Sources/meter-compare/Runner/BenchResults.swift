@@ -11,6 +11,10 @@ struct BenchResults: Codable, Sendable {
     var ingest: [IngestRun] = []
     var latency: [LatencyRun] = []
     var snapshotPause: [SnapshotPauseRun] = []
+    /// This machine's fdatasync rate on a preallocated file (FsyncProbe), measured in this run.
+    var fsyncProbe: FsyncProbeRun?
+    /// meterd's group commits and fdatasyncs during each ingest and latency run (from ServerInfo).
+    var groupCommits: [GroupCommitRun] = []
     var queryEvents: Int = 0              // events loaded before the query workload
     var loadSeconds: [String: Double] = [:]   // system key -> seconds to load queryEvents
     var query: [QueryRun] = []
@@ -65,6 +69,28 @@ struct BenchResults: Codable, Sendable {
         var p99Microseconds: Double
         var p999Microseconds: Double
         var maxMicroseconds: Double
+    }
+
+    /// 4 KiB writes with fdatasync after each into a zero-filled, fsynced file.
+    struct FsyncProbeRun: Codable, Sendable {
+        var syncs: Int
+        var seconds: Double
+        var syncsPerSecond: Double
+        var p50Microseconds: Double
+        var p99Microseconds: Double
+        var maxMicroseconds: Double
+    }
+
+    /// meterd's commit counters over one run of a workload.
+    struct GroupCommitRun: Codable, Sendable {
+        var system: String
+        var workload: String              // "ingest batch 1 x 8 connections" or "latency 4000/s x 8 connections"
+        var events: Int
+        var seconds: Double
+        var groupCommits: Int
+        var syncs: Int
+        var groupCommitsPerSecond: Double
+        var eventsPerGroupCommit: Double
     }
 
     /// Single events at a low fixed rate while meterd writes snapshot after snapshot of a

@@ -11,6 +11,8 @@ struct BenchmarkPlan: Sendable {
     /// The snapshot-pause probe: single events at this rate for this long, over 8 connections.
     var snapshotPauseRate: Double
     var snapshotPauseSeconds: Double
+    /// How long the fdatasync probe runs before the workloads.
+    var fsyncProbeSeconds: Double
     var queryEvents: Int
     /// Restart times are measured when this many events are loaded, and again at `queryEvents`.
     var restartCheckpoint: Int
@@ -28,7 +30,7 @@ struct BenchmarkPlan: Sendable {
             mode: "full", customers: 10_000, runsPerPoint: 3,
             ingestPoints: points(single: [20_000, 40_000], hundred: 400_000, thousand: 1_500_000, seconds: 3),
             latencyRates: [1_000, 4_000, 10_000, 20_000, 40_000], latencySeconds: 4, latencyConnections: [8, 64],
-            snapshotPauseRate: 1_000, snapshotPauseSeconds: 10,
+            snapshotPauseRate: 1_000, snapshotPauseSeconds: 10, fsyncProbeSeconds: 3,
             queryEvents: 10_000_000, restartCheckpoint: 1_000_000, periodQueries: 500, dailyQueries: 5,
             growthCustomers: [1_000, 100_000, 1_000_000], growthMinimumEvents: 1_000_000, growthEventsPerCustomer: 3)
     }
@@ -38,7 +40,7 @@ struct BenchmarkPlan: Sendable {
             mode: "quick", customers: 1_000, runsPerPoint: 1,
             ingestPoints: points(single: [200, 400], hundred: 5_000, thousand: 20_000, seconds: 2),
             latencyRates: [200], latencySeconds: 1, latencyConnections: [4, 8],
-            snapshotPauseRate: 200, snapshotPauseSeconds: 1,
+            snapshotPauseRate: 200, snapshotPauseSeconds: 1, fsyncProbeSeconds: 0.5,
             queryEvents: 50_000, restartCheckpoint: 10_000, periodQueries: 20, dailyQueries: 3,
             growthCustomers: [1_000, 10_000], growthMinimumEvents: 20_000, growthEventsPerCustomer: 0)
     }

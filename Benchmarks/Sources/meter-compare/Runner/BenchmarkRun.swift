@@ -1,3 +1,4 @@
+import MeterTestSupport
 import Foundation
 
 /// Runs every workload against every system and collects `BenchResults`. Systems take turns
@@ -25,6 +26,9 @@ final class BenchmarkRun {
     }
 
     func runAll() throws -> BenchResults {
+        let probe = try FsyncProbe.run(directory: meterd.directory, seconds: plan.fsyncProbeSeconds)
+        log(String(format: "fsync probe (4 KiB writes + fdatasync into a preallocated file): %.0f syncs/s, p50 %.0f µs, p99 %.0f µs, max %.0f µs", probe.syncsPerSecond, probe.p50Microseconds, probe.p99Microseconds, probe.maxMicroseconds))
+        results.fsyncProbe = probe
         try ingestAndLatency()
         try queriesAndRestarts()
         try growth()
@@ -49,7 +53,10 @@ final class BenchmarkRun {
                 let events = generator.events(offset..<(offset + point.maxEvents))
                 offset += point.maxEvents
                 for system in systems {
+                    let counters = try commitCounters(system)
                     let outcome = try IngestWorkload.run(system, events: events, point: point)
+                    try recordGroupCommits(system, since: counters, workload: "ingest batch \(point.batchSize) x \(point.connections) connections, run \(run)",
+                                           events: outcome.acknowledgedEvents, seconds: outcome.seconds)
                     log(String(format: "ingest run %d, %@: %@ %.0f events/s (%d events in %.2f s)", run, point.description, system.label, outcome.eventsPerSecond, outcome.acknowledgedEvents, outcome.seconds))
                     measured[pointIndex, default: [:]][system.key, default: ([], [])].rates.append(outcome.eventsPerSecond)
                     measured[pointIndex, default: [:]][system.key, default: ([], [])].events.append(outcome.acknowledgedEvents)
@@ -73,7 +80,11 @@ final class BenchmarkRun {
                 let events = generator.events(offset..<(offset + count))
                 offset += count
                 for system in systems {
+                    let counters = try commitCounters(system)
+                    let began = monotonicSeconds()
                     let run = try LatencyWorkload.run(system, events: events, rate: rate, connections: connections)
+                    try recordGroupCommits(system, since: counters, workload: String(format: "latency %.0f/s x %d connections", rate, connections),
+                                           events: run.count, seconds: monotonicSeconds() - began)
                     log(String(format: "latency %@ at %.0f/s offered, %d connections: achieved %.0f/s, p50 %.0f µs, p99 %.0f µs, p99.9 %.0f µs, max %.0f µs", system.label, rate, connections, run.achievedPerSecond, run.p50Microseconds, run.p99Microseconds, run.p999Microseconds, run.maxMicroseconds))
                     results.latency.append(run)
                     expected[system.key]!.add(events)
@@ -86,6 +97,21 @@ final class BenchmarkRun {
         for system in systems {
             try check(system, against: expected[system.key]!, phase: "after ingest and latency runs", months: months, firstDay: firstDay, days: days)
         }
+    }
+
+    /// meterd's commit counters before a run (nil for the other systems).
+    private func commitCounters(_ system: any BenchSystem) throws -> (groupCommits: Int, syncs: Int)? {
+        try (system as? MeterdSystem)?.commitCounters()
+    }
+
+    private func recordGroupCommits(_ system: any BenchSystem, since before: (groupCommits: Int, syncs: Int)?, workload: String, events: Int, seconds: Double) throws {
+        guard let before, let after = try commitCounters(system) else { return }
+        let commits = after.groupCommits - before.groupCommits
+        let syncs = after.syncs - before.syncs
+        results.groupCommits.append(BenchResults.GroupCommitRun(
+            system: system.key, workload: workload, events: events, seconds: seconds, groupCommits: commits, syncs: syncs,
+            groupCommitsPerSecond: seconds > 0 ? Double(commits) / seconds : 0,
+            eventsPerGroupCommit: commits > 0 ? Double(events) / Double(commits) : 0))
     }
 
     // MARK: Queries and restarts

@@ -78,6 +78,12 @@ final class MeterdSystem: BenchSystem, @unchecked Sendable {
         try WireConnection(address).call(.serverInfo, Meterd_V1_ServerInfoRequest(), as: Meterd_V1_ServerInfoResponse.self).version
     }
 
+    /// Group commits and log fdatasyncs since meterd started (Health/ServerInfo).
+    func commitCounters() throws -> (groupCommits: Int, syncs: Int) {
+        let info = try WireConnection(address).call(.serverInfo, Meterd_V1_ServerInfoRequest(), as: Meterd_V1_ServerInfoResponse.self)
+        return (Int(info.groupCommits), Int(info.syncs))
+    }
+
     var processIdentifier: Int32? { child?.processIdentifier }
 
     /// Stops meterd: SIGTERM lets it write its final snapshot; SIGKILL leaves only the log.

@@ -1,3 +1,5 @@
+import MeterTestSupport
+
 /// Deterministic events from a seed: event `i` is the same for every system and every run.
 ///
 /// Timestamps advance with the index (time order, as live traffic arrives) with up to two
@@ -49,18 +51,5 @@ struct EventGenerator: Sendable {
     private static func hex(_ value: UInt64) -> String {
         let digits = String(value, radix: 16)
         return String(repeating: "0", count: 16 - digits.count) + digits
-    }
-}
-
-/// SplitMix64: a small, fast, seedable generator (the workload must not depend on the platform's RNG).
-struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MeterCore
 
 /// How meterd and meter-sidecar write their log lines: `text` for people (one line each, time,
 /// level, message, then `key=value` metadata) or `json` for log shippers (one JSON object per
@@ -68,7 +69,7 @@ public struct ProcessLogHandler: LogHandler {
         for key in metadata.keys.sorted() {
             let value = "\(metadata[key]!)"
             let quoted = value.isEmpty || value.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" })
-            line += " \(key)=" + (quoted ? Self.jsonString(value) : value)
+            line += " \(key)=" + (quoted ? JSONStringLiteral.quoted(value) : value)
         }
         return line
     }
@@ -76,40 +77,22 @@ public struct ProcessLogHandler: LogHandler {
     /// `{"timestamp":"...","level":"info","label":"meterd","message":"snapshot written","bytes":"4096"}`.
     /// Metadata keys that collide with the four fixed ones are prefixed `metadata_`.
     static func jsonLine(time: String, level: Logger.Level, label: String, message: String, metadata: Logger.Metadata) -> String {
-        var line = "{\"timestamp\":\"\(time)\",\"level\":\"\(level)\",\"label\":\(jsonString(label)),\"message\":\(jsonString(message))"
+        var line = "{\"timestamp\":\"\(time)\",\"level\":\"\(level)\",\"label\":\(JSONStringLiteral.quoted(label)),\"message\":\(JSONStringLiteral.quoted(message))"
         for key in metadata.keys.sorted() {
             let name = ["timestamp", "level", "label", "message"].contains(key) ? "metadata_" + key : key
-            line += ",\(jsonString(name)):\(jsonValue(metadata[key]!))"
+            line += ",\(JSONStringLiteral.quoted(name)):\(jsonValue(metadata[key]!))"
         }
         return line + "}"
     }
 
     private static func jsonValue(_ value: Logger.Metadata.Value) -> String {
         switch value {
-        case .string(let text): return jsonString(text)
-        case .stringConvertible(let convertible): return jsonString(convertible.description)
+        case .string(let text): return JSONStringLiteral.quoted(text)
+        case .stringConvertible(let convertible): return JSONStringLiteral.quoted(convertible.description)
         case .array(let values): return "[" + values.map(jsonValue).joined(separator: ",") + "]"
         case .dictionary(let dictionary):
-            return "{" + dictionary.keys.sorted().map { "\(jsonString($0)):\(jsonValue(dictionary[$0]!))" }.joined(separator: ",") + "}"
+            return "{" + dictionary.keys.sorted().map { "\(JSONStringLiteral.quoted($0)):\(jsonValue(dictionary[$0]!))" }.joined(separator: ",") + "}"
         }
-    }
-
-    /// A JSON string literal: quotes, backslashes and control characters escaped.
-    static func jsonString(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            case _ where scalar.value < 0x20:
-                result += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result + "\""
     }
 
     /// UTC, RFC 3339 with milliseconds.

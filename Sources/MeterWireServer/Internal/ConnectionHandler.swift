@@ -1,4 +1,3 @@
-import MeterCore
 import MeterProto
 import MeterWire
 import NIOCore
@@ -27,7 +26,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     private enum State {
         case awaitingHandshake
-        case ready(Principal)
+        case ready(ConnectionIdentity)
         /// A GOAWAY is due: nothing more is read or acted on, and the GOAWAY is written once
         /// every accepted request's reply has been written.
         case draining(reason: String)
@@ -55,10 +54,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private let configuration: ServerConfiguration
     private let authenticator: any ConnectionAuthenticating
 
-    init(router: Router, configuration: ServerConfiguration, authenticator: any ConnectionAuthenticating = HandshakeTrustingAuthenticator()) {
+    init(router: Router, configuration: ServerConfiguration) {
         self.router = router
         self.configuration = configuration
-        self.authenticator = authenticator
+        self.authenticator = configuration.authenticator ?? configuration.tenantAdmission
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -104,13 +103,13 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
-        let principal: Principal?
+        let identity: ConnectionIdentity?
         switch state {
-        case .awaitingHandshake: principal = nil
-        case .ready(let known): principal = known
+        case .awaitingHandshake: identity = nil
+        case .ready(let known): identity = known
         case .draining, .closing, .closed: return  // frames already decoded behind a GOAWAY are dropped
         }
-        if let violation = ClientFrameRules.violation(of: frame, handshakeDone: principal != nil) {
+        if let violation = ClientFrameRules.violation(of: frame, handshakeDone: identity != nil) {
             goAway(context: context, reason: violation)
             return
         }
@@ -118,7 +117,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         case .handshake:
             handshake(frame, context: context)
         case .request:
-            if let principal { request(frame, principal: principal, context: context) }
+            if let identity { request(frame, identity: identity, context: context) }
         case .ping:
             write(WireFrame(type: .pong, streamId: frame.streamId, payload: frame.payload), context: context)
         case .response, .handshakeAck, .pong, .goAway:
@@ -138,16 +137,11 @@ final class ConnectionHandler: ChannelDuplexHandler {
             goAway(context: context, reason: "unsupported protocol version \(message.protocolVersion); this server speaks \(WirePreface.protocolVersion)")
             return
         }
-        let principal: Principal
+        let identity: ConnectionIdentity
         switch authenticator.authenticate(message, channel: context.channel) {
-        case .success(let accepted): principal = accepted
+        case .success(let accepted): identity = accepted
         case .failure(let refusal):
             refuseHandshake(refusal, context: context)
-            return
-        }
-        let tenantId = principal.tenantId
-        guard NameRules.isValidEventName(tenantId) else {
-            goAway(context: context, reason: "tenant id \"\(tenantId.prefix(64))\" is invalid: use 1-64 characters of a-z, 0-9, '_', '.', '-'")
             return
         }
         if message.maxFrameBytes > 0 {
@@ -158,7 +152,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
             clientMaximumFrameBytes = Int(message.maxFrameBytes)
         }
         handshakeTimer?.cancel()
-        state = .ready(principal)
+        let tenantId = identity.tenantId
+        state = .ready(identity)
         var acknowledgement = Meterd_V1_HandshakeAck()
         acknowledgement.protocolVersion = UInt32(WirePreface.protocolVersion)
         acknowledgement.serverVersion = configuration.serverVersion
@@ -166,8 +161,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
         acknowledgement.maxBatchEvents = UInt32(configuration.limits.maximumBatchEvents)
         acknowledgement.maxInFlight = UInt32(configuration.limits.maximumInFlight)
         acknowledgement.tenantID = tenantId
-        acknowledgement.role = ProtoConversions.proto(principal.role)
-        acknowledgement.principal = principal.actor.description
+        acknowledgement.role = identity.role
+        acknowledgement.principal = identity.name
         write(WireFrame(type: .handshakeAck, payload: (try? ProtobufPayload.encode(acknowledgement)) ?? ByteBuffer()), context: context)
     }
 
@@ -175,8 +170,12 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// slows down guessing without holding the event loop) the GOAWAY says why, with the status
     /// in its code field, and the connection closes.
     private func refuseHandshake(_ refusal: HandshakeRefusal, context: ChannelHandlerContext) {
+        guard let status = refusal.status else {
+            goAway(context: context, reason: refusal.message)
+            return
+        }
         handshakeTimer?.cancel()
-        goAwayCode = refusal.status.rawValue
+        goAwayCode = status.rawValue
         state = .draining(reason: refusal.message)
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         context.eventLoop.scheduleTask(in: TimeAmount(authenticator.refusalDelay)) {
@@ -185,7 +184,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    private func request(_ frame: WireFrame, principal: Principal, context: ChannelHandlerContext) {
+    private func request(_ frame: WireFrame, identity: ConnectionIdentity, context: ChannelHandlerContext) {
         guard !activeStreams.contains(frame.streamId) else {
             goAway(context: context, reason: "stream id \(frame.streamId) is already in flight")
             return
@@ -206,7 +205,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
         let streamId = frame.streamId
-        handler(frame.payload, RequestContext(tenantId: principal.tenantId, eventLoop: eventLoop, principal: principal)) { answer in
+        handler(frame.payload, RequestContext(tenantId: identity.tenantId, eventLoop: eventLoop, identity: identity)) { answer in
             // Handlers that already moved to the event loop (ingest encodes its reply there)
             // answer in place; others hand the answer over.
             if eventLoop.inEventLoop {
@@ -325,12 +324,5 @@ final class ConnectionHandler: ChannelDuplexHandler {
         state = .closed
         handshakeTimer?.cancel()
         context.close(promise: nil)
-    }
-}
-
-extension TimeAmount {
-    init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 }

@@ -15,7 +15,7 @@ public enum PrometheusSetup {
     /// A factory over `registry` with meterd's buckets.
     public static func factory(registry: PrometheusCollectorRegistry) -> PrometheusMetricsFactory {
         var factory = PrometheusMetricsFactory(registry: registry)
-        factory.durationHistogramBuckets[ServerMetrics.Name.requestDuration] = [
+        factory.durationHistogramBuckets["meterd_request_duration_seconds"] = [
             .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1),
             .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
             .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5), .seconds(10),

@@ -1,7 +1,7 @@
 import Foundation
 import MeterProto
 import MeterWire
-@testable import MeterServer
+@testable import MeterWireServer
 import NIOCore
 import NIOEmbedded
 import SwiftProtobuf
@@ -15,12 +15,13 @@ final class ConnectionHarness {
     let socket = SocketStandIn()
     let answers = HeldAnswers()
 
-    /// `maximumInFlight` and the router's methods are the only settings tests change.
+    /// `maximumInFlight` and `configure` set the configuration; the router's methods are fixed.
     /// Health.Check answers when the test says (`answers`); Health.ServerInfo answers at once
     /// with a payload of as many bytes as its request carries in its first 4 bytes (or none).
-    init(maximumInFlight: Int = 64, authenticator: any ConnectionAuthenticating = HandshakeTrustingAuthenticator()) throws {
+    init(maximumInFlight: Int = 64, configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
         var configuration = ServerConfiguration()
         configuration.limits.maximumInFlight = maximumInFlight
+        configure(&configuration)
         var router = Router()
         let answers = answers
         router.register(.healthCheck, completion: { _, _, done in answers.hold(done) })
@@ -32,7 +33,7 @@ final class ConnectionHarness {
         try operations.addHandler(socket)
         try operations.addHandler(MessageToByteHandler(FrameEncoder()))
         try operations.addHandler(ByteToMessageHandler(FrameDecoder(expectPreface: true, maximumFrameBytes: configuration.limits.maximumFrameBytes)))
-        try operations.addHandler(ConnectionHandler(router: router, configuration: configuration, authenticator: authenticator))
+        try operations.addHandler(ConnectionHandler(router: router, configuration: configuration))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 7878)).wait()
     }
 
@@ -49,9 +50,11 @@ final class ConnectionHarness {
         try send(Array(buffer.readableBytesView))
     }
 
-    static func handshakeFrame(maximumFrameBytes: UInt32 = 0, streamId: UInt32 = 0, code: UInt16 = 0) throws -> WireFrame {
+    static func handshakeFrame(maximumFrameBytes: UInt32 = 0, streamId: UInt32 = 0, code: UInt16 = 0,
+                               protocolVersion: UInt32 = 1, tenantId: String = "") throws -> WireFrame {
         var message = Meterd_V1_Handshake()
-        message.protocolVersion = 1
+        message.protocolVersion = protocolVersion
+        message.tenantID = tenantId
         message.clientName = "connection-harness"
         message.maxFrameBytes = maximumFrameBytes
         return WireFrame(type: .handshake, code: code, streamId: streamId, payload: try ProtobufPayload.encode(message))

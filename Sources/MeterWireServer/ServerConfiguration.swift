@@ -1,6 +1,7 @@
 import MeterWire
 
-/// Where and how the server listens. Defaults are the documented ones (`meterd --help`).
+/// Where and how a wire server listens, its limits and timeouts. Defaults are meterd's
+/// documented ones (`meterd --help`); meter-sidecar sets its own.
 public struct ServerConfiguration: Sendable {
     /// Unix-domain socket path; nil switches the socket off.
     public var unixSocketPath: String? = "./meterd.sock"
@@ -27,13 +28,13 @@ public struct ServerConfiguration: Sendable {
     /// TLS on the TCP listener; nil: plaintext TCP (refused by meterd on a non-loopback address
     /// unless allowed explicitly).
     public var tls: ServerTLS?
-    /// Per-tenant quotas: the default for every tenant, and overrides by tenant id.
-    public var defaultQuota = TenantQuota()
-    public var tenantQuotas: [String: TenantQuota] = [:]
-    /// Who may connect without an API key, and the delay of refused handshakes (docs/security.md).
-    public var access = AccessConfiguration()
     /// Version string announced in the handshake and ServerInfo.
     public var serverVersion = "0.1.0"
+    /// Which tenant a handshake gets (default: the one it names, "default" when it names none).
+    public var tenantAdmission = TenantAdmission.anyNamed
+    /// Decides who a connection is from its handshake's credential (meterd's access control);
+    /// when set it replaces `tenantAdmission`.
+    public var authenticator: (any ConnectionAuthenticating)?
 
     public init() {}
 }

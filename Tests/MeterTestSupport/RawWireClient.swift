@@ -3,24 +3,23 @@ import MeterProto
 import MeterWire
 import NIOCore
 import SwiftProtobuf
-import XCTest
 
 /// A deliberately simple blocking client on a real socket, for tests that must also send
 /// malformed bytes. Reads time out (SO_RCVTIMEO), so a missing reply fails the test instead of
 /// hanging it.
-final class RawWireClient {
-    let descriptor: Int32
+public final class RawWireClient {
+    public let descriptor: Int32
     private var buffer = ByteBuffer()
     private var nextStream: UInt32 = 1
 
-    enum Address {
+    public enum Address {
         case unix(String)
         case tcp(port: Int)
     }
 
     /// `receiveBufferBytes` sets SO_RCVBUF before connecting (a small one makes a client that
     /// does not read stall the server's writes quickly).
-    init(_ address: Address, timeoutSeconds: Int = 10, receiveBufferBytes: Int32? = nil) throws {
+    public init(_ address: Address, timeoutSeconds: Int = 10, receiveBufferBytes: Int32? = nil) throws {
         let family = switch address { case .unix: AF_UNIX; case .tcp: AF_INET }
         descriptor = socket(family, Int32(SOCK_STREAM.rawValue), 0)
         if var size = receiveBufferBytes {
@@ -53,7 +52,7 @@ final class RawWireClient {
 
     deinit { close(descriptor) }
 
-    func send(_ bytes: [UInt8]) throws {
+    public func send(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
             let written = bytes[offset...].withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -62,7 +61,7 @@ final class RawWireClient {
         }
     }
 
-    func send(_ frame: WireFrame) throws {
+    public func send(_ frame: WireFrame) throws {
         var out = ByteBuffer()
         FrameEncoder.write(frame, to: &out)
         try send(Array(out.readableBytesView))
@@ -70,15 +69,15 @@ final class RawWireClient {
 
     /// Preface plus HANDSHAKE; returns the server's HANDSHAKE_ACK.
     @discardableResult
-    func handshake(tenant: String = "default", maximumFrameBytes: UInt32 = 0, credential: String = "") throws -> Meterd_V1_HandshakeAck {
+    public func handshake(tenant: String = "default", maximumFrameBytes: UInt32 = 0, credential: String = "") throws -> Meterd_V1_HandshakeAck {
         try sendHandshake(tenant: tenant, maximumFrameBytes: maximumFrameBytes, credential: credential)
-        let reply = try XCTUnwrap(try readFrame(), "no HANDSHAKE_ACK")
+        guard let reply = try readFrame() else { throw RawClientError("the connection closed instead of a HANDSHAKE_ACK") }
         guard reply.type == .handshakeAck else { throw RawClientError("expected HANDSHAKE_ACK, got \(reply.type): \(goAwayReason(reply))") }
         return try ProtobufPayload.decode(Meterd_V1_HandshakeAck.self, from: reply.payload)
     }
 
     /// Sends the preface and a HANDSHAKE, and reads nothing.
-    func sendHandshake(tenant: String = "default", maximumFrameBytes: UInt32 = 0, credential: String = "") throws {
+    public func sendHandshake(tenant: String = "default", maximumFrameBytes: UInt32 = 0, credential: String = "") throws {
         try send(WirePreface.bytes)
         var message = Meterd_V1_Handshake()
         message.protocolVersion = 1
@@ -89,18 +88,18 @@ final class RawWireClient {
         try send(WireFrame(type: .handshake, payload: try ProtobufPayload.encode(message)))
     }
 
-    /// A handshake the server must refuse: returns the GOAWAY's header code and reason, and
-    /// checks that the connection is closed after it.
-    func refusedHandshake(tenant: String = "", credential: String = "") throws -> (code: StatusCode, reason: String) {
+    /// A handshake the server must refuse: returns the GOAWAY's header code and reason; throws
+    /// unless a GOAWAY comes and the connection closes after it.
+    public func refusedHandshake(tenant: String = "", credential: String = "") throws -> (code: StatusCode, reason: String) {
         try sendHandshake(tenant: tenant, credential: credential)
-        let reply = try XCTUnwrap(try readFrame(), "connection closed without a GOAWAY")
+        guard let reply = try readFrame() else { throw RawClientError("connection closed without a GOAWAY") }
         guard reply.type == .goAway else { throw RawClientError("expected a GOAWAY, got \(reply.type)") }
-        XCTAssertNil(try readFrame(), "the connection stays open after the refusal")
+        if let after = try readFrame() { throw RawClientError("the connection stays open after the refusal: \(after.type)") }
         return (StatusCode(rawValue: reply.code), goAwayReason(reply))
     }
 
     /// The next frame, or nil when the server closed the connection.
-    func readFrame() throws -> WireFrame? {
+    public func readFrame() throws -> WireFrame? {
         while true {
             if let frame = try FrameDecoder.readFrame(from: &buffer, maximumFrameBytes: 64 << 20) { return frame }
             var chunk = [UInt8](repeating: 0, count: 65536)
@@ -115,106 +114,28 @@ final class RawWireClient {
     }
 
     /// Sends a request and waits for its response (any other frames in between are returned in order first... none expected).
-    func call<Response: SwiftProtobuf.Message>(_ method: MethodID, _ request: some SwiftProtobuf.Message, as: Response.Type) throws -> Result<Response, Meterd_V1_ErrorDetail> {
+    public func call<Response: SwiftProtobuf.Message>(_ method: MethodID, _ request: some SwiftProtobuf.Message, as: Response.Type) throws -> Result<Response, Meterd_V1_ErrorDetail> {
         let stream = nextStream
         nextStream += 2
         try send(WireFrame(type: .request, code: method.rawValue, streamId: stream, payload: try ProtobufPayload.encode(request)))
-        let reply = try XCTUnwrap(try readFrame(), "connection closed instead of answering \(method)")
-        XCTAssertEqual(reply.type, .response, goAwayReason(reply))
-        XCTAssertEqual(reply.streamId, stream)
+        guard let reply = try readFrame() else { throw RawClientError("the connection closed instead of answering \(method)") }
+        guard reply.type == .response, reply.streamId == stream else {
+            throw RawClientError("expected the RESPONSE on stream \(stream), got \(reply.type) on stream \(reply.streamId) \(goAwayReason(reply))")
+        }
         if reply.code == 0 { return .success(try ProtobufPayload.decode(Response.self, from: reply.payload)) }
         return .failure(try ProtobufPayload.decode(Meterd_V1_ErrorDetail.self, from: reply.payload))
     }
 
-    func goAwayReason(_ frame: WireFrame) -> String {
+    public func goAwayReason(_ frame: WireFrame) -> String {
         guard frame.type == .goAway, let message = try? ProtobufPayload.decode(Meterd_V1_GoAway.self, from: frame.payload) else { return "" }
         return message.reason
     }
 }
 
-struct RawClientError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
-
-/// A real `meterd` child process on a temporary socket, TCP port and data directory.
-final class ServerProcess {
-    let directory: String
-    let socketPath: String
-    private(set) var child: ChildProcess
-    private(set) var tcpPort = 0
-    /// The metrics port, when started with --metrics.
-    private(set) var metricsPort: Int?
-    /// What meterd printed on standard output until it listened.
-    private(set) var startLines: [String] = []
-    let extraArguments: [String]
-
-    init(_ test: XCTestCase, arguments: [String] = [], directory: String? = nil) throws {
-        let base = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("meterd-server-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
-        self.directory = base
-        socketPath = base + "/meterd.sock"
-        extraArguments = arguments
-        child = try Self.launch(directory: base, socketPath: socketPath, arguments: arguments)
-        try waitUntilListening()
-        if directory == nil {
-            test.addTeardownBlock { [base] in try? FileManager.default.removeItem(atPath: base) }
-        }
-    }
-
-    private static func launch(directory: String, socketPath: String, arguments: [String]) throws -> ChildProcess {
-        try ChildProcess("meterd", ["--data-dir", directory + "/data", "--socket", socketPath, "--tcp", "127.0.0.1:0"] + arguments)
-    }
-
-    /// Reads meterd's start-up lines until it says where it listens; notes the TCP (and metrics) port.
-    private func waitUntilListening() throws {
-        startLines = []
-        while let line = child.nextLine() {
-            startLines.append(line)
-            if line.hasPrefix("meterd: metrics on http://127.0.0.1:") {
-                metricsPort = Int(line.dropFirst("meterd: metrics on http://127.0.0.1:".count).prefix { $0.isNumber })
-            }
-            if line.hasPrefix("meterd: listening on"), let range = line.range(of: "tcp:127.0.0.1:") {
-                let digits = line[range.upperBound...].prefix { $0.isNumber }
-                tcpPort = Int(digits)!
-                return
-            }
-        }
-        let exit = child.wait()
-        throw RawClientError("meterd exited before listening: \(exit.errorOutput)")
-    }
-
-    /// The bootstrap admin key meterd wrote into its new data directory.
-    var bootstrapKey: String {
-        ((try? String(contentsOfFile: directory + "/data/bootstrap-admin.key", encoding: .utf8)) ?? "")
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
-    func restart() throws {
-        child = try Self.launch(directory: directory, socketPath: socketPath, arguments: extraArguments)
-        try waitUntilListening()
-    }
-
-    /// SIGTERM and wait; returns the exit status.
-    @discardableResult
-    func stop() -> Int32 {
-        child.signal(SIGTERM)
-        return child.wait().status
-    }
-
-    /// SIGTERM and wait; the exit status and everything written to standard error.
-    func stopCollectingErrors() -> (status: Int32, errorOutput: String) {
-        child.signal(SIGTERM)
-        let exit = child.wait()
-        return (exit.status, exit.errorOutput)
-    }
-
-    /// The server's resident memory in KiB, from /proc.
-    var residentKibibytes: Int {
-        let status = (try? String(contentsOfFile: "/proc/\(child.processIdentifier)/status", encoding: .utf8)) ?? ""
-        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
-        return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
-    }
+/// What went wrong on the raw client's socket, or an unexpected frame.
+public struct RawClientError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// Lets a call return the server's error detail as a `Result` failure.

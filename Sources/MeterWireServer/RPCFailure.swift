@@ -1,46 +1,23 @@
-import MeterCore
-import MeterEngine
 import MeterProto
 import MeterWire
 import NIOCore
 import SwiftProtobuf
 
-/// Errors a handler answers with: a status, a message and meterd's reason code.
-struct RPCFailure: Error {
-    var status: StatusCode
-    var message: String
-    var reason: String
+/// Errors a handler answers with: a status, a message and meterd's reason code. The reply
+/// carries them as an ErrorDetail (docs/protocol.md, "Errors").
+public struct RPCFailure: Error {
+    public var status: StatusCode
+    public var message: String
+    public var reason: String
 
-    init(_ status: StatusCode, _ message: String, reason: String = "") {
+    public init(_ status: StatusCode, _ message: String, reason: String = "") {
         self.status = status
         self.message = message
         self.reason = reason
     }
 
-    init(_ error: MeterError) {
-        self.init(Self.status(for: error.code), error.message, reason: error.code.name)
-    }
-
-    init(_ error: EngineError) {
-        switch error {
-        case .rejected(let meterError): self.init(meterError)
-        // Not rejections: an empty reason, as docs/protocol.md says.
-        case .unavailable(let message): self.init(.unavailable, message)
-        case .resourceExhausted(let message): self.init(.resourceExhausted, message)
-        }
-    }
-
-    static func status(for code: RejectionCode) -> StatusCode {
-        switch code {
-        case .meterAlreadyExists: return .alreadyExists
-        case .meterNotFound, .keyNotFound: return .notFound
-        case .meterArchived, .immutableField, .resolutionUnavailable, .keyRevoked: return .failedPrecondition
-        case .valueOverflow: return .outOfRange
-        default: return .invalidArgument
-        }
-    }
-
-    var reply: RPCReply {
+    /// The error reply: this status with an ErrorDetail payload.
+    public var reply: RPCReply {
         var detail = Meterd_V1_ErrorDetail()
         detail.code = UInt32(status.rawValue)
         detail.message = message
@@ -51,7 +28,7 @@ struct RPCFailure: Error {
 }
 
 /// Runs a typed handler: decodes the request, maps thrown failures to error replies.
-func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+public func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
     _ request: Request.Type,
     _ body: @escaping @Sendable (Request, RequestContext) async throws(RPCFailure) -> Response
 ) -> Router.Handler {
@@ -74,7 +51,7 @@ func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
 
 extension RPCReply {
     /// An OK reply carrying `response`, or INTERNAL if it cannot be encoded.
-    init(encoding response: some SwiftProtobuf.Message) {
+    public init(encoding response: some SwiftProtobuf.Message) {
         do {
             self.init(status: .ok, payload: try ProtobufPayload.encode(response))
         } catch {

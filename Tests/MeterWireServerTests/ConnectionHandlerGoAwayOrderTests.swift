@@ -1,6 +1,6 @@
 import MeterProto
 import MeterWire
-@testable import MeterServer
+@testable import MeterWireServer
 import NIOCore
 import XCTest
 

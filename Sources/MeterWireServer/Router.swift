@@ -1,4 +1,3 @@
-import MeterCore
 import MeterWire
 import NIOCore
 
@@ -16,22 +15,19 @@ public struct RPCReply: Sendable {
 
 /// Per-call facts a handler may need.
 public struct RequestContext: Sendable {
-    /// The tenant the connection acts for (from its credential, see `Principal`).
+    /// The tenant the connection acts for (from its credential, see `ConnectionIdentity`).
     public var tenantId: String
     /// The connection's event loop: where replies are encoded, so that a completion called on
     /// the engine's writer thread hands the work over instead of doing it there.
     public var eventLoop: (any EventLoop)?
     /// Who the connection is; nil for callers that are not a connection (tests of a service).
-    public var principal: Principal?
+    public var identity: ConnectionIdentity?
 
-    public init(tenantId: String, eventLoop: (any EventLoop)? = nil, principal: Principal? = nil) {
+    public init(tenantId: String, eventLoop: (any EventLoop)? = nil, identity: ConnectionIdentity? = nil) {
         self.tenantId = tenantId
         self.eventLoop = eventLoop
-        self.principal = principal
+        self.identity = identity
     }
-
-    /// Who the audit trail names for an admin action of this request.
-    var actor: AuditActor? { principal?.actor }
 
     /// Runs `body` on the connection's event loop (at once when there is none).
     public func onEventLoop(_ body: @escaping @Sendable () -> Void) {
@@ -47,11 +43,11 @@ public struct Router: Sendable {
     /// with the reply. For the hot ingest path: no task, no hop through the thread pool.
     public typealias CompletionHandler = @Sendable (ByteBuffer, RequestContext, @escaping @Sendable (RPCReply) -> Void) -> Void
     private var handlers: [UInt16: CompletionHandler] = [:]
-    /// When set, every known method's latency (call to reply) and reply status are recorded.
-    var metrics: ServerMetrics?
-    /// When set, every call is checked against the connection's principal first (a revoked
-    /// key, a role that does not allow the method) and refused without reaching the handler.
-    var authenticator: Authenticator?
+    /// When set, every known method's latency (call to reply) and reply status are reported.
+    public var observer: (any WireServerObserver)?
+    /// When set, every call is checked first (meterd: a revoked key, a role that does not allow
+    /// the method) and answered with the returned reply instead of reaching the handler.
+    public var authorize: (@Sendable (ConnectionIdentity, UInt16) -> RPCReply?)?
 
     public init() {}
 
@@ -68,13 +64,14 @@ public struct Router: Sendable {
         handlers[method.rawValue] = handler
     }
 
+    /// The handler of `methodId`, or nil when no service registered it.
     public func handler(for methodId: UInt16) -> CompletionHandler? {
         guard let registered = handlers[methodId] else { return nil }
         let handler: CompletionHandler
-        if let authenticator {
+        if let authorize {
             let unchecked = registered
             handler = { payload, context, done in
-                if let principal = context.principal, let refusal = authenticator.refusal(for: principal, method: methodId) {
+                if let identity = context.identity, let refusal = authorize(identity, methodId) {
                     done(refusal)
                 } else {
                     unchecked(payload, context, done)
@@ -83,11 +80,11 @@ public struct Router: Sendable {
         } else {
             handler = registered
         }
-        guard let metrics, metrics.measures(method: methodId) else { return handler }
+        guard let observer, MethodID(rawValue: methodId) != nil else { return handler }
         return { payload, context, done in
             let started = NIODeadline.now()
             handler(payload, context) { reply in
-                metrics.recordRequest(method: methodId, status: reply.status, nanoseconds: (NIODeadline.now() - started).nanoseconds)
+                observer.requestAnswered(method: methodId, status: reply.status, nanoseconds: (NIODeadline.now() - started).nanoseconds)
                 done(reply)
             }
         }

@@ -1,0 +1,18 @@
+/// SplitMix64 (Steele, Lea and Flood): a small, fast, seedable generator, so that randomized
+/// tests and benchmark workloads can be replayed from their seed on any platform. The one copy
+/// used by every test target, meter-bench and the comparison benchmark.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    public init(seed: UInt64) {
+        state = seed
+    }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var mixed = state
+        mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
+        return mixed ^ (mixed >> 31)
+    }
+}
