@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ssl as _ssl
+
 import asyncio
 from typing import Iterable, Mapping, Sequence
 
@@ -25,12 +27,13 @@ class AsyncClient:
     """
 
     def __init__(self, address: str, *, tenant: str = "", timeout: float = 10.0,
-                 api_key: str | None = None, credential: str = "",
+                 api_key: str | None = None, credential: str = "", ssl: "_ssl.SSLContext | None" = None,
                  max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> None:
         self.address = parse_address(address)
         self.tenant = tenant
         self.timeout = timeout
         self._credential = resolve_api_key(api_key, credential)
+        self._ssl = ssl
         self._max_frame_bytes = max_frame_bytes
         self._connection: AsyncConnection | None = None
         self._connecting = asyncio.Lock()
@@ -65,7 +68,7 @@ class AsyncClient:
         if old is not None:
             await old.close()
         self._connection = await AsyncConnection.open(
-            self.address, tenant=self.tenant, timeout=self.timeout, credential=self._credential,
+            self.address, tenant=self.tenant, timeout=self.timeout, credential=self._credential, ssl=self._ssl,
             max_frame_bytes=self._max_frame_bytes)
 
     @property

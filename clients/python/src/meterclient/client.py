@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ssl as _ssl
+
 import time
 from typing import Iterable, Mapping, Sequence
 
@@ -28,12 +30,13 @@ class Client:
     """
 
     def __init__(self, address: str, *, tenant: str = "", timeout: float = 10.0,
-                 api_key: str | None = None, credential: str = "",
+                 api_key: str | None = None, credential: str = "", ssl: "_ssl.SSLContext | None" = None,
                  max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> None:
         self.address = parse_address(address)
         self.tenant = tenant
         self.timeout = timeout
         self._credential = resolve_api_key(api_key, credential)
+        self._ssl = ssl
         self._max_frame_bytes = max_frame_bytes
         self._connection: Connection | None = None
         self._closed = False
@@ -67,7 +70,7 @@ class Client:
             self._connection.close()
             self._connection = None
         self._connection = Connection.open(self.address, tenant=self.tenant, timeout=self.timeout,
-                                           credential=self._credential,
+                                           credential=self._credential, ssl=self._ssl,
                                            max_frame_bytes=self._max_frame_bytes)
 
     @property
