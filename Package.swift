@@ -75,7 +75,7 @@ let package = Package(
         .executableTarget(name: "meter-engine-driver", dependencies: ["MeterCore", "MeterEngine", unixSignals]),
         .testTarget(name: "MeterCoreTests", dependencies: ["MeterCore"]),
         .testTarget(name: "MeterLogTests", dependencies: ["MeterLog"], exclude: ["Inputs"]),
-        .testTarget(name: "MeterEngineTests", dependencies: ["MeterCore", "MeterLog", "MeterEngine"]),
+        .testTarget(name: "MeterEngineTests", dependencies: ["MeterCore", "MeterLog", "MeterEngine"], exclude: ["Inputs"]),
         .testTarget(name: "MeterServerTests", dependencies: ["MeterServer", "MeterCore", "MeterProto", "MeterWire", nioCore, swiftProtobuf, .product(name: "NIOEmbedded", package: "swift-nio")]),
         .testTarget(name: "MeterSidecarTests", dependencies: ["MeterSidecar", "MeterClient", "MeterWire", "MeterProto"]),
         .testTarget(name: "MeterClientTests", dependencies: ["MeterClient", "MeterWire", "MeterProto", nioCore, nioPosix]),

@@ -30,3 +30,13 @@ public struct PendingEventIds: EventIdSet {
         }
     }
 }
+
+extension PendingEventIds {
+    /// Ids held.
+    public var count: Int { table.count }
+
+    /// Forgets `eventId` (an id whose request was refused after screening).
+    public mutating func remove(_ eventId: String) {
+        table.remove(eventId)
+    }
+}
