@@ -42,7 +42,7 @@ extension EventIdIndex {
         // 18 bytes per entry must still be there.
         guard count <= UInt64(reader.remainingCount / 18) else { throw DecodingError("dedup index entry count \(count) exceeds the remaining data") }
         let bucketCount = try reader.readCount()
-        var index = EventIdIndex(minimumCapacity: Int(count) * 2)
+        var index = EventIdIndex()
         var total = 0
         var previous = Int64.min
         index.bucketNumbers.reserveCapacity(bucketCount)
@@ -98,7 +98,7 @@ extension EventIdIndex {
                 previousOffset = offset
             }
         }
-        index.rebuild()
+        index.rebuild(maximumLoadEighths: 5, shrinking: true)
         return index
     }
 }

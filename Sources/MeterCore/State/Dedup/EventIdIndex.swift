@@ -255,11 +255,14 @@ struct EventIdIndex {
         occupiedSlots -= 1
     }
 
-    /// Rebuilds the table from the kept entries, at a capacity where they fill at most 3/8 of
-    /// it (so it doubles when the index grew, and only drops expired slots when it did not).
-    mutating func rebuild() {
-        var capacity = Swift.max(1024, slots.count)
-        while count * 8 > capacity * 3 { capacity <<= 1 }
+    /// Rebuilds the table from the kept entries, at the smallest capacity (at least the current
+    /// one, or 1024 when `shrinking`) where they fill at most `maximumLoadEighths` / 8 of it.
+    /// Growing uses 3/8 (the table then doubles when the index grew, and only drops expired
+    /// slots when it did not); loading a snapshot uses 5/8, as a table that grew to that many
+    /// entries would be.
+    mutating func rebuild(maximumLoadEighths: Int = 3, shrinking: Bool = false) {
+        var capacity = shrinking ? 1024 : Swift.max(1024, slots.count)
+        while count * 8 > capacity * maximumLoadEighths { capacity <<= 1 }
         slots = Array(repeating: 0, count: capacity)
         mask = capacity - 1
         occupiedSlots = 0
