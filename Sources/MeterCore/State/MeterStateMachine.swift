@@ -77,6 +77,7 @@ public final class MeterStateMachine {
         _ events: [UsageEvent], tenantId: String, nowMilliseconds: Int64, pendingEventIds: inout Pending
     ) -> [EventScreening] {
         let firstLive = eventIds.firstPosition(acceptedAtOrAfter: nowMilliseconds &- configuration.dedupWindowMilliseconds)
+        let tenantPrefix = fingerprinter.prefix(tenantId: tenantId)
         var results: [EventScreening] = []
         results.reserveCapacity(events.count)
         for event in events {
@@ -86,7 +87,7 @@ public final class MeterStateMachine {
                 results.append(.rejected(error))
                 continue
             }
-            let fingerprint = fingerprinter.fingerprint(tenantId: tenantId, eventId: event.eventId)
+            let fingerprint = fingerprinter.fingerprint(prefix: tenantPrefix, eventId: event.eventId)
             if eventIds.contains(fingerprint, since: firstLive) || !pendingEventIds.insertIfAbsent(event.eventId) {
                 results.append(.duplicate)
             } else {
@@ -172,12 +173,13 @@ public final class MeterStateMachine {
         let effectiveTime = Swift.max(acceptedAtMilliseconds, highWaterMilliseconds)
         let tenant = tenant(tenantId)
         let firstLive = eventIds.firstPosition(acceptedAtOrAfter: acceptedAtMilliseconds &- configuration.dedupWindowMilliseconds)
+        let tenantPrefix = fingerprinter.prefix(tenantId: tenantId)
         var outcomes: [EventOutcome] = []
         outcomes.reserveCapacity(events.count)
         var index: UInt32 = 0
         for event in events {
             defer { index &+= 1 }
-            let fingerprint = fingerprinter.fingerprint(tenantId: tenantId, eventId: event.eventId)
+            let fingerprint = fingerprinter.fingerprint(prefix: tenantPrefix, eventId: event.eventId)
             guard eventIds.insert(fingerprint, acceptedAtMilliseconds: effectiveTime, firstLivePosition: firstLive) else {
                 outcomes.append(.duplicate)
                 continue

@@ -13,8 +13,9 @@ struct EventFingerprinter {
         mask = bits >= 128 ? ~0 : (UInt128(1) << UInt128(Swift.max(bits, 1))) &- 1
     }
 
+    /// The hasher after the tenant part of the message: computed once per batch, copied per event.
     @inline(__always)
-    func fingerprint(tenantId: String, eventId: String) -> UInt128 {
+    func prefix(tenantId: String) -> SipHasher128 {
         var hasher = SipHasher128(key: key)
         var tenant = tenantId
         tenant.withUTF8 { bytes in
@@ -23,8 +24,20 @@ struct EventFingerprinter {
             hasher.append(UInt8(truncatingIfNeeded: length >> 8))
             hasher.append(UnsafeRawBufferPointer(bytes))
         }
+        return hasher
+    }
+
+    /// The fingerprint of `eventId` under the tenant `prefix` was made for.
+    @inline(__always)
+    func fingerprint(prefix: SipHasher128, eventId: String) -> UInt128 {
+        var hasher = prefix
         var event = eventId
         event.withUTF8 { bytes in hasher.append(UnsafeRawBufferPointer(bytes)) }
         return hasher.finalize() & mask
+    }
+
+    @inline(__always)
+    func fingerprint(tenantId: String, eventId: String) -> UInt128 {
+        fingerprint(prefix: prefix(tenantId: tenantId), eventId: eventId)
     }
 }

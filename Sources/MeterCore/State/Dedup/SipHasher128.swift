@@ -41,9 +41,14 @@ struct SipHasher128 {
 
     @inline(__always)
     mutating func append(_ byte: UInt8) {
+        length &+= 1
+        appendToTail(byte)
+    }
+
+    @inline(__always)
+    private mutating func appendToTail(_ byte: UInt8) {
         tail |= UInt64(byte) << (tailCount * 8)
         tailCount += 1
-        length &+= 1
         if tailCount == 8 {
             compress(tail)
             tail = 0
@@ -51,25 +56,27 @@ struct SipHasher128 {
         }
     }
 
-    /// Appends bytes: a byte at a time until the pending word is complete, then whole words.
+    /// Appends bytes a whole word at a time, shifting each word into the pending bytes when
+    /// the message so far is not a multiple of 8 long.
     @inline(__always)
     mutating func append(_ bytes: UnsafeRawBufferPointer) {
-        var index = 0
         let count = bytes.count
-        while tailCount != 0 && index < count {
-            append(bytes[index])
-            index += 1
-        }
-        if let base = bytes.baseAddress {
-            let start = index
-            while index + 8 <= count {
-                compress(UInt64(littleEndian: base.loadUnaligned(fromByteOffset: index, as: UInt64.self)))
-                index += 8
+        guard count > 0, let base = bytes.baseAddress else { return }
+        length &+= UInt64(count)
+        var index = 0
+        let shift = tailCount * 8
+        while index + 8 <= count {
+            let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+            if shift == 0 {
+                compress(word)
+            } else {
+                compress(tail | (word << shift))
+                tail = word >> (64 &- shift)
             }
-            length &+= UInt64(index - start)
+            index += 8
         }
         while index < count {
-            append(bytes[index])
+            appendToTail(base.load(fromByteOffset: index, as: UInt8.self))
             index += 1
         }
     }
