@@ -130,6 +130,11 @@ extension MeterStateMachine {
                 throw DecodingError("the snapshot's exactly-once index keeps \(bits)-bit fingerprints, the configuration \(configuration.dedupFingerprintBits)")
             }
             eventIds = try EventIdIndex.read(from: &reader)
+            // Ids are remembered at the high-water time, never later: a snapshot saying otherwise
+            // would make the next id go back in time.
+            if let newest = eventIds.newestAcceptedAtMilliseconds, newest > highWaterMilliseconds {
+                throw DecodingError("the snapshot's exactly-once index holds ids accepted after its high-water time")
+            }
         }
 
         for _ in 0..<(try reader.readCount()) {

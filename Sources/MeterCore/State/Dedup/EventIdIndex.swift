@@ -76,6 +76,12 @@ struct EventIdIndex {
             + bucketNumbers.count * (MemoryLayout<Int64>.stride + MemoryLayout<Int>.stride)
     }
 
+    /// Accept time of the newest entry, if any.
+    var newestAcceptedAtMilliseconds: Int64? {
+        guard tailPosition > headPosition, let bucket = bucketNumbers.last else { return nil }
+        return (bucket << Self.bucketShift) + Int64(offset(at: tailPosition - 1))
+    }
+
     // MARK: Positions and times
 
     @inline(__always)
