@@ -53,6 +53,38 @@ final class DedupIndexEngineTests: XCTestCase {
         await engine.shutdown()
     }
 
+    /// Requests queued together share one group commit (and overlap the unapplied one before
+    /// it): the cap counts every id accepted so far, so exactly the room is accepted, however
+    /// the writer groups them, and refused requests leave no pending ids behind.
+    func testCapHoldsWithinAndAcrossGroupCommits() async throws {
+        let directory = DataDirectory(self)
+        var settings = options(directory)
+        settings.core.limits.dedupMaximumIds = 10
+        let engine = try MeterEngine.open(options: settings)
+        _ = try await engine.createMeter(tokensMeter)
+        let results = await withTaskGroup(of: Result<[EventResult], EngineError>.self) { group in
+            for number in 0..<30 {
+                group.addTask {
+                    await withCheckedContinuation { continuation in
+                        engine.ingest(events: [usageEvent("evt-\(number % 25)", tokens: 1)]) { continuation.resume(returning: $0) }
+                    }
+                }
+            }
+            var all: [Result<[EventResult], EngineError>] = []
+            for await result in group { all.append(result) }
+            return all
+        }
+        let accepted = results.filter { if case .success(let events) = $0 { return events == [.accepted(.counted)] } else { return false } }.count
+        let refused = results.filter { if case .failure(.resourceExhausted) = $0 { return true } else { return false } }.count
+        XCTAssertEqual(accepted, 10)
+        XCTAssertEqual(accepted + refused + results.filter { (try? $0.get()) == [.duplicate] }.count, 30)
+        let status = await engine.status()
+        XCTAssertEqual(status.dedupIndex.entries, 10)
+        let counted = try await total(engine)
+        XCTAssertEqual(counted, ExactDecimal(10))
+        await engine.shutdown()
+    }
+
     /// A lower cap on restart never refuses what the log and snapshot hold.
     func testReplayIsNeverRefusedByTheCap() async throws {
         let directory = DataDirectory(self)
