@@ -60,6 +60,10 @@ final class OperationsTests: XCTestCase {
         XCTAssertEqual(samples["meterd_last_applied_sequence"], 5, scrape.body)
         XCTAssertEqual(samples["meterd_engine_failed"], 0, scrape.body)
         XCTAssertEqual(samples["meterd_writer_queue_events"], 0, scrape.body)
+        // The exactly-once index remembers the 7 accepted ids (both tenants) under the default cap.
+        XCTAssertEqual(samples["meterd_dedup_index_entries"], 7, scrape.body)
+        XCTAssertEqual(samples["meterd_dedup_index_max_entries"], 50_000_000, scrape.body)
+        XCTAssertGreaterThan(samples["meterd_dedup_index_bytes"] ?? 0, 0, scrape.body)
 
         // Closing a connection brings the gauge down (polled: the close is seen asynchronously).
         Glibc.shutdown(other.descriptor, Int32(SHUT_RDWR))
