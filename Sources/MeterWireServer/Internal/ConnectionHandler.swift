@@ -134,7 +134,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
             return
         }
         let tenantId: String
-        switch configuration.tenantAdmission.admit(message.tenantID) {
+        switch configuration.tenantAdmission.admit(message) {
         case .success(let admitted): tenantId = admitted
         case .failure(let refusal):
             goAway(context: context, reason: refusal.reason)
