@@ -99,6 +99,9 @@ struct Meterd: AsyncParsableCommand {
     @Option(name: .long, help: "Serve Prometheus metrics at http://HOST:PORT/metrics (off by default; for example 127.0.0.1:9464; port 0 picks one, printed at start).")
     var metrics: String?
 
+    @Option(name: .long, help: "Serve the HTTP JSON API, the web console and (with --metrics) /metrics at http://HOST:PORT (off by default; for example 127.0.0.1:7880; port 0 picks one, printed at start). Without API keys it only binds a loopback address and acts as tenant default.")
+    var http: String?
+
     mutating func run() async throws {
         let settings = try Settings(command: self)
         ProcessLogHandler.bootstrap(level: settings.logLevel, format: settings.logFormat)
@@ -112,10 +115,13 @@ struct Meterd: AsyncParsableCommand {
         }
         let engineHandle = EngineHandle()
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
-        if let registry, let address = settings.metricsAddress {
+        // One listener when --metrics names the --http address: /metrics is served there.
+        let metricsOnHTTPOnly = settings.httpAddress != nil && settings.metricsAddress.map { $0 == settings.httpAddress! } == true
+        let beforeScrape: @Sendable () async -> Void = { if let engine = engineHandle.current { engineMetrics.update(from: engine.currentStatus()) } }
+        if let registry, let address = settings.metricsAddress, !metricsOnHTTPOnly {
             services.append(.init(service: MetricsEndpoint(
                 host: address.host, port: address.port, registry: registry, logger: logger,
-                beforeScrape: { if let engine = engineHandle.current { engineMetrics.update(from: engine.currentStatus()) } },
+                beforeScrape: beforeScrape,
                 onListening: { host, port in
                     print("meterd: metrics on http://\(host):\(port)/metrics")
                     fflush(nil)
@@ -128,6 +134,11 @@ struct Meterd: AsyncParsableCommand {
         services.append(.init(service: EngineService(options: engineOptions, handle: engineHandle, logger: logger)))
         services.append(.init(service: ServerService(handle: engineHandle, configuration: settings.server,
                                                      durability: settings.engine.durability, dataDirectory: settings.engine.dataDirectory, logger: logger)))
+        if let address = settings.httpAddress {
+            services.append(.init(service: HTTPService(handle: engineHandle, host: address.host, port: address.port,
+                                                       maximumBatchEvents: settings.server.limits.maximumBatchEvents,
+                                                       metrics: registry.map { ($0, beforeScrape) }, logger: logger)))
+        }
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {

@@ -1,10 +1,12 @@
 import Foundation
 import Logging
 import MeterEngine
+import MeterHTTP
 import MeterOperations
 import MeterServer
 import MeterWireServer
 import NIOConcurrencyHelpers
+import Prometheus
 import ServiceLifecycle
 
 /// Why meterd could not start: printed (logged) without a usage banner, exit code 2.
@@ -179,5 +181,31 @@ enum EngineEventLog {
         case .failed(let message):
             logger.critical("engine failed: writes are refused until restart", metadata: ["reason": "\(message)"])
         }
+    }
+}
+
+/// The HTTP listener (JSON API, console, /metrics) as a service: waits for the engine, then
+/// serves until graceful shutdown. After the wire server in the group, so it stops first.
+struct HTTPService: Service {
+    let handle: EngineHandle
+    let host: String
+    let port: Int
+    let maximumBatchEvents: Int
+    let metrics: (registry: PrometheusCollectorRegistry, beforeScrape: @Sendable () async -> Void)?
+    let logger: Logger
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+    }
+
+    func run() async throws {
+        let engine = try await handle.engine()
+        let environment = MeterHTTPEnvironment(engine: engine, verifier: OpenAccessVerifier(), maximumBatchEvents: maximumBatchEvents)
+        let service = MeterHTTPService(host: host, port: port, environment: environment, logger: logger, metrics: metrics) { [logger] host, port in
+            print("meterd: http on http://\(host):\(port)/ (API /api/v1, console /console)")
+            fflush(nil)
+            logger.info("http listening", metadata: ["address": "http://\(host):\(port)/"])
+        }
+        try await service.run()
     }
 }

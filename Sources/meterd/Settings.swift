@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import MeterCore
 import MeterEngine
+import MeterHTTP
 import MeterOperations
 import MeterServer
 import MeterWireServer
@@ -18,6 +19,8 @@ struct Settings {
     var logFormat = LogFormat.text
     /// `metrics`: where /metrics is served; nil (the default) serves none.
     var metricsAddress: (host: String, port: Int)?
+    /// `http`: where the HTTP API and console listen; nil (the default) serves none.
+    var httpAddress: (host: String, port: Int)?
 
     init(command: Meterd) throws {
         var file: [String: String] = [:]
@@ -94,6 +97,17 @@ struct Settings {
                 throw ValidationError("metrics must be HOST:PORT (for example 127.0.0.1:9464) or off, got \"\(address)\"")
             }
             metricsAddress = parsed
+        }
+        if let address = value("http", command.http), address != "off" {
+            guard let parsed = MetricsEndpoint.parseAddress(address) else {
+                throw ValidationError("http must be HOST:PORT (for example 127.0.0.1:7880) or off, got \"\(address)\"")
+            }
+            // No API keys on HTTP yet: every request acts as tenant default with the admin role,
+            // so the listener must not be reachable from other hosts.
+            guard HTTPService.isLoopback(parsed.host) else {
+                throw ValidationError("http must bind a loopback address (127.0.0.1, ::1 or localhost) until API keys protect it, got \"\(address)\"")
+            }
+            httpAddress = parsed
         }
         let problems = engine.core.problems
         guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "; ")) }
