@@ -19,6 +19,11 @@ let dependencies: [Package.Dependency] = [
     .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
     .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
     .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1", traits: []),
+    // Access control (docs/security.md): SHA-256 of API key secrets and the secrets' randomness.
+    // Only the edges use it; MeterCore stores the hashes as bytes it never computes.
+    .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
+    // TLS on TCP (docs/security.md), server and Swift client.
+    .package(url: "https://github.com/apple/swift-nio-ssl", exact: "2.37.6"),
 ]
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
@@ -30,6 +35,8 @@ let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", packa
 let unixSignals = Target.Dependency.product(name: "UnixSignals", package: "swift-service-lifecycle")
 let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
 let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummingbird")
+let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
+let nioSSL = Target.Dependency.product(name: "NIOSSL", package: "swift-nio-ssl")
 
 let package = Package(
     name: "meterd",
@@ -64,14 +71,14 @@ let package = Package(
         .target(name: "MeterWire", dependencies: ["MeterProto", nioCore, swiftProtobuf]),
         // The wire-server core shared by meterd and meter-sidecar (no engine): NIO bootstrap over
         // Unix-domain and TCP sockets, connection state machine, router, replies and failures.
-        .target(name: "MeterWireServer", dependencies: ["MeterWire", "MeterProto", nioCore, nioPosix, swiftProtobuf, logging, serviceLifecycle]),
+        .target(name: "MeterWireServer", dependencies: ["MeterWire", "MeterProto", nioCore, nioPosix, swiftProtobuf, logging, serviceLifecycle, nioSSL]),
         // Process operations shared by the executables: log handler (text, JSON lines) and the
         // Prometheus /metrics endpoint.
         .target(name: "MeterOperations", dependencies: ["MeterCore", logging, metrics, serviceLifecycle, prometheus, hummingbird, nioCore,
                                                       .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         // meterd's services on the wire-server core, dispatching to the engine; its metrics.
         .target(name: "MeterServer", dependencies: ["MeterCore", "MeterEngine", "MeterWire", "MeterWireServer", "MeterOperations", "MeterProto", nioCore, nioPosix, swiftProtobuf,
-                                                  logging, metrics, serviceLifecycle]),
+                                                  logging, metrics, serviceLifecycle, crypto]),
         // The HTTP listener: JSON API (CloudEvents ingest, meters, usage query), OpenAPI document,
         // web console and /metrics, on the same engine as the binary protocol (docs/http-api.md).
         .target(name: "MeterHTTP", dependencies: ["MeterCore", "MeterEngine", "MeterServer", "MeterWire", "MeterWireServer", "MeterProto", "MeterClient",
@@ -79,7 +86,7 @@ let package = Package(
                                                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
                 resources: [.copy("Resources/openapi.json")]),
         // async/await client over either transport.
-        .target(name: "MeterClient", dependencies: ["MeterWire", "MeterProto", nioCore, nioPosix, swiftProtobuf]),
+        .target(name: "MeterClient", dependencies: ["MeterWire", "MeterProto", nioCore, nioPosix, swiftProtobuf, nioSSL]),
         .executableTarget(name: "meterd", dependencies: ["MeterServer", "MeterHTTP", "MeterWireServer", "MeterOperations", "MeterEngine", "MeterCore", "MeterWire", argumentParser, logging, metrics, serviceLifecycle, prometheus]),
         .executableTarget(name: "meterctl", dependencies: ["MeterClient", "MeterProto", "MeterCore", argumentParser]),
         // Batching ingestion next to a service: local socket, fsynced spool, forwarding with backoff.
@@ -97,7 +104,7 @@ let package = Package(
         .testTarget(name: "MeterEngineTests", dependencies: ["MeterTestSupport", "MeterCore", "MeterLog", "MeterEngine"]),
         .testTarget(name: "MeterServerTests", dependencies: ["MeterTestSupport", "MeterServer", "MeterCore", "MeterEngine", "MeterProto", "MeterWire", nioCore, swiftProtobuf]),
         .testTarget(name: "MeterWireServerTests", dependencies: ["MeterWireServer", "MeterProto", "MeterWire", nioCore, swiftProtobuf, .product(name: "NIOEmbedded", package: "swift-nio")]),
-        .testTarget(name: "MeterHTTPTests", dependencies: ["MeterTestSupport", "MeterHTTP", "MeterCore", "MeterEngine", hummingbird,
+        .testTarget(name: "MeterHTTPTests", dependencies: ["MeterTestSupport", "MeterHTTP", "MeterServer", "MeterCore", "MeterEngine", hummingbird,
                                                         .product(name: "HummingbirdTesting", package: "hummingbird")]),
         .testTarget(name: "MeterSidecarTests", dependencies: ["MeterTestSupport", "MeterSidecar", "MeterClient", "MeterWire", "MeterProto"]),
         .testTarget(name: "MeterClientTests", dependencies: ["MeterTestSupport", "MeterClient", "MeterWire", "MeterProto", nioCore, nioPosix]),

@@ -122,7 +122,7 @@ document = {
                        "rejection reason (`reason`) and message (`detail`). See docs/http-api.md.",
     },
     "servers": [{"url": "http://127.0.0.1:7880"}],
-    "security": [{"bearer": []}, {}],
+    "security": [{"bearer": []}],
     "paths": {
         "/api/v1/meters": {
             "get": {

@@ -2,6 +2,7 @@ import MeterProto
 import MeterWire
 import NIOCore
 import NIOPosix
+import NIOSSL
 import SwiftProtobuf
 import Synchronization
 
@@ -35,6 +36,10 @@ public final class MeterClient: Sendable {
     public let serverVersion: String
     /// The limits the server announced: frame size, events per batch, requests in flight.
     public let serverLimits: WireLimits
+    /// The role the server granted this connection's credential.
+    public let role: Meterd_V1_KeyRole
+    /// Who the server took this connection for: "key key_3" or "uid 1000".
+    public let principal: String
 
     private let channel: any Channel
     private let isClosed = Mutex(false)
@@ -44,6 +49,8 @@ public final class MeterClient: Sendable {
         self.channel = channel
         tenantId = acknowledgement.tenantID
         serverVersion = acknowledgement.serverVersion
+        role = acknowledgement.role
+        principal = acknowledgement.principal
         var limits = WireLimits()
         if acknowledgement.maxFrameBytes > 0 { limits.maximumFrameBytes = Int(acknowledgement.maxFrameBytes) }
         if acknowledgement.maxBatchEvents > 0 { limits.maximumBatchEvents = Int(acknowledgement.maxBatchEvents) }
@@ -64,20 +71,40 @@ public final class MeterClient: Sendable {
     ///
     /// - Parameters:
     ///   - address: where the server listens.
-    ///   - tenantId: the tenant every call on this connection acts for.
+    ///   - tenantId: the tenant every call on this connection acts for. Empty: the API key's
+    ///     tenant (without a key, "default"). A tenant other than the key's is refused.
     ///   - clientName: names this program in the server's logs.
-    ///   - credential: passed to the server's authenticator; empty when none is configured.
+    ///   - credential: an API key secret ("mk_..."); empty to connect as the local user on the
+    ///     Unix socket. TCP needs one. A refusal is `.status` UNAUTHENTICATED or PERMISSION_DENIED.
+    ///   - tls: TLS for a TCP address (the server's CA, and a client certificate for mutual TLS).
     ///   - timeout: limit for connecting and the handshake together.
     ///   - eventLoopGroup: where the connection's I/O runs.
     public static func connect(
         to address: MeterAddress,
-        tenantId: String = "default",
+        tenantId: String = "",
         clientName: String = "meter-client",
         credential: String = "",
+        tls: MeterClientTLS? = nil,
         timeout: Duration = .seconds(10),
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws(MeterClientError) -> MeterClient {
-        let bootstrap = ClientBootstrap(group: eventLoopGroup).connectTimeout(TimeAmount(timeout))
+        var bootstrap = ClientBootstrap(group: eventLoopGroup).connectTimeout(TimeAmount(timeout))
+        if let tls, case .tcp(let host, _) = address {
+            let context: NIOSSLContext
+            do {
+                context = try tls.makeContext()
+            } catch {
+                throw .connection("cannot set up TLS: \(error)")
+            }
+            // SNI and name checks need a host name; an IP address is checked against the
+            // certificate's IP addresses instead.
+            let serverName: String? = tls.serverName ?? (MeterClientTLS.isIPAddress(host) ? nil : host)
+            bootstrap = bootstrap.channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: serverName))
+                }
+            }
+        }
         let channel: any Channel
         do {
             switch address {

@@ -112,7 +112,7 @@ extension MeterEngine {
                 guard let finisher = screenIngest(tenantId: tenantId, events: events, encoded: encoded, now: now, reply: reply,
                                                   records: &group.records, logRecords: &group.logRecords, pendingIds: &pendingIds[tenantId, default: PendingEventIds(minimumCapacity: pendingCapacity)]) else { continue }
                 group.finishers.append(finisher)
-            case .createMeter(let definition, let reply):
+            case .createMeter(let definition, let actor, let reply):
                 do throws(MeterError) {
                     try machine.validateCreate(definition)
                 } catch {
@@ -120,22 +120,38 @@ extension MeterEngine {
                     continue
                 }
                 group.finishers.append(Self.meterFinisher(recordIndex: group.records.count, reply: reply))
-                group.append(.meterCreated(definition, atMilliseconds: now))
-            case .updateDisplayName(let tenantId, let reference, let displayName, let reply):
+                group.append(Self.attributed(.meterCreated(definition, atMilliseconds: now), to: actor))
+            case .updateDisplayName(let tenantId, let reference, let displayName, let actor, let reply):
                 do throws(MeterError) {
                     let meter = try machine.meter(tenantId: tenantId, reference)
                     try machine.validateDisplayNameChange(tenantId: tenantId, meterId: meter.id, displayName: displayName)
                     group.finishers.append(Self.meterFinisher(recordIndex: group.records.count, reply: reply))
-                    group.append(.meterDisplayNameChanged(tenantId: tenantId, meterId: meter.id, displayName: displayName, atMilliseconds: now))
+                    group.append(Self.attributed(.meterDisplayNameChanged(tenantId: tenantId, meterId: meter.id, displayName: displayName, atMilliseconds: now), to: actor))
                 } catch {
                     reply(.failure(.rejected(error)))
                 }
-            case .archiveMeter(let tenantId, let reference, let reply):
+            case .archiveMeter(let tenantId, let reference, let actor, let reply):
                 do throws(MeterError) {
                     let meter = try machine.meter(tenantId: tenantId, reference)
                     try machine.validateArchive(tenantId: tenantId, meterId: meter.id)
                     group.finishers.append(Self.meterFinisher(recordIndex: group.records.count, reply: reply))
-                    group.append(.meterArchived(tenantId: tenantId, meterId: meter.id, atMilliseconds: now))
+                    group.append(Self.attributed(.meterArchived(tenantId: tenantId, meterId: meter.id, atMilliseconds: now), to: actor))
+                } catch {
+                    reply(.failure(.rejected(error)))
+                }
+            case .createApiKey(let definition, let actor, let reply):
+                do throws(MeterError) {
+                    try machine.validateKeyCreate(definition)
+                    group.finishers.append(Self.keyFinisher(recordIndex: group.records.count, reply: reply))
+                    group.append(.apiKeyCreated(definition, createdBy: actor, atMilliseconds: now))
+                } catch {
+                    reply(.failure(.rejected(error)))
+                }
+            case .revokeApiKey(let tenantId, let keyId, let actor, let reply):
+                do throws(MeterError) {
+                    try machine.validateKeyRevoke(tenantId: tenantId, keyId: keyId)
+                    group.finishers.append(Self.keyFinisher(recordIndex: group.records.count, reply: reply))
+                    group.append(.apiKeyRevoked(tenantId: tenantId, keyId: keyId, revokedBy: actor, atMilliseconds: now))
                 } catch {
                     reply(.failure(.rejected(error)))
                 }
@@ -273,11 +289,35 @@ extension MeterEngine {
                     reply(.success(meter))
                 case .refused(let error):
                     reply(.failure(.rejected(error)))
-                case .events, .backfillProgress:
+                case .events, .backfillProgress, .apiKeyChanged:
                     reply(.failure(.unavailable("internal error: unexpected outcome for a meter record")))
                 }
             }
         }
+    }
+
+    private static func keyFinisher(recordIndex: Int, reply: @escaping (Result<ApiKey, EngineError>) -> Void) -> Command.Finisher {
+        { result in
+            switch result {
+            case .failure(let error):
+                reply(.failure(error))
+            case .success(let outcomes):
+                switch outcomes[recordIndex] {
+                case .apiKeyChanged(let key):
+                    reply(.success(key))
+                case .refused(let error):
+                    reply(.failure(.rejected(error)))
+                case .meterCreated, .meterUpdated, .events, .backfillProgress:
+                    reply(.failure(.unavailable("internal error: unexpected outcome for a key record")))
+                }
+            }
+        }
+    }
+
+    /// `record`, wrapped in an `audited` record when an actor made it.
+    private static func attributed(_ record: StateRecord, to actor: AuditActor?) -> StateRecord {
+        guard let actor else { return record }
+        return .audited(actor, record)
     }
 
     static func logRecord(_ record: StateRecord) -> LogRecord {

@@ -115,19 +115,31 @@ public final class MeterEngine: @unchecked Sendable {
         submit(.ingest(tenantId: tenantId, events: events, encoded: encoded, reply: completion))
     }
 
-    /// Creates a meter. Its backfill of retained events starts right after.
-    public func createMeter(_ definition: MeterDefinition) async throws(EngineError) -> Meter {
-        try await call { reply in .createMeter(definition, reply: reply) }
+    /// Creates a meter. Its backfill of retained events starts right after. With an `actor`,
+    /// the audit trail records who created it.
+    public func createMeter(_ definition: MeterDefinition, actor: AuditActor? = nil) async throws(EngineError) -> Meter {
+        try await call { reply in .createMeter(definition, actor: actor, reply: reply) }
     }
 
     /// Changes a meter's display name, the only mutable field.
-    public func updateDisplayName(tenantId: String = Tenant.defaultId, meter: MeterReference, displayName: String) async throws(EngineError) -> Meter {
-        try await call { reply in .updateDisplayName(tenantId: tenantId, meter: meter, displayName: displayName, reply: reply) }
+    public func updateDisplayName(tenantId: String = Tenant.defaultId, meter: MeterReference, displayName: String,
+                                  actor: AuditActor? = nil) async throws(EngineError) -> Meter {
+        try await call { reply in .updateDisplayName(tenantId: tenantId, meter: meter, displayName: displayName, actor: actor, reply: reply) }
     }
 
     /// Archives a meter: it stops counting, stays queryable and frees its event name.
-    public func archiveMeter(tenantId: String = Tenant.defaultId, meter: MeterReference) async throws(EngineError) -> Meter {
-        try await call { reply in .archiveMeter(tenantId: tenantId, meter: meter, reply: reply) }
+    public func archiveMeter(tenantId: String = Tenant.defaultId, meter: MeterReference, actor: AuditActor? = nil) async throws(EngineError) -> Meter {
+        try await call { reply in .archiveMeter(tenantId: tenantId, meter: meter, actor: actor, reply: reply) }
+    }
+
+    /// Creates an API key (its secret's hash is in `definition`); answers once it is durable.
+    public func createApiKey(_ definition: ApiKeyDefinition, actor: AuditActor) async throws(EngineError) -> ApiKey {
+        try await call { reply in .createApiKey(definition, actor: actor, reply: reply) }
+    }
+
+    /// Revokes an API key of `tenantId`; answers once the revocation is durable.
+    public func revokeApiKey(tenantId: String, keyId: String, actor: AuditActor) async throws(EngineError) -> ApiKey {
+        try await call { reply in .revokeApiKey(tenantId: tenantId, keyId: keyId, actor: actor, reply: reply) }
     }
 
     /// Runs `body` on the writer thread against the current (durable) state.

@@ -19,30 +19,55 @@ public final class MeterServer: Sendable, Service {
     public typealias Endpoint = WireServer.Endpoint
     public var configuration: ServerConfiguration { server.configuration }
     private let server: WireServer
+    private let engine: MeterEngine
+    /// Decides who each connection is and what it may call (docs/security.md).
+    public let authenticator: Authenticator
 
     /// - Parameters:
     ///   - metrics: where request, ingest and connection metrics go (a no-op backend unless
     ///     swift-metrics was bootstrapped or a factory was given).
     ///   - logger: refused connections and shutdown are logged here.
-    public init(engine: MeterEngine, configuration: ServerConfiguration, threads: Int = System.coreCount,
-                metrics: ServerMetrics = ServerMetrics(), logger: Logger = Logger(label: "meterd")) {
+    ///   - access: who may connect without a key, and tenant quotas.
+    public init(engine: MeterEngine, configuration: ServerConfiguration, access: AccessSettings = AccessSettings(),
+                threads: Int = System.coreCount, metrics: ServerMetrics = ServerMetrics(), logger: Logger = Logger(label: "meterd")) {
+        self.engine = engine
+        let authenticator = Authenticator(keys: KeyStore(), configuration: access.configuration, metrics: metrics.access, logger: logger)
+        self.authenticator = authenticator
         var configuration = configuration
         configuration.tenantAdmission = .wellFormedName
+        configuration.authenticator = authenticator
         var router = Router()
-        AdminService(engine: engine).register(with: &router)
-        IngestService(engine: engine, maximumBatchEvents: configuration.limits.maximumBatchEvents, metrics: metrics).register(with: &router)
+        router.authorize = { identity, method in
+            guard let principal = identity.details as? Principal else { return nil }
+            return authenticator.refusal(for: principal, method: method)
+        }
+        let quotas = TenantQuotas(defaultQuota: access.defaultQuota, overrides: access.tenantQuotas, factory: metrics.factory)
+        AccessService(engine: engine, keys: authenticator.keys).register(with: &router)
+        AdminService(engine: engine, quotas: quotas).register(with: &router)
+        IngestService(engine: engine, maximumBatchEvents: configuration.limits.maximumBatchEvents, metrics: metrics, quotas: quotas).register(with: &router)
         QueryService(engine: engine).register(with: &router)
         HealthService(engine: engine, version: configuration.serverVersion, startedAt: .now).register(with: &router)
         server = WireServer(configuration: configuration, router: router, threads: threads, observer: metrics, logger: logger)
     }
 
     /// Binds the configured sockets and starts serving; returns where it listens.
-    public func start() async throws -> [Endpoint] { try await server.start() }
+    public func start() async throws -> [Endpoint] {
+        try await loadKeys()
+        return try await server.start()
+    }
+
+    /// The keys as recovered (snapshot + log), before the first connection is accepted.
+    private func loadKeys() async throws {
+        for key in try await engine.read({ machine in machine.apiKeys }) { authenticator.keys.update(key) }
+    }
 
     /// Serves until graceful shutdown, then drains (`WireServer.run(onListening:)`).
-    public func run(onListening: @Sendable ([Endpoint]) -> Void) async throws { try await server.run(onListening: onListening) }
+    public func run(onListening: @Sendable ([Endpoint]) -> Void) async throws {
+        if server.endpoints == nil { try await loadKeys() }
+        try await server.run(onListening: onListening)
+    }
 
-    public func run() async throws { try await server.run() }
+    public func run() async throws { try await run(onListening: { _ in }) }
 
     /// Stops accepting, sends GOAWAY, lets in-flight requests finish (up to `timeout`), closes.
     public func shutdown(timeout: Duration = .seconds(10)) async { await server.shutdown(timeout: timeout) }

@@ -21,10 +21,15 @@ public struct MethodID: Hashable, Sendable, CustomStringConvertible {
     public static let currentUsage = MethodID(33, "Query/CurrentUsage")
     public static let healthCheck = MethodID(48, "Health/Check")
     public static let serverInfo = MethodID(49, "Health/ServerInfo")
+    public static let createApiKey = MethodID(64, "Access/CreateApiKey")
+    public static let listApiKeys = MethodID(65, "Access/ListApiKeys")
+    public static let revokeApiKey = MethodID(66, "Access/RevokeApiKey")
+    public static let listAuditEntries = MethodID(67, "Access/ListAuditEntries")
 
     public static let all: [MethodID] = [
         .createMeter, .getMeter, .listMeters, .updateMeter, .archiveMeter, .ingest, .ingestBatch,
         .queryUsage, .currentUsage, .healthCheck, .serverInfo,
+        .createApiKey, .listApiKeys, .revokeApiKey, .listAuditEntries,
     ]
 
     public init?(rawValue: UInt16) {

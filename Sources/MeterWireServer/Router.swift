@@ -15,15 +15,18 @@ public struct RPCReply: Sendable {
 
 /// Per-call facts a handler may need.
 public struct RequestContext: Sendable {
-    /// The tenant named in the connection's handshake.
+    /// The tenant the connection acts for (from its credential, see `ConnectionIdentity`).
     public var tenantId: String
     /// The connection's event loop: where replies are encoded, so that a completion called on
     /// the engine's writer thread hands the work over instead of doing it there.
     public var eventLoop: (any EventLoop)?
+    /// Who the connection is; nil for callers that are not a connection (tests of a service).
+    public var identity: ConnectionIdentity?
 
-    public init(tenantId: String, eventLoop: (any EventLoop)? = nil) {
+    public init(tenantId: String, eventLoop: (any EventLoop)? = nil, identity: ConnectionIdentity? = nil) {
         self.tenantId = tenantId
         self.eventLoop = eventLoop
+        self.identity = identity
     }
 
     /// Runs `body` on the connection's event loop (at once when there is none).
@@ -42,6 +45,9 @@ public struct Router: Sendable {
     private var handlers: [UInt16: CompletionHandler] = [:]
     /// When set, every known method's latency (call to reply) and reply status are reported.
     public var observer: (any WireServerObserver)?
+    /// When set, every call is checked first (meterd: a revoked key, a role that does not allow
+    /// the method) and answered with the returned reply instead of reaching the handler.
+    public var authorize: (@Sendable (ConnectionIdentity, UInt16) -> RPCReply?)?
 
     public init() {}
 
@@ -60,7 +66,20 @@ public struct Router: Sendable {
 
     /// The handler of `methodId`, or nil when no service registered it.
     public func handler(for methodId: UInt16) -> CompletionHandler? {
-        guard let handler = handlers[methodId] else { return nil }
+        guard let registered = handlers[methodId] else { return nil }
+        let handler: CompletionHandler
+        if let authorize {
+            let unchecked = registered
+            handler = { payload, context, done in
+                if let identity = context.identity, let refusal = authorize(identity, methodId) {
+                    done(refusal)
+                } else {
+                    unchecked(payload, context, done)
+                }
+            }
+        } else {
+            handler = registered
+        }
         guard let observer, MethodID(rawValue: methodId) != nil else { return handler }
         return { payload, context, done in
             let started = NIODeadline.now()

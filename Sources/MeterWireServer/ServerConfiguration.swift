@@ -25,10 +25,16 @@ public struct ServerConfiguration: Sendable {
     public var writeBufferHighWaterMarkBytes = 256 << 10
     /// See `writeBufferHighWaterMarkBytes`.
     public var writeBufferLowWaterMarkBytes = 128 << 10
+    /// TLS on the TCP listener; nil: plaintext TCP (refused by meterd on a non-loopback address
+    /// unless allowed explicitly).
+    public var tls: ServerTLS?
     /// Version string announced in the handshake and ServerInfo.
     public var serverVersion = "0.1.0"
     /// Which tenant a handshake gets (default: the one it names, "default" when it names none).
     public var tenantAdmission = TenantAdmission.anyNamed
+    /// Decides who a connection is from its handshake's credential (meterd's access control);
+    /// when set it replaces `tenantAdmission`.
+    public var authenticator: (any ConnectionAuthenticating)?
 
     public init() {}
 }

@@ -3,6 +3,7 @@ import MeterWire
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 
 #if canImport(Glibc)
@@ -72,6 +73,9 @@ public final class WireServer: Sendable, Service {
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
     }
 
+    /// Where the server listens, once started.
+    public var endpoints: [Endpoint]? { state.withLockedValue { $0.endpoints } }
+
     /// Connections open now.
     public var connectionCount: Int { state.withLockedValue { $0.connections.count } }
 
@@ -99,7 +103,8 @@ public final class WireServer: Sendable, Service {
             endpoints.append(.unixSocket(path: path))
         }
         if let host = configuration.tcpHost {
-            let channel = try await bootstrap().bind(host: host, port: configuration.tcpPort).get()
+            let tlsContext = try configuration.tls?.makeContext()
+            let channel = try await bootstrap(tls: tlsContext).bind(host: host, port: configuration.tcpPort).get()
             state.withLockedValue { $0.listeners.append(channel) }
             endpoints.append(.tcp(host: host, port: channel.localAddress?.port ?? configuration.tcpPort))
         }
@@ -134,7 +139,8 @@ public final class WireServer: Sendable, Service {
         try await run(onListening: { _ in })
     }
 
-    private func bootstrap() -> ServerBootstrap {
+    /// `tls`: wraps every accepted connection in TLS (the TCP listener only).
+    private func bootstrap(tls: NIOSSLContext? = nil) -> ServerBootstrap {
         let router = router
         let configuration = configuration
         return ServerBootstrap(group: group)
@@ -162,6 +168,7 @@ public final class WireServer: Sendable, Service {
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     let operations = channel.pipeline.syncOperations
+                    if let tls { try operations.addHandler(NIOSSLServerHandler(context: tls)) }
                     try operations.addHandler(MessageToByteHandler(FrameEncoder()))
                     guard accepted else {
                         try operations.addHandler(RefusingHandler(reason: "too many connections (limit \(configuration.maximumConnections)) or shutting down"))

@@ -55,11 +55,11 @@ struct MeterSidecarCommand: AsyncParsableCommand {
     @Option(name: .long, help: "NDJSON file of events meterd rejected, with the reason (default <spool-dir>/dead-letter.ndjson).")
     var deadLetter: String?
 
-    @Option(name: .long, help: "Tenant the events are forwarded for; clients must name it or none in their handshake.")
+    @Option(name: .long, help: "Tenant the events are forwarded for; clients must name it or none in their handshake. With an API key, the key's tenant.")
     var tenant = "default"
 
-    @Option(name: .long, help: "Credential for meterd's handshake.")
-    var credential = ""
+    @Option(name: [.customLong("api-key"), .customLong("credential")], help: "API key (an ingest key is enough) for meterd's handshake; default $METERD_API_KEY. Needed for meterd over TCP.")
+    var credential: String?
 
     @Option(name: .long, help: "Longest backoff between retries while meterd is down or busy, in milliseconds.")
     var maxBackoffMilliseconds = 2000
@@ -106,7 +106,7 @@ struct MeterSidecarCommand: AsyncParsableCommand {
         configuration.maximumSpoolBytes = maxSpoolBytes
         configuration.deadLetterPath = deadLetter
         configuration.tenantId = tenant
-        configuration.credential = credential
+        configuration.credential = credential ?? ProcessInfo.processInfo.environment["METERD_API_KEY"] ?? ""
         configuration.forwarder.batchEvents = batchEvents
         configuration.forwarder.batchWindow = .milliseconds(batchMilliseconds)
         configuration.forwarder.maximumInFlightBatches = maxInFlightBatches

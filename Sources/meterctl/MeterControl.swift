@@ -17,12 +17,14 @@ struct MeterControl: AsyncParsableCommand {
         abstract: "Administer a meterd usage-metering server.",
         discussion: """
             Every command connects to the server given by --socket PATH (default ./meterd.sock) or \
-            --tcp HOST:PORT, acts for --tenant (default "default"), and prints JSON with --json.
+            --tcp HOST:PORT, authenticates with --api-key or $METERD_API_KEY (needed on TCP; on the \
+            socket meterd's own user needs none), acts for the key's tenant (or --tenant, default \
+            "default" without a key), and prints JSON with --json.
 
             Exit status: 0 on success, 1 when the server refuses a request or cannot be reached \
             (its message is printed on standard error), 2 for a usage error.
             """,
-        subcommands: [MetersCommand.self, IngestCommand.self, UsageCommand.self, HealthCommand.self]
+        subcommands: [MetersCommand.self, IngestCommand.self, UsageCommand.self, HealthCommand.self, KeysCommand.self, AuditCommand.self]
     )
 
     /// Parses the arguments, runs the command and exits: 0 on success, 1 for failures (the
@@ -78,8 +80,20 @@ struct ConnectionOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("TCP address of the server, instead of a socket.", valueName: "host:port"))
     var tcp: String?
 
-    @Option(name: .long, help: ArgumentHelp("The tenant to act for.", valueName: "id"))
-    var tenant: String = "default"
+    @Option(name: .long, help: ArgumentHelp("The tenant to act for (default: the API key's; without a key, \"default\"). Another tenant than the key's is refused.", valueName: "id"))
+    var tenant: String?
+
+    @Option(name: .customLong("api-key"), help: ArgumentHelp("API key secret (mk_...); default $METERD_API_KEY. Required on TCP.", valueName: "secret"))
+    var apiKey: String?
+
+    @Option(name: .customLong("tls-ca"), help: ArgumentHelp("TLS over --tcp: CA certificates (PEM) the server's certificate must chain to.", valueName: "path"))
+    var tlsCertificateAuthority: String?
+
+    @Option(name: .customLong("tls-certificate"), help: ArgumentHelp("Mutual TLS: client certificate chain (PEM, with --tls-key).", valueName: "path"))
+    var tlsCertificate: String?
+
+    @Option(name: .customLong("tls-key"), help: ArgumentHelp("Mutual TLS: the client certificate's private key (PEM).", valueName: "path"))
+    var tlsKey: String?
 
     @Flag(name: .long, help: "Print JSON instead of text.")
     var json = false
@@ -90,6 +104,12 @@ struct ConnectionOptions: ParsableArguments {
         }
         if let tcp, MeterAddress(parsing: "tcp:" + tcp) == nil {
             throw ValidationError("--tcp needs HOST:PORT with a port from 1 to 65535 (\"[::1]:7070\" for IPv6), not \"\(tcp)\"")
+        }
+        if (tlsCertificate == nil) != (tlsKey == nil) {
+            throw ValidationError("--tls-certificate and --tls-key go together")
+        }
+        if tcp == nil, tlsCertificateAuthority != nil || tlsCertificate != nil {
+            throw ValidationError("the --tls options are for --tcp")
         }
         if socket?.isEmpty == true {
             throw ValidationError("--socket needs a path")
@@ -106,7 +126,20 @@ struct ConnectionOptions: ParsableArguments {
 
     /// Connects and performs the handshake.
     func connect() async throws(MeterClientError) -> MeterClient {
-        try await MeterClient.connect(to: address, tenantId: tenant, clientName: "meterctl")
+        try await MeterClient.connect(to: address, tenantId: tenant ?? "", clientName: "meterctl", credential: credential, tls: tls)
+    }
+
+    /// TLS when any --tls option is given.
+    var tls: MeterClientTLS? {
+        guard tlsCertificateAuthority != nil || tlsCertificate != nil else { return nil }
+        return MeterClientTLS(certificateAuthorityPath: tlsCertificateAuthority, certificateChainPath: tlsCertificate, privateKeyPath: tlsKey)
+    }
+
+    /// --api-key, else $METERD_API_KEY, else none.
+    var credential: String {
+        if let apiKey { return apiKey }
+        if let fromEnvironment = getenv("METERD_API_KEY") { return String(cString: fromEnvironment) }
+        return ""
     }
 
     /// Connects, runs `body` with the client, and closes the connection whatever happens.

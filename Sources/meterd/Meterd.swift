@@ -96,10 +96,40 @@ struct Meterd: AsyncParsableCommand {
     @Option(name: .long, help: "Log format: text (for people, default) or json (one JSON object per line, for log shippers).")
     var logFormat: String?
 
+    @Option(name: .long, help: ArgumentHelp("Admit local user UID on the Unix socket without an API key, to one tenant with one role (admin, ingest, read); repeatable. meterd's own user is admin of every tenant there anyway.", valueName: "UID=TENANT:ROLE"))
+    var peerAccess: [String] = []
+
+    @Flag(name: .long, help: "Do not admit meterd's own user on the Unix socket without a key: every connection needs an API key.")
+    var noOwnerAccess = false
+
+    @Option(name: .long, help: ArgumentHelp("TLS on TCP: certificate chain, PEM (with --tls-key).", valueName: "path"))
+    var tlsCertificate: String?
+
+    @Option(name: .long, help: ArgumentHelp("TLS on TCP: private key of --tls-certificate, PEM.", valueName: "path"))
+    var tlsKey: String?
+
+    @Option(name: .long, help: ArgumentHelp("Mutual TLS: CA certificates (PEM) a client certificate must chain to; clients without one are refused.", valueName: "path"))
+    var tlsClientCa: String?
+
+    @Flag(name: .long, help: "Allow plaintext TCP on an address that is not loopback (refused by default: keys would cross the network readable).")
+    var allowPlaintextTcp = false
+
+    @Option(name: .long, help: "Default per-tenant quota: events per second (token bucket of one second; 0, the default: unlimited).")
+    var quotaEventsPerSecond: Int?
+
+    @Option(name: .long, help: "Default per-tenant quota: active meters (0, the default: unlimited).")
+    var quotaMeters: Int?
+
+    @Option(name: .long, help: ArgumentHelp("A tenant's own quotas, overriding the defaults; repeatable.", valueName: "TENANT:events-per-second=N,meters=N"))
+    var tenantQuota: [String] = []
+
+    @Option(name: .long, help: "Milliseconds a refused handshake waits before its GOAWAY, to slow down guessing (default 500).")
+    var refusedHandshakeDelayMs: Int?
+
     @Option(name: .long, help: "Serve Prometheus metrics at http://HOST:PORT/metrics (off by default; for example 127.0.0.1:9464; port 0 picks one, printed at start).")
     var metrics: String?
 
-    @Option(name: .long, help: "Serve the HTTP JSON API, the web console and (with --metrics) /metrics at http://HOST:PORT (off by default; for example 127.0.0.1:7880; port 0 picks one, printed at start). Without API keys it only binds a loopback address and acts as tenant default.")
+    @Option(name: .long, help: "Serve the HTTP JSON API, the web console and (with --metrics) /metrics at http://HOST:PORT (off by default; for example 127.0.0.1:7880; port 0 picks one, printed at start). Every request needs an API key (Authorization: Bearer, or the console's sign-in); loopback addresses only, as HTTP has no TLS yet.")
     var http: String?
 
     mutating func run() async throws {
@@ -132,10 +162,12 @@ struct Meterd: AsyncParsableCommand {
         // accepting and drains, then the engine finishes its queue, fsyncs and writes the final
         // snapshot, then the metrics endpoint closes.
         services.append(.init(service: EngineService(options: engineOptions, handle: engineHandle, logger: logger)))
-        services.append(.init(service: ServerService(handle: engineHandle, configuration: settings.server,
-                                                     durability: settings.engine.durability, dataDirectory: settings.engine.dataDirectory, logger: logger)))
+        let keyStoreHandle = KeyStoreHandle()
+        services.append(.init(service: ServerService(handle: engineHandle, configuration: settings.server, access: settings.access,
+                                                     durability: settings.engine.durability, dataDirectory: settings.engine.dataDirectory,
+                                                     keys: keyStoreHandle, logger: logger)))
         if let address = settings.httpAddress {
-            services.append(.init(service: HTTPService(handle: engineHandle, host: address.host, port: address.port,
+            services.append(.init(service: HTTPService(handle: engineHandle, keys: keyStoreHandle, host: address.host, port: address.port,
                                                        maximumBatchEvents: settings.server.limits.maximumBatchEvents,
                                                        metrics: registry.map { ($0, beforeScrape) }, logger: logger)))
         }

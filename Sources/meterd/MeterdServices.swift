@@ -136,19 +136,32 @@ struct EngineService: Service {
 struct ServerService: Service {
     let handle: EngineHandle
     let configuration: ServerConfiguration
+    let access: AccessSettings
     let durability: Durability
     let dataDirectory: String
+    /// Receives the server's key store for the HTTP listener.
+    var keys = KeyStoreHandle()
     let logger: Logger
 
     func run() async throws {
         let engine = try await handle.engine()
-        let server = MeterServer(engine: engine, configuration: configuration, logger: logger)
+        do {
+            if let path = try await BootstrapKey.createIfNew(engine: engine, dataDirectory: dataDirectory) {
+                print("meterd: new data directory: bootstrap admin key of tenant default written to \(path) (mode 0600)")
+                fflush(nil)
+                logger.notice("bootstrap admin key written", metadata: ["path": "\(path)", "tenant": "default"])
+            }
+        } catch {
+            throw StartupFailure.cannotOpen(dataDirectory: dataDirectory, reason: "cannot create the bootstrap admin key: \(error)")
+        }
+        let server = MeterServer(engine: engine, configuration: configuration, access: access, logger: logger)
         do {
             _ = try await server.start()
         } catch {
             await server.shutdown()
             throw StartupFailure.cannotListen(reason: "\(error)")
         }
+        keys.resolve(server.authenticator.keys)
         try await server.run { [logger, dataDirectory, durability] endpoints in
             let addresses = endpoints.map(\.description).joined(separator: " and ")
             print("meterd: listening on \(addresses) (data \(dataDirectory), durability \(durability))")
@@ -184,23 +197,44 @@ enum EngineEventLog {
     }
 }
 
-/// The HTTP listener (JSON API, console, /metrics) as a service: waits for the engine, then
-/// serves until graceful shutdown. After the wire server in the group, so it stops first.
+/// Hands the wire server's key store to the HTTP listener once the server loaded the keys, so
+/// both check bearer secrets and handshake credentials against the same keys.
+final class KeyStoreHandle: Sendable {
+    private let stream: AsyncStream<KeyStore>
+    private let continuation: AsyncStream<KeyStore>.Continuation
+
+    init() {
+        (stream, continuation) = AsyncStream.makeStream(of: KeyStore.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    func resolve(_ keys: KeyStore) {
+        continuation.yield(keys)
+        continuation.finish()
+    }
+
+    /// The key store; nil when the wait was cancelled (the group is stopping).
+    func keys() async -> KeyStore? {
+        var iterator = stream.makeAsyncIterator()
+        return await iterator.next()
+    }
+}
+
+/// The HTTP listener (JSON API, console, /metrics) as a service: waits for the engine and the
+/// wire server's keys, then serves until graceful shutdown. After the wire server in the
+/// group, so it stops first. Every request needs an API key (Authorization: Bearer).
 struct HTTPService: Service {
     let handle: EngineHandle
+    let keys: KeyStoreHandle
     let host: String
     let port: Int
     let maximumBatchEvents: Int
     let metrics: (registry: PrometheusCollectorRegistry, beforeScrape: @Sendable () async -> Void)?
     let logger: Logger
 
-    static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
-    }
-
     func run() async throws {
         let engine = try await handle.engine()
-        let environment = MeterHTTPEnvironment(engine: engine, verifier: OpenAccessVerifier(), maximumBatchEvents: maximumBatchEvents)
+        guard let keys = await keys.keys() else { return }
+        let environment = MeterHTTPEnvironment(engine: engine, verifier: KeyStoreVerifier(keys: keys), maximumBatchEvents: maximumBatchEvents)
         let service = MeterHTTPService(host: host, port: port, environment: environment, logger: logger, metrics: metrics) { [logger] host, port in
             print("meterd: http on http://\(host):\(port)/ (API /api/v1, console /console)")
             fflush(nil)

@@ -13,6 +13,8 @@ import MeterWire
 struct Settings {
     var engine: EngineOptions
     var server: ServerConfiguration
+    /// Keys, local users and quotas (docs/security.md).
+    var access = AccessSettings()
     /// Least severe level logged (`log-level`, default info).
     var logLevel = Logger.Level.info
     /// `log-format`: text (default) or json.
@@ -98,19 +100,82 @@ struct Settings {
             }
             metricsAddress = parsed
         }
+        let certificate = value("tls-certificate", command.tlsCertificate)
+        let key = value("tls-key", command.tlsKey)
+        switch (certificate, key) {
+        case (let certificate?, let key?):
+            server.tls = ServerTLS(certificateChainPath: certificate, privateKeyPath: key,
+                                   clientCertificateAuthorityPath: value("tls-client-ca", command.tlsClientCa))
+        case (nil, nil):
+            if value("tls-client-ca", command.tlsClientCa) != nil { throw ValidationError("tls-client-ca needs tls-certificate and tls-key") }
+        default:
+            throw ValidationError("tls-certificate and tls-key go together: give both or neither")
+        }
+        if let host = server.tcpHost, server.tls == nil, !Self.isLoopback(host), !flag("allow-plaintext-tcp", command.allowPlaintextTcp) {
+            throw ValidationError("tcp \(host) is not a loopback address and TLS is off: API keys would cross the network in plaintext. Give --tls-certificate and --tls-key, or --allow-plaintext-tcp to accept that")
+        }
+        if let rate = try integer("quota-events-per-second", command.quotaEventsPerSecond) {
+            guard rate >= 0 else { throw ValidationError("quota-events-per-second must be 0 or more, got \(rate)") }
+            access.defaultQuota.eventsPerSecond = rate
+        }
+        if let meters = try integer("quota-meters", command.quotaMeters) {
+            guard meters >= 0 else { throw ValidationError("quota-meters must be 0 or more, got \(meters)") }
+            access.defaultQuota.meters = meters
+        }
+        var tenantQuotas = command.tenantQuota
+        if tenantQuotas.isEmpty, let fromFile = file["tenant-quota"] { tenantQuotas = fromFile.split(separator: ";").map(String.init) }
+        for text in tenantQuotas {
+            access.tenantQuotas.merge([try Self.tenantQuota(text, defaults: access.defaultQuota)]) { $1 }
+        }
+        var peerRules = command.peerAccess
+        if peerRules.isEmpty, let fromFile = file["peer-access"] { peerRules = fromFile.split(separator: ",").map(String.init) }
+        for text in peerRules {
+            guard let rule = PeerAccessRule(parsing: text) else {
+                throw ValidationError("peer-access must be UID=TENANT:ROLE with a numeric uid, a valid tenant id and a role of admin, ingest or read, got \"\(text)\"")
+            }
+            access.configuration.peerRules[rule.uid] = rule
+        }
+        if flag("no-owner-access", command.noOwnerAccess) { access.configuration.socketOwnerUid = nil }
+        if let milliseconds = try integer("refused-handshake-delay-ms", command.refusedHandshakeDelayMs) {
+            guard milliseconds >= 0 else { throw ValidationError("refused-handshake-delay-ms must be 0 or more, got \(milliseconds)") }
+            access.configuration.refusalDelay = .milliseconds(milliseconds)
+        }
         if let address = value("http", command.http), address != "off" {
             guard let parsed = MetricsEndpoint.parseAddress(address) else {
                 throw ValidationError("http must be HOST:PORT (for example 127.0.0.1:7880) or off, got \"\(address)\"")
             }
-            // No API keys on HTTP yet: every request acts as tenant default with the admin role,
-            // so the listener must not be reachable from other hosts.
-            guard HTTPService.isLoopback(parsed.host) else {
-                throw ValidationError("http must bind a loopback address (127.0.0.1, ::1 or localhost) until API keys protect it, got \"\(address)\"")
+            // HTTP has no TLS yet: API keys (Authorization: Bearer) must not cross the network in plaintext.
+            guard Self.isLoopback(parsed.host) else {
+                throw ValidationError("http must bind a loopback address (127.0.0.1, ::1 or localhost): HTTP has no TLS yet, and API keys would cross the network in plaintext; got \"\(address)\"")
             }
             httpAddress = parsed
         }
         let problems = engine.core.problems
         guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "; ")) }
+    }
+
+    /// Parses "TENANT:events-per-second=N,meters=N"; limits not named keep the defaults.
+    static func tenantQuota(_ text: String, defaults: TenantQuota) throws -> (String, TenantQuota) {
+        let problem = ValidationError("tenant-quota must be TENANT:events-per-second=N,meters=N (either or both, N >= 0), got \"\(text)\"")
+        let parts = text.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard parts.count == 2, NameRules.isValidEventName(parts[0]) else { throw problem }
+        var quota = defaults
+        for assignment in parts[1].split(separator: ",") {
+            let pair = assignment.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard pair.count == 2, let number = Int(pair[1]), number >= 0 else { throw problem }
+            switch pair[0] {
+            case "events-per-second": quota.eventsPerSecond = number
+            case "meters": quota.meters = number
+            default: throw problem
+            }
+        }
+        return (parts[0], quota)
+    }
+
+    /// 127.0.0.0/8, ::1 and localhost: reachable from this host only.
+    static func isLoopback(_ host: String) -> Bool {
+        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        return bare == "localhost" || bare == "::1" || bare.hasPrefix("127.")
     }
 
     static func positive(_ name: String, _ value: Int) throws -> Int {

@@ -50,6 +50,7 @@ enum OracleApplyOutcome: Hashable {
         case .meterUpdated(let meter): self = .meterUpdated(meter)
         case .events(let outcomes): self = .events(outcomes)
         case .backfillProgress: self = .backfillProgress
+        case .apiKeyChanged: fatalError("the oracle scenario does not change keys")
         case .refused(let error): self = .refused(error.code)
         }
     }
@@ -263,6 +264,8 @@ final class OracleModel {
             return .events(outcomes)
         case .backfillProgress:
             fatalError("the oracle scenario does not backfill")
+        case .apiKeyCreated, .apiKeyRevoked, .audited:
+            fatalError("the oracle scenario does not change keys or attribute meter changes")
         }
     }
 

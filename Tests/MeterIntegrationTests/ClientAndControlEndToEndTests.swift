@@ -11,7 +11,7 @@ final class ClientAndControlEndToEndTests: XCTestCase {
         let server = try ServerProcess(self)
         defer { XCTAssertEqual(server.stop(), 0) }
         let unix = try await MeterClient.connect(to: .unixSocket(path: server.socketPath))
-        let tcp = try await MeterClient.connect(to: .tcp(host: "127.0.0.1", port: server.tcpPort))
+        let tcp = try await MeterClient.connect(to: .tcp(host: "127.0.0.1", port: server.tcpPort), credential: server.bootstrapKey)
         let meter = try await unix.createMeter(ServerEndToEndTests.guideMeter().definition)
         XCTAssertEqual(meter.definition.eventName, "tokens_used")
         do {

@@ -39,7 +39,7 @@ final class OperationsTests: XCTestCase {
         third.events = (0..<2).map { ServerEndToEndTests.event("globex-\($0)", tokens: "1") }
         _ = try other.call(.ingestBatch, third, as: Meterd_V1_IngestBatchResponse.self).get()
 
-        let scrape = try httpGet(port: metricsPort, path: "/metrics")
+        let scrape = try Self.httpGet(port: metricsPort, path: "/metrics")
         XCTAssertTrue(scrape.head.hasPrefix("HTTP/1.1 200"), scrape.head)
         XCTAssertTrue(scrape.head.lowercased().contains("content-type: text/plain; version=0.0.4"), scrape.head)
         let samples = PrometheusSamples(scrape.body)
@@ -53,11 +53,11 @@ final class OperationsTests: XCTestCase {
         XCTAssertEqual(samples["meterd_requests_total{method=\"Ingest/IngestBatch\",status=\"OK\"}"], 3, scrape.body)
         XCTAssertEqual(samples["meterd_requests_total{method=\"Admin/CreateMeter\",status=\"OK\"}"], 2, scrape.body)
         XCTAssertEqual(samples["meterd_open_connections"], 2, scrape.body)
-        // Read from the engine's status at scrape time: 2 meters and 3 groups of events were
-        // committed (7 accepted events), all applied.
+        // Read from the engine's status at scrape time: the new data directory's bootstrap key,
+        // 2 meters and 3 groups of events were committed (7 accepted events), all applied.
         XCTAssertEqual(samples["meterd_group_commit_events_total"], 7, scrape.body)
         XCTAssertGreaterThanOrEqual(samples["meterd_group_commits_total"] ?? 0, 3, scrape.body)
-        XCTAssertEqual(samples["meterd_last_applied_sequence"], 5, scrape.body)
+        XCTAssertEqual(samples["meterd_last_applied_sequence"], 6, scrape.body)
         XCTAssertEqual(samples["meterd_engine_failed"], 0, scrape.body)
         XCTAssertEqual(samples["meterd_writer_queue_events"], 0, scrape.body)
 
@@ -66,10 +66,10 @@ final class OperationsTests: XCTestCase {
         let deadline = Date().addingTimeInterval(10)
         var open = samples["meterd_open_connections"]
         while open != 1 && Date() < deadline {
-            open = PrometheusSamples(try httpGet(port: metricsPort, path: "/metrics").body)["meterd_open_connections"]
+            open = PrometheusSamples(try Self.httpGet(port: metricsPort, path: "/metrics").body)["meterd_open_connections"]
         }
         XCTAssertEqual(open, 1)
-        XCTAssertTrue(try httpGet(port: metricsPort, path: "/nothing-here").head.hasPrefix("HTTP/1.1 404"))
+        XCTAssertTrue(try Self.httpGet(port: metricsPort, path: "/nothing-here").head.hasPrefix("HTTP/1.1 404"))
     }
 
     /// --log-format json: every line on standard error is one JSON object with timestamp,
@@ -126,7 +126,7 @@ final class OperationsTests: XCTestCase {
     // MARK: Helpers
 
     /// A blocking HTTP/1.1 GET over a real TCP socket to 127.0.0.1; returns the head and body.
-    private func httpGet(port: Int, path: String) throws -> (head: String, body: String) {
+    static func httpGet(port: Int, path: String) throws -> (head: String, body: String) {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw RawClientError("socket: \(errno)") }
         defer { close(descriptor) }

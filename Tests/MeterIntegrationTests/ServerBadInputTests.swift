@@ -30,7 +30,7 @@ final class ServerBadInputTests: XCTestCase {
         let server = try ServerProcess(self, arguments: ["--idle-timeout-seconds", "1", "--handshake-timeout-seconds", "1"])
         defer { XCTAssertEqual(server.stop(), 0) }
         let good = try RawWireClient(.tcp(port: server.tcpPort))
-        try good.handshake()
+        try good.handshake(credential: server.bootstrapKey)
         _ = try good.call(.createMeter, ServerEndToEndTests.guideMeter(), as: Meterd_V1_CreateMeterResponse.self).get()
         let memoryBefore = server.residentKibibytes
 
@@ -89,7 +89,7 @@ final class ServerBadInputTests: XCTestCase {
         // A new well-behaved client is served and sees everything (the first one was closed by
         // the 1 s idle timeout of this server, as configured).
         let fresh = try RawWireClient(.tcp(port: server.tcpPort))
-        try fresh.handshake()
+        try fresh.handshake(credential: server.bootstrapKey)
         XCTAssertEqual(try ServerEndToEndTests.currentUsage(fresh, customer: "acme"), "50000")
         let goodClosed = try good.readFrame()
         XCTAssertEqual(goodClosed.map { good.goAwayReason($0) }, "idle timeout")

@@ -58,7 +58,7 @@ final class ServerEndToEndTests: XCTestCase {
         XCTAssertEqual(detail.reason, "METER_ALREADY_EXISTS")
 
         let tcp = try RawWireClient(.tcp(port: server.tcpPort))
-        try tcp.handshake()
+        try tcp.handshake(credential: server.bootstrapKey)
         var batch = Meterd_V1_IngestBatchRequest()
         batch.events = [
             Self.event("e1", tokens: "1250"), Self.event("e2", model: "llama3.2", tokens: "25.5"),

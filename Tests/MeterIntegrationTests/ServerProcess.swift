@@ -8,6 +8,10 @@ final class ServerProcess {
     let socketPath: String
     private(set) var child: ChildProcess
     private(set) var tcpPort = 0
+    /// The metrics port, when started with --metrics.
+    private(set) var metricsPort: Int?
+    /// What meterd printed on standard output until it listened.
+    private(set) var startLines: [String] = []
     let extraArguments: [String]
 
     init(_ test: XCTestCase, arguments: [String] = [], directory: String? = nil) throws {
@@ -17,28 +21,47 @@ final class ServerProcess {
         socketPath = base + "/meterd.sock"
         extraArguments = arguments
         child = try Self.launch(directory: base, socketPath: socketPath, arguments: arguments)
-        tcpPort = try Self.waitUntilListening(child)
+        try waitUntilListening()
     }
 
     private static func launch(directory: String, socketPath: String, arguments: [String]) throws -> ChildProcess {
         try ChildProcess("meterd", ["--data-dir", directory + "/data", "--socket", socketPath, "--tcp", "127.0.0.1:0"] + arguments)
     }
 
-    /// Reads meterd's start-up lines until it says where it listens; returns the TCP port.
-    private static func waitUntilListening(_ child: ChildProcess) throws -> Int {
+    /// Reads meterd's start-up lines until it says where it listens; notes the TCP (and metrics) port.
+    private func waitUntilListening() throws {
+        startLines = []
         while let line = child.nextLine() {
+            startLines.append(line)
+            if line.hasPrefix("meterd: metrics on http://127.0.0.1:") {
+                metricsPort = Int(line.dropFirst("meterd: metrics on http://127.0.0.1:".count).prefix { $0.isNumber })
+            }
             if line.hasPrefix("meterd: listening on"), let range = line.range(of: "tcp:127.0.0.1:") {
                 let digits = line[range.upperBound...].prefix { $0.isNumber }
-                return Int(digits)!
+                tcpPort = Int(digits)!
+                return
             }
         }
         let exit = child.wait()
         throw RawClientError("meterd exited before listening: \(exit.errorOutput)")
     }
 
+    /// The bootstrap admin key meterd wrote into its new data directory.
+    var bootstrapKey: String {
+        ((try? String(contentsOfFile: directory + "/data/bootstrap-admin.key", encoding: .utf8)) ?? "")
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     func restart() throws {
         child = try Self.launch(directory: directory, socketPath: socketPath, arguments: extraArguments)
-        tcpPort = try Self.waitUntilListening(child)
+        try waitUntilListening()
+    }
+
+    /// SIGTERM and wait; the exit status and everything written to standard error.
+    func stopCollectingErrors() -> (status: Int32, errorOutput: String) {
+        child.signal(SIGTERM)
+        let exit = child.wait()
+        return (exit.status, exit.errorOutput)
     }
 
     /// SIGTERM and wait; returns the exit status.

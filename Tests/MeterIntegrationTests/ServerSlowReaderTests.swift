@@ -33,7 +33,7 @@ final class ServerSlowReaderTests: XCTestCase {
         let server = try ServerProcess(self, arguments: ["--max-in-flight", "\(Self.maximumInFlight)"])
         defer { XCTAssertEqual(server.stop(), 0) }
         let reader = try RawWireClient(.tcp(port: server.tcpPort))
-        try reader.handshake()
+        try reader.handshake(credential: server.bootstrapKey)
         _ = try reader.call(.createMeter, ServerEndToEndTests.guideMeter(), as: Meterd_V1_CreateMeterResponse.self).get()
         var batch = Meterd_V1_IngestBatchRequest()
         batch.events = (0..<Self.customers * 3).map { ServerEndToEndTests.event("slow-\($0)", customer: "customer-\($0 % Self.customers)", tokens: "5") }
@@ -49,7 +49,7 @@ final class ServerSlowReaderTests: XCTestCase {
         let memoryBeforeKibibytes = server.residentKibibytes
 
         let stuck = try RawWireClient(.tcp(port: server.tcpPort), receiveBufferBytes: 4096)
-        try stuck.handshake(maximumFrameBytes: UInt32(Self.clientMaximumFrameBytes))
+        try stuck.handshake(maximumFrameBytes: UInt32(Self.clientMaximumFrameBytes), credential: server.bootstrapKey)
         // Each round sends half the in-flight limit, then paces itself by a query of the same
         // size read normally on another connection (the engine answers reads in order, and the
         // half leaves room for one round still being encoded): a server without back-pressure

@@ -69,17 +69,33 @@ public final class RawWireClient {
 
     /// Preface plus HANDSHAKE; returns the server's HANDSHAKE_ACK.
     @discardableResult
-    public func handshake(tenant: String = "default", maximumFrameBytes: UInt32 = 0) throws -> Meterd_V1_HandshakeAck {
+    public func handshake(tenant: String = "default", maximumFrameBytes: UInt32 = 0, credential: String = "") throws -> Meterd_V1_HandshakeAck {
+        try sendHandshake(tenant: tenant, maximumFrameBytes: maximumFrameBytes, credential: credential)
+        guard let reply = try readFrame() else { throw RawClientError("the connection closed instead of a HANDSHAKE_ACK") }
+        guard reply.type == .handshakeAck else { throw RawClientError("expected HANDSHAKE_ACK, got \(reply.type): \(goAwayReason(reply))") }
+        return try ProtobufPayload.decode(Meterd_V1_HandshakeAck.self, from: reply.payload)
+    }
+
+    /// Sends the preface and a HANDSHAKE, and reads nothing.
+    public func sendHandshake(tenant: String = "default", maximumFrameBytes: UInt32 = 0, credential: String = "") throws {
         try send(WirePreface.bytes)
         var message = Meterd_V1_Handshake()
         message.protocolVersion = 1
         message.maxFrameBytes = maximumFrameBytes
         message.clientName = "raw-test-client"
         message.tenantID = tenant
+        message.credential = credential
         try send(WireFrame(type: .handshake, payload: try ProtobufPayload.encode(message)))
-        guard let reply = try readFrame() else { throw RawClientError("the connection closed instead of a HANDSHAKE_ACK") }
-        guard reply.type == .handshakeAck else { throw RawClientError("expected HANDSHAKE_ACK, got \(reply.type): \(goAwayReason(reply))") }
-        return try ProtobufPayload.decode(Meterd_V1_HandshakeAck.self, from: reply.payload)
+    }
+
+    /// A handshake the server must refuse: returns the GOAWAY's header code and reason; throws
+    /// unless a GOAWAY comes and the connection closes after it.
+    public func refusedHandshake(tenant: String = "", credential: String = "") throws -> (code: StatusCode, reason: String) {
+        try sendHandshake(tenant: tenant, credential: credential)
+        guard let reply = try readFrame() else { throw RawClientError("connection closed without a GOAWAY") }
+        guard reply.type == .goAway else { throw RawClientError("expected a GOAWAY, got \(reply.type)") }
+        if let after = try readFrame() { throw RawClientError("the connection stays open after the refusal: \(after.type)") }
+        return (StatusCode(rawValue: reply.code), goAwayReason(reply))
     }
 
     /// The next frame, or nil when the server closed the connection.

@@ -43,14 +43,18 @@ for _ in $(seq 1 300); do
 done
 base="$(sed -n 's/^meterd: http on \(http:\/\/[^/]*\)\/.*/\1/p' "$work/out")"
 [ -n "$base" ] || { cat "$work/out" "$work/err"; echo "meterd did not start its HTTP listener"; exit 1; }
+# A new data directory gets a bootstrap admin key of tenant default; the tests use it.
+key_file="$work/data/bootstrap-admin.key"
+[ -s "$key_file" ] || { cat "$work/out"; echo "no bootstrap key in $key_file"; exit 1; }
+key="$(tr -d '\n' < "$key_file")"
 echo "meterd HTTP at $base"
 
 status=0
-METERD_HTTP="$base" python3 -m pytest -q -p no:cacheprovider "$here/test_console.py" || status=1
+METERD_HTTP="$base" METERD_API_KEY="$key" python3 -m pytest -q -p no:cacheprovider "$here/test_console.py" || status=1
 
 # The OpenAPI document against the running server: no 5xx, documented status codes, content
 # types and response bodies that match their schemas.
-schemathesis run "$base/api/openapi.json" --url "$base" \
+schemathesis run "$base/api/openapi.json" --url "$base" --header "Authorization: Bearer $key" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
     --max-examples 40 --seed 16 --no-color || status=1
 

@@ -18,7 +18,7 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 BASE = os.environ.get("METERD_HTTP", "http://127.0.0.1:7880").rstrip("/")
-API_KEY = os.environ.get("METERD_API_KEY", "local-console-key")
+API_KEY = os.environ["METERD_API_KEY"]
 SCREENSHOTS = os.environ.get("METERD_SCREENSHOTS")
 
 
@@ -75,7 +75,12 @@ def send_events(events, content_type="application/cloudevents-batch+json"):
 
 def test_sign_in_add_meter_send_events_and_see_usage(browser):
     driver = browser
-    driver.get(BASE + "/console/sign-in")
+    driver.get(BASE + "/console")
+    wait_for(driver, "#api_key")  # not signed in: the console sends us to the sign-in page
+    assert driver.current_url.endswith("/console/sign-in")
+    driver.find_element(By.ID, "api_key").send_keys("mk_not-a-key")
+    driver.find_element(By.ID, "sign-in").click()
+    assert "not valid" in wait_for(driver, "#sign-in-error").text
     wait_for(driver, "#api_key").send_keys(API_KEY)
     driver.find_element(By.ID, "sign-in").click()
     wait_for(driver, "#add-meter")

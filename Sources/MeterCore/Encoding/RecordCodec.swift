@@ -7,6 +7,11 @@
 /// - 3 meter archived: tenant, meter id, time
 /// - 4 events accepted: tenant, accept time, count, then each event
 /// - 5 backfill progress: meter id, completed-through sequence
+/// - 6 API key created: tenant, name, role byte, 32-byte SHA-256 of the secret, actor, time
+/// - 7 API key revoked: tenant, key id, actor, time
+/// - 8 audited meter change: actor, then the inner record's type byte and payload (types 1-3)
+///
+/// An actor is a tag byte: 0 bootstrap; 1 API key, then its id; 2 local user, then the uid.
 ///
 /// Strings are varint-length-prefixed UTF-8; integers are LEB128 varints (zig-zag when
 /// signed); decimals are their 10^-9 units as a zig-zag varint.
@@ -16,6 +21,9 @@ public enum RecordCodec {
     public static let meterArchivedType: UInt8 = 3
     public static let eventsAcceptedType: UInt8 = 4
     public static let backfillProgressType: UInt8 = 5
+    public static let apiKeyCreatedType: UInt8 = 6
+    public static let apiKeyRevokedType: UInt8 = 7
+    public static let auditedType: UInt8 = 8
 
     /// The log type byte and payload for `record`.
     public static func encode(_ record: StateRecord) -> (type: UInt8, payload: [UInt8]) {
@@ -47,6 +55,8 @@ public enum RecordCodec {
             writer.write(string: meterId)
             writer.write(varint: through)
             return (backfillProgressType, writer.bytes)
+        case .apiKeyCreated, .apiKeyRevoked, .audited:
+            return encodeAccess(record)
         }
     }
 
@@ -74,6 +84,8 @@ public enum RecordCodec {
             record = .eventsAccepted(tenantId: tenantId, acceptedAtMilliseconds: at, events: events)
         case backfillProgressType:
             record = .backfillProgress(meterId: try reader.readString(), completedThroughSequence: try reader.readVarint())
+        case apiKeyCreatedType, apiKeyRevokedType, auditedType:
+            record = try decodeAccess(type: type, from: &reader)
         default:
             throw DecodingError("unknown record type \(type)")
         }

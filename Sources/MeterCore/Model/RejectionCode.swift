@@ -36,6 +36,10 @@ public struct RejectionCode: Hashable, Sendable, CustomStringConvertible {
     public static let invalidQuery = RejectionCode(40, "INVALID_QUERY")
     public static let resolutionUnavailable = RejectionCode(41, "RESOLUTION_UNAVAILABLE")
     public static let valueOverflow = RejectionCode(42, "VALUE_OVERFLOW")
+    // API keys
+    public static let invalidKey = RejectionCode(60, "INVALID_KEY")
+    public static let keyNotFound = RejectionCode(61, "KEY_NOT_FOUND")
+    public static let keyRevoked = RejectionCode(62, "KEY_REVOKED")
 
     /// Every code, for wire decoding and documentation.
     public static let all: [RejectionCode] = [
@@ -44,6 +48,7 @@ public struct RejectionCode: Hashable, Sendable, CustomStringConvertible {
         .invalidDisplayName, .invalidFilter, .invalidAggregation, .invalidReset, .invalidGroupBy,
         .invalidTenant, .meterAlreadyExists, .meterNotFound, .meterArchived, .immutableField,
         .invalidQuery, .resolutionUnavailable, .valueOverflow,
+        .invalidKey, .keyNotFound, .keyRevoked,
     ]
 
     /// The code with this wire number, if it is known.

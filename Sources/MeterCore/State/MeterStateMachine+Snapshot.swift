@@ -1,5 +1,7 @@
 extension MeterStateMachine {
-    static let snapshotFormatVersion: UInt64 = 1
+    /// 2 added the API keys and the audit trail after the meters; version 1 snapshots (none of
+    /// either) are still read.
+    static let snapshotFormatVersion: UInt64 = 2
 
     /// The whole state as bytes. Deterministic: two state machines that applied the same
     /// records produce identical bytes (dictionaries are written in sorted key order), which is
@@ -41,6 +43,7 @@ extension MeterStateMachine {
         for id in meterOrder {
             write(metersById[id]!, to: &writer)
         }
+        writeAccess(to: &writer)
         return writer.bytes
     }
 
@@ -104,7 +107,7 @@ extension MeterStateMachine {
         self.init(configuration: configuration)
         var reader = BinaryReader(bytes)
         let version = try reader.readVarint()
-        guard version == Self.snapshotFormatVersion else { throw DecodingError("unsupported snapshot format version \(version)") }
+        guard version == 1 || version == Self.snapshotFormatVersion else { throw DecodingError("unsupported snapshot format version \(version)") }
         nextMeterNumber = try reader.readVarint()
         highWaterMilliseconds = try reader.readSigned()
         rolledBeforeMinute = try reader.readSigned()
@@ -131,6 +134,7 @@ extension MeterStateMachine {
                 tenant(state.meter.definition.tenantId).activeMeterByEventName.set(state, for: state.meter.definition.eventName)
             }
         }
+        if version >= 2 { try readAccess(from: &reader) }
         guard reader.isAtEnd else { throw DecodingError("\(reader.remainingCount) unexpected bytes after snapshot") }
     }
 

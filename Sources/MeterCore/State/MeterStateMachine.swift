@@ -21,6 +21,12 @@ public final class MeterStateMachine {
     var rolledBeforeMinute: Int64 = .min
     /// Log position of the last record applied.
     public internal(set) var lastAppliedSequence: UInt64 = 0
+    /// API keys by id, and their ids in creation order (MeterStateMachine+Access).
+    var apiKeysById: [String: ApiKey] = [:]
+    var apiKeyOrder: [String] = []
+    var nextApiKeyNumber: UInt64 = 1
+    /// Every admin action applied, in log order.
+    var auditTrail: [AuditEntry] = []
 
     /// Creates an empty state machine. Precondition: `configuration.problems` is empty.
     public init(configuration: MeterCoreConfiguration = MeterCoreConfiguration()) {
@@ -88,6 +94,10 @@ public final class MeterStateMachine {
     public func apply(_ record: StateRecord, sequence: UInt64) -> ApplyOutcome {
         precondition(sequence > lastAppliedSequence, "records must be applied in log order")
         lastAppliedSequence = sequence
+        return applyRecord(record, sequence: sequence)
+    }
+
+    private func applyRecord(_ record: StateRecord, sequence: UInt64) -> ApplyOutcome {
         switch record {
         case .meterCreated(let definition, let at):
             return applyCreate(definition, atMilliseconds: at, sequence: sequence)
@@ -119,6 +129,14 @@ public final class MeterStateMachine {
             }
             state.meter.backfill.completedThroughSequence = Swift.max(state.meter.backfill.completedThroughSequence, completedThrough)
             return .backfillProgress
+        case .apiKeyCreated(let definition, let actor, let at):
+            return applyKeyCreated(definition, createdBy: actor, atMilliseconds: at, sequence: sequence)
+        case .apiKeyRevoked(let tenantId, let keyId, let actor, let at):
+            return applyKeyRevoked(tenantId: tenantId, keyId: keyId, revokedBy: actor, atMilliseconds: at, sequence: sequence)
+        case .audited(let actor, let inner):
+            let outcome = applyRecord(inner, sequence: sequence)
+            recordAudit(of: inner, outcome: outcome, actor: actor, sequence: sequence)
+            return outcome
         }
     }
 

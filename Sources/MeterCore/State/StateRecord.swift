@@ -15,6 +15,13 @@ public enum StateRecord: Hashable, Sendable {
     case eventsAccepted(tenantId: String, acceptedAtMilliseconds: Int64, events: [UsageEvent])
     /// Backfill of a meter has covered the log positions below `completedThroughSequence`.
     case backfillProgress(meterId: String, completedThroughSequence: UInt64)
+    /// An API key was created by `createdBy`. Its id is assigned when the record is applied.
+    case apiKeyCreated(ApiKeyDefinition, createdBy: AuditActor, atMilliseconds: Int64)
+    /// An API key was revoked by `revokedBy`: refused from the next request on.
+    case apiKeyRevoked(tenantId: String, keyId: String, revokedBy: AuditActor, atMilliseconds: Int64)
+    /// A meter change (created, renamed, archived) made by `actor`: applied as the inner record,
+    /// and recorded in the audit trail when it applied. Only meter records are wrapped.
+    indirect case audited(AuditActor, StateRecord)
 }
 
 /// What applying a record did.
@@ -23,6 +30,8 @@ public enum ApplyOutcome: Hashable, Sendable {
     case meterUpdated(Meter)
     case events([EventOutcome])
     case backfillProgress
+    /// An API key was created or revoked.
+    case apiKeyChanged(ApiKey)
     /// The record did not apply; state is unchanged.
     case refused(MeterError)
 }

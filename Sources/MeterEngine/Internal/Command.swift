@@ -8,9 +8,13 @@ enum Command {
 
     /// `encoded` holds the events as the log record will (encoded by the caller, off the writer).
     case ingest(tenantId: String, events: [UsageEvent], encoded: EncodedEvents, reply: (Result<[EventResult], EngineError>) -> Void)
-    case createMeter(MeterDefinition, reply: (Result<Meter, EngineError>) -> Void)
-    case updateDisplayName(tenantId: String, meter: MeterReference, displayName: String, reply: (Result<Meter, EngineError>) -> Void)
-    case archiveMeter(tenantId: String, meter: MeterReference, reply: (Result<Meter, EngineError>) -> Void)
+    /// Meter changes carry who asks (nil: unattributed, as in tests and tools); an attributed
+    /// change is written as an `audited` record.
+    case createMeter(MeterDefinition, actor: AuditActor?, reply: (Result<Meter, EngineError>) -> Void)
+    case updateDisplayName(tenantId: String, meter: MeterReference, displayName: String, actor: AuditActor?, reply: (Result<Meter, EngineError>) -> Void)
+    case archiveMeter(tenantId: String, meter: MeterReference, actor: AuditActor?, reply: (Result<Meter, EngineError>) -> Void)
+    case createApiKey(ApiKeyDefinition, actor: AuditActor, reply: (Result<ApiKey, EngineError>) -> Void)
+    case revokeApiKey(tenantId: String, keyId: String, actor: AuditActor, reply: (Result<ApiKey, EngineError>) -> Void)
     /// Runs against the state after every earlier write of its group was applied.
     case read((MeterStateMachine) -> Void)
 
@@ -19,10 +23,11 @@ enum Command {
         return 0
     }
 
-    /// Creates, renames or archives a meter (screening of later commands depends on it).
+    /// Creates, renames or archives a meter, or creates or revokes a key (screening of later
+    /// commands depends on it).
     var changesMeters: Bool {
         switch self {
-        case .createMeter, .updateDisplayName, .archiveMeter: return true
+        case .createMeter, .updateDisplayName, .archiveMeter, .createApiKey, .revokeApiKey: return true
         case .ingest, .read: return false
         }
     }
@@ -31,9 +36,11 @@ enum Command {
     func fail(_ error: EngineError) {
         switch self {
         case .ingest(_, _, _, let reply): reply(.failure(error))
-        case .createMeter(_, let reply): reply(.failure(error))
-        case .updateDisplayName(_, _, _, let reply): reply(.failure(error))
-        case .archiveMeter(_, _, let reply): reply(.failure(error))
+        case .createMeter(_, _, let reply): reply(.failure(error))
+        case .updateDisplayName(_, _, _, _, let reply): reply(.failure(error))
+        case .archiveMeter(_, _, _, let reply): reply(.failure(error))
+        case .createApiKey(_, _, let reply): reply(.failure(error))
+        case .revokeApiKey(_, _, _, let reply): reply(.failure(error))
         case .read: break
         }
     }

@@ -43,7 +43,7 @@ enum MeterRoutes {
                 } catch {
                     throw HTTPProblem(error)
                 }
-                let meter = try await call { () async throws(EngineError) in try await environment.engine.createMeter(definition) }
+                let meter = try await call { () async throws(EngineError) in try await environment.engine.createMeter(definition, actor: principal.actor) }
                 var response = jsonResponse(MeterJSON.text(meter), status: .created)
                 response.headers[.location] = "/api/v1/meters/\(meter.id)"
                 return response
@@ -74,7 +74,7 @@ enum MeterRoutes {
                     throw HTTPProblem(.invalidArgument, "display_name is the only field that can change; give a new one", reason: RejectionCode.invalidDisplayName.name)
                 }
                 let meter = try await call { () async throws(EngineError) in
-                    try await environment.engine.updateDisplayName(tenantId: principal.tenantId, meter: reference, displayName: displayName)
+                    try await environment.engine.updateDisplayName(tenantId: principal.tenantId, meter: reference, displayName: displayName, actor: principal.actor)
                 }
                 return jsonResponse(MeterJSON.text(meter))
             }
@@ -84,7 +84,7 @@ enum MeterRoutes {
                 let principal = try await environment.principal(request, needs: .admin)
                 let reference = try reference(context)
                 let meter = try await call { () async throws(EngineError) in
-                    try await environment.engine.archiveMeter(tenantId: principal.tenantId, meter: reference)
+                    try await environment.engine.archiveMeter(tenantId: principal.tenantId, meter: reference, actor: principal.actor)
                 }
                 return jsonResponse(MeterJSON.text(meter))
             }

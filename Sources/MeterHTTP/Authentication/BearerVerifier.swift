@@ -1,3 +1,5 @@
+import MeterCore
+
 /// What a caller may do over HTTP: the roles of an API key, smallest first.
 public enum AccessRole: String, Sendable, Comparable, CaseIterable {
     /// May send events only.
@@ -32,13 +34,16 @@ public enum AccessRole: String, Sendable, Comparable, CaseIterable {
 public struct HTTPPrincipal: Sendable, Hashable {
     public var tenantId: String
     public var role: AccessRole
-    /// A name for logs and the console ("key_3", "open access").
+    /// A name for logs and the console ("key key_3 (ci)", "open access").
     public var name: String
+    /// Who the audit trail names for this principal's admin actions (nil: nobody in particular).
+    public var actor: AuditActor?
 
-    public init(tenantId: String, role: AccessRole, name: String) {
+    public init(tenantId: String, role: AccessRole, name: String, actor: AuditActor? = nil) {
         self.tenantId = tenantId
         self.role = role
         self.name = name
+        self.actor = actor
     }
 }
 

@@ -22,8 +22,8 @@ extension RPCFailure {
     public static func status(for code: RejectionCode) -> StatusCode {
         switch code {
         case .meterAlreadyExists: return .alreadyExists
-        case .meterNotFound: return .notFound
-        case .meterArchived, .immutableField, .resolutionUnavailable: return .failedPrecondition
+        case .meterNotFound, .keyNotFound: return .notFound
+        case .meterArchived, .immutableField, .resolutionUnavailable, .keyRevoked: return .failedPrecondition
         case .valueOverflow: return .outOfRange
         default: return .invalidArgument
         }

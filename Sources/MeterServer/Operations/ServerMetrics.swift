@@ -24,13 +24,15 @@ public final class ServerMetrics: WireServerObserver {
         public static let refusedConnections = "meterd_connections_refused_total"
     }
 
-    private let factory: any MetricsFactory
+    let factory: any MetricsFactory
     private let eventCounters = NIOLockedValueBox([EventCounterKey: Counter]())
     private let requestCounters = NIOLockedValueBox([RequestCounterKey: Counter]())
     /// Made on a method's first request, so a scrape lists only the methods that were called.
     private let requestTimers = NIOLockedValueBox([UInt16: Timer]())
     private let openConnectionsGauge: CoreMetrics.Meter
     private let refusedConnectionsCounter: Counter
+    /// Refused credentials and denied methods (made through the same factory).
+    public let access: AccessMetrics
 
     private struct EventCounterKey: Hashable {
         var tenantId: String
@@ -47,6 +49,7 @@ public final class ServerMetrics: WireServerObserver {
         self.factory = factory
         openConnectionsGauge = CoreMetrics.Meter(label: Name.openConnections, dimensions: [], factory: factory)
         refusedConnectionsCounter = Counter(label: Name.refusedConnections, dimensions: [], factory: factory)
+        access = AccessMetrics(factory: factory)
     }
 
     /// Counts one request's per-event results (each event once: accepted, duplicate, or

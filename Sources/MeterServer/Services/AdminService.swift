@@ -7,17 +7,27 @@ import MeterWireServer
 /// CreateMeter, GetMeter, ListMeters, UpdateMeter (display name only) and ArchiveMeter.
 struct AdminService {
     let engine: MeterEngine
+    /// Per-tenant meter quotas, checked before a create is queued.
+    let quotas: TenantQuotas
 
     static let pageSizeDefault = 100
     static let pageSizeMaximum = 1000
 
     func register(with router: inout Router) {
         let engine = engine
+        let quotas = quotas
         router.register(.createMeter, unary(Meterd_V1_CreateMeterRequest.self) { request, context throws(RPCFailure) in
             let definition = try ProtoConversions.definition(request.definition, tenantId: context.tenantId)
+            if quotas.quota(for: context.tenantId).meters > 0 {
+                let tenantId = context.tenantId
+                let active = try await engineCall { () async throws(EngineError) in
+                    try await engine.read { machine in machine.meters(tenantId: tenantId, includeArchived: false).count }
+                }
+                if let refusal = quotas.admitMeter(activeMeters: active, tenantId: tenantId) { throw refusal }
+            }
             return try await engineCall { () async throws(EngineError) in
                 var response = Meterd_V1_CreateMeterResponse()
-                response.meter = ProtoConversions.proto(try await engine.createMeter(definition))
+                response.meter = ProtoConversions.proto(try await engine.createMeter(definition, actor: context.actor))
                 return response
             }
         })
@@ -69,7 +79,7 @@ struct AdminService {
             }
             return try await engineCall { () async throws(EngineError) in
                 var response = Meterd_V1_UpdateMeterResponse()
-                response.meter = ProtoConversions.proto(try await engine.updateDisplayName(tenantId: context.tenantId, meter: reference, displayName: request.displayName))
+                response.meter = ProtoConversions.proto(try await engine.updateDisplayName(tenantId: context.tenantId, meter: reference, displayName: request.displayName, actor: context.actor))
                 return response
             }
         })
@@ -77,7 +87,7 @@ struct AdminService {
             let reference = try ProtoConversions.reference(request.meter)
             return try await engineCall { () async throws(EngineError) in
                 var response = Meterd_V1_ArchiveMeterResponse()
-                response.meter = ProtoConversions.proto(try await engine.archiveMeter(tenantId: context.tenantId, meter: reference))
+                response.meter = ProtoConversions.proto(try await engine.archiveMeter(tenantId: context.tenantId, meter: reference, actor: context.actor))
                 return response
             }
         })

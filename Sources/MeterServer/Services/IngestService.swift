@@ -10,11 +10,14 @@ struct IngestService {
     let maximumBatchEvents: Int
     /// Counts each event's result (accepted, duplicate, rejected by reason) per tenant.
     let metrics: ServerMetrics
+    /// Per-tenant events-per-second quotas, checked before the engine.
+    let quotas: TenantQuotas
 
     func register(with router: inout Router) {
         let engine = engine
         let maximum = maximumBatchEvents
         let metrics = metrics
+        let quotas = quotas
         // Both methods answer through the engine's completion (writer thread -> event loop), not
         // a task: a durable single-event ingest is dominated by thread wake-ups, not by work.
         router.register(.ingest, completion: { payload, context, done in
@@ -23,6 +26,10 @@ struct IngestService {
                 request = try ProtobufPayload.decode(Meterd_V1_IngestRequest.self, from: payload)
             } catch {
                 done(RPCFailure(.invalidArgument, "the request does not decode as \(Meterd_V1_IngestRequest.protoMessageName): \(error)").reply)
+                return
+            }
+            if let refusal = quotas.admitEvents(1, tenantId: context.tenantId) {
+                done(refusal.reply)
                 return
             }
             Self.ingest([ProtoConversions.event(request.event)], engine: engine, context: context) { outcome in
@@ -48,6 +55,10 @@ struct IngestService {
             }
             guard decoded.count <= maximum else {
                 done(RPCFailure(.invalidArgument, "a batch holds at most \(maximum) events, got \(decoded.count); split it", reason: RejectionCode.batchTooLarge.name).reply)
+                return
+            }
+            if let refusal = quotas.admitEvents(decoded.count, tenantId: context.tenantId) {
+                done(refusal.reply)
                 return
             }
             Self.ingest(decoded, engine: engine, context: context) { outcome in

@@ -26,7 +26,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     private enum State {
         case awaitingHandshake
-        case ready(tenantId: String)
+        case ready(ConnectionIdentity)
         /// A GOAWAY is due: nothing more is read or acted on, and the GOAWAY is written once
         /// every accepted request's reply has been written.
         case draining(reason: String)
@@ -48,12 +48,16 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// A `read()` arrived while reading was held; issue it when reading may resume.
     private var readHeld = false
     private var handshakeTimer: Scheduled<Void>?
+    /// The status code of the GOAWAY: 0, or why the handshake was refused.
+    private var goAwayCode: UInt16 = 0
     private let router: Router
     private let configuration: ServerConfiguration
+    private let authenticator: any ConnectionAuthenticating
 
     init(router: Router, configuration: ServerConfiguration) {
         self.router = router
         self.configuration = configuration
+        self.authenticator = configuration.authenticator ?? configuration.tenantAdmission
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -99,13 +103,13 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
-        let tenantId: String?
+        let identity: ConnectionIdentity?
         switch state {
-        case .awaitingHandshake: tenantId = nil
-        case .ready(let tenant): tenantId = tenant
+        case .awaitingHandshake: identity = nil
+        case .ready(let known): identity = known
         case .draining, .closing, .closed: return  // frames already decoded behind a GOAWAY are dropped
         }
-        if let violation = ClientFrameRules.violation(of: frame, handshakeDone: tenantId != nil) {
+        if let violation = ClientFrameRules.violation(of: frame, handshakeDone: identity != nil) {
             goAway(context: context, reason: violation)
             return
         }
@@ -113,7 +117,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         case .handshake:
             handshake(frame, context: context)
         case .request:
-            if let tenantId { request(frame, tenantId: tenantId, context: context) }
+            if let identity { request(frame, identity: identity, context: context) }
         case .ping:
             write(WireFrame(type: .pong, streamId: frame.streamId, payload: frame.payload), context: context)
         case .response, .handshakeAck, .pong, .goAway:
@@ -133,11 +137,11 @@ final class ConnectionHandler: ChannelDuplexHandler {
             goAway(context: context, reason: "unsupported protocol version \(message.protocolVersion); this server speaks \(WirePreface.protocolVersion)")
             return
         }
-        let tenantId: String
-        switch configuration.tenantAdmission.admit(message.tenantID) {
-        case .success(let admitted): tenantId = admitted
+        let identity: ConnectionIdentity
+        switch authenticator.authenticate(message, channel: context.channel) {
+        case .success(let accepted): identity = accepted
         case .failure(let refusal):
-            goAway(context: context, reason: refusal.reason)
+            refuseHandshake(refusal, context: context)
             return
         }
         if message.maxFrameBytes > 0 {
@@ -148,7 +152,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
             clientMaximumFrameBytes = Int(message.maxFrameBytes)
         }
         handshakeTimer?.cancel()
-        state = .ready(tenantId: tenantId)
+        let tenantId = identity.tenantId
+        state = .ready(identity)
         var acknowledgement = Meterd_V1_HandshakeAck()
         acknowledgement.protocolVersion = UInt32(WirePreface.protocolVersion)
         acknowledgement.serverVersion = configuration.serverVersion
@@ -156,10 +161,30 @@ final class ConnectionHandler: ChannelDuplexHandler {
         acknowledgement.maxBatchEvents = UInt32(configuration.limits.maximumBatchEvents)
         acknowledgement.maxInFlight = UInt32(configuration.limits.maximumInFlight)
         acknowledgement.tenantID = tenantId
+        acknowledgement.role = identity.role
+        acknowledgement.principal = identity.name
         write(WireFrame(type: .handshakeAck, payload: (try? ProtobufPayload.encode(acknowledgement)) ?? ByteBuffer()), context: context)
     }
 
-    private func request(_ frame: WireFrame, tenantId: String, context: ChannelHandlerContext) {
+    /// A refused credential: nothing more is read, and after the authenticator's delay (which
+    /// slows down guessing without holding the event loop) the GOAWAY says why, with the status
+    /// in its code field, and the connection closes.
+    private func refuseHandshake(_ refusal: HandshakeRefusal, context: ChannelHandlerContext) {
+        guard let status = refusal.status else {
+            goAway(context: context, reason: refusal.message)
+            return
+        }
+        handshakeTimer?.cancel()
+        goAwayCode = status.rawValue
+        state = .draining(reason: refusal.message)
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        context.eventLoop.scheduleTask(in: TimeAmount(authenticator.refusalDelay)) {
+            let (handler, context) = loopBound.value
+            handler.sendGoAwayIfDrained(context: context)
+        }
+    }
+
+    private func request(_ frame: WireFrame, identity: ConnectionIdentity, context: ChannelHandlerContext) {
         guard !activeStreams.contains(frame.streamId) else {
             goAway(context: context, reason: "stream id \(frame.streamId) is already in flight")
             return
@@ -180,7 +205,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
         let streamId = frame.streamId
-        handler(frame.payload, RequestContext(tenantId: tenantId, eventLoop: eventLoop)) { answer in
+        handler(frame.payload, RequestContext(tenantId: identity.tenantId, eventLoop: eventLoop, identity: identity)) { answer in
             // Handlers that already moved to the event loop (ingest encodes its reply there)
             // answer in place; others hand the answer over.
             if eventLoop.inEventLoop {
@@ -290,7 +315,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         var message = Meterd_V1_GoAway()
         message.reason = reason
         message.lastStreamID = lastStreamId
-        let frame = WireFrame(type: .goAway, payload: (try? ProtobufPayload.encode(message)) ?? ByteBuffer())
+        let frame = WireFrame(type: .goAway, code: goAwayCode, payload: (try? ProtobufPayload.encode(message)) ?? ByteBuffer())
         write(frame, context: context) { connection, context in connection.close(context: context) }
     }
 

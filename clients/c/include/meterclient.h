@@ -89,15 +89,26 @@ typedef struct meter_client meter_client;
  * Opens a connection and performs the handshake.
  *   address:    "unix:/path/to.sock", a path ("/run/meterd.sock", "./x.sock": anything with a
  *               '/' or ending in ".sock"), "host:port", "tcp:host:port" or "[ipv6]:port".
- *   tenant:     the tenant every request acts for; NULL or "" means "default".
+ *   tenant:     the tenant every request acts for; NULL or "" means the API key's tenant
+ *               (without a key, "default"). Another tenant than the key's is refused.
  *   timeout_ms: bound on each blocking call (connect, and every request); <= 0 means 30000.
- * Returns the client, or NULL with *error filled (UNAVAILABLE when the server cannot be reached
- * or refuses the handshake, with its GOAWAY reason in the message).
+ * Authenticates with $METERD_API_KEY when it is set (see meter_connect_with_api_key); without a
+ * key only meterd's own local user (or a mapped one) is admitted, on the Unix socket.
+ * Returns the client, or NULL with *error filled: UNAUTHENTICATED (no, wrong or revoked key) or
+ * PERMISSION_DENIED (the key's tenant is not the one asked for) when the handshake refuses the
+ * credential; UNAVAILABLE when the server cannot be reached or refuses the handshake for
+ * another reason, with its GOAWAY reason in the message.
  */
 METER_API meter_client *meter_connect(const char *address, const char *tenant, int timeout_ms,
                                       meter_error *error);
 
-/* Same as meter_connect, with a credential for the server's authenticator (NULL: none). */
+/* Same as meter_connect, with an API key secret ("mk_...", shown once by `meterctl keys
+ * create`); NULL: $METERD_API_KEY if set, else none. TCP always needs a key. */
+METER_API meter_client *meter_connect_with_api_key(const char *address, const char *tenant,
+                                                   const char *api_key, int timeout_ms,
+                                                   meter_error *error);
+
+/* The older name of meter_connect_with_api_key. */
 METER_API meter_client *meter_connect_with_credential(const char *address, const char *tenant,
                                                       const char *credential, int timeout_ms,
                                                       meter_error *error);

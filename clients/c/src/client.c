@@ -95,6 +95,11 @@ static int handshake(meter_client *c, const char *tenant, const char *credential
     if (h.type == MC_FRAME_GOAWAY) {
         rc = goaway_error(payload, h.length, "the server refused the handshake", NULL, error);
         free(payload);
+        if (h.code != 0) {
+            /* A refused credential: UNAUTHENTICATED or PERMISSION_DENIED in the header's code. */
+            error->code = h.code;
+            rc = h.code;
+        }
         return rc;
     }
     if (h.type != MC_FRAME_HANDSHAKE_ACK) {
@@ -129,12 +134,20 @@ meter_client *meter_connect_with_credential(const char *address, const char *ten
     c->timeout_ms = effective_timeout(timeout_ms);
     c->next_stream_id = 1;
     int64_t deadline = mc_now_ms() + c->timeout_ms;
+    if (!credential)
+        credential = getenv("METERD_API_KEY");
     c->fd = mc_transport_connect(address, deadline, error);
     if (c->fd < 0 || handshake(c, tenant, credential, deadline, error) != 0) {
         meter_close(c);
         return NULL;
     }
     return c;
+}
+
+meter_client *meter_connect_with_api_key(const char *address, const char *tenant, const char *api_key,
+                                         int timeout_ms, meter_error *error)
+{
+    return meter_connect_with_credential(address, tenant, api_key, timeout_ms, error);
 }
 
 meter_client *meter_connect(const char *address, const char *tenant, int timeout_ms, meter_error *error)

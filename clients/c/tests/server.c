@@ -101,6 +101,18 @@ int test_server_start(test_server *s)
         test_server_stop(s);
         return -1;
     }
+    char key_path[320];
+    snprintf(key_path, sizeof key_path, "%s/bootstrap-admin.key", data);
+    FILE *key = fopen(key_path, "r");
+    if (!key || !fgets(s->api_key, sizeof s->api_key, key)) {
+        printf("no bootstrap key at %s\n", key_path);
+        if (key)
+            fclose(key);
+        test_server_stop(s);
+        return -1;
+    }
+    fclose(key);
+    s->api_key[strcspn(s->api_key, "\n")] = '\0';
     return 0;
 }
 

@@ -38,6 +38,7 @@ typedef struct test_server {
     char dir[256];        /* temporary directory: data/ and meterd.sock */
     char unix_addr[320];  /* "unix:<dir>/meterd.sock" */
     char tcp_addr[64];    /* "127.0.0.1:<port>" */
+    char api_key[64];     /* the bootstrap admin key meterd wrote into data/ (TCP needs a key) */
 } test_server;
 
 /* The meterd binary: $METERD_BINARY or ../../.build/debug/meterd. */

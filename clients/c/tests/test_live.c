@@ -24,10 +24,10 @@ static int64_t wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static meter_client *connect_or_report(const char *address, const char *tenant)
+static meter_client *connect_or_report(const char *address, const char *tenant, const char *api_key)
 {
     meter_error err;
-    meter_client *c = meter_connect(address, tenant, timeout_ms(), &err);
+    meter_client *c = meter_connect_with_api_key(address, tenant, api_key, timeout_ms(), &err);
     CHECK(c != NULL, "connect %s: %s %s: %s", address, meter_status_name(err.code), err.reason, err.message);
     return c;
 }
@@ -237,7 +237,7 @@ static void scenario(int use_tcp)
         return;
     }
     const char *addr = use_tcp ? s.tcp_addr : s.unix_addr;
-    meter_client *c = connect_or_report(addr, NULL);
+    meter_client *c = connect_or_report(addr, NULL, use_tcp ? s.api_key : NULL);
     if (!c) {
         test_server_cleanup(&s);
         return;
@@ -269,7 +269,7 @@ static void scenario(int use_tcp)
         return;
     }
     addr = use_tcp ? s.tcp_addr : s.unix_addr;
-    c = connect_or_report(addr, NULL);
+    c = connect_or_report(addr, NULL, use_tcp ? s.api_key : NULL);
     if (c) {
         ingest_batch(c, &b, 1);
         check_usage(c, ts);
@@ -310,7 +310,21 @@ static void connection_errors(void)
     CHECK(c == NULL && err.code == METER_UNAVAILABLE, "invalid tenant refused: %s", meter_status_name(err.code));
     CHECK_STR(err.reason, "GOAWAY");
     printf("   (invalid tenant: %s)\n", err.message);
-    c = meter_connect(s.tcp_addr, "acme", 5000, &err);
+    /* TCP needs an API key; the key decides the tenant. */
+    c = meter_connect_with_api_key(s.tcp_addr, NULL, "", 5000, &err);
+    CHECK(c == NULL && err.code == METER_UNAUTHENTICATED, "TCP without a key: %s %s", meter_status_name(err.code), err.message);
+    c = meter_connect_with_api_key(s.tcp_addr, NULL, "mk_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", 5000, &err);
+    CHECK(c == NULL && err.code == METER_UNAUTHENTICATED, "unknown key: %s %s", meter_status_name(err.code), err.message);
+    c = meter_connect_with_api_key(s.tcp_addr, "acme", s.api_key, 5000, &err);
+    CHECK(c == NULL && err.code == METER_PERMISSION_DENIED, "another tenant than the key's: %s %s", meter_status_name(err.code), err.message);
+    c = meter_connect_with_api_key(s.tcp_addr, NULL, s.api_key, 5000, &err);
+    CHECK(c != NULL, "bootstrap key over TCP: %s", err.message);
+    if (c) {
+        CHECK_STR(meter_tenant(c), "default");
+        meter_close(c);
+    }
+    /* The socket's owner (this process's user) may act for any tenant without a key. */
+    c = meter_connect(s.unix_addr, "acme", 5000, &err);
     CHECK(c != NULL, "tenant acme: %s", err.message);
     if (c) {
         CHECK_STR(meter_tenant(c), "acme");

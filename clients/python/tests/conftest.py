@@ -32,8 +32,9 @@ class MeterdServer:
     """One meterd process; :meth:`restart` stops it with SIGTERM and starts it again on the
     same data directory, socket and TCP port (the first start lets port 0 pick the port)."""
 
-    def __init__(self, binary: pathlib.Path, directory: pathlib.Path) -> None:
+    def __init__(self, binary: pathlib.Path, directory: pathlib.Path, extra_arguments: tuple[str, ...] = ()) -> None:
         self.binary = binary
+        self.extra_arguments = list(extra_arguments)
         self.data_directory = directory / "data"
         self.socket_path = str(directory / "meterd.sock")
         self.log_path = directory / "meterd.stderr"
@@ -48,13 +49,23 @@ class MeterdServer:
     def address(self, transport: str) -> str:
         return self.unix_address if transport == "unix" else self.tcp_address
 
+    @property
+    def bootstrap_key(self) -> str:
+        """The admin key meterd wrote into its new data directory."""
+        return (self.data_directory / "bootstrap-admin.key").read_text().strip()
+
+    def options(self, transport: str) -> dict:
+        """Client options for a transport: TCP needs an API key; on the Unix socket the test's
+        own user (meterd's) needs none."""
+        return {} if transport == "unix" else {"api_key": self.bootstrap_key}
+
     def start(self, timeout: float = 30.0) -> None:
         """Start meterd and wait for its "listening" line (stdout goes to a log file)."""
         self.stdout_path.write_bytes(b"")
         with open(self.stdout_path, "ab") as stdout, open(self.log_path, "ab") as stderr:
             self.process = subprocess.Popen(
                 [str(self.binary), "--data-dir", str(self.data_directory), "--socket",
-                 self.socket_path, "--tcp", self.tcp_address or "127.0.0.1:0"],
+                 self.socket_path, "--tcp", self.tcp_address or "127.0.0.1:0", *self.extra_arguments],
                 stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

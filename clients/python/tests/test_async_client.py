@@ -20,7 +20,7 @@ async def create_tokens_meter(client):
 
 def test_async_meter_guide_example(meterd, transport):
     async def scenario():
-        async with await AsyncClient.connect(meterd.address(transport)) as client:
+        async with await AsyncClient.connect(meterd.address(transport), **meterd.options(transport)) as client:
             meter = await create_tokens_meter(client)
             base = base_minute_ms()
             results = await client.ingest_batch(example_events(base))
@@ -45,7 +45,7 @@ def test_async_meter_guide_example(meterd, transport):
 
 def test_fifty_concurrent_calls_on_one_connection(meterd, transport):
     async def scenario():
-        async with await AsyncClient.connect(meterd.address(transport)) as client:
+        async with await AsyncClient.connect(meterd.address(transport), **meterd.options(transport)) as client:
             await create_tokens_meter(client)
             connection = client._connection
             base = base_minute_ms()
@@ -82,7 +82,7 @@ def test_fifty_concurrent_calls_on_one_connection(meterd, transport):
 
 def test_more_concurrent_calls_than_the_in_flight_limit_wait_their_turn(meterd, transport):
     async def scenario():
-        async with await AsyncClient.connect(meterd.address(transport)) as client:
+        async with await AsyncClient.connect(meterd.address(transport), **meterd.options(transport)) as client:
             await create_tokens_meter(client)
             limit = client.connection_info.max_in_flight
             results = await asyncio.gather(*(client.get_meter("tokens_used")

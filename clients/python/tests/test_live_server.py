@@ -16,7 +16,7 @@ from usage_fixtures import (EXPECTED_BY_CUSTOMER, EXPECTED_OUTCOMES, EXPECTED_ST
 
 
 def test_meter_guide_example_end_to_end(meterd, transport):
-    with Client.connect(meterd.address(transport), tenant="default", timeout=10.0) as client:
+    with Client.connect(meterd.address(transport), tenant="default", timeout=10.0, **meterd.options(transport)) as client:
         assert client.connection_info.tenant_id == "default"
         assert client.health().serving
         meter = create_tokens_meter(client)
@@ -64,7 +64,7 @@ def test_meter_guide_example_end_to_end(meterd, transport):
 
 
 def test_meter_administration(meterd, transport):
-    with Client.connect(meterd.address(transport)) as client:
+    with Client.connect(meterd.address(transport), **meterd.options(transport)) as client:
         meter = create_tokens_meter(client)
         assert client.get_meter(meter.id) == client.get_meter("tokens_used")
         renamed = client.update_meter("tokens_used", "Tokens (LLM)")
@@ -79,7 +79,7 @@ def test_meter_administration(meterd, transport):
 
 
 def test_errors_map_to_exception_types(meterd, transport):
-    with Client.connect(meterd.address(transport)) as client:
+    with Client.connect(meterd.address(transport), **meterd.options(transport)) as client:
         meter = create_tokens_meter(client)
 
         with pytest.raises(AlreadyExists) as caught:
@@ -115,7 +115,7 @@ def test_errors_map_to_exception_types(meterd, transport):
 
 
 def test_float_properties_are_refused_before_sending(meterd, transport):
-    with Client.connect(meterd.address(transport)) as client:
+    with Client.connect(meterd.address(transport), **meterd.options(transport)) as client:
         with pytest.raises(TypeError, match="float"):
             client.ingest(meterclient.Event("e", "tokens_used", "c", base_minute_ms(),
                                             {"tokens": 1.5}))
@@ -129,9 +129,25 @@ def test_connection_refused_is_a_connection_error(tmp_path):
     assert isinstance(caught.value, ConnectionError)  # the builtin
 
 
-def test_invalid_tenant_handshake_is_refused(meterd, transport):
+def test_invalid_tenant_handshake_is_refused(meterd):
     with pytest.raises(meterclient.ConnectionError, match="refused the handshake"):
-        Client.connect(meterd.address(transport), tenant="not a valid tenant!")
+        Client.connect(meterd.unix_address, tenant="not a valid tenant!")
+
+
+def test_api_key_decides_the_tenant_and_tcp_needs_one(meterd, monkeypatch):
+    monkeypatch.delenv("METERD_API_KEY", raising=False)
+    with pytest.raises(meterclient.Unauthenticated, match="API key is required on TCP"):
+        Client.connect(meterd.tcp_address)
+    with pytest.raises(meterclient.Unauthenticated, match="unknown API key"):
+        Client.connect(meterd.tcp_address, api_key="mk_" + "A" * 43)
+    with pytest.raises(meterclient.PermissionDenied, match="belongs to tenant default"):
+        Client.connect(meterd.tcp_address, tenant="acme", api_key=meterd.bootstrap_key)
+    with Client.connect(meterd.tcp_address, api_key=meterd.bootstrap_key) as client:
+        info = client.connection_info
+        assert (info.tenant_id, info.role, info.principal) == ("default", "admin", "key key_1")
+    monkeypatch.setenv("METERD_API_KEY", meterd.bootstrap_key)
+    with Client.connect(meterd.tcp_address) as client:
+        assert client.connection_info.principal == "key key_1"
 
 
 def test_wrong_preface_gets_the_golden_goaway(meterd):
@@ -153,7 +169,7 @@ def test_requests_pipelined_on_one_connection_are_matched_by_stream_id(meterd, t
 
     from meterclient import calls
 
-    with Client.connect(meterd.address(transport)) as client:
+    with Client.connect(meterd.address(transport), **meterd.options(transport)) as client:
         create_tokens_meter(client)
         connection = client._current_connection()
         deadline = time.monotonic() + 10
@@ -170,7 +186,7 @@ def test_requests_pipelined_on_one_connection_are_matched_by_stream_id(meterd, t
 def test_many_threads_share_one_client(meterd, transport):
     from concurrent.futures import ThreadPoolExecutor
 
-    with Client.connect(meterd.address(transport)) as client:
+    with Client.connect(meterd.address(transport), **meterd.options(transport)) as client:
         create_tokens_meter(client)
         limit = client.connection_info.max_in_flight
         with ThreadPoolExecutor(max_workers=limit * 2) as pool:

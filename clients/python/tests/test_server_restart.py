@@ -29,7 +29,7 @@ def assert_retried_batch_is_duplicate(results):
 def test_restart_then_retry_same_batch_is_not_double_counted(meterd, transport):
     base = base_minute_ms()
     events = example_events(base)
-    with Client.connect(meterd.address(transport), timeout=10.0) as client:
+    with Client.connect(meterd.address(transport), timeout=10.0, **meterd.options(transport)) as client:
         create_tokens_meter(client)
         first = client.ingest_batch(events)
         assert [result.status.name for result in first] == EXPECTED_STATUSES

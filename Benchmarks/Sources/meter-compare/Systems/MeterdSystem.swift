@@ -64,7 +64,13 @@ final class MeterdSystem: BenchSystem, @unchecked Sendable {
     }
 
     var address: WireConnection.Address {
-        transport == .unix ? .unix(socketPath) : .tcp(port: tcpPort)
+        transport == .unix ? .unix(socketPath) : .tcp(port: tcpPort, credential: bootstrapKey)
+    }
+
+    /// The admin key meterd wrote into its new data directory (TCP needs a key).
+    var bootstrapKey: String {
+        ((try? String(contentsOfFile: dataDirectory + "/bootstrap-admin.key", encoding: .utf8)) ?? "")
+            .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// The version meterd reports in Health/ServerInfo.

@@ -10,13 +10,15 @@ import SwiftProtobuf
 final class WireConnection {
     enum Address: Sendable {
         case unix(String)
-        case tcp(port: Int)
+        /// meterd over TCP needs an API key (docs/security.md): the bootstrap key of its data directory.
+        case tcp(port: Int, credential: String)
     }
 
     private let descriptor: Int32
     private var buffer = ByteBuffer()
     private var nextStream: UInt32 = 1
     private var receiveChunk = [UInt8](repeating: 0, count: 1 << 16)
+    private var credential = ""
 
     init(_ address: Address) throws {
         switch address {
@@ -29,7 +31,8 @@ final class WireConnection {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
             }
             guard result == 0 else { throw BenchError("connect \(path): \(String(cString: strerror(errno)))") }
-        case .tcp(let port):
+        case .tcp(let port, let credential):
+            self.credential = credential
             descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             var socketAddress = sockaddr_in()
             socketAddress.sin_family = sa_family_t(AF_INET)
@@ -53,6 +56,7 @@ final class WireConnection {
         message.protocolVersion = 1
         message.clientName = "meter-compare"
         message.tenantID = "default"
+        message.credential = credential
         try write(frame: WireFrame(type: .handshake, payload: try ProtobufPayload.encode(message)))
         guard let reply = try readFrame(), reply.type == .handshakeAck else { throw BenchError("meterd did not answer the handshake") }
     }

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ssl as _ssl
+
 import asyncio
 from typing import Iterable, Mapping, Sequence
 
 from . import calls, errors, models
 from .address import parse_address
 from .async_connection import AsyncConnection
+from .handshake import resolve_api_key
 from .wire import DEFAULT_MAX_FRAME_BYTES
 
 
@@ -23,19 +26,21 @@ class AsyncClient:
     As with :class:`Client`, a broken connection (or a GOAWAY) is replaced on the next call.
     """
 
-    def __init__(self, address: str, *, tenant: str = "default", timeout: float = 10.0,
-                 credential: str = "", max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> None:
+    def __init__(self, address: str, *, tenant: str = "", timeout: float = 10.0,
+                 api_key: str | None = None, credential: str = "", ssl: "_ssl.SSLContext | None" = None,
+                 max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> None:
         self.address = parse_address(address)
         self.tenant = tenant
         self.timeout = timeout
-        self._credential = credential
+        self._credential = resolve_api_key(api_key, credential)
+        self._ssl = ssl
         self._max_frame_bytes = max_frame_bytes
         self._connection: AsyncConnection | None = None
         self._connecting = asyncio.Lock()
         self._closed = False
 
     @classmethod
-    async def connect(cls, address: str, tenant: str = "default", timeout: float = 10.0,
+    async def connect(cls, address: str, tenant: str = "", timeout: float = 10.0,
                       **options) -> "AsyncClient":
         """Open a connection now (raising ConnectionError when that fails) and return the client."""
         client = cls(address, tenant=tenant, timeout=timeout, **options)
@@ -63,7 +68,7 @@ class AsyncClient:
         if old is not None:
             await old.close()
         self._connection = await AsyncConnection.open(
-            self.address, tenant=self.tenant, timeout=self.timeout, credential=self._credential,
+            self.address, tenant=self.tenant, timeout=self.timeout, credential=self._credential, ssl=self._ssl,
             max_frame_bytes=self._max_frame_bytes)
 
     @property

@@ -7,6 +7,7 @@ stream id, so answers may arrive in any order.
 from __future__ import annotations
 
 import asyncio
+import ssl as ssl_module
 
 from . import errors
 from .address import Address
@@ -38,7 +39,7 @@ class AsyncConnection:
 
     @classmethod
     async def open(cls, address: Address, *, tenant: str = "default", timeout: float = 10.0,
-                   credential: str = "",
+                   credential: str = "", ssl: "ssl_module.SSLContext | None" = None,
                    max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> "AsyncConnection":
         """Connect, send the preface and handshake, and wait for the acknowledgement."""
         try:
@@ -46,7 +47,7 @@ class AsyncConnection:
                 if address.is_unix:
                     reader, writer = await asyncio.open_unix_connection(address.unix_path)
                 else:
-                    reader, writer = await asyncio.open_connection(address.host, address.port)
+                    reader, writer = await asyncio.open_connection(address.host, address.port, ssl=ssl)
         except TimeoutError as error:
             raise errors.ConnectionError(f"timed out connecting to {address}") from error
         except OSError as error:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ssl as _ssl
+
 import time
 from typing import Iterable, Mapping, Sequence
 
 from . import calls, errors, models
 from .address import parse_address
 from .connection import Connection
+from .handshake import resolve_api_key
 from .wire import DEFAULT_MAX_FRAME_BYTES
 
 
@@ -26,18 +29,20 @@ class Client:
     their requests are pipelined on the one connection.
     """
 
-    def __init__(self, address: str, *, tenant: str = "default", timeout: float = 10.0,
-                 credential: str = "", max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> None:
+    def __init__(self, address: str, *, tenant: str = "", timeout: float = 10.0,
+                 api_key: str | None = None, credential: str = "", ssl: "_ssl.SSLContext | None" = None,
+                 max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> None:
         self.address = parse_address(address)
         self.tenant = tenant
         self.timeout = timeout
-        self._credential = credential
+        self._credential = resolve_api_key(api_key, credential)
+        self._ssl = ssl
         self._max_frame_bytes = max_frame_bytes
         self._connection: Connection | None = None
         self._closed = False
 
     @classmethod
-    def connect(cls, address: str, tenant: str = "default", timeout: float = 10.0,
+    def connect(cls, address: str, tenant: str = "", timeout: float = 10.0,
                 **options) -> "Client":
         """Open a connection now (raising ConnectionError when that fails) and return the client."""
         client = cls(address, tenant=tenant, timeout=timeout, **options)
@@ -65,7 +70,7 @@ class Client:
             self._connection.close()
             self._connection = None
         self._connection = Connection.open(self.address, tenant=self.tenant, timeout=self.timeout,
-                                           credential=self._credential,
+                                           credential=self._credential, ssl=self._ssl,
                                            max_frame_bytes=self._max_frame_bytes)
 
     @property

@@ -9,6 +9,7 @@ reads and writes are continued; EINTR is retried (Python does it too, PEP 475).
 from __future__ import annotations
 
 import select
+import ssl as ssl_module
 import socket
 import threading
 import time
@@ -50,7 +51,8 @@ class Connection:
 
     @classmethod
     def open(cls, address: Address, *, tenant: str = "default", timeout: float = 10.0,
-             credential: str = "", max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> "Connection":
+             credential: str = "", ssl: "ssl_module.SSLContext | None" = None,
+             max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> "Connection":
         """Connect, send the preface and handshake, and wait for the acknowledgement."""
         deadline = time.monotonic() + timeout
         try:
@@ -65,6 +67,14 @@ class Connection:
             else:
                 sock = socket.create_connection((address.host, address.port), timeout=timeout)
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                if ssl is not None:
+                    # TLS (docs/security.md): the certificate is checked against the host name,
+                    # or for an IP address against the certificate's IP addresses.
+                    try:
+                        sock = ssl.wrap_socket(sock, server_hostname=address.host)
+                    except BaseException:
+                        sock.close()
+                        raise
         except OSError as error:
             raise errors.ConnectionError(f"cannot connect to {address}: {error}") from error
         decoder = FrameDecoder(max_frame_bytes)
@@ -110,7 +120,8 @@ class Connection:
             self._reading = True
         try:
             readable, _, _ = select.select([self._socket], [], [], 0)
-            if readable:
+            pending = getattr(self._socket, "pending", None)
+            if readable or (pending is not None and pending() > 0):
                 self._read_some(time.monotonic() + 0.05)
         except (OSError, ValueError):
             self._fail(errors.ConnectionError(f"connection to {self.address} broke"))

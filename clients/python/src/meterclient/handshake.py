@@ -5,6 +5,7 @@ Shared by the blocking and the asyncio connections; no I/O happens here.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from . import errors
@@ -24,6 +25,19 @@ def opening_bytes(tenant: str, *, client_name: str = CLIENT_NAME, credential: st
     return PREFACE + encode_frame(FrameType.HANDSHAKE, handshake.SerializeToString())
 
 
+API_KEY_ENVIRONMENT_VARIABLE = "METERD_API_KEY"
+
+
+def resolve_api_key(api_key: str | None, credential: str = "") -> str:
+    """The credential to send: ``api_key`` when given, else the older ``credential`` argument,
+    else $METERD_API_KEY, else none (the Unix socket's peer user may need none; TCP needs one)."""
+    if api_key is not None:
+        return api_key
+    if credential:
+        return credential
+    return os.environ.get(API_KEY_ENVIRONMENT_VARIABLE, "")
+
+
 @dataclass(frozen=True)
 class GoAway:
     """The server's last word on a connection."""
@@ -38,15 +52,22 @@ class GoAway:
         return cls(message.reason, message.last_stream_id)
 
 
+_ROLE_NAMES = {pb.KEY_ROLE_ADMIN: "admin", pb.KEY_ROLE_INGEST: "ingest", pb.KEY_ROLE_READ: "read"}
+
+
 def read_handshake_reply(frame: Frame, address: str) -> ConnectionInfo:
     """Return the HandshakeAck's limits, or raise ConnectionError for a GOAWAY or anything else."""
     if frame.frame_type == FrameType.HANDSHAKE_ACK:
         ack = pb.HandshakeAck()
         ack.ParseFromString(frame.payload)
         return ConnectionInfo(ack.protocol_version, ack.server_version, ack.max_frame_bytes,
-                              ack.max_batch_events, ack.max_in_flight, ack.tenant_id)
+                              ack.max_batch_events, ack.max_in_flight, ack.tenant_id,
+                              _ROLE_NAMES.get(ack.role, ""), ack.principal)
     if frame.frame_type == FrameType.GOAWAY:
         goaway = GoAway.from_frame(frame)
+        if frame.code != 0:
+            # A refused credential: UNAUTHENTICATED or PERMISSION_DENIED in the header's code.
+            raise errors.error_for_status(frame.code, f"{address} refused the handshake: {goaway.reason}")
         raise errors.ConnectionError(f"{address} refused the handshake: {goaway.reason}")
     raise errors.ProtocolError(f"{address} answered the handshake with frame type {frame.frame_type}")
 

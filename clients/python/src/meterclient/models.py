@@ -471,3 +471,7 @@ class ConnectionInfo:
     max_batch_events: int
     max_in_flight: int
     tenant_id: str
+    #: The role the server granted: "admin", "ingest" or "read" ("" from an older server).
+    role: str = ""
+    #: Who the server took the connection for: "key key_3" or "uid 1000".
+    principal: str = ""

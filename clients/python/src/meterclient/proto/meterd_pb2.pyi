@@ -23,6 +23,10 @@ EVENT_STATUS_UNSPECIFIED: EventStatus
 FIFTEEN_MINUTES: WindowSize
 FILTERED_OUT: EventOutcome
 HOUR: WindowSize
+KEY_ROLE_ADMIN: KeyRole
+KEY_ROLE_INGEST: KeyRole
+KEY_ROLE_READ: KeyRole
+KEY_ROLE_UNSPECIFIED: KeyRole
 LATEST: Aggregation
 MAX: Aggregation
 METER_STATUS_UNSPECIFIED: MeterStatus
@@ -47,6 +51,24 @@ WEEK: WindowSize
 WEEKLY: BillingPeriod
 WINDOW_UNSPECIFIED: WindowSize
 
+class ApiKey(_message.Message):
+    __slots__ = ["created_at_ms", "created_by", "id", "name", "revoked_at_ms", "role", "tenant_id"]
+    CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BY_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    REVOKED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    created_at_ms: int
+    created_by: str
+    id: str
+    name: str
+    revoked_at_ms: int
+    role: KeyRole
+    tenant_id: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., role: _Optional[_Union[KeyRole, str]] = ..., tenant_id: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., revoked_at_ms: _Optional[int] = ..., created_by: _Optional[str] = ...) -> None: ...
+
 class ArchiveMeterRequest(_message.Message):
     __slots__ = ["meter"]
     METER_FIELD_NUMBER: _ClassVar[int]
@@ -59,6 +81,24 @@ class ArchiveMeterResponse(_message.Message):
     meter: Meter
     def __init__(self, meter: _Optional[_Union[Meter, _Mapping]] = ...) -> None: ...
 
+class AuditEntry(_message.Message):
+    __slots__ = ["action", "actor", "actor_key_id", "at_ms", "detail", "sequence", "target_id"]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    AT_MS_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    TARGET_ID_FIELD_NUMBER: _ClassVar[int]
+    action: str
+    actor: str
+    actor_key_id: str
+    at_ms: int
+    detail: str
+    sequence: int
+    target_id: str
+    def __init__(self, sequence: _Optional[int] = ..., at_ms: _Optional[int] = ..., actor: _Optional[str] = ..., actor_key_id: _Optional[str] = ..., action: _Optional[str] = ..., target_id: _Optional[str] = ..., detail: _Optional[str] = ...) -> None: ...
+
 class Backfill(_message.Message):
     __slots__ = ["complete", "completed_through_sequence", "events_counted", "target_sequence"]
     COMPLETED_THROUGH_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
@@ -70,6 +110,22 @@ class Backfill(_message.Message):
     events_counted: int
     target_sequence: int
     def __init__(self, target_sequence: _Optional[int] = ..., completed_through_sequence: _Optional[int] = ..., events_counted: _Optional[int] = ..., complete: bool = ...) -> None: ...
+
+class CreateApiKeyRequest(_message.Message):
+    __slots__ = ["name", "role"]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    role: KeyRole
+    def __init__(self, name: _Optional[str] = ..., role: _Optional[_Union[KeyRole, str]] = ...) -> None: ...
+
+class CreateApiKeyResponse(_message.Message):
+    __slots__ = ["key", "secret"]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    SECRET_FIELD_NUMBER: _ClassVar[int]
+    key: ApiKey
+    secret: str
+    def __init__(self, key: _Optional[_Union[ApiKey, _Mapping]] = ..., secret: _Optional[str] = ...) -> None: ...
 
 class CreateMeterRequest(_message.Message):
     __slots__ = ["definition"]
@@ -184,20 +240,24 @@ class Handshake(_message.Message):
     def __init__(self, protocol_version: _Optional[int] = ..., client_name: _Optional[str] = ..., tenant_id: _Optional[str] = ..., credential: _Optional[str] = ..., max_frame_bytes: _Optional[int] = ...) -> None: ...
 
 class HandshakeAck(_message.Message):
-    __slots__ = ["max_batch_events", "max_frame_bytes", "max_in_flight", "protocol_version", "server_version", "tenant_id"]
+    __slots__ = ["max_batch_events", "max_frame_bytes", "max_in_flight", "principal", "protocol_version", "role", "server_version", "tenant_id"]
     MAX_BATCH_EVENTS_FIELD_NUMBER: _ClassVar[int]
     MAX_FRAME_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_IN_FLIGHT_FIELD_NUMBER: _ClassVar[int]
+    PRINCIPAL_FIELD_NUMBER: _ClassVar[int]
     PROTOCOL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
     SERVER_VERSION_FIELD_NUMBER: _ClassVar[int]
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     max_batch_events: int
     max_frame_bytes: int
     max_in_flight: int
+    principal: str
     protocol_version: int
+    role: KeyRole
     server_version: str
     tenant_id: str
-    def __init__(self, protocol_version: _Optional[int] = ..., server_version: _Optional[str] = ..., max_frame_bytes: _Optional[int] = ..., max_batch_events: _Optional[int] = ..., max_in_flight: _Optional[int] = ..., tenant_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, protocol_version: _Optional[int] = ..., server_version: _Optional[str] = ..., max_frame_bytes: _Optional[int] = ..., max_batch_events: _Optional[int] = ..., max_in_flight: _Optional[int] = ..., tenant_id: _Optional[str] = ..., role: _Optional[_Union[KeyRole, str]] = ..., principal: _Optional[str] = ...) -> None: ...
 
 class HealthCheckRequest(_message.Message):
     __slots__ = []
@@ -245,6 +305,38 @@ class IngestResponse(_message.Message):
     RESULT_FIELD_NUMBER: _ClassVar[int]
     result: EventResult
     def __init__(self, result: _Optional[_Union[EventResult, _Mapping]] = ...) -> None: ...
+
+class ListApiKeysRequest(_message.Message):
+    __slots__ = ["include_revoked"]
+    INCLUDE_REVOKED_FIELD_NUMBER: _ClassVar[int]
+    include_revoked: bool
+    def __init__(self, include_revoked: bool = ...) -> None: ...
+
+class ListApiKeysResponse(_message.Message):
+    __slots__ = ["keys"]
+    KEYS_FIELD_NUMBER: _ClassVar[int]
+    keys: _containers.RepeatedCompositeFieldContainer[ApiKey]
+    def __init__(self, keys: _Optional[_Iterable[_Union[ApiKey, _Mapping]]] = ...) -> None: ...
+
+class ListAuditEntriesRequest(_message.Message):
+    __slots__ = ["from_ms", "key_id", "limit", "meter", "to_ms"]
+    FROM_MS_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    METER_FIELD_NUMBER: _ClassVar[int]
+    TO_MS_FIELD_NUMBER: _ClassVar[int]
+    from_ms: int
+    key_id: str
+    limit: int
+    meter: MeterReference
+    to_ms: int
+    def __init__(self, from_ms: _Optional[int] = ..., to_ms: _Optional[int] = ..., key_id: _Optional[str] = ..., meter: _Optional[_Union[MeterReference, _Mapping]] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ListAuditEntriesResponse(_message.Message):
+    __slots__ = ["entries"]
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[AuditEntry]
+    def __init__(self, entries: _Optional[_Iterable[_Union[AuditEntry, _Mapping]]] = ...) -> None: ...
 
 class ListMetersRequest(_message.Message):
     __slots__ = ["include_archived", "page_size", "page_token"]
@@ -384,6 +476,18 @@ class QueryUsageResponse(_message.Message):
     rows: _containers.RepeatedCompositeFieldContainer[UsageRow]
     def __init__(self, meter: _Optional[_Union[Meter, _Mapping]] = ..., rows: _Optional[_Iterable[_Union[UsageRow, _Mapping]]] = ...) -> None: ...
 
+class RevokeApiKeyRequest(_message.Message):
+    __slots__ = ["id"]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class RevokeApiKeyResponse(_message.Message):
+    __slots__ = ["key"]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    key: ApiKey
+    def __init__(self, key: _Optional[_Union[ApiKey, _Mapping]] = ...) -> None: ...
+
 class ServerInfoRequest(_message.Message):
     __slots__ = []
     def __init__(self) -> None: ...
@@ -461,4 +565,7 @@ class EventStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []
 
 class EventOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class KeyRole(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []

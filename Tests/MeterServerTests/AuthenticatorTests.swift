@@ -1,0 +1,84 @@
+import MeterCore
+import MeterProto
+import MeterWire
+@testable import MeterServer
+import NIOCore
+import NIOEmbedded
+import XCTest
+
+/// The authenticator's decisions without sockets, and the connection's handling of a refusal
+/// (delayed GOAWAY carrying the status, then close) on an embedded event loop.
+final class AuthenticatorTests: XCTestCase {
+    static let secret = "mk_" + String(repeating: "b", count: 43)
+    static let revokedSecret = "mk_" + String(repeating: "r", count: 43)
+
+    static func authenticator(owner: UInt32? = 1000, rules: [UInt32: PeerAccessRule] = [:]) -> Authenticator {
+        let keys = KeyStore(keys: [
+            ApiKey(id: "key_1", definition: ApiKeyDefinition(tenantId: "acme", name: "a", role: .ingest, secretHash: ApiKeySecret.hash(secret)),
+                   createdAtMilliseconds: 1, createdBy: .bootstrap),
+            ApiKey(id: "key_2", definition: ApiKeyDefinition(tenantId: "acme", name: "r", role: .admin, secretHash: ApiKeySecret.hash(revokedSecret)),
+                   createdAtMilliseconds: 1, createdBy: .bootstrap, revokedAtMilliseconds: 2),
+        ])
+        var configuration = AccessConfiguration()
+        configuration.socketOwnerUid = owner
+        configuration.peerRules = rules
+        configuration.refusalDelay = .seconds(2)
+        return Authenticator(keys: keys, configuration: configuration)
+    }
+
+    func testDecisions() throws {
+        let authenticator = Self.authenticator(rules: [1001: PeerAccessRule(uid: 1001, tenantId: "globex", role: .read)])
+        func decide(_ credential: String, tenant: String = "", uid: UInt32? = nil, unix: Bool = false) -> Result<Principal, Authenticator.Failure> {
+            authenticator.decide(credential: credential, tenantId: tenant, peerUid: uid, isUnixSocket: unix)
+        }
+        XCTAssertEqual(try decide(Self.secret).get(), Principal(tenantId: "acme", role: .ingest, actor: .apiKey(id: "key_1")))
+        XCTAssertEqual(try decide(Self.secret, tenant: "acme").get().tenantId, "acme")
+        // A key wins over the peer uid, even the owner's; its tenant wins over the handshake's.
+        XCTAssertEqual(try decide(Self.secret, uid: 1000, unix: true).get().role, .ingest)
+        XCTAssertEqual(decide(Self.secret, tenant: "globex").failureReason, "wrong_tenant")
+        XCTAssertEqual(decide(Self.revokedSecret).failureReason, "revoked")
+        XCTAssertEqual(decide("mk_" + String(repeating: "c", count: 43)).failureReason, "unknown")
+        XCTAssertEqual(decide(Self.secret + "=").failureReason, "malformed")
+        XCTAssertEqual(decide("mk_" + String(repeating: "!", count: 43)).failureReason, "malformed")
+        XCTAssertEqual(decide(String(repeating: "x", count: 257)).failureReason, "oversized")
+        XCTAssertEqual(decide("", uid: 1000).failureReason, "missing", "a uid on TCP counts for nothing")
+        XCTAssertEqual(try decide("", tenant: "anything", uid: 1000, unix: true).get(), Principal(tenantId: "anything", role: .admin, actor: .localUser(uid: 1000)))
+        XCTAssertEqual(try decide("", uid: 1000, unix: true).get().tenantId, "default")
+        let invalid = decide("", tenant: "Not A Tenant!", uid: 1000, unix: true)
+        XCTAssertEqual(invalid.failureReason, "invalid_tenant")
+        if case .failure(let failure) = invalid { XCTAssertNil(failure.refusal.status, "a protocol refusal, not a credential one") }
+        XCTAssertEqual(try decide("", uid: 1001, unix: true).get(), Principal(tenantId: "globex", role: .read, actor: .localUser(uid: 1001)))
+        XCTAssertEqual(decide("", tenant: "acme", uid: 1001, unix: true).failureReason, "wrong_tenant")
+        XCTAssertEqual(decide("", uid: 1002, unix: true).failureReason, "missing")
+        XCTAssertEqual(decide("", unix: true).failureReason, "missing")
+        XCTAssertEqual(Self.authenticator(owner: nil).decide(credential: "", tenantId: "", peerUid: 1000, isUnixSocket: true).failureReason, "missing")
+    }
+
+    func testRequestsAreCheckedForRoleAndRevocation() {
+        let authenticator = Self.authenticator()
+        let ingest = Principal(tenantId: "acme", role: .ingest, actor: .apiKey(id: "key_1"))
+        XCTAssertNil(authenticator.refusal(for: ingest, method: MethodID.ingestBatch.rawValue))
+        XCTAssertEqual(authenticator.refusal(for: ingest, method: MethodID.createMeter.rawValue)?.status, .permissionDenied)
+        let revoked = Principal(tenantId: "acme", role: .admin, actor: .apiKey(id: "key_2"))
+        XCTAssertEqual(authenticator.refusal(for: revoked, method: MethodID.healthCheck.rawValue)?.status, .unauthenticated)
+        let owner = Principal(tenantId: "x", role: .admin, actor: .localUser(uid: 1000))
+        XCTAssertNil(authenticator.refusal(for: owner, method: MethodID.revokeApiKey.rawValue))
+    }
+
+    func testSecretsHaveTheirShapeAndHashes() {
+        let first = ApiKeySecret.generate()
+        XCTAssertTrue(ApiKeySecret.isWellFormed(first), first)
+        XCTAssertNotEqual(first, ApiKeySecret.generate())
+        XCTAssertEqual(ApiKeySecret.hash(first).count, 32)
+        // SHA-256("abc"), the FIPS 180-2 example.
+        XCTAssertEqual(ApiKeySecret.hash("abc").map { String(format: "%02x", $0) }.joined(),
+                       "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+}
+
+extension Result where Failure == Authenticator.Failure {
+    var failureReason: String? {
+        if case .failure(let failure) = self { return failure.reason }
+        return nil
+    }
+}
