@@ -1,6 +1,7 @@
 import Hummingbird
 import MeterCore
 import MeterEngine
+import MeterServer
 
 /// What every HTTP route needs: the engine (the same one the binary protocol uses), who may
 /// call, the recent-events ring of the console's debugger, and limits.
@@ -12,9 +13,12 @@ public struct MeterHTTPEnvironment: Sendable {
     public var maximumBatchEvents: Int
     /// Largest request body read, in bytes; larger bodies get 413.
     public var maximumBodyBytes: Int
+    /// Where per-event results are counted (the same `meterd_events_*` counters as the binary protocol).
+    public var metrics: ServerMetrics?
 
     public init(engine: MeterEngine, verifier: any BearerVerifier, recentEvents: RecentEventLog = RecentEventLog(capacity: 500),
-                maximumBatchEvents: Int = 10_000, maximumBodyBytes: Int = 16 * 1024 * 1024) {
+                maximumBatchEvents: Int = 10_000, maximumBodyBytes: Int = 16 * 1024 * 1024, metrics: ServerMetrics? = nil) {
+        self.metrics = metrics
         self.engine = engine
         self.verifier = verifier
         self.recentEvents = recentEvents
@@ -55,7 +59,7 @@ public struct MeterHTTPEnvironment: Sendable {
             let buffer = try await request.collectBody(upTo: maximumBodyBytes)
             return Array(buffer.readableBytesView)
         } catch {
-            throw HTTPProblem(.resourceExhausted, "the request body is larger than \(maximumBodyBytes) bytes; split it into smaller requests")
+            throw HTTPProblem(.resourceExhausted, "the request body is larger than \(maximumBodyBytes) bytes; split it into smaller requests", httpStatus: .contentTooLarge)
         }
     }
 }

@@ -234,7 +234,8 @@ struct HTTPService: Service {
     func run() async throws {
         let engine = try await handle.engine()
         guard let keys = await keys.keys() else { return }
-        let environment = MeterHTTPEnvironment(engine: engine, verifier: KeyStoreVerifier(keys: keys), maximumBatchEvents: maximumBatchEvents)
+        let environment = MeterHTTPEnvironment(engine: engine, verifier: KeyStoreVerifier(keys: keys), maximumBatchEvents: maximumBatchEvents,
+                                              metrics: self.metrics == nil ? nil : ServerMetrics())
         let service = MeterHTTPService(host: host, port: port, environment: environment, logger: logger, metrics: metrics) { [logger] host, port in
             print("meterd: http on http://\(host):\(port)/ (API /api/v1, console /console)")
             fflush(nil)

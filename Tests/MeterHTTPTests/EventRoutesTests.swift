@@ -97,4 +97,17 @@ final class EventRoutesTests: XCTestCase {
             }
         }
     }
+
+    func testBodyLargerThanTheLimitIs413AndChangesNothing() async throws {
+        let server = try HTTPTestServer(maximumBodyBytes: 1024, testCase: self)
+        let padding = String(repeating: "x", count: 2000)
+        try await server.run { client in
+            try await client.execute(uri: "/api/v1/events", method: .post, headers: singleEventHeaders,
+                                     body: ByteBuffer(string: Self.event("evt-big", customer: "acme", data: #"{"note": "\#(padding)"}"#))) { response in
+                XCTAssertEqual(response.status, .contentTooLarge)
+                XCTAssertEqual(response.json["code"] as? String, "RESOURCE_EXHAUSTED")
+            }
+        }
+        XCTAssertTrue(server.environment.recentEvents.entries(tenantId: "default").isEmpty)
+    }
 }

@@ -35,6 +35,7 @@ enum EventRoutes {
                 let now = environment.engine.options.clock()
                 let decoded = items.map { CloudEventDecoder.event($0, nowMilliseconds: now) }
                 let results = try await ingest(decoded, tenantId: principal.tenantId, environment: environment)
+                environment.metrics?.record(results, tenantId: principal.tenantId)
                 record(items: items, decoded: decoded, results: results, tenantId: principal.tenantId, now: now, log: environment.recentEvents)
                 if isBatch { return jsonResponse(batchJSON(items: items, results: results)) }
                 if case .rejected(let error) = results[0] { throw HTTPProblem(.invalidArgument, error.message, reason: error.code.name) }

@@ -13,11 +13,14 @@ public struct HTTPProblem: Error, Sendable {
     public var status: StatusCode
     public var detail: String
     public var reason: String
+    /// An HTTP status more precise than the wire status's usual one (413 for a body too large).
+    public var httpStatusOverride: HTTPResponse.Status?
 
-    public init(_ status: StatusCode, _ detail: String, reason: String = "") {
+    public init(_ status: StatusCode, _ detail: String, reason: String = "", httpStatus: HTTPResponse.Status? = nil) {
         self.status = status
         self.detail = detail
         self.reason = reason
+        self.httpStatusOverride = httpStatus
     }
 
     public init(_ failure: RPCFailure) {
@@ -34,6 +37,7 @@ public struct HTTPProblem: Error, Sendable {
 
     /// The HTTP status for a wire status code (the grpc-gateway mapping, with 409 for ALREADY_EXISTS).
     public var httpStatus: HTTPResponse.Status {
+        if let httpStatusOverride { return httpStatusOverride }
         switch status {
         case .ok: return .ok
         case .invalidArgument, .failedPrecondition, .outOfRange: return .badRequest
