@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import MeterCore
 import MeterEngine
+import MeterHTTP
 import MeterOperations
 import MeterServer
 import MeterWireServer
@@ -163,13 +164,20 @@ struct Meterd: AsyncParsableCommand {
         // snapshot, then the metrics endpoint closes.
         services.append(.init(service: EngineService(options: engineOptions, handle: engineHandle, logger: logger)))
         let keyStoreHandle = KeyStoreHandle()
+        // The console's event debugger: the last events over both protocols, in memory only.
+        let recentEvents = RecentEventLog(capacity: 500)
+        let clock = settings.engine.clock
+        let observeIngest: IngestObserver = { tenantId, events, results in
+            recentEvents.record(tenantId: tenantId, transport: "binary", receivedAtMilliseconds: clock(), events: events, results: results)
+        }
         services.append(.init(service: ServerService(handle: engineHandle, configuration: settings.server, access: settings.access,
                                                      durability: settings.engine.durability, dataDirectory: settings.engine.dataDirectory,
-                                                     keys: keyStoreHandle, logger: logger)))
+                                                     keys: keyStoreHandle, logger: logger,
+                                                     ingestObserver: settings.httpAddress == nil ? nil : observeIngest)))
         if let address = settings.httpAddress {
             services.append(.init(service: HTTPService(handle: engineHandle, keys: keyStoreHandle, host: address.host, port: address.port,
                                                        maximumBatchEvents: settings.server.limits.maximumBatchEvents,
-                                                       metrics: registry.map { ($0, beforeScrape) }, logger: logger)))
+                                                       metrics: registry.map { ($0, beforeScrape) }, recentEvents: recentEvents, logger: logger)))
         }
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

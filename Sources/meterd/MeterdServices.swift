@@ -142,6 +142,8 @@ struct ServerService: Service {
     /// Receives the server's key store for the HTTP listener.
     var keys = KeyStoreHandle()
     let logger: Logger
+    /// Told every ingest request's events and results (the HTTP console's event debugger).
+    var ingestObserver: IngestObserver? = nil
 
     func run() async throws {
         let engine = try await handle.engine()
@@ -154,7 +156,7 @@ struct ServerService: Service {
         } catch {
             throw StartupFailure.cannotOpen(dataDirectory: dataDirectory, reason: "cannot create the bootstrap admin key: \(error)")
         }
-        let server = MeterServer(engine: engine, configuration: configuration, access: access, logger: logger)
+        let server = MeterServer(engine: engine, configuration: configuration, access: access, logger: logger, ingestObserver: ingestObserver)
         do {
             _ = try await server.start()
         } catch {
@@ -229,12 +231,13 @@ struct HTTPService: Service {
     let port: Int
     let maximumBatchEvents: Int
     let metrics: (registry: PrometheusCollectorRegistry, beforeScrape: @Sendable () async -> Void)?
+    let recentEvents: RecentEventLog
     let logger: Logger
 
     func run() async throws {
         let engine = try await handle.engine()
         guard let keys = await keys.keys() else { return }
-        let environment = MeterHTTPEnvironment(engine: engine, verifier: KeyStoreVerifier(keys: keys), maximumBatchEvents: maximumBatchEvents,
+        let environment = MeterHTTPEnvironment(engine: engine, verifier: KeyStoreVerifier(keys: keys), recentEvents: recentEvents, maximumBatchEvents: maximumBatchEvents,
                                               metrics: self.metrics == nil ? nil : ServerMetrics())
         let service = MeterHTTPService(host: host, port: port, environment: environment, logger: logger, metrics: metrics) { [logger] host, port in
             print("meterd: http on http://\(host):\(port)/ (API /api/v1, console /console)")

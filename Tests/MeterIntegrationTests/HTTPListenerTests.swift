@@ -1,5 +1,7 @@
 import Foundation
+import MeterProto
 import MeterTestSupport
+import MeterWire
 import XCTest
 
 /// meterd's `--http` listener as a real process: started after the wire server with its API
@@ -21,6 +23,22 @@ final class HTTPListenerTests: XCTestCase {
                                        headers: ["Authorization: Bearer \(server.bootstrapKey)", "Content-Type: application/json"], body: body)
         XCTAssertTrue(created.head.hasPrefix("HTTP/1.1 201"), created.head + created.body)
         XCTAssertTrue(created.body.contains(#""id":"mtr_1""#), created.body)
+
+        // An event over the binary protocol shows in the console's event debugger.
+        let client = try RawWireClient(.unix(server.socketPath))
+        _ = try client.handshake()
+        var request = Meterd_V1_IngestRequest()
+        request.event.eventID = "binary-evt-1"
+        request.event.eventName = "tokens_used"
+        request.event.customerID = "acme"
+        request.event.timestampMs = Int64(Date().timeIntervalSince1970) * 1000
+        let answer = try client.call(.ingest, request, as: Meterd_V1_IngestResponse.self).get()
+        XCTAssertEqual(answer.result.status, .accepted)
+        let debugger = try Self.request(port: httpPort, "GET /console/events", headers: ["Cookie: meterd_key=\(server.bootstrapKey)"])
+        XCTAssertTrue(debugger.head.hasPrefix("HTTP/1.1 200"), debugger.head)
+        XCTAssertTrue(debugger.body.contains("binary-evt-1"), debugger.body)
+        XCTAssertTrue(debugger.body.contains("(binary)"), debugger.body)
+        XCTAssertTrue(debugger.body.contains("Accepted: counted"), debugger.body)
         XCTAssertEqual(server.stop(), 0)
     }
 

@@ -17,14 +17,14 @@ enum EventDebuggerPage {
         let rows = entries.prefix(200).map { entry in
             let properties = entry.properties.map { "\($0.key)=\($0.value.canonicalText)" }.joined(separator: ", ")
             return """
-                <tr><td class="hide-narrow">\(HTML.escape(CivilTime.rfc3339(milliseconds: entry.receivedAtMilliseconds)))</td><td><code>\(HTML.escape(entry.eventId))</code></td>
+                <tr><td class="hide-narrow">\(HTML.escape(CivilTime.rfc3339(milliseconds: entry.receivedAtMilliseconds))) (\(HTML.escape(entry.transport)))</td><td><code>\(HTML.escape(entry.eventId))</code></td>
                 <td><code>\(HTML.escape(entry.eventName))</code></td><td>\(HTML.escape(entry.customerId))</td>
                 <td class="hide-narrow">\(HTML.escape(properties))</td><td>\(outcome(entry.result))</td></tr>
                 """
         }.joined()
         let body = """
             <h1>Event debugger</h1>
-            <p class="help">The last \(environment.recentEvents.capacity) events received over HTTP, newest first, and what became of each. Kept in memory only: a restart empties it.</p>
+            <p class="help">The last \(environment.recentEvents.capacity) events received over HTTP and the binary protocol, newest first, and what became of each. Kept in memory only: a restart empties it.</p>
             <form method="get" action="/console/events" class="toolbar"><input type="text" name="q" id="search" value="\(HTML.escape(search))" placeholder="Customer, event name or id"><button type="submit" class="secondary">Search</button></form>
             \(rows.isEmpty ? "<p class=\"card\">No events received yet.</p>" : "<div class=\"scroll\"><table id=\"events\"><thead><tr><th class=\"hide-narrow\">Received</th><th>Id</th><th>Event name</th><th>Customer</th><th class=\"hide-narrow\">Data</th><th>Outcome</th></tr></thead><tbody>\(rows)</tbody></table></div>")
             """

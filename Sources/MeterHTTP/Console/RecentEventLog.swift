@@ -42,6 +42,22 @@ public final class RecentEventLog: Sendable {
         }
     }
 
+    /// Records one request's events (or why one did not decode) with their results, in order:
+    /// the binary protocol's ingest observer calls this with transport `binary`.
+    public func record(tenantId: String, transport: String, receivedAtMilliseconds: Int64,
+                       events: [Result<UsageEvent, MeterError>], results: [EventResult]) {
+        var entries: [RecentEvent] = []
+        let start = Swift.max(0, Swift.min(events.count, results.count) - capacity)
+        for index in start..<Swift.min(events.count, results.count) {
+            let event = try? events[index].get()
+            entries.append(RecentEvent(
+                tenantId: tenantId, receivedAtMilliseconds: receivedAtMilliseconds, transport: transport, eventId: event?.eventId ?? "",
+                eventName: event?.eventName ?? "", customerId: event?.customerId ?? "", timestampMilliseconds: event?.timestampMilliseconds,
+                properties: event?.properties ?? [], result: results[index]))
+        }
+        record(entries)
+    }
+
     /// The tenant's entries, newest first.
     public func entries(tenantId: String) -> [RecentEvent] {
         let (entries, next) = storage.withLockedValue { ($0.entries, $0.next) }
