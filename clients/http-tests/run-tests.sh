@@ -7,7 +7,7 @@
 #   METERD_SCREENSHOTS=docs/screenshots clients/http-tests/run-tests.sh   # also save screenshots
 #
 # Installs (as root) from Debian: chromium, chromium-driver; from PyPI: selenium, pytest,
-# schemathesis. Takes about a minute after the build.
+# schemathesis, and clients/python (with protobuf). Takes about a minute after the build.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -19,6 +19,10 @@ fi
 python3 -c 'import selenium, pytest, schemathesis' 2>/dev/null \
     || python3 -m pip install -q selenium pytest schemathesis 2>/dev/null \
     || python3 -m pip install -q --break-system-packages selenium pytest schemathesis
+# The Python client (clients/python) sends events over the binary protocol in the browser test.
+python3 -c 'import meterclient' 2>/dev/null \
+    || python3 -m pip install -q "$root/clients/python" 2>/dev/null \
+    || python3 -m pip install -q --break-system-packages "$root/clients/python"
 
 if [ -z "${METERD:-}" ]; then
     (cd "$root" && swift build --product meterd >/dev/null)
@@ -34,7 +38,7 @@ cleanup() {
 trap cleanup EXIT
 
 # The server prints "meterd: http on http://HOST:PORT/ ..." once the listener is bound; port 0 picks one.
-"$METERD" --data-dir "$work/data" --no-socket --tcp 127.0.0.1:0 --http 127.0.0.1:0 >"$work/out" 2>"$work/err" &
+"$METERD" --data-dir "$work/data" --socket "$work/meterd.sock" --tcp 127.0.0.1:0 --http 127.0.0.1:0 >"$work/out" 2>"$work/err" &
 pid=$!
 for _ in $(seq 1 300); do
     grep -q "^meterd: http on " "$work/out" 2>/dev/null && break
@@ -50,7 +54,7 @@ key="$(tr -d '\n' < "$key_file")"
 echo "meterd HTTP at $base"
 
 status=0
-METERD_HTTP="$base" METERD_API_KEY="$key" python3 -m pytest -q -p no:cacheprovider "$here/test_console.py" || status=1
+METERD_HTTP="$base" METERD_API_KEY="$key" METERD_SOCKET="$work/meterd.sock" python3 -m pytest -q -p no:cacheprovider "$here/test_console.py" || status=1
 
 # The OpenAPI document against the running server: no 5xx, documented status codes, content
 # types and response bodies that match their schemas.

@@ -7,6 +7,7 @@ event's outcome in the event debugger. Set METERD_HTTP to the server's base URL;
 METERD_SCREENSHOTS to a directory to save screenshots of the main pages.
 """
 import datetime
+import decimal
 import json
 import os
 import urllib.request
@@ -20,6 +21,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 BASE = os.environ.get("METERD_HTTP", "http://127.0.0.1:7880").rstrip("/")
 API_KEY = os.environ["METERD_API_KEY"]
 SCREENSHOTS = os.environ.get("METERD_SCREENSHOTS")
+SOCKET = os.environ["METERD_SOCKET"]
 
 
 @pytest.fixture(scope="module")
@@ -122,11 +124,20 @@ def test_sign_in_add_meter_send_events_and_see_usage(browser):
                           event("evt-1", "llama3.1", 1250), event("evt-4", "llama3.1", 1, time="not a time")])
     assert [result["status"] for result in answer["results"]] == ["ACCEPTED", "ACCEPTED", "ACCEPTED", "DUPLICATE", "REJECTED"], answer
 
+    # One more over the binary protocol (clients/python on the Unix socket, as the socket's owner).
+    from meterclient import Client, Event
+    minute = datetime.datetime.now(datetime.timezone.utc).replace(second=0, microsecond=0)
+    with Client.connect(f"unix:{SOCKET}", tenant="default", timeout=10.0) as client:
+        binary = client.ingest_batch([Event("evt-binary-1", "tokens_used", "globex", minute,
+                                            {"model": "llama3.2", "tokens": decimal.Decimal("0.5")})])
+    assert [result.status.name for result in binary] == ["ACCEPTED"]
+
     driver.get(meter_url)
-    assert wait_for(driver, "#current-usage").text == "1275.5"
+    assert wait_for(driver, "#current-usage").text == "1276"
     bars = driver.find_elements(By.CSS_SELECTOR, "#usage-chart rect.bar")
-    assert "1275.5" in [bar.get_attribute("data-value") for bar in bars]
-    assert "acme" in driver.find_element(By.ID, "top-customers").text
+    assert sum(decimal.Decimal(bar.get_attribute("data-value")) for bar in bars) == decimal.Decimal("1276")
+    top = driver.find_element(By.ID, "top-customers").text
+    assert "acme" in top and "globex" in top
     screenshot(driver, "console-meter")
 
     driver.get(BASE + "/console/events")
@@ -135,6 +146,7 @@ def test_sign_in_add_meter_send_events_and_see_usage(browser):
     assert "Accepted: filtered out" in table
     assert "Duplicate" in table
     assert "Rejected: TIMESTAMP_TOO_OLD" in table
+    assert "evt-binary-1" in table and "(binary)" in table
     screenshot(driver, "console-event-debugger")
 
     # Phone width: the meters list and the form stay usable (no horizontal overflow of the page).
