@@ -2,6 +2,7 @@ import Hummingbird
 import MeterCore
 import MeterEngine
 import MeterServer
+import MeterWireServer
 
 /// What every HTTP route needs: the engine (the same one the binary protocol uses), who may
 /// call, the recent-events ring of the console's debugger, and limits.
@@ -15,10 +16,14 @@ public struct MeterHTTPEnvironment: Sendable {
     public var maximumBodyBytes: Int
     /// Where per-event results are counted (the same `meterd_events_*` counters as the binary protocol).
     public var metrics: ServerMetrics?
+    /// The wire server's tenant quotas (the same token buckets), when meterd enforces any.
+    public var quotas: TenantQuotas?
 
     public init(engine: MeterEngine, verifier: any BearerVerifier, recentEvents: RecentEventLog = RecentEventLog(capacity: 500),
-                maximumBatchEvents: Int = 10_000, maximumBodyBytes: Int = 16 * 1024 * 1024, metrics: ServerMetrics? = nil) {
+                maximumBatchEvents: Int = 10_000, maximumBodyBytes: Int = 16 * 1024 * 1024, metrics: ServerMetrics? = nil,
+                quotas: TenantQuotas? = nil) {
         self.metrics = metrics
+        self.quotas = quotas
         self.engine = engine
         self.verifier = verifier
         self.recentEvents = recentEvents
@@ -61,5 +66,19 @@ public struct MeterHTTPEnvironment: Sendable {
         } catch {
             throw HTTPProblem(.resourceExhausted, "the request body is larger than \(maximumBodyBytes) bytes; split it into smaller requests", httpStatus: .contentTooLarge)
         }
+    }
+
+    /// Creates a meter as the binary protocol's CreateMeter does: the tenant's meter quota first,
+    /// then the engine, audited as the principal.
+    func createMeter(_ definition: MeterDefinition, principal: HTTPPrincipal) async throws(RPCFailure) -> Meter {
+        let engine = engine
+        if let quotas, quotas.quota(for: principal.tenantId).meters > 0 {
+            let tenantId = principal.tenantId
+            let active = try await engineCall { () async throws(EngineError) in
+                try await engine.read { machine in machine.meters(tenantId: tenantId, includeArchived: false).count }
+            }
+            if let refusal = quotas.admitMeter(activeMeters: active, tenantId: tenantId) { throw refusal }
+        }
+        return try await engineCall { () async throws(EngineError) in try await engine.createMeter(definition, actor: principal.actor) }
     }
 }

@@ -22,6 +22,8 @@ public final class MeterServer: Sendable, Service {
     private let engine: MeterEngine
     /// Decides who each connection is and what it may call (docs/security.md).
     public let authenticator: Authenticator
+    /// Per-tenant quotas (events per second, active meters), shared with the HTTP listener.
+    public let quotas: TenantQuotas
 
     /// - Parameters:
     ///   - metrics: where request, ingest and connection metrics go (a no-op backend unless
@@ -44,6 +46,7 @@ public final class MeterServer: Sendable, Service {
             return authenticator.refusal(for: principal, method: method)
         }
         let quotas = TenantQuotas(defaultQuota: access.defaultQuota, overrides: access.tenantQuotas, factory: metrics.factory)
+        self.quotas = quotas
         AccessService(engine: engine, keys: authenticator.keys).register(with: &router)
         AdminService(engine: engine, quotas: quotas).register(with: &router)
         IngestService(engine: engine, maximumBatchEvents: configuration.limits.maximumBatchEvents, metrics: metrics, quotas: quotas, observer: ingestObserver).register(with: &router)

@@ -163,7 +163,7 @@ struct ServerService: Service {
             await server.shutdown()
             throw StartupFailure.cannotListen(reason: "\(error)")
         }
-        keys.resolve(server.authenticator.keys)
+        keys.resolve((server.authenticator.keys, server.quotas))
         try await server.run { [logger, dataDirectory, durability] endpoints in
             let addresses = endpoints.map(\.description).joined(separator: " and ")
             print("meterd: listening on \(addresses) (data \(dataDirectory), durability \(durability))")
@@ -199,23 +199,24 @@ enum EngineEventLog {
     }
 }
 
-/// Hands the wire server's key store to the HTTP listener once the server loaded the keys, so
-/// both check bearer secrets and handshake credentials against the same keys.
+/// Hands the wire server's key store and tenant quotas to the HTTP listener once the server
+/// loaded the keys, so both protocols check the same keys and fill the same quota buckets.
 final class KeyStoreHandle: Sendable {
-    private let stream: AsyncStream<KeyStore>
-    private let continuation: AsyncStream<KeyStore>.Continuation
+    typealias Access = (keys: KeyStore, quotas: TenantQuotas)
+    private let stream: AsyncStream<Access>
+    private let continuation: AsyncStream<Access>.Continuation
 
     init() {
-        (stream, continuation) = AsyncStream.makeStream(of: KeyStore.self, bufferingPolicy: .bufferingNewest(1))
+        (stream, continuation) = AsyncStream.makeStream(of: Access.self, bufferingPolicy: .bufferingNewest(1))
     }
 
-    func resolve(_ keys: KeyStore) {
-        continuation.yield(keys)
+    func resolve(_ access: Access) {
+        continuation.yield(access)
         continuation.finish()
     }
 
-    /// The key store; nil when the wait was cancelled (the group is stopping).
-    func keys() async -> KeyStore? {
+    /// The key store and quotas; nil when the wait was cancelled (the group is stopping).
+    func keys() async -> Access? {
         var iterator = stream.makeAsyncIterator()
         return await iterator.next()
     }
@@ -236,9 +237,9 @@ struct HTTPService: Service {
 
     func run() async throws {
         let engine = try await handle.engine()
-        guard let keys = await keys.keys() else { return }
-        let environment = MeterHTTPEnvironment(engine: engine, verifier: KeyStoreVerifier(keys: keys), recentEvents: recentEvents, maximumBatchEvents: maximumBatchEvents,
-                                              metrics: self.metrics == nil ? nil : ServerMetrics())
+        guard let access = await keys.keys() else { return }
+        let environment = MeterHTTPEnvironment(engine: engine, verifier: KeyStoreVerifier(keys: access.keys), recentEvents: recentEvents, maximumBatchEvents: maximumBatchEvents,
+                                              metrics: self.metrics == nil ? nil : ServerMetrics(), quotas: access.quotas)
         let service = MeterHTTPService(host: host, port: port, environment: environment, logger: logger, metrics: metrics) { [logger] host, port in
             print("meterd: http on http://\(host):\(port)/ (API /api/v1, console /console)")
             fflush(nil)

@@ -4,6 +4,7 @@ import HummingbirdTesting
 import MeterCore
 import MeterEngine
 import MeterHTTP
+import MeterServer
 import MeterTestSupport
 import XCTest
 
@@ -16,13 +17,14 @@ struct HTTPTestServer {
     /// The test clock's time: 2026-11-25T18:30:00Z.
     static let now: Int64 = 1_795_631_400_000
 
-    init(verifier: any BearerVerifier = OpenAccessVerifier(), maximumBodyBytes: Int = 16 * 1024 * 1024, testCase: XCTestCase) throws {
+    init(verifier: any BearerVerifier = OpenAccessVerifier(), maximumBodyBytes: Int = 16 * 1024 * 1024, quotas: TenantQuotas? = nil,
+         testCase: XCTestCase) throws {
         directory = try TemporaryDirectory("meterd-http-test")
         var options = EngineOptions(dataDirectory: directory.path)
         options.clock = { HTTPTestServer.now }
         engine = try MeterEngine.open(options: options)
         environment = MeterHTTPEnvironment(engine: engine, verifier: verifier, recentEvents: RecentEventLog(capacity: 8),
-                                          maximumBodyBytes: maximumBodyBytes)
+                                          maximumBodyBytes: maximumBodyBytes, quotas: quotas)
         let directory = directory
         let engine = engine
         testCase.addTeardownBlock {

@@ -3,6 +3,7 @@ import MeterClient
 import MeterCore
 import MeterEngine
 import MeterWire
+import MeterWireServer
 
 /// `POST /api/v1/events`: one CloudEvent (`application/cloudevents+json`) or a batch
 /// (`application/cloudevents-batch+json`, an array), sent to the engine like the binary
@@ -32,6 +33,7 @@ enum EventRoutes {
                 guard items.count <= environment.maximumBatchEvents else {
                     throw HTTPProblem(.invalidArgument, "a batch holds at most \(environment.maximumBatchEvents) events, got \(items.count); split it", reason: RejectionCode.batchTooLarge.name)
                 }
+                if let refusal = environment.quotas?.admitEvents(items.count, tenantId: principal.tenantId) { throw HTTPProblem(refusal) }
                 let now = environment.engine.options.clock()
                 let decoded = items.map { CloudEventDecoder.event($0, nowMilliseconds: now) }
                 let results = try await ingest(decoded, tenantId: principal.tenantId, environment: environment)

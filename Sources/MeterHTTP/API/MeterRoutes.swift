@@ -43,7 +43,12 @@ enum MeterRoutes {
                 } catch {
                     throw HTTPProblem(error)
                 }
-                let meter = try await call { () async throws(EngineError) in try await environment.engine.createMeter(definition, actor: principal.actor) }
+                let meter: Meter
+                do throws(RPCFailure) {
+                    meter = try await environment.createMeter(definition, principal: principal)
+                } catch {
+                    throw HTTPProblem(error)
+                }
                 var response = jsonResponse(MeterJSON.text(meter), status: .created)
                 response.headers[.location] = "/api/v1/meters/\(meter.id)"
                 return response

@@ -13,7 +13,7 @@ enum AddMeterPage {
     static func submit(_ form: AddMeterForm, principal: HTTPPrincipal, environment: MeterHTTPEnvironment) async -> Response {
         do throws(RPCFailure) {
             let definition = try form.draft.definition(tenantId: principal.tenantId)
-            let meter = try await engineCall { () async throws(EngineError) in try await environment.engine.createMeter(definition, actor: principal.actor) }
+            let meter = try await environment.createMeter(definition, principal: principal)
             return HTML.redirect("/console/meters/\(meter.id)?created=1")
         } catch {
             let field = MeterDraft.field(for: error.reason)
