@@ -39,6 +39,13 @@ final class HTTPListenerTests: XCTestCase {
         XCTAssertTrue(debugger.body.contains("binary-evt-1"), debugger.body)
         XCTAssertTrue(debugger.body.contains("(binary)"), debugger.body)
         XCTAssertTrue(debugger.body.contains("Accepted: counted"), debugger.body)
+
+        // Keys and audit: the bootstrap key, and the meter creation made over HTTP, audited as that key.
+        let access = try Self.request(port: httpPort, "GET /console/access", headers: ["Cookie: meterd_key=\(server.bootstrapKey)"])
+        XCTAssertTrue(access.head.hasPrefix("HTTP/1.1 200"), access.head)
+        XCTAssertTrue(access.body.contains("bootstrap admin"), access.body)
+        XCTAssertTrue(access.body.contains("<code>meter.create</code>"), access.body)
+        XCTAssertTrue(access.body.contains("<td>key key_1</td>"), access.body)
         XCTAssertEqual(server.stop(), 0)
     }
 

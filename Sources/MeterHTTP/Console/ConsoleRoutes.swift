@@ -48,6 +48,11 @@ enum ConsoleRoutes {
                 await MeterPage.render(meter: meter, request: request, principal: principal, environment: environment)
             }
         }
+        router.get("console/access") { request, _ -> Response in
+            await signedIn(request, environment: environment, needs: .admin) { principal in
+                await AccessPage.render(principal: principal, environment: environment)
+            }
+        }
         router.get("console/events") { request, _ -> Response in
             await signedIn(request, environment: environment, needs: .read) { principal in
                 EventDebuggerPage.render(request: request, principal: principal, environment: environment)

@@ -23,7 +23,7 @@ enum HTML {
     static func page(title: String, signedInAs: String?, body: String, status: HTTPResponse.Status = .ok) -> Response {
         let navigation = signedInAs.map { name in
             """
-            <nav><a href="/console">Meters</a><a href="/console/meters/new">Add Meter</a><a href="/console/events">Event debugger</a>
+            <nav><a href="/console">Meters</a><a href="/console/meters/new">Add Meter</a><a href="/console/events">Event debugger</a><a href="/console/access">Keys &amp; audit</a>
             <form method="post" action="/console/sign-out" class="inline"><span class="who">\(escape(name))</span><button type="submit" class="link">Sign out</button></form></nav>
             """
         } ?? ""
