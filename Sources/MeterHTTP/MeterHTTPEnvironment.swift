@@ -18,6 +18,9 @@ public struct MeterHTTPEnvironment: Sendable {
     public var metrics: ServerMetrics?
     /// The wire server's tenant quotas (the same token buckets), when meterd enforces any.
     public var quotas: TenantQuotas?
+    /// How long a refused credential waits before its 401 (slows down guessing, as the binary
+    /// handshake's refusal delay does; only that request waits).
+    public var refusalDelay: Duration = .zero
 
     public init(engine: MeterEngine, verifier: any BearerVerifier, recentEvents: RecentEventLog = RecentEventLog(capacity: 500),
                 maximumBatchEvents: Int = 10_000, maximumBodyBytes: Int = 16 * 1024 * 1024, metrics: ServerMetrics? = nil,
@@ -40,6 +43,7 @@ public struct MeterHTTPEnvironment: Sendable {
                 throw HTTPProblem(.unauthenticated, "the Authorization header must be \"Bearer <API key>\"")
             }
             guard let verified = await verifier.verify(secret: String(parts[1])) else {
+                await delayRefusal()
                 throw HTTPProblem(.unauthenticated, "the API key is not valid or was revoked")
             }
             principal = verified
@@ -80,5 +84,10 @@ public struct MeterHTTPEnvironment: Sendable {
             if let refusal = quotas.admitMeter(activeMeters: active, tenantId: tenantId) { throw refusal }
         }
         return try await engineCall { () async throws(EngineError) in try await engine.createMeter(definition, actor: principal.actor) }
+    }
+
+    /// Waits `refusalDelay` before a refusal is answered.
+    func delayRefusal() async {
+        if refusalDelay > .zero { try? await Task.sleep(for: refusalDelay) }
     }
 }

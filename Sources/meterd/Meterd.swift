@@ -177,7 +177,8 @@ struct Meterd: AsyncParsableCommand {
         if let address = settings.httpAddress {
             services.append(.init(service: HTTPService(handle: engineHandle, keys: keyStoreHandle, host: address.host, port: address.port,
                                                        maximumBatchEvents: settings.server.limits.maximumBatchEvents,
-                                                       metrics: registry.map { ($0, beforeScrape) }, recentEvents: recentEvents, logger: logger)))
+                                                       metrics: registry.map { ($0, beforeScrape) }, recentEvents: recentEvents,
+                                                       refusalDelay: settings.access.configuration.refusalDelay, logger: logger)))
         }
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -233,13 +233,16 @@ struct HTTPService: Service {
     let maximumBatchEvents: Int
     let metrics: (registry: PrometheusCollectorRegistry, beforeScrape: @Sendable () async -> Void)?
     let recentEvents: RecentEventLog
+    /// How long a refused API key waits before its 401 (the handshake's `--refused-handshake-delay-ms`).
+    let refusalDelay: Duration
     let logger: Logger
 
     func run() async throws {
         let engine = try await handle.engine()
         guard let access = await keys.keys() else { return }
-        let environment = MeterHTTPEnvironment(engine: engine, verifier: KeyStoreVerifier(keys: access.keys), recentEvents: recentEvents, maximumBatchEvents: maximumBatchEvents,
+        var environment = MeterHTTPEnvironment(engine: engine, verifier: KeyStoreVerifier(keys: access.keys), recentEvents: recentEvents, maximumBatchEvents: maximumBatchEvents,
                                               metrics: self.metrics == nil ? nil : ServerMetrics(), quotas: access.quotas)
+        environment.refusalDelay = refusalDelay
         let service = MeterHTTPService(host: host, port: port, environment: environment, logger: logger, metrics: metrics) { [logger] host, port in
             print("meterd: http on http://\(host):\(port)/ (API /api/v1, console /console)")
             fflush(nil)

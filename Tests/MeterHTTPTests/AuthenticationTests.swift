@@ -44,4 +44,16 @@ final class AuthenticationTests: XCTestCase {
             }
         }
     }
+
+    /// A refused key waits the refusal delay before its 401, as a refused handshake does.
+    func testRefusedKeyWaitsTheRefusalDelay() async throws {
+        let server = try HTTPTestServer(verifier: Self.verifier, refusalDelay: .milliseconds(300), testCase: self)
+        try await server.run { client in
+            let start = ContinuousClock.now
+            try await client.execute(uri: "/api/v1/meters", method: .get, headers: [.authorization: "Bearer wrong"]) { response in
+                XCTAssertEqual(response.status, .unauthorized)
+            }
+            XCTAssertGreaterThanOrEqual(ContinuousClock.now - start, .milliseconds(300))
+        }
+    }
 }

@@ -18,13 +18,15 @@ struct HTTPTestServer {
     static let now: Int64 = 1_795_631_400_000
 
     init(verifier: any BearerVerifier = OpenAccessVerifier(), maximumBodyBytes: Int = 16 * 1024 * 1024, quotas: TenantQuotas? = nil,
-         testCase: XCTestCase) throws {
+         refusalDelay: Duration = .zero, testCase: XCTestCase) throws {
         directory = try TemporaryDirectory("meterd-http-test")
         var options = EngineOptions(dataDirectory: directory.path)
         options.clock = { HTTPTestServer.now }
         engine = try MeterEngine.open(options: options)
-        environment = MeterHTTPEnvironment(engine: engine, verifier: verifier, recentEvents: RecentEventLog(capacity: 8),
+        var environment = MeterHTTPEnvironment(engine: engine, verifier: verifier, recentEvents: RecentEventLog(capacity: 8),
                                           maximumBodyBytes: maximumBodyBytes, quotas: quotas)
+        environment.refusalDelay = refusalDelay
+        self.environment = environment
         let directory = directory
         let engine = engine
         testCase.addTeardownBlock {

@@ -17,6 +17,7 @@ enum ConsoleRoutes {
             let form = FormDecoding.pairs(Substring(decoding: (try? await environment.body(&request)) ?? [], as: UTF8.self))
             let secret = form.last(where: { $0.key == "api_key" })?.value.trimmingCharacters(in: .whitespaces) ?? ""
             guard !secret.isEmpty, await environment.verifier.verify(secret: secret) != nil else {
+                if !secret.isEmpty { await environment.delayRefusal() }
                 return SignInPage.render(message: secret.isEmpty ? "Enter an API key." : "This API key is not valid or was revoked.")
             }
             return HTML.redirect("/console", cookie: ConsoleSession.setCookie(secret: secret))

@@ -68,6 +68,6 @@ enum HTML {
         .toolbar{display:flex;flex-wrap:wrap;gap:.75rem;align-items:center;justify-content:space-between;margin-bottom:1rem}
         dl{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem;margin:0}dt{color:#5b6475}dd{margin:0}
         svg{max-width:100%;height:auto;background:#fff}.inline{display:inline}code{font-size:.9em}
-        @media (max-width:600px){main{padding:.75rem}th,td{padding:.4rem}dl{grid-template-columns:1fr}.hide-narrow{display:none}}
+        @media (max-width:600px){main{padding:.75rem}header{padding:.6rem .75rem}nav form{margin-left:0}th,td{padding:.4rem}dl{grid-template-columns:1fr}.hide-narrow{display:none}}
         """
 }
