@@ -83,8 +83,7 @@ let package = Package(
         // web console and /metrics, on the same engine as the binary protocol (docs/http-api.md).
         .target(name: "MeterHTTP", dependencies: ["MeterCore", "MeterEngine", "MeterServer", "MeterWire", "MeterWireServer", "MeterProto", "MeterClient",
                                                 nioCore, logging, serviceLifecycle, prometheus, hummingbird,
-                                                .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
-                resources: [.copy("Resources/openapi.json")]),
+                                                .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         // async/await client over either transport.
         .target(name: "MeterClient", dependencies: ["MeterWire", "MeterProto", nioCore, nioPosix, swiftProtobuf, nioSSL]),
         .executableTarget(name: "meterd", dependencies: ["MeterServer", "MeterHTTP", "MeterWireServer", "MeterOperations", "MeterEngine", "MeterCore", "MeterWire", argumentParser, logging, metrics, serviceLifecycle, prometheus]),

@@ -1,4 +1,3 @@
-import Foundation
 import Hummingbird
 import Logging
 import NIOCore
@@ -67,12 +66,8 @@ public struct MeterHTTPService: Service {
     }
 }
 
-/// The OpenAPI 3.1 description of the JSON API (Resources/openapi.json, also docs/openapi.json).
+/// The OpenAPI 3.1 description of the JSON API (docs/openapi.json; the text is generated into
+/// OpenAPIDocument+Text.swift by scripts/generate-openapi.py, so meterd needs no resource files).
 enum OpenAPIDocument {
-    static let bytes: [UInt8] = {
-        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "json"), let data = try? Data(contentsOf: url) else {
-            return Array(#"{"openapi":"3.1.0","info":{"title":"meterd","version":"missing resource"},"paths":{}}"#.utf8)
-        }
-        return Array(data)
-    }()
+    static let bytes: [UInt8] = Array(text.utf8)
 }

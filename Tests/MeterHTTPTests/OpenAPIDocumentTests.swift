@@ -4,7 +4,7 @@ import HummingbirdTesting
 import XCTest
 
 final class OpenAPIDocumentTests: XCTestCase {
-    /// The served document is docs/openapi.json byte for byte (scripts/generate-openapi.py writes both copies).
+    /// The served document is docs/openapi.json byte for byte (scripts/generate-openapi.py writes both).
     func testServedDocumentIsTheCommittedOne() async throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let committed = try String(contentsOf: root.appendingPathComponent("docs/openapi.json"), encoding: .utf8)
