@@ -47,11 +47,11 @@ enum AddMeterPage {
             <section class="card"><h2>Define Event Schema</h2>
             <div class="\(invalid("event_name"))"><label for="event_name">Event Name</label>
             <div class="help">This is the unique identifier you’ll use to send events that match the metric. Keep it short and descriptive—for example, <code>tokens_used</code> or <code>orders_placed</code>. Must be unique across your account to avoid confusion with other metrics.</div>
-            <input type="text" id="event_name" name="event_name" required value="\(HTML.escape(form.eventName))" placeholder="tokens_used">
+            <input type="text" id="event_name" name="event_name" required maxlength="64" autocapitalize="none" spellcheck="false" value="\(HTML.escape(form.eventName))" placeholder="tokens_used">
             \(error("event_name"))</div>
             <div class="\(invalid("display_name"))"><label for="display_name">Display Name</label>
             <div class="help">It is a user-friendly label (e.g., “Tokens Used” or “Orders Placed”) that will appear on invoices, internal dashboards, and usage reports. This helps you and your team instantly recognize what the metric measures—especially handy if you have several metrics.</div>
-            <input type="text" id="display_name" name="display_name" required value="\(HTML.escape(form.displayName))" placeholder="Tokens Used">
+            <input type="text" id="display_name" name="display_name" required maxlength="128" value="\(HTML.escape(form.displayName))" placeholder="Tokens Used">
             \(error("display_name"))</div>
             </section>
             <section class="card\(invalid("filters"))"><h2>Event Filters (Optional)</h2>
