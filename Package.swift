@@ -100,7 +100,7 @@ let package = Package(
         .target(name: "MeterTestSupport", dependencies: ["MeterWire", "MeterProto", nioCore, swiftProtobuf], path: "Tests/MeterTestSupport"),
         .testTarget(name: "MeterCoreTests", dependencies: ["MeterCore", "MeterTestSupport"]),
         .testTarget(name: "MeterLogTests", dependencies: ["MeterTestSupport", "MeterLog"], exclude: ["Inputs"]),
-        .testTarget(name: "MeterEngineTests", dependencies: ["MeterTestSupport", "MeterCore", "MeterLog", "MeterEngine"]),
+        .testTarget(name: "MeterEngineTests", dependencies: ["MeterTestSupport", "MeterCore", "MeterLog", "MeterEngine"], exclude: ["Inputs"]),
         .testTarget(name: "MeterServerTests", dependencies: ["MeterTestSupport", "MeterServer", "MeterCore", "MeterEngine", "MeterProto", "MeterWire", nioCore, swiftProtobuf]),
         .testTarget(name: "MeterWireServerTests", dependencies: ["MeterWireServer", "MeterProto", "MeterWire", nioCore, swiftProtobuf, .product(name: "NIOEmbedded", package: "swift-nio")]),
         .testTarget(name: "MeterHTTPTests", dependencies: ["MeterTestSupport", "MeterHTTP", "MeterServer", "MeterCore", "MeterEngine", hummingbird,

@@ -49,4 +49,6 @@ public struct EngineStatus: Hashable, Sendable {
     public var groupCommitEvents: UInt64 = 0
     /// A snapshot was asked for and its writing (on the snapshot thread) has not been collected yet.
     public var snapshotInProgress = false
+    /// How full the exactly-once index is (remembered ids, bytes, the cap).
+    public var dedupIndex = DedupIndexFill()
 }

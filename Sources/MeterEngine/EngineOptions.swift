@@ -39,7 +39,8 @@ public struct EngineOptions: Sendable {
     /// Directory holding the log segments and snapshots (created if missing).
     public var dataDirectory: String
     public var durability: Durability = .fsync
-    /// Rules of the state machine (late window, dedup window, limits...).
+    /// Rules of the state machine (late window, dedup window, limits...). Its `dedupKey`, when
+    /// left `.unkeyed`, is replaced at open by the data directory's key (the `dedup-key` file).
     public var core = MeterCoreConfiguration()
     /// Most events waiting for the writer; beyond it ingest fails fast with RESOURCE_EXHAUSTED.
     public var queueCapacityEvents = 1_000_000

@@ -71,6 +71,11 @@ extension MeterEngine {
         // 0700: the log and snapshots hold every tenant's usage (files are 0600, see MeterLog).
         try FileManager.default.createDirectory(
             atPath: options.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        var options = options
+        // The data directory's own dedup key (see DedupKeyFile), unless the caller gave one.
+        if options.core.dedupKey == .unkeyed {
+            options.core.dedupKey = try DedupKeyFile.loadOrCreate(directory: options.dataDirectory)
+        }
         let snapshots = try SnapshotStore(directory: options.dataDirectory)
         let loaded = try snapshots.load()
         let machine: MeterStateMachine

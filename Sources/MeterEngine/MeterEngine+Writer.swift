@@ -97,6 +97,9 @@ extension MeterEngine {
         var pendingIds: [String: PendingEventIds] = previous?.pendingIds ?? [:]
         // Sized for the group's events up front (capped; it still grows past that if needed).
         let pendingCapacity = Swift.min(commands.reduce(0) { $0 + $1.eventCount }, 1 << 16)
+        // New ids the exactly-once index may still take: its room now, less what the unapplied
+        // group before this one accepted. Each request's accepted events are taken from it.
+        var dedupRoom = machine.dedupIndexRoom(nowMilliseconds: now) - (previous?.eventCount ?? 0)
 
         for command in commands {
             if case .read(let body) = command {
@@ -110,7 +113,7 @@ extension MeterEngine {
             switch command {
             case .ingest(let tenantId, let events, let encoded, let reply):
                 guard let finisher = screenIngest(tenantId: tenantId, events: events, encoded: encoded, now: now, reply: reply,
-                                                  records: &group.records, logRecords: &group.logRecords, pendingIds: &pendingIds[tenantId, default: PendingEventIds(minimumCapacity: pendingCapacity)]) else { continue }
+                                                  dedupRoom: &dedupRoom, records: &group.records, logRecords: &group.logRecords, pendingIds: &pendingIds[tenantId, default: PendingEventIds(minimumCapacity: pendingCapacity)]) else { continue }
                 group.finishers.append(finisher)
             case .createMeter(let definition, let actor, let reply):
                 do throws(MeterError) {
@@ -221,7 +224,7 @@ extension MeterEngine {
     /// Screens one ingest request; returns how to answer it once the group is durable.
     private func screenIngest(
         tenantId: String, events: [UsageEvent], encoded: EncodedEvents, now: Int64,
-        reply: @escaping (Result<[EventResult], EngineError>) -> Void,
+        reply: @escaping (Result<[EventResult], EngineError>) -> Void, dedupRoom: inout Int,
         records: inout [StateRecord], logRecords: inout [LogRecord], pendingIds: inout PendingEventIds
     ) -> Command.Finisher? {
         guard NameRules.isValidEventName(tenantId) else {
@@ -241,6 +244,15 @@ extension MeterEngine {
             accepted.append(events[position])
             positions.append(position)
         }
+        // The exactly-once index is full: refuse the whole request before anything is written
+        // (retryable; its ids leave the group's pending set). A request of duplicates only
+        // still gets its answers.
+        if !accepted.isEmpty && accepted.count > dedupRoom {
+            for event in accepted { pendingIds.remove(event.eventId) }
+            reply(.failure(.resourceExhausted(dedupFullMessage(now: now))))
+            return nil
+        }
+        dedupRoom -= accepted.count
         let recordIndex: Int? = accepted.isEmpty ? nil : records.count
         if !accepted.isEmpty {
             records.append(.eventsAccepted(tenantId: tenantId, acceptedAtMilliseconds: now, events: accepted))
@@ -276,6 +288,14 @@ extension MeterEngine {
                 reply(.success(results))
             }
         }
+    }
+
+    private func dedupFullMessage(now: Int64) -> String {
+        let fill = machine.dedupIndexFill
+        let windowSeconds = options.core.dedupWindowMilliseconds / 1000
+        return "the exactly-once index is full (\(fill.entries) of at most \(fill.maximumEntries) event ids remembered, "
+            + "--dedup-max-ids): new events are refused until remembered ids pass the dedup window of \(windowSeconds) s "
+            + "and expire; nothing of this request was written, retry it later"
     }
 
     private static func meterFinisher(recordIndex: Int, reply: @escaping (Result<Meter, EngineError>) -> Void) -> Command.Finisher {

@@ -73,7 +73,7 @@ public final class MeterEngine: @unchecked Sendable {
         self.syncer = LogSyncer(engineCondition: condition) { try log.sync() }
         self.publishedStatus = EngineStatus(durability: options.durability, lastAppliedSequence: machine.lastAppliedSequence,
                                             firstRetainedSequence: log.firstSequence, failure: nil, queuedEvents: 0,
-                                            snapshotSequence: snapshotSequence)
+                                            snapshotSequence: snapshotSequence, dedupIndex: machine.dedupIndexFill)
     }
 
     // MARK: Submitting work
@@ -197,7 +197,8 @@ public final class MeterEngine: @unchecked Sendable {
         let status = EngineStatus(durability: options.durability, lastAppliedSequence: machine.lastAppliedSequence,
                                   firstRetainedSequence: log.firstSequence, failure: failure, queuedEvents: 0,
                                   snapshotSequence: snapshotSequence, groupCommits: groupCommits, syncs: syncs,
-                                  groupCommitEvents: groupCommitEvents, snapshotInProgress: snapshotRequested)
+                                  groupCommitEvents: groupCommitEvents, snapshotInProgress: snapshotRequested,
+                                  dedupIndex: machine.dedupIndexFill)
         condition.lock()
         publishedStatus = status
         condition.unlock()

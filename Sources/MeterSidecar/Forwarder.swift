@@ -57,13 +57,15 @@ actor Upstream {
     let address: MeterAddress
     let tenantId: String
     let credential: String
+    let tls: MeterClientTLS?
     private var client: MeterClient?
     private var connecting: Task<Result<MeterClient, MeterClientError>, Never>?
 
-    init(address: MeterAddress, tenantId: String, credential: String) {
+    init(address: MeterAddress, tenantId: String, credential: String, tls: MeterClientTLS? = nil) {
         self.address = address
         self.tenantId = tenantId
         self.credential = credential
+        self.tls = tls
     }
 
     var isConnected: Bool { client?.isConnected ?? false }
@@ -71,10 +73,10 @@ actor Upstream {
     func get() async throws(MeterClientError) -> MeterClient {
         if let client, client.isConnected { return client }
         if let connecting { return try await connecting.value.get() }
-        let address = address, tenantId = tenantId, credential = credential
+        let address = address, tenantId = tenantId, credential = credential, tls = tls
         let task = Task { () -> Result<MeterClient, MeterClientError> in
             do throws(MeterClientError) {
-                return .success(try await MeterClient.connect(to: address, tenantId: tenantId, clientName: "meter-sidecar", credential: credential, timeout: .seconds(5)))
+                return .success(try await MeterClient.connect(to: address, tenantId: tenantId, clientName: "meter-sidecar", credential: credential, tls: tls, timeout: .seconds(5)))
             } catch {
                 return .failure(error)
             }

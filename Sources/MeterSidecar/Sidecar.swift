@@ -24,6 +24,8 @@ public struct SidecarConfiguration: Sendable {
     public var tenantId = "default"
     /// Credential for meterd's handshake.
     public var credential = ""
+    /// TLS to meterd over TCP (its CA, and a client certificate for mutual TLS).
+    public var upstreamTLS: MeterClientTLS?
     public var forwarder = ForwarderOptions()
     /// How long SIGTERM may spend sending what is spooled before exiting anyway.
     public var shutdownTimeout: Duration = .seconds(10)
@@ -136,7 +138,7 @@ public final class Sidecar: Sendable {
         self.recovery = recovery
         recoveredEvents = unsent.reduce(0) { $0 + $1.events.count }
         persisted = Mutex(forwardedThrough)
-        let upstream = Upstream(address: configuration.upstream, tenantId: configuration.tenantId, credential: configuration.credential)
+        let upstream = Upstream(address: configuration.upstream, tenantId: configuration.tenantId, credential: configuration.credential, tls: configuration.upstreamTLS)
         let deadLetters = DeadLetterFile(path: configuration.resolvedDeadLetterPath)
         self.upstream = upstream
         self.deadLetters = deadLetters

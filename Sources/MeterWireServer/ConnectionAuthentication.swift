@@ -44,7 +44,7 @@ public protocol ConnectionAuthenticating: Sendable {
 /// A server without credentials (meter-sidecar's local socket) admits by tenant only.
 extension TenantAdmission: ConnectionAuthenticating {
     public func authenticate(_ handshake: Meterd_V1_Handshake, channel: any Channel) -> Result<ConnectionIdentity, HandshakeRefusal> {
-        switch admit(handshake.tenantID) {
+        switch admit(handshake) {
         case .success(let tenantId): return .success(ConnectionIdentity(tenantId: tenantId))
         case .failure(let refusal): return .failure(HandshakeRefusal(nil, refusal.reason))
         }

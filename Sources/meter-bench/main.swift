@@ -4,6 +4,7 @@ import MeterEngine
 
 // meter-bench: release-build benchmarks that print figures. Usage:
 //   swift run -c release meter-bench core [events] [seed]
+//   swift run -c release meter-bench dedup [ids]
 //   swift run -c release meter-bench engine [recovery-events] [data-directory]
 //   swift run -c release meter-bench wire [data-directory]
 //   swift run -c release meter-bench decode [batches]
@@ -34,6 +35,8 @@ switch suite {
 case "core":
     let events = arguments.dropFirst().first.flatMap { Int($0) } ?? 2_000_000
     CoreBenchmark.run(eventCount: events, seed: environmentSeed ?? 42)
+case "dedup":
+    DedupBenchmark.run(idCount: arguments.dropFirst().first.flatMap { Int($0) } ?? 1_000_000)
 case "engine":
     let events = arguments.dropFirst().first.flatMap { Int($0) } ?? 10_000_000
     let directory = arguments.dropFirst(2).first ?? "./.build/bench-data"
@@ -64,6 +67,6 @@ case "log":
     let rest = Array(arguments.dropFirst())
     try LogBenchmark.run(directory: rest.dropFirst().first ?? "./.build/bench-log", recordCount: rest.first.flatMap { Int($0) } ?? 1_000_000)
 default:
-    print("unknown suite \(suite); known: core, engine, wire, decode, ingest, fsync, decimal, log")
+    print("unknown suite \(suite); known: core, dedup, engine, wire, decode, ingest, fsync, decimal, log")
     exit(2)
 }

@@ -61,6 +61,15 @@ struct MeterSidecarCommand: AsyncParsableCommand {
     @Option(name: [.customLong("api-key"), .customLong("credential")], help: "API key (an ingest key is enough) for meterd's handshake; default $METERD_API_KEY. Needed for meterd over TCP.")
     var credential: String?
 
+    @Option(name: .long, help: ArgumentHelp("TLS to meterd over TCP: CA certificates (PEM) its certificate must chain to.", valueName: "path"))
+    var upstreamTlsCa: String?
+
+    @Option(name: .long, help: ArgumentHelp("Mutual TLS to meterd: client certificate chain (PEM, with --upstream-tls-key).", valueName: "path"))
+    var upstreamTlsCertificate: String?
+
+    @Option(name: .long, help: ArgumentHelp("Mutual TLS to meterd: the client certificate's private key (PEM).", valueName: "path"))
+    var upstreamTlsKey: String?
+
     @Option(name: .long, help: "Longest backoff between retries while meterd is down or busy, in milliseconds.")
     var maxBackoffMilliseconds = 2000
 
@@ -107,6 +116,10 @@ struct MeterSidecarCommand: AsyncParsableCommand {
         configuration.deadLetterPath = deadLetter
         configuration.tenantId = tenant
         configuration.credential = credential ?? ProcessInfo.processInfo.environment["METERD_API_KEY"] ?? ""
+        if upstreamTlsCa != nil || upstreamTlsCertificate != nil {
+            configuration.upstreamTLS = MeterClientTLS(certificateAuthorityPath: upstreamTlsCa, certificateChainPath: upstreamTlsCertificate,
+                                                       privateKeyPath: upstreamTlsKey)
+        }
         configuration.forwarder.batchEvents = batchEvents
         configuration.forwarder.batchWindow = .milliseconds(batchMilliseconds)
         configuration.forwarder.maximumInFlightBatches = maxInFlightBatches

@@ -88,6 +88,9 @@ struct Meterd: AsyncParsableCommand {
     @Option(name: .long, help: "How long event ids are remembered for exactly-once, in seconds (default 172800; at least late window + future skew).")
     var dedupWindowSeconds: Int?
 
+    @Option(name: .long, help: "Most event ids remembered for exactly-once (default 50000000, about 32-40 bytes each; at most 1073741824). When reached, ingest requests with new events get RESOURCE_EXHAUSTED until ids older than the dedup window expire; duplicates are still answered.")
+    var dedupMaxIds: Int?
+
     @Flag(name: .long, help: "Open a log with corruption in the middle by cutting it there (loses what follows; a copy is kept).")
     var repair = false
 

@@ -82,6 +82,12 @@ struct Settings {
         if let seconds = try integer("late-window-seconds", command.lateWindowSeconds) { engine.core.lateWindowMilliseconds = Int64(seconds) * 1000 }
         if let seconds = try integer("future-skew-seconds", command.futureSkewSeconds) { engine.core.futureSkewMilliseconds = Int64(seconds) * 1000 }
         if let seconds = try integer("dedup-window-seconds", command.dedupWindowSeconds) { engine.core.dedupWindowMilliseconds = Int64(seconds) * 1000 }
+        if let count = try integer("dedup-max-ids", command.dedupMaxIds) {
+            guard (1...EventLimits.dedupMaximumIdsUpperBound).contains(count) else {
+                throw ValidationError("dedup-max-ids must be 1 to \(EventLimits.dedupMaximumIdsUpperBound), got \(count)")
+            }
+            engine.core.limits.dedupMaximumIds = count
+        }
         engine.core.minuteRetentionMilliseconds = Swift.max(engine.core.minuteRetentionMilliseconds, engine.core.lateWindowMilliseconds + engine.core.futureSkewMilliseconds + 3_600_000)
         engine.repair = flag("repair", command.repair)
         if let level = value("log-level", command.logLevel) {

@@ -90,19 +90,19 @@ final class AccessStateTests: XCTestCase {
         XCTAssertEqual(key.id, "key_3")
     }
 
-    func testVersionOneSnapshotsWithoutKeysStillLoad() throws {
+    func testVersionTwoSnapshotsWithoutKeysStillLoad() throws {
         let harness = Harness()
         try harness.create(MeterDefinition(tenantId: "acme", eventName: "calls", displayName: "Calls", aggregation: .count))
         let current = harness.machine.snapshot()
-        // Version 1 is version 2 without the access section (next key number 1, no keys, no audit).
+        // Version 2 is version 3 without the access section (next key number 1, no keys, no audit).
         XCTAssertEqual(Array(current.suffix(3)), [1, 0, 0])
-        var versionOne = Array(current.dropLast(3))
-        XCTAssertEqual(versionOne[0], 2)
-        versionOne[0] = 1
-        let restored = try MeterStateMachine(snapshot: versionOne)
+        var versionTwo = Array(current.dropLast(3))
+        XCTAssertEqual(versionTwo[0], 3)
+        versionTwo[0] = 2
+        let restored = try MeterStateMachine(snapshot: versionTwo)
         XCTAssertEqual(restored.snapshot(), current)
-        versionOne[0] = 3
-        XCTAssertThrowsError(try MeterStateMachine(snapshot: versionOne))
+        versionTwo[0] = 4
+        XCTAssertThrowsError(try MeterStateMachine(snapshot: versionTwo))
     }
 }
 

@@ -121,6 +121,27 @@ final class MeterValidationTests: XCTestCase {
         XCTAssertNil(code(of: definition))
     }
 
+    /// Filters and group-by keys share one key rule; its messages name the key and the limit.
+    func testKeyRuleMessagesNameTheKeyAndTheLimit() {
+        func message(filters: [MeterFilter] = [], groupBy: [String] = []) -> String {
+            var definition = valid
+            definition.filters = filters
+            definition.groupBy = groupBy
+            do {
+                try MeterValidation.validate(definition)
+                return ""
+            } catch {
+                return error.message
+            }
+        }
+        XCTAssertEqual(message(filters: [MeterFilter(key: "model", values: ["a"]), MeterFilter(key: "model", values: ["b"])]),
+                       "filter key \"model\" appears twice; list all its values in one filter")
+        XCTAssertEqual(message(filters: (0..<17).map { MeterFilter(key: "k\($0)", values: ["v"]) }), "at most 16 filters, got 17")
+        XCTAssertEqual(message(groupBy: ["model", "model"]), "group-by key \"model\" appears twice")
+        XCTAssertTrue(message(groupBy: ["bad key"]).hasPrefix("group-by key \"bad key\" is invalid: use "))
+        XCTAssertEqual(message(groupBy: ["a", "b", "c", "d", "e"]), "at most 4 group-by keys, got 5")
+    }
+
     func testGroupByRules() {
         for groupBy in [["a", "b", "c", "d", "e"], ["model", "model"], ["bad key"]] {
             var definition = valid

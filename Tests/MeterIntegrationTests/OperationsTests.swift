@@ -60,6 +60,10 @@ final class OperationsTests: XCTestCase {
         XCTAssertEqual(samples["meterd_last_applied_sequence"], 6, scrape.body)
         XCTAssertEqual(samples["meterd_engine_failed"], 0, scrape.body)
         XCTAssertEqual(samples["meterd_writer_queue_events"], 0, scrape.body)
+        // The exactly-once index remembers the 7 accepted ids (both tenants) under the default cap.
+        XCTAssertEqual(samples["meterd_dedup_index_entries"], 7, scrape.body)
+        XCTAssertEqual(samples["meterd_dedup_index_max_entries"], 50_000_000, scrape.body)
+        XCTAssertGreaterThan(samples["meterd_dedup_index_bytes"] ?? 0, 0, scrape.body)
 
         // Closing a connection brings the gauge down (polled: the close is seen asynchronously).
         Glibc.shutdown(other.descriptor, Int32(SHUT_RDWR))
@@ -127,19 +131,8 @@ final class OperationsTests: XCTestCase {
 
     /// A blocking HTTP/1.1 GET over a real TCP socket to 127.0.0.1; returns the head and body.
     static func httpGet(port: Int, path: String) throws -> (head: String, body: String) {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw RawClientError("socket: \(errno)") }
+        let descriptor = try BlockingSocket.connect(.tcp(port: port), receiveTimeoutSeconds: 10)
         defer { close(descriptor) }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw RawClientError("connect to 127.0.0.1:\(port): \(errno)") }
         let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n\r\n".utf8)
         guard write(descriptor, request, request.count) == request.count else { throw RawClientError("write: \(errno)") }
         var response: [UInt8] = []

@@ -98,6 +98,32 @@ final class TLSTests: XCTestCase {
         await client.close()
     }
 
+    func testSidecarForwardsWithAnIngestKeyOverMutualTLS() async throws {
+        let files = try makeCertificates()
+        let server = try ServerProcess(self, arguments: ["--tls-certificate", files.serverCertificate, "--tls-key", files.serverKey,
+                                                         "--tls-client-ca", files.ca])
+        defer { XCTAssertEqual(server.stop(), 0) }
+        let admin = try await MeterClient.connect(to: .unixSocket(path: server.socketPath))
+        _ = try await admin.createMeter(SidecarEndToEndTests.countMeter())
+        let key = try await admin.createApiKey(name: "sidecar", role: .ingest)
+        let sidecar = try SidecarProcess(self, upstream: "127.0.0.1:\(server.tcpPort)", extraArguments: [
+            "--api-key", key.secret, "--upstream-tls-ca", files.ca,
+            "--upstream-tls-certificate", files.clientCertificate, "--upstream-tls-key", files.clientKey,
+        ])
+        let service = SidecarService(socketPath: sidecar.socketPath)
+        try await service.send((0..<20).map { SidecarEndToEndTests.event("tls-\($0)") })
+        let status = try await service.waitForStatus(timeout: .seconds(60), "delivery") { $0["spool_events"] == "0" }
+        XCTAssertEqual(status["dead_letters"], "0")
+        let usage = try await admin.currentUsage(MeterClient.reference("api_call")).row.value
+        XCTAssertEqual(usage, "20")
+        // The key's audit entry names the admin who made it; the events came with the ingest key.
+        let created = try await admin.auditEntries(keyId: key.key.id)
+        XCTAssertEqual(created.map(\.action), ["key.create"])
+        await service.close()
+        await admin.close()
+        XCTAssertEqual(sidecar.stop().status, 0)
+    }
+
     func testPlaintextTcpOnANonLoopbackAddressIsRefusedUnlessAllowed() throws {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("meterd-plain-\(UUID().uuidString.prefix(8))").path
         addTeardownBlock { try? FileManager.default.removeItem(atPath: base) }

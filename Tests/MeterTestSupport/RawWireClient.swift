@@ -12,42 +12,12 @@ public final class RawWireClient {
     private var buffer = ByteBuffer()
     private var nextStream: UInt32 = 1
 
-    public enum Address {
-        case unix(String)
-        case tcp(port: Int)
-    }
+    public typealias Address = BlockingSocket.Address
 
     /// `receiveBufferBytes` sets SO_RCVBUF before connecting (a small one makes a client that
     /// does not read stall the server's writes quickly).
     public init(_ address: Address, timeoutSeconds: Int = 10, receiveBufferBytes: Int32? = nil) throws {
-        let family = switch address { case .unix: AF_UNIX; case .tcp: AF_INET }
-        descriptor = socket(family, Int32(SOCK_STREAM.rawValue), 0)
-        if var size = receiveBufferBytes {
-            setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-        }
-        switch address {
-        case .unix(let path):
-            var socketAddress = sockaddr_un()
-            socketAddress.sun_family = sa_family_t(AF_UNIX)
-            withUnsafeMutableBytes(of: &socketAddress.sun_path) { raw in
-                raw.copyBytes(from: Array(path.utf8) + [0])
-            }
-            let result = withUnsafePointer(to: &socketAddress) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-            }
-            guard result == 0 else { throw RawClientError("connect \(path): \(String(cString: strerror(errno)))") }
-        case .tcp(let port):
-            var socketAddress = sockaddr_in()
-            socketAddress.sin_family = sa_family_t(AF_INET)
-            socketAddress.sin_port = in_port_t(UInt16(port).bigEndian)
-            socketAddress.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let result = withUnsafePointer(to: &socketAddress) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            guard result == 0 else { throw RawClientError("connect 127.0.0.1:\(port): \(String(cString: strerror(errno)))") }
-        }
-        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        descriptor = try BlockingSocket.connect(address, receiveBufferBytes: receiveBufferBytes, receiveTimeoutSeconds: timeoutSeconds)
     }
 
     deinit { close(descriptor) }

@@ -89,3 +89,13 @@ public struct DecodingError: Error, Hashable, Sendable, CustomStringConvertible 
     public init(_ message: String) { self.message = message }
     public var description: String { message }
 }
+
+extension BinaryReader {
+    /// Lends the next `count` bytes to `body` and moves past them; throws if fewer are left.
+    public mutating func withRawBytes<Result>(count: Int, _ body: (UnsafeRawBufferPointer) -> Result) throws(DecodingError) -> Result {
+        guard count >= 0, count <= remainingCount else { throw DecodingError("\(count) bytes expected at byte \(position), \(remainingCount) left") }
+        let start = position
+        position += count
+        return bytes.withUnsafeBytes { all in body(UnsafeRawBufferPointer(rebasing: all[start..<(start + count)])) }
+    }
+}

@@ -63,3 +63,10 @@ public struct BinaryWriter: Sendable {
         if let value { write(string: value) }
     }
 }
+
+extension BinaryWriter {
+    /// Appends raw bytes (flat arrays in snapshots).
+    public mutating func write(raw value: UnsafeRawBufferPointer) {
+        bytes.append(contentsOf: value)
+    }
+}

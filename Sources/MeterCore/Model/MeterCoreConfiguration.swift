@@ -15,6 +15,12 @@ public struct MeterCoreConfiguration: Hashable, Sendable {
     /// buckets. Default 72 hours. Must exceed the late window so late events keep their minute.
     public var minuteRetentionMilliseconds: Int64 = 72 * 3_600_000
     public var limits = EventLimits()
+    /// The secret that keys the exactly-once index's fingerprints (see `DedupKey`). MeterEngine
+    /// passes the data directory's own key; the default all-zero key is for tests and tools.
+    public var dedupKey = DedupKey.unkeyed
+    /// Bits of each fingerprint the index keeps. 128 in production (the collision bound in
+    /// docs/architecture.md relies on it); tests lower it to make collisions common.
+    public var dedupFingerprintBits = 128
 
     public init() {}
 
@@ -28,6 +34,10 @@ public struct MeterCoreConfiguration: Hashable, Sendable {
         }
         if minuteRetentionMilliseconds <= lateWindowMilliseconds + futureSkewMilliseconds {
             problems.append("minute retention must exceed late window + future skew, so late events keep minute resolution")
+        }
+        if !(1...128).contains(dedupFingerprintBits) { problems.append("dedup fingerprint bits must be 1 to 128") }
+        if !(1...EventLimits.dedupMaximumIdsUpperBound).contains(limits.dedupMaximumIds) {
+            problems.append("the most remembered event ids must be 1 to \(EventLimits.dedupMaximumIdsUpperBound)")
         }
         return problems
     }
@@ -43,6 +53,13 @@ public struct EventLimits: Hashable, Sendable {
     public var propertyValueMaximumBytes = 512
     /// Most events one record may carry.
     public var batchMaximumEvents = 10_000
+    /// Most event ids the exactly-once index remembers (about 32-40 bytes each, so the default
+    /// 50,000,000 is about 2 GB). When it is full, ingest requests with new events are refused
+    /// with RESOURCE_EXHAUSTED until ids older than the dedup window expire; duplicates of
+    /// remembered ids are still answered. Applying logged records never refuses.
+    public var dedupMaximumIds = 50_000_000
+    /// Highest allowed `dedupMaximumIds` (positions in the index's slots are 32 bits).
+    public static let dedupMaximumIdsUpperBound = 1 << 30
 
     public init() {}
 }

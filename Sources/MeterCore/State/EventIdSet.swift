@@ -12,8 +12,8 @@ extension Set<String>: EventIdSet {
     }
 }
 
-/// Event ids of one tenant accepted by the current group commit but not applied yet, in the
-/// same fast hash table the state machine uses for its dedup index.
+/// Event ids of one tenant accepted by the current group commit but not applied yet, by full id
+/// in the fast string table the state machine uses for names and customers.
 public struct PendingEventIds: EventIdSet {
     var table: StringTable<Bool>
 
@@ -28,5 +28,15 @@ public struct PendingEventIds: EventIdSet {
             present = true
             return true
         }
+    }
+}
+
+extension PendingEventIds {
+    /// Ids held.
+    public var count: Int { table.count }
+
+    /// Forgets `eventId` (an id whose request was refused after screening).
+    public mutating func remove(_ eventId: String) {
+        table.remove(eventId)
     }
 }

@@ -1,7 +1,8 @@
 extension MeterStateMachine {
-    /// 2 added the API keys and the audit trail after the meters; version 1 snapshots (none of
-    /// either) are still read.
-    static let snapshotFormatVersion: UInt64 = 2
+    /// 3: 2 and then the API keys and the audit trail after the meters. 2 (read): event ids as
+    /// the fingerprint index's flat arrays after the tenants, no keys. 1 (read only): each
+    /// tenant's ids as strings with their accept times, no keys.
+    static let snapshotFormatVersion: UInt64 = 3
 
     /// The whole state as bytes. Deterministic: two state machines that applied the same
     /// records produce identical bytes (dictionaries are written in sorted key order), which is
@@ -22,22 +23,12 @@ extension MeterStateMachine {
             writer.write(varint: tenant.eventsWithoutMeter)
             writer.write(varint: UInt64(tenant.customers.count))
             for customer in tenant.customers { writer.write(string: customer) }
-            // Remembered ids in the order they were accepted (the expiry queue: the order of the
-            // records, which replay reproduces), so the bytes never depend on the layout of the
-            // in-memory index. Queue entries an id's later acceptance replaced are skipped. No
-            // sort: sorting millions of ids stalled the writer for seconds.
-            var live: [(acceptedAtMilliseconds: Int64, eventId: String)] = []
-            live.reserveCapacity(tenant.acceptedEventIds.count)
-            for entry in tenant.expiryQueue[tenant.expiryQueueHead...]
-            where tenant.acceptedEventIds.value(for: entry.eventId) == entry.acceptedAtMilliseconds {
-                live.append(entry)
-            }
-            writer.write(varint: UInt64(live.count))
-            for entry in live {
-                writer.write(signed: entry.acceptedAtMilliseconds)
-                writer.write(string: entry.eventId)
-            }
         }
+        // The exactly-once index, after a check value of the key its fingerprints were made
+        // with (a snapshot must never be read with another key) and their width.
+        writer.write(varint: configuration.dedupKey.checkValue)
+        writer.write(varint: UInt64(configuration.dedupFingerprintBits))
+        eventIds.write(to: &writer)
 
         writer.write(varint: UInt64(meterOrder.count))
         for id in meterOrder {
@@ -107,23 +98,45 @@ extension MeterStateMachine {
         self.init(configuration: configuration)
         var reader = BinaryReader(bytes)
         let version = try reader.readVarint()
-        guard version == 1 || version == Self.snapshotFormatVersion else { throw DecodingError("unsupported snapshot format version \(version)") }
+        guard (1...Self.snapshotFormatVersion).contains(version) else { throw DecodingError("unsupported snapshot format version \(version)") }
         nextMeterNumber = try reader.readVarint()
         highWaterMilliseconds = try reader.readSigned()
         rolledBeforeMinute = try reader.readSigned()
         lastAppliedSequence = try reader.readVarint()
 
-        for _ in 0..<(try reader.readCount()) {
+        var legacyIds: [LegacyRememberedId] = []
+        for tenantNumber in 0..<(try reader.readCount()) {
             let tenant = TenantState(id: try reader.readString())
             tenant.eventsWithoutMeter = try reader.readVarint()
             for _ in 0..<(try reader.readCount()) {
                 _ = tenant.customerNumber(for: try reader.readString())
             }
-            for _ in 0..<(try reader.readCount()) {
-                let acceptedAt = try reader.readSigned()
-                _ = tenant.remember(try reader.readString(), acceptedAtMilliseconds: acceptedAt, oldestKeptMilliseconds: .max)
+            if version == 1 {
+                for order in 0..<(try reader.readCount()) {
+                    let acceptedAt = try reader.readSigned()
+                    let fingerprint = fingerprinter.fingerprint(tenantId: tenant.id, eventId: try reader.readString())
+                    legacyIds.append(LegacyRememberedId(acceptedAtMilliseconds: acceptedAt, tenantNumber: tenantNumber, order: order, fingerprint: fingerprint))
+                }
             }
             tenants[tenant.id] = tenant
+        }
+        if version == 1 {
+            loadLegacyIds(legacyIds)
+        } else {
+            let keyCheck = try reader.readVarint()
+            guard keyCheck == configuration.dedupKey.checkValue else {
+                throw DecodingError("the snapshot's exactly-once index was made with another dedup key than this data directory's (the dedup-key file was replaced or lost); restore that file")
+            }
+            let bits = try reader.readVarint()
+            guard bits == UInt64(configuration.dedupFingerprintBits) else {
+                throw DecodingError("the snapshot's exactly-once index keeps \(bits)-bit fingerprints, the configuration \(configuration.dedupFingerprintBits)")
+            }
+            eventIds = try EventIdIndex.read(from: &reader)
+            // Ids are remembered at the high-water time, never later: a snapshot saying otherwise
+            // would make the next id go back in time.
+            if let newest = eventIds.newestAcceptedAtMilliseconds, newest > highWaterMilliseconds {
+                throw DecodingError("the snapshot's exactly-once index holds ids accepted after its high-water time")
+            }
         }
 
         for _ in 0..<(try reader.readCount()) {
@@ -134,8 +147,29 @@ extension MeterStateMachine {
                 tenant(state.meter.definition.tenantId).activeMeterByEventName.set(state, for: state.meter.definition.eventName)
             }
         }
-        if version >= 2 { try readAccess(from: &reader) }
+        if version >= 3 { try readAccess(from: &reader) }
         guard reader.isAtEnd else { throw DecodingError("\(reader.remainingCount) unexpected bytes after snapshot") }
+    }
+
+    /// An id of a version 1 snapshot, where each tenant listed its own ids in acceptance order.
+    private struct LegacyRememberedId {
+        var acceptedAtMilliseconds: Int64
+        var tenantNumber: Int
+        var order: Int
+        var fingerprint: UInt128
+    }
+
+    /// Builds the index from a version 1 snapshot's ids: all tenants' ids merged in time order
+    /// (ties in tenant order, then each tenant's order), as one index wants them.
+    private func loadLegacyIds(_ ids: [LegacyRememberedId]) {
+        let sorted = ids.sorted { left, right in
+            (left.acceptedAtMilliseconds, left.tenantNumber, left.order) < (right.acceptedAtMilliseconds, right.tenantNumber, right.order)
+        }
+        var index = EventIdIndex(minimumCapacity: sorted.count * 2)
+        for id in sorted {
+            _ = index.insert(id.fingerprint, acceptedAtMilliseconds: id.acceptedAtMilliseconds, firstLivePosition: index.tailPosition)
+        }
+        eventIds = index
     }
 
     private func readMeterState(from reader: inout BinaryReader) throws(DecodingError) -> MeterState {

@@ -21,6 +21,9 @@ public final class MeterStateMachine {
     var rolledBeforeMinute: Int64 = .min
     /// Log position of the last record applied.
     public internal(set) var lastAppliedSequence: UInt64 = 0
+    /// Fingerprints of the event ids accepted in the dedup window, for exactly-once counting.
+    @exclusivity(unchecked) var eventIds = EventIdIndex()
+    let fingerprinter: EventFingerprinter
     /// API keys by id, and their ids in creation order (MeterStateMachine+Access).
     var apiKeysById: [String: ApiKey] = [:]
     var apiKeyOrder: [String] = []
@@ -32,6 +35,20 @@ public final class MeterStateMachine {
     public init(configuration: MeterCoreConfiguration = MeterCoreConfiguration()) {
         precondition(configuration.problems.isEmpty, "invalid configuration: \(configuration.problems)")
         self.configuration = configuration
+        fingerprinter = EventFingerprinter(key: configuration.dedupKey, bits: configuration.dedupFingerprintBits)
+    }
+
+    /// How full the exactly-once index is: entries kept, bytes held, and the configured cap.
+    public var dedupIndexFill: DedupIndexFill {
+        DedupIndexFill(entries: eventIds.count, bytes: eventIds.byteCount, maximumEntries: configuration.limits.dedupMaximumIds)
+    }
+
+    /// How many new event ids may still be accepted at `nowMilliseconds` before the index
+    /// reaches `limits.dedupMaximumIds` (ids older than the dedup window no longer count).
+    /// The engine refuses new events beyond it at screening time; `apply` itself never refuses.
+    public func dedupIndexRoom(nowMilliseconds: Int64) -> Int {
+        let firstLive = eventIds.firstPosition(acceptedAtOrAfter: nowMilliseconds &- configuration.dedupWindowMilliseconds)
+        return configuration.limits.dedupMaximumIds - (eventIds.tailPosition - firstLive)
     }
 
     // MARK: Validation without side effects
@@ -65,8 +82,8 @@ public final class MeterStateMachine {
     public func screen<Pending: EventIdSet>(
         _ events: [UsageEvent], tenantId: String, nowMilliseconds: Int64, pendingEventIds: inout Pending
     ) -> [EventScreening] {
-        let tenant = tenants[tenantId]
-        let oldestKept = nowMilliseconds &- configuration.dedupWindowMilliseconds
+        let firstLive = eventIds.firstPosition(acceptedAtOrAfter: nowMilliseconds &- configuration.dedupWindowMilliseconds)
+        let tenantPrefix = fingerprinter.prefix(tenantId: tenantId)
         var results: [EventScreening] = []
         results.reserveCapacity(events.count)
         for event in events {
@@ -76,8 +93,8 @@ public final class MeterStateMachine {
                 results.append(.rejected(error))
                 continue
             }
-            if tenant?.hasAccepted(event.eventId, since: oldestKept) == true
-                || !pendingEventIds.insertIfAbsent(event.eventId) {
+            let fingerprint = fingerprinter.fingerprint(prefix: tenantPrefix, eventId: event.eventId)
+            if eventIds.contains(fingerprint, since: firstLive) || !pendingEventIds.insertIfAbsent(event.eventId) {
                 results.append(.duplicate)
             } else {
                 results.append(.accept)
@@ -173,13 +190,15 @@ public final class MeterStateMachine {
         // Ids are remembered at a time that never goes backwards, so they expire in FIFO order.
         let effectiveTime = Swift.max(acceptedAtMilliseconds, highWaterMilliseconds)
         let tenant = tenant(tenantId)
-        let oldestKept = acceptedAtMilliseconds &- configuration.dedupWindowMilliseconds
+        let firstLive = eventIds.firstPosition(acceptedAtOrAfter: acceptedAtMilliseconds &- configuration.dedupWindowMilliseconds)
+        let tenantPrefix = fingerprinter.prefix(tenantId: tenantId)
         var outcomes: [EventOutcome] = []
         outcomes.reserveCapacity(events.count)
         var index: UInt32 = 0
         for event in events {
             defer { index &+= 1 }
-            guard tenant.remember(event.eventId, acceptedAtMilliseconds: effectiveTime, oldestKeptMilliseconds: oldestKept) else {
+            let fingerprint = fingerprinter.fingerprint(prefix: tenantPrefix, eventId: event.eventId)
+            guard eventIds.insert(fingerprint, acceptedAtMilliseconds: effectiveTime, firstLivePosition: firstLive) else {
                 outcomes.append(.duplicate)
                 continue
             }
@@ -236,9 +255,7 @@ public final class MeterStateMachine {
         guard acceptedAtMilliseconds > highWaterMilliseconds else { return }
         highWaterMilliseconds = acceptedAtMilliseconds
         let oldestKept = acceptedAtMilliseconds &- configuration.dedupWindowMilliseconds
-        for tenant in tenants.values {
-            tenant.expireEventIds(acceptedBefore: oldestKept)
-        }
+        eventIds.expire(acceptedBefore: oldestKept)
         // Roll up whole hours only, so every hour bucket covers a full hour of minutes.
         let cutoffMinute = (acceptedAtMilliseconds &- configuration.minuteRetentionMilliseconds)
             .flooredDivision(by: 3_600_000) * 60

@@ -30,17 +30,10 @@ public enum MeterValidation {
     }
 
     static func validateFilters(_ filters: [MeterFilter]) throws(MeterError) {
-        guard filters.count <= NameRules.filtersMaximumCount else {
-            throw MeterError(.invalidFilter, "at most \(NameRules.filtersMaximumCount) filters, got \(filters.count)")
-        }
-        var keys = Set<String>()
+        var keys = PropertyKeyList(code: .invalidFilter, keyName: "filter key", duplicateAdvice: "; list all its values in one filter")
+        try keys.checkCount(filters.count, maximum: NameRules.filtersMaximumCount, of: "filters")
         for filter in filters {
-            guard NameRules.isValidPropertyKey(filter.key) else {
-                throw MeterError(.invalidFilter, "filter key \(quoted(filter.key)) is invalid: use \(NameRules.propertyKeyRule)")
-            }
-            guard keys.insert(filter.key).inserted else {
-                throw MeterError(.invalidFilter, "filter key \(quoted(filter.key)) appears twice; list all its values in one filter")
-            }
+            try keys.add(filter.key)
             guard !filter.values.isEmpty, filter.values.count <= NameRules.filterValuesMaximumCount else {
                 throw MeterError(.invalidFilter, "filter \(quoted(filter.key)) needs 1-\(NameRules.filterValuesMaximumCount) values, got \(filter.values.count)")
             }
@@ -95,17 +88,38 @@ public enum MeterValidation {
     }
 
     static func validateGroupBy(_ groupBy: [String]) throws(MeterError) {
-        guard groupBy.count <= NameRules.groupByMaximumCount else {
-            throw MeterError(.invalidGroupBy, "at most \(NameRules.groupByMaximumCount) group-by keys, got \(groupBy.count)")
+        var keys = PropertyKeyList(code: .invalidGroupBy, keyName: "group-by key", duplicateAdvice: "")
+        try keys.checkCount(groupBy.count, maximum: NameRules.groupByMaximumCount, of: "group-by keys")
+        for key in groupBy { try keys.add(key) }
+    }
+}
+
+/// The rule filters and group-by keys share: at most so many, each a valid property key, none
+/// twice; a break is refused with `code` and a message naming the key.
+private struct PropertyKeyList {
+    let code: RejectionCode
+    /// "filter key", "group-by key".
+    let keyName: String
+    /// Appended to the message about a key given twice.
+    let duplicateAdvice: String
+    private var seen = Set<String>()
+
+    init(code: RejectionCode, keyName: String, duplicateAdvice: String) {
+        self.code = code
+        self.keyName = keyName
+        self.duplicateAdvice = duplicateAdvice
+    }
+
+    func checkCount(_ count: Int, maximum: Int, of noun: String) throws(MeterError) {
+        guard count <= maximum else { throw MeterError(code, "at most \(maximum) \(noun), got \(count)") }
+    }
+
+    mutating func add(_ key: String) throws(MeterError) {
+        guard NameRules.isValidPropertyKey(key) else {
+            throw MeterError(code, "\(keyName) \(quoted(key)) is invalid: use \(NameRules.propertyKeyRule)")
         }
-        var keys = Set<String>()
-        for key in groupBy {
-            guard NameRules.isValidPropertyKey(key) else {
-                throw MeterError(.invalidGroupBy, "group-by key \(quoted(key)) is invalid: use \(NameRules.propertyKeyRule)")
-            }
-            guard keys.insert(key).inserted else {
-                throw MeterError(.invalidGroupBy, "group-by key \(quoted(key)) appears twice")
-            }
+        guard seen.insert(key).inserted else {
+            throw MeterError(code, "\(keyName) \(quoted(key)) appears twice\(duplicateAdvice)")
         }
     }
 }

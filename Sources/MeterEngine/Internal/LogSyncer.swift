@@ -47,11 +47,7 @@ final class LogSyncer: @unchecked Sendable {
 
     /// Stops the thread once it is idle.
     func stop() {
-        work.lock()
-        stopping = true
-        work.signal()
-        while !stopped { work.wait() }
-        work.unlock()
+        work.stopWorker(request: { stopping = true }, hasStopped: { stopped })
     }
 
     private func run() {

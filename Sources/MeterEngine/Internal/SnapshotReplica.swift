@@ -98,11 +98,7 @@ final class SnapshotReplica: @unchecked Sendable {
 
     /// Finishes every queued step (snapshots included), then stops the thread.
     func stop() {
-        condition.lock()
-        stopping = true
-        condition.signal()
-        while !stopped { condition.wait() }
-        condition.unlock()
+        condition.stopWorker(request: { stopping = true }, hasStopped: { stopped })
     }
 
     private func run(load: () throws -> MeterStateMachine) {

@@ -19,6 +19,9 @@ public final class EngineMetrics: Sendable {
     private let snapshotSequence: Gauge
     private let snapshotInProgress: Gauge
     private let failed: Gauge
+    private let dedupIndexEntries: Gauge
+    private let dedupIndexBytes: Gauge
+    private let dedupIndexMaximumEntries: Gauge
     private let snapshotDuration: Timer
     private let snapshotBytes: Recorder
     private let lastSnapshotBytes: Gauge
@@ -36,6 +39,9 @@ public final class EngineMetrics: Sendable {
         snapshotSequence = Gauge(label: "meterd_snapshot_sequence", factory: factory)
         snapshotInProgress = Gauge(label: "meterd_snapshot_in_progress", factory: factory)
         failed = Gauge(label: "meterd_engine_failed", factory: factory)
+        dedupIndexEntries = Gauge(label: "meterd_dedup_index_entries", factory: factory)
+        dedupIndexBytes = Gauge(label: "meterd_dedup_index_bytes", factory: factory)
+        dedupIndexMaximumEntries = Gauge(label: "meterd_dedup_index_max_entries", factory: factory)
         snapshotDuration = Timer(label: "meterd_snapshot_duration_seconds", factory: factory)
         snapshotBytes = Recorder(label: "meterd_snapshot_bytes", factory: factory)
         lastSnapshotBytes = Gauge(label: "meterd_snapshot_last_bytes", factory: factory)
@@ -55,6 +61,9 @@ public final class EngineMetrics: Sendable {
         snapshotSequence.record(status.snapshotSequence)
         snapshotInProgress.record(status.snapshotInProgress ? 1 : 0)
         failed.record(status.failure == nil ? 0 : 1)
+        dedupIndexEntries.record(status.dedupIndex.entries)
+        dedupIndexBytes.record(status.dedupIndex.bytes)
+        dedupIndexMaximumEntries.record(status.dedupIndex.maximumEntries)
     }
 
     /// Records a snapshot's duration and size, or a failure, or retention's deletions.

@@ -1,3 +1,4 @@
+import MeterCore
 import MeterEngine
 import MeterProto
 import MeterWire
@@ -21,7 +22,7 @@ struct HealthService {
                 response.message = "writes refused: \(failure)"
             } else {
                 response.status = .serving
-                response.message = "serving"
+                response.message = "serving" + Self.dedupIndexNote(status.dedupIndex)
             }
             return response
         })
@@ -39,5 +40,14 @@ struct HealthService {
             response.syncs = status.syncs
             return response
         })
+    }
+
+    /// Said in Health's message once the exactly-once index is 80% full (the fill is always in
+    /// `EngineStatus` and the `meterd_dedup_index_*` gauges).
+    static func dedupIndexNote(_ fill: DedupIndexFill) -> String {
+        guard fill.maximumEntries > 0, fill.entries * 5 >= fill.maximumEntries * 4 else { return "" }
+        let what = fill.entries >= fill.maximumEntries ? "full: ingest requests with new events get RESOURCE_EXHAUSTED until ids expire"
+                                                       : "\(fill.entries * 100 / fill.maximumEntries)% full"
+        return "; the exactly-once index is \(what) (\(fill.entries) of \(fill.maximumEntries) event ids, \(fill.bytes / 1_048_576) MiB; --dedup-max-ids)"
     }
 }

@@ -57,14 +57,14 @@ final class MeterdSystem: BenchSystem, @unchecked Sendable {
             tcpPort = Int(line[range.upperBound...].prefix { $0.isNumber }) ?? 0
         }
         child = process
-        let connection = try WireConnection(address)
+        let connection = try WireConnection(address, credential: transport == .tcp ? bootstrapKey : "")
         let health = try connection.call(.healthCheck, Meterd_V1_HealthCheckRequest(), as: Meterd_V1_HealthCheckResponse.self)
         guard health.status == .serving else { throw BenchError("meterd is not serving: \(health.message)") }
         lastStartSeconds = Double(DispatchTime.now().uptimeNanoseconds - began.uptimeNanoseconds) / 1e9
     }
 
     var address: WireConnection.Address {
-        transport == .unix ? .unix(socketPath) : .tcp(port: tcpPort, credential: bootstrapKey)
+        transport == .unix ? .unix(socketPath) : .tcp(port: tcpPort)
     }
 
     /// The admin key meterd wrote into its new data directory (TCP needs a key).
@@ -75,12 +75,12 @@ final class MeterdSystem: BenchSystem, @unchecked Sendable {
 
     /// The version meterd reports in Health/ServerInfo.
     func serverVersion() throws -> String {
-        try WireConnection(address).call(.serverInfo, Meterd_V1_ServerInfoRequest(), as: Meterd_V1_ServerInfoResponse.self).version
+        try WireConnection(address, credential: transport == .tcp ? bootstrapKey : "").call(.serverInfo, Meterd_V1_ServerInfoRequest(), as: Meterd_V1_ServerInfoResponse.self).version
     }
 
     /// Group commits and log fdatasyncs since meterd started (Health/ServerInfo).
     func commitCounters() throws -> (groupCommits: Int, syncs: Int) {
-        let info = try WireConnection(address).call(.serverInfo, Meterd_V1_ServerInfoRequest(), as: Meterd_V1_ServerInfoResponse.self)
+        let info = try WireConnection(address, credential: transport == .tcp ? bootstrapKey : "").call(.serverInfo, Meterd_V1_ServerInfoRequest(), as: Meterd_V1_ServerInfoResponse.self)
         return (Int(info.groupCommits), Int(info.syncs))
     }
 
@@ -93,7 +93,7 @@ final class MeterdSystem: BenchSystem, @unchecked Sendable {
     }
 
     private func createMeters() throws {
-        let connection = try WireConnection(address)
+        let connection = try WireConnection(address, credential: transport == .tcp ? bootstrapKey : "")
         for meter in BenchMeter.allCases {
             var definition = Meterd_V1_MeterDefinition()
             definition.eventName = meter.eventName
@@ -118,7 +118,7 @@ final class MeterdSystem: BenchSystem, @unchecked Sendable {
         }
     }
 
-    func connect() throws -> any BenchConnection { try MeterdConnection(WireConnection(address)) }
+    func connect() throws -> any BenchConnection { try MeterdConnection(WireConnection(address, credential: transport == .tcp ? bootstrapKey : "")) }
 
     /// A fresh data directory: stop, delete, start, define the meters again.
     func reset() throws {

@@ -1,5 +1,6 @@
 import Foundation
 import MeterProto
+import MeterTestSupport
 import MeterWire
 import NIOCore
 import SwiftProtobuf
@@ -8,11 +9,7 @@ import SwiftProtobuf
 /// request at a time. The benchmark gives every system the same shape of client: one thread,
 /// one connection, one request in flight.
 final class WireConnection {
-    enum Address: Sendable {
-        case unix(String)
-        /// meterd over TCP needs an API key (docs/security.md): the bootstrap key of its data directory.
-        case tcp(port: Int, credential: String)
-    }
+    typealias Address = BlockingSocket.Address
 
     private let descriptor: Int32
     private var buffer = ByteBuffer()
@@ -20,28 +17,15 @@ final class WireConnection {
     private var receiveChunk = [UInt8](repeating: 0, count: 1 << 16)
     private var credential = ""
 
-    init(_ address: Address) throws {
-        switch address {
-        case .unix(let path):
-            descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-            var socketAddress = sockaddr_un()
-            socketAddress.sun_family = sa_family_t(AF_UNIX)
-            withUnsafeMutableBytes(of: &socketAddress.sun_path) { raw in raw.copyBytes(from: Array(path.utf8) + [0]) }
-            let result = withUnsafePointer(to: &socketAddress) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-            }
-            guard result == 0 else { throw BenchError("connect \(path): \(String(cString: strerror(errno)))") }
-        case .tcp(let port, let credential):
-            self.credential = credential
-            descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var socketAddress = sockaddr_in()
-            socketAddress.sin_family = sa_family_t(AF_INET)
-            socketAddress.sin_port = in_port_t(UInt16(port).bigEndian)
-            socketAddress.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let result = withUnsafePointer(to: &socketAddress) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            guard result == 0 else { throw BenchError("connect 127.0.0.1:\(port): \(String(cString: strerror(errno)))") }
+    /// `credential`: meterd over TCP needs an API key (docs/security.md).
+    init(_ address: Address, credential: String = "") throws {
+        self.credential = credential
+        do {
+            descriptor = try BlockingSocket.connect(address)
+        } catch {
+            throw BenchError("\(error)")
+        }
+        if case .tcp = address {
             var noDelay: Int32 = 1
             setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &noDelay, socklen_t(MemoryLayout<Int32>.size))
         }
