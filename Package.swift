@@ -79,9 +79,14 @@ let package = Package(
         // meterd's services on the wire-server core, dispatching to the engine; its metrics.
         .target(name: "MeterServer", dependencies: ["MeterCore", "MeterEngine", "MeterWire", "MeterWireServer", "MeterOperations", "MeterProto", nioCore, nioPosix, swiftProtobuf,
                                                   logging, metrics, serviceLifecycle, crypto]),
+        // The HTTP listener: JSON API (CloudEvents ingest, meters, usage query), OpenAPI document,
+        // web console and /metrics, on the same engine as the binary protocol (docs/http-api.md).
+        .target(name: "MeterHTTP", dependencies: ["MeterCore", "MeterEngine", "MeterServer", "MeterWire", "MeterWireServer", "MeterProto", "MeterClient",
+                                                nioCore, logging, serviceLifecycle, prometheus, hummingbird,
+                                                .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         // async/await client over either transport.
         .target(name: "MeterClient", dependencies: ["MeterWire", "MeterProto", nioCore, nioPosix, swiftProtobuf, nioSSL]),
-        .executableTarget(name: "meterd", dependencies: ["MeterServer", "MeterWireServer", "MeterOperations", "MeterEngine", "MeterCore", "MeterWire", argumentParser, logging, metrics, serviceLifecycle, prometheus]),
+        .executableTarget(name: "meterd", dependencies: ["MeterServer", "MeterHTTP", "MeterWireServer", "MeterOperations", "MeterEngine", "MeterCore", "MeterWire", argumentParser, logging, metrics, serviceLifecycle, prometheus]),
         .executableTarget(name: "meterctl", dependencies: ["MeterClient", "MeterProto", "MeterCore", argumentParser]),
         // Batching ingestion next to a service: local socket, fsynced spool, forwarding with backoff.
         .target(name: "MeterSidecar", dependencies: ["MeterCore", "MeterClient", "MeterLog", "MeterWire", "MeterWireServer", "MeterProto", nioCore, nioPosix, swiftProtobuf, logging]),
@@ -98,6 +103,8 @@ let package = Package(
         .testTarget(name: "MeterEngineTests", dependencies: ["MeterTestSupport", "MeterCore", "MeterLog", "MeterEngine"], exclude: ["Inputs"]),
         .testTarget(name: "MeterServerTests", dependencies: ["MeterTestSupport", "MeterServer", "MeterCore", "MeterEngine", "MeterProto", "MeterWire", nioCore, swiftProtobuf]),
         .testTarget(name: "MeterWireServerTests", dependencies: ["MeterWireServer", "MeterProto", "MeterWire", nioCore, swiftProtobuf, .product(name: "NIOEmbedded", package: "swift-nio")]),
+        .testTarget(name: "MeterHTTPTests", dependencies: ["MeterTestSupport", "MeterHTTP", "MeterServer", "MeterCore", "MeterEngine", hummingbird,
+                                                        .product(name: "HummingbirdTesting", package: "hummingbird")]),
         .testTarget(name: "MeterSidecarTests", dependencies: ["MeterTestSupport", "MeterSidecar", "MeterClient", "MeterWire", "MeterProto"]),
         .testTarget(name: "MeterClientTests", dependencies: ["MeterTestSupport", "MeterClient", "MeterWire", "MeterProto", nioCore, nioPosix]),
         .testTarget(name: "MeterWireTests", dependencies: ["MeterWire", "MeterProto", nioCore, swiftProtobuf, .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOTestUtils", package: "swift-nio")]),

@@ -22,14 +22,18 @@ public final class MeterServer: Sendable, Service {
     private let engine: MeterEngine
     /// Decides who each connection is and what it may call (docs/security.md).
     public let authenticator: Authenticator
+    /// Per-tenant quotas (events per second, active meters), shared with the HTTP listener.
+    public let quotas: TenantQuotas
 
     /// - Parameters:
     ///   - metrics: where request, ingest and connection metrics go (a no-op backend unless
     ///     swift-metrics was bootstrapped or a factory was given).
     ///   - logger: refused connections and shutdown are logged here.
     ///   - access: who may connect without a key, and tenant quotas.
+    ///   - ingestObserver: told every ingest request's events and results (meterd's event debugger).
     public init(engine: MeterEngine, configuration: ServerConfiguration, access: AccessSettings = AccessSettings(),
-                threads: Int = System.coreCount, metrics: ServerMetrics = ServerMetrics(), logger: Logger = Logger(label: "meterd")) {
+                threads: Int = System.coreCount, metrics: ServerMetrics = ServerMetrics(), logger: Logger = Logger(label: "meterd"),
+                ingestObserver: IngestObserver? = nil) {
         self.engine = engine
         let authenticator = Authenticator(keys: KeyStore(), configuration: access.configuration, metrics: metrics.access, logger: logger)
         self.authenticator = authenticator
@@ -42,9 +46,10 @@ public final class MeterServer: Sendable, Service {
             return authenticator.refusal(for: principal, method: method)
         }
         let quotas = TenantQuotas(defaultQuota: access.defaultQuota, overrides: access.tenantQuotas, factory: metrics.factory)
+        self.quotas = quotas
         AccessService(engine: engine, keys: authenticator.keys).register(with: &router)
         AdminService(engine: engine, quotas: quotas).register(with: &router)
-        IngestService(engine: engine, maximumBatchEvents: configuration.limits.maximumBatchEvents, metrics: metrics, quotas: quotas).register(with: &router)
+        IngestService(engine: engine, maximumBatchEvents: configuration.limits.maximumBatchEvents, metrics: metrics, quotas: quotas, observer: ingestObserver).register(with: &router)
         QueryService(engine: engine).register(with: &router)
         HealthService(engine: engine, version: configuration.serverVersion, startedAt: .now).register(with: &router)
         server = WireServer(configuration: configuration, router: router, threads: threads, observer: metrics, logger: logger)

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import MeterCore
 import MeterEngine
+import MeterHTTP
 import MeterOperations
 import MeterServer
 import MeterWireServer
@@ -132,6 +133,9 @@ struct Meterd: AsyncParsableCommand {
     @Option(name: .long, help: "Serve Prometheus metrics at http://HOST:PORT/metrics (off by default; for example 127.0.0.1:9464; port 0 picks one, printed at start).")
     var metrics: String?
 
+    @Option(name: .long, help: "Serve the HTTP JSON API, the web console and (with --metrics) /metrics at http://HOST:PORT (off by default; for example 127.0.0.1:7880; port 0 picks one, printed at start). Every request needs an API key (Authorization: Bearer, or the console's sign-in); loopback addresses only, as HTTP has no TLS yet.")
+    var http: String?
+
     mutating func run() async throws {
         let settings = try Settings(command: self)
         ProcessLogHandler.bootstrap(level: settings.logLevel, format: settings.logFormat)
@@ -145,10 +149,13 @@ struct Meterd: AsyncParsableCommand {
         }
         let engineHandle = EngineHandle()
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
-        if let registry, let address = settings.metricsAddress {
+        // One listener when --metrics names the --http address: /metrics is served there.
+        let metricsOnHTTPOnly = settings.httpAddress != nil && settings.metricsAddress.map { $0 == settings.httpAddress! } == true
+        let beforeScrape: @Sendable () async -> Void = { if let engine = engineHandle.current { engineMetrics.update(from: engine.currentStatus()) } }
+        if let registry, let address = settings.metricsAddress, !metricsOnHTTPOnly {
             services.append(.init(service: MetricsEndpoint(
                 host: address.host, port: address.port, registry: registry, logger: logger,
-                beforeScrape: { if let engine = engineHandle.current { engineMetrics.update(from: engine.currentStatus()) } },
+                beforeScrape: beforeScrape,
                 onListening: { host, port in
                     print("meterd: metrics on http://\(host):\(port)/metrics")
                     fflush(nil)
@@ -159,8 +166,23 @@ struct Meterd: AsyncParsableCommand {
         // accepting and drains, then the engine finishes its queue, fsyncs and writes the final
         // snapshot, then the metrics endpoint closes.
         services.append(.init(service: EngineService(options: engineOptions, handle: engineHandle, logger: logger)))
+        let keyStoreHandle = KeyStoreHandle()
+        // The console's event debugger: the last events over both protocols, in memory only.
+        let recentEvents = RecentEventLog(capacity: 500)
+        let clock = settings.engine.clock
+        let observeIngest: IngestObserver = { tenantId, events, results in
+            recentEvents.record(tenantId: tenantId, transport: "binary", receivedAtMilliseconds: clock(), events: events, results: results)
+        }
         services.append(.init(service: ServerService(handle: engineHandle, configuration: settings.server, access: settings.access,
-                                                     durability: settings.engine.durability, dataDirectory: settings.engine.dataDirectory, logger: logger)))
+                                                     durability: settings.engine.durability, dataDirectory: settings.engine.dataDirectory,
+                                                     keys: keyStoreHandle, logger: logger,
+                                                     ingestObserver: settings.httpAddress == nil ? nil : observeIngest)))
+        if let address = settings.httpAddress {
+            services.append(.init(service: HTTPService(handle: engineHandle, keys: keyStoreHandle, host: address.host, port: address.port,
+                                                       maximumBatchEvents: settings.server.limits.maximumBatchEvents,
+                                                       metrics: registry.map { ($0, beforeScrape) }, recentEvents: recentEvents,
+                                                       refusalDelay: settings.access.configuration.refusalDelay, logger: logger)))
+        }
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {

@@ -1,10 +1,12 @@
 import Foundation
 import Logging
 import MeterEngine
+import MeterHTTP
 import MeterOperations
 import MeterServer
 import MeterWireServer
 import NIOConcurrencyHelpers
+import Prometheus
 import ServiceLifecycle
 
 /// Why meterd could not start: printed (logged) without a usage banner, exit code 2.
@@ -137,7 +139,11 @@ struct ServerService: Service {
     let access: AccessSettings
     let durability: Durability
     let dataDirectory: String
+    /// Receives the server's key store for the HTTP listener.
+    var keys = KeyStoreHandle()
     let logger: Logger
+    /// Told every ingest request's events and results (the HTTP console's event debugger).
+    var ingestObserver: IngestObserver? = nil
 
     func run() async throws {
         let engine = try await handle.engine()
@@ -150,13 +156,14 @@ struct ServerService: Service {
         } catch {
             throw StartupFailure.cannotOpen(dataDirectory: dataDirectory, reason: "cannot create the bootstrap admin key: \(error)")
         }
-        let server = MeterServer(engine: engine, configuration: configuration, access: access, logger: logger)
+        let server = MeterServer(engine: engine, configuration: configuration, access: access, logger: logger, ingestObserver: ingestObserver)
         do {
             _ = try await server.start()
         } catch {
             await server.shutdown()
             throw StartupFailure.cannotListen(reason: "\(error)")
         }
+        keys.resolve((server.authenticator.keys, server.quotas))
         try await server.run { [logger, dataDirectory, durability] endpoints in
             let addresses = endpoints.map(\.description).joined(separator: " and ")
             print("meterd: listening on \(addresses) (data \(dataDirectory), durability \(durability))")
@@ -189,5 +196,58 @@ enum EngineEventLog {
         case .failed(let message):
             logger.critical("engine failed: writes are refused until restart", metadata: ["reason": "\(message)"])
         }
+    }
+}
+
+/// Hands the wire server's key store and tenant quotas to the HTTP listener once the server
+/// loaded the keys, so both protocols check the same keys and fill the same quota buckets.
+final class KeyStoreHandle: Sendable {
+    typealias Access = (keys: KeyStore, quotas: TenantQuotas)
+    private let stream: AsyncStream<Access>
+    private let continuation: AsyncStream<Access>.Continuation
+
+    init() {
+        (stream, continuation) = AsyncStream.makeStream(of: Access.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    func resolve(_ access: Access) {
+        continuation.yield(access)
+        continuation.finish()
+    }
+
+    /// The key store and quotas; nil when the wait was cancelled (the group is stopping).
+    func keys() async -> Access? {
+        var iterator = stream.makeAsyncIterator()
+        return await iterator.next()
+    }
+}
+
+/// The HTTP listener (JSON API, console, /metrics) as a service: waits for the engine and the
+/// wire server's keys, then serves until graceful shutdown. After the wire server in the
+/// group, so it stops first. Every request needs an API key (Authorization: Bearer).
+struct HTTPService: Service {
+    let handle: EngineHandle
+    let keys: KeyStoreHandle
+    let host: String
+    let port: Int
+    let maximumBatchEvents: Int
+    let metrics: (registry: PrometheusCollectorRegistry, beforeScrape: @Sendable () async -> Void)?
+    let recentEvents: RecentEventLog
+    /// How long a refused API key waits before its 401 (the handshake's `--refused-handshake-delay-ms`).
+    let refusalDelay: Duration
+    let logger: Logger
+
+    func run() async throws {
+        let engine = try await handle.engine()
+        guard let access = await keys.keys() else { return }
+        var environment = MeterHTTPEnvironment(engine: engine, verifier: KeyStoreVerifier(keys: access.keys), recentEvents: recentEvents, maximumBatchEvents: maximumBatchEvents,
+                                              metrics: self.metrics == nil ? nil : ServerMetrics(), quotas: access.quotas)
+        environment.refusalDelay = refusalDelay
+        let service = MeterHTTPService(host: host, port: port, environment: environment, logger: logger, metrics: metrics) { [logger] host, port in
+            print("meterd: http on http://\(host):\(port)/ (API /api/v1, console /console)")
+            fflush(nil)
+            logger.info("http listening", metadata: ["address": "http://\(host):\(port)/"])
+        }
+        try await service.run()
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import MeterCore
 import MeterEngine
+import MeterHTTP
 import MeterOperations
 import MeterServer
 import MeterWireServer
@@ -20,6 +21,8 @@ struct Settings {
     var logFormat = LogFormat.text
     /// `metrics`: where /metrics is served; nil (the default) serves none.
     var metricsAddress: (host: String, port: Int)?
+    /// `http`: where the HTTP API and console listen; nil (the default) serves none.
+    var httpAddress: (host: String, port: Int)?
 
     init(command: Meterd) throws {
         var file: [String: String] = [:]
@@ -142,6 +145,16 @@ struct Settings {
         if let milliseconds = try integer("refused-handshake-delay-ms", command.refusedHandshakeDelayMs) {
             guard milliseconds >= 0 else { throw ValidationError("refused-handshake-delay-ms must be 0 or more, got \(milliseconds)") }
             access.configuration.refusalDelay = .milliseconds(milliseconds)
+        }
+        if let address = value("http", command.http), address != "off" {
+            guard let parsed = MetricsEndpoint.parseAddress(address) else {
+                throw ValidationError("http must be HOST:PORT (for example 127.0.0.1:7880) or off, got \"\(address)\"")
+            }
+            // HTTP has no TLS yet: API keys (Authorization: Bearer) must not cross the network in plaintext.
+            guard Self.isLoopback(parsed.host) else {
+                throw ValidationError("http must bind a loopback address (127.0.0.1, ::1 or localhost): HTTP has no TLS yet, and API keys would cross the network in plaintext; got \"\(address)\"")
+            }
+            httpAddress = parsed
         }
         let problems = engine.core.problems
         guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "; ")) }

@@ -42,7 +42,7 @@ public final class TenantQuotas: Sendable {
     public func quota(for tenantId: String) -> TenantQuota { overrides[tenantId] ?? defaultQuota }
 
     /// Whether `tenantId` may send `events` events now; the refusal to answer otherwise.
-    func admitEvents(_ events: Int, tenantId: String) -> RPCFailure? {
+    public func admitEvents(_ events: Int, tenantId: String) -> RPCFailure? {
         let rate = quota(for: tenantId).eventsPerSecond
         guard rate > 0 else { return nil }
         let now = ContinuousClock.now
@@ -63,7 +63,7 @@ public final class TenantQuotas: Sendable {
     }
 
     /// The refusal when `tenantId` already has `activeMeters` meters and may have no more.
-    func admitMeter(activeMeters: Int, tenantId: String) -> RPCFailure? {
+    public func admitMeter(activeMeters: Int, tenantId: String) -> RPCFailure? {
         let limit = quota(for: tenantId).meters
         guard limit > 0, activeMeters >= limit else { return nil }
         count(tenantId: tenantId, quota: "meters")

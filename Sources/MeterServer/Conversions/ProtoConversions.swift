@@ -5,11 +5,12 @@ import MeterWire
 import MeterWireServer
 
 /// Translations between the wire messages (meterd.v1) and MeterCore's types. Decimals travel
-/// as strings and are parsed exactly; nothing passes through a floating-point number.
-enum ProtoConversions {
+/// as strings and are parsed exactly; nothing passes through a floating-point number. Public so
+/// that the HTTP API (MeterHTTP) validates a meter definition with the same rules and messages.
+public enum ProtoConversions {
     // MARK: Meters
 
-    static func definition(_ proto: Meterd_V1_MeterDefinition, tenantId: String) throws(RPCFailure) -> MeterDefinition {
+    public static func definition(_ proto: Meterd_V1_MeterDefinition, tenantId: String) throws(RPCFailure) -> MeterDefinition {
         let kind: AggregationKind
         switch proto.aggregation {
         case .count: kind = .count
@@ -134,7 +135,7 @@ enum ProtoConversions {
     // MARK: Events
 
     /// The event, or the reason it cannot be one (reported for that event alone).
-    static func event(_ proto: Meterd_V1_Event) -> Result<UsageEvent, MeterError> {
+    public static func event(_ proto: Meterd_V1_Event) -> Result<UsageEvent, MeterError> {
         var properties: [EventProperty] = []
         properties.reserveCapacity(proto.properties.count)
         for property in proto.properties {
@@ -193,7 +194,7 @@ enum ProtoConversions {
 
     /// The window size a query asks for; nil (one window over the whole range) for UNSPECIFIED.
     /// An unknown number is refused rather than read as "no windows".
-    static func windowSize(_ proto: Meterd_V1_WindowSize) throws(RPCFailure) -> WindowSize? {
+    public static func windowSize(_ proto: Meterd_V1_WindowSize) throws(RPCFailure) -> WindowSize? {
         switch proto {
         case .windowUnspecified: return nil
         case .minute: return .minute

@@ -6,11 +6,11 @@ import MeterWireServer
 /// How the engine's and the state machine's errors become replies: a rejection's code picks
 /// the status and names the reason; the engine's own refusals carry no reason.
 extension RPCFailure {
-    init(_ error: MeterError) {
+    public init(_ error: MeterError) {
         self.init(Self.status(for: error.code), error.message, reason: error.code.name)
     }
 
-    init(_ error: EngineError) {
+    public init(_ error: EngineError) {
         switch error {
         case .rejected(let meterError): self.init(meterError)
         // Not rejections: an empty reason, as docs/protocol.md says.
@@ -19,7 +19,7 @@ extension RPCFailure {
         }
     }
 
-    static func status(for code: RejectionCode) -> StatusCode {
+    public static func status(for code: RejectionCode) -> StatusCode {
         switch code {
         case .meterAlreadyExists: return .alreadyExists
         case .meterNotFound, .keyNotFound: return .notFound
@@ -30,8 +30,8 @@ extension RPCFailure {
     }
 }
 
-/// Runs an engine call for a handler: an `EngineError` becomes the `RPCFailure` it answers.
-func engineCall<Value>(_ body: () async throws(EngineError) -> Value) async throws(RPCFailure) -> Value {
+/// Runs an engine call for a handler (binary or HTTP): an `EngineError` becomes the `RPCFailure` it answers.
+public func engineCall<Value>(_ body: () async throws(EngineError) -> Value) async throws(RPCFailure) -> Value {
     do throws(EngineError) {
         return try await body()
     } catch {

@@ -4,6 +4,10 @@ import MeterProto
 import MeterWire
 import MeterWireServer
 
+/// Told each ingest request's events (or why one did not decode) and their results, in order,
+/// on the connection's event loop after the engine answered (meterd's HTTP event debugger).
+public typealias IngestObserver = @Sendable (_ tenantId: String, _ events: [Result<UsageEvent, MeterError>], _ results: [EventResult]) -> Void
+
 /// Ingest (one event) and IngestBatch (many, one result per event, in order).
 struct IngestService {
     let engine: MeterEngine
@@ -12,12 +16,15 @@ struct IngestService {
     let metrics: ServerMetrics
     /// Per-tenant events-per-second quotas, checked before the engine.
     let quotas: TenantQuotas
+    /// Sees every request's events and results when set.
+    var observer: IngestObserver?
 
     func register(with router: inout Router) {
         let engine = engine
         let maximum = maximumBatchEvents
         let metrics = metrics
         let quotas = quotas
+        let observer = observer
         // Both methods answer through the engine's completion (writer thread -> event loop), not
         // a task: a durable single-event ingest is dominated by thread wake-ups, not by work.
         router.register(.ingest, completion: { payload, context, done in
@@ -32,7 +39,7 @@ struct IngestService {
                 done(refusal.reply)
                 return
             }
-            Self.ingest([ProtoConversions.event(request.event)], engine: engine, context: context) { outcome in
+            Self.ingest([ProtoConversions.event(request.event)], engine: engine, context: context, observer: observer) { outcome in
                 switch outcome {
                 case .success(let results):
                     metrics.record(results, tenantId: context.tenantId)
@@ -61,7 +68,7 @@ struct IngestService {
                 done(refusal.reply)
                 return
             }
-            Self.ingest(decoded, engine: engine, context: context) { outcome in
+            Self.ingest(decoded, engine: engine, context: context, observer: observer) { outcome in
                 switch outcome {
                 case .success(let results):
                     metrics.record(results, tenantId: context.tenantId)
@@ -76,8 +83,12 @@ struct IngestService {
     /// merges the results back into request order. The engine answers on its writer thread;
     /// the merge and `completion` (which encodes the reply) run on the connection's event loop,
     /// so the writer only decides each event's result and moves on.
-    static func ingest(_ decoded: [Result<UsageEvent, MeterError>], engine: MeterEngine, context: RequestContext,
+    static func ingest(_ decoded: [Result<UsageEvent, MeterError>], engine: MeterEngine, context: RequestContext, observer: IngestObserver? = nil,
                        completion: @escaping @Sendable (Result<[EventResult], RPCFailure>) -> Void) {
+        let completion: @Sendable (Result<[EventResult], RPCFailure>) -> Void = { outcome in
+            if let observer, case .success(let results) = outcome { observer(context.tenantId, decoded, results) }
+            completion(outcome)
+        }
         var events: [UsageEvent] = []
         events.reserveCapacity(decoded.count)
         for item in decoded {

@@ -1,0 +1,125 @@
+import Hummingbird
+import MeterClient
+import MeterCore
+import MeterEngine
+import MeterWire
+import MeterWireServer
+
+/// `POST /api/v1/events`: one CloudEvent (`application/cloudevents+json`) or a batch
+/// (`application/cloudevents-batch+json`, an array), sent to the engine like the binary
+/// protocol's Ingest and IngestBatch. A batch answers one result per event, in order; a bad
+/// event is rejected alone. Plain `application/json` takes either shape.
+enum EventRoutes {
+    static func register(on router: Hummingbird.Router<BasicRequestContext>, environment: MeterHTTPEnvironment) {
+        router.post("api/v1/events") { request, _ -> Response in
+            var request = request
+            return await answer { () throws(HTTPProblem) in
+                let principal = try await environment.principal(request, needs: .ingest)
+                let mediaType = (request.headers[.contentType] ?? "").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+                let value = try JSONFields.parse(try await environment.body(&request))
+                let isBatch: Bool
+                switch (mediaType, value) {
+                case ("application/cloudevents-batch+json", .array), ("application/json", .array): isBatch = true
+                case ("application/cloudevents+json", .object), ("application/json", .object): isBatch = false
+                case ("application/cloudevents-batch+json", _):
+                    throw HTTPProblem(.invalidArgument, "application/cloudevents-batch+json takes a JSON array of events, not \(value.kindDescription)")
+                case ("application/cloudevents+json", _):
+                    throw HTTPProblem(.invalidArgument, "application/cloudevents+json takes one event as a JSON object, not \(value.kindDescription); send arrays as application/cloudevents-batch+json")
+                default:
+                    throw HTTPProblem(.invalidArgument, "Content-Type must be application/cloudevents+json (one event) or application/cloudevents-batch+json (an array), got \"\(mediaType.prefix(60))\"")
+                }
+                let items: [ExactJSONValue]
+                if case .array(let array) = value { items = array } else { items = [value] }
+                guard items.count <= environment.maximumBatchEvents else {
+                    throw HTTPProblem(.invalidArgument, "a batch holds at most \(environment.maximumBatchEvents) events, got \(items.count); split it", reason: RejectionCode.batchTooLarge.name)
+                }
+                if let refusal = environment.quotas?.admitEvents(items.count, tenantId: principal.tenantId) { throw HTTPProblem(refusal) }
+                let now = environment.engine.options.clock()
+                let decoded = items.map { CloudEventDecoder.event($0, nowMilliseconds: now) }
+                let results = try await ingest(decoded, tenantId: principal.tenantId, environment: environment)
+                environment.metrics?.record(results, tenantId: principal.tenantId)
+                record(items: items, decoded: decoded, results: results, tenantId: principal.tenantId, now: now, log: environment.recentEvents)
+                if isBatch { return jsonResponse(batchJSON(items: items, results: results)) }
+                if case .rejected(let error) = results[0] { throw HTTPProblem(.invalidArgument, error.message, reason: error.code.name) }
+                var output = JSONOutput()
+                writeResult(results[0], id: eventId(items[0]), index: nil, to: &output)
+                return jsonResponse(output.text)
+            }
+        }
+    }
+
+    /// Sends the events that decoded to the engine and puts the results back in request order.
+    static func ingest(_ decoded: [Result<UsageEvent, MeterError>], tenantId: String, environment: MeterHTTPEnvironment) async throws(HTTPProblem) -> [EventResult] {
+        let events = decoded.compactMap { try? $0.get() }
+        let engineResults: [EventResult] = events.isEmpty ? [] : try await call { () async throws(EngineError) in
+            try await environment.engine.ingest(tenantId: tenantId, events: events)
+        }
+        var next = engineResults.makeIterator()
+        return decoded.map { item in
+            switch item {
+            case .success: return next.next()!
+            case .failure(let error): return .rejected(error)
+            }
+        }
+    }
+
+    static func batchJSON(items: [ExactJSONValue], results: [EventResult]) -> String {
+        var output = JSONOutput()
+        var counts = (accepted: 0, duplicates: 0, rejected: 0)
+        output.beginObject()
+        output.key("results")
+        output.beginArray()
+        for (index, result) in results.enumerated() {
+            switch MeterJSON.names(result).status {
+            case "ACCEPTED": counts.accepted += 1
+            case "DUPLICATE": counts.duplicates += 1
+            default: counts.rejected += 1
+            }
+            writeResult(result, id: eventId(items[index]), index: index, to: &output)
+        }
+        output.endArray()
+        output.field("accepted", integer: counts.accepted)
+        output.field("duplicates", integer: counts.duplicates)
+        output.field("rejected", integer: counts.rejected)
+        output.endObject()
+        return output.text
+    }
+
+    static func writeResult(_ result: EventResult, id: String?, index: Int?, to output: inout JSONOutput) {
+        let names = MeterJSON.names(result)
+        output.beginObject()
+        if let index { output.field("index", integer: index) }
+        output.field("id", id)
+        output.field("status", names.status)
+        if let outcome = names.outcome { output.field("outcome", outcome) }
+        if case .rejected(let error) = result {
+            output.field("reason", error.code.name)
+            output.field("message", error.message)
+        }
+        output.endObject()
+    }
+
+    static func eventId(_ value: ExactJSONValue) -> String? {
+        guard case .object(let members) = value, case .string(let id)? = members.first(where: { $0.key == "id" })?.value else { return nil }
+        return id
+    }
+
+    static func record(items: [ExactJSONValue], decoded: [Result<UsageEvent, MeterError>], results: [EventResult], tenantId: String, now: Int64, log: RecentEventLog) {
+        var entries: [RecentEvent] = []
+        entries.reserveCapacity(results.count)
+        for index in results.indices {
+            let event = try? decoded[index].get()
+            var eventName = event?.eventName ?? ""
+            var customerId = event?.customerId ?? ""
+            if event == nil, case .object(let members) = items[index] {
+                if case .string(let text)? = members.first(where: { $0.key == "type" })?.value { eventName = text }
+                if case .string(let text)? = members.first(where: { $0.key == "subject" })?.value { customerId = text }
+            }
+            entries.append(RecentEvent(
+                tenantId: tenantId, receivedAtMilliseconds: now, transport: "http", eventId: event?.eventId ?? eventId(items[index]) ?? "",
+                eventName: eventName, customerId: customerId, timestampMilliseconds: event?.timestampMilliseconds,
+                properties: event?.properties ?? [], result: results[index]))
+        }
+        log.record(entries)
+    }
+}

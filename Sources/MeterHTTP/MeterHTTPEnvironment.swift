@@ -1,0 +1,93 @@
+import Hummingbird
+import MeterCore
+import MeterEngine
+import MeterServer
+import MeterWireServer
+
+/// What every HTTP route needs: the engine (the same one the binary protocol uses), who may
+/// call, the recent-events ring of the console's debugger, and limits.
+public struct MeterHTTPEnvironment: Sendable {
+    public let engine: MeterEngine
+    public let verifier: any BearerVerifier
+    public let recentEvents: RecentEventLog
+    /// Most events in one batch request (the binary protocol's `max_batch_events`).
+    public var maximumBatchEvents: Int
+    /// Largest request body read, in bytes; larger bodies get 413.
+    public var maximumBodyBytes: Int
+    /// Where per-event results are counted (the same `meterd_events_*` counters as the binary protocol).
+    public var metrics: ServerMetrics?
+    /// The wire server's tenant quotas (the same token buckets), when meterd enforces any.
+    public var quotas: TenantQuotas?
+    /// How long a refused credential waits before its 401 (slows down guessing, as the binary
+    /// handshake's refusal delay does; only that request waits).
+    public var refusalDelay: Duration = .zero
+
+    public init(engine: MeterEngine, verifier: any BearerVerifier, recentEvents: RecentEventLog = RecentEventLog(capacity: 500),
+                maximumBatchEvents: Int = 10_000, maximumBodyBytes: Int = 16 * 1024 * 1024, metrics: ServerMetrics? = nil,
+                quotas: TenantQuotas? = nil) {
+        self.metrics = metrics
+        self.quotas = quotas
+        self.engine = engine
+        self.verifier = verifier
+        self.recentEvents = recentEvents
+        self.maximumBatchEvents = maximumBatchEvents
+        self.maximumBodyBytes = maximumBodyBytes
+    }
+
+    /// The caller's principal from `Authorization: Bearer <secret>`, checked against `needed`.
+    func principal(_ request: Request, needs needed: AccessRole) async throws(HTTPProblem) -> HTTPPrincipal {
+        let principal: HTTPPrincipal
+        if let header = request.headers[.authorization] {
+            let parts = header.split(separator: " ", maxSplits: 1)
+            guard parts.count == 2, parts[0].lowercased() == "bearer", !parts[1].isEmpty else {
+                throw HTTPProblem(.unauthenticated, "the Authorization header must be \"Bearer <API key>\"")
+            }
+            guard let verified = await verifier.verify(secret: String(parts[1])) else {
+                await delayRefusal()
+                throw HTTPProblem(.unauthenticated, "the API key is not valid or was revoked")
+            }
+            principal = verified
+        } else if let anonymous = verifier.anonymousPrincipal {
+            principal = anonymous
+        } else {
+            throw HTTPProblem(.unauthenticated, "an API key is required: send \"Authorization: Bearer <API key>\"")
+        }
+        try Self.check(principal, needs: needed)
+        return principal
+    }
+
+    static func check(_ principal: HTTPPrincipal, needs needed: AccessRole) throws(HTTPProblem) {
+        guard principal.role.allows(needed) else {
+            throw HTTPProblem(.permissionDenied, "the role \(principal.role.rawValue) of \(principal.name) does not allow this; it needs the \(needed.rawValue) role")
+        }
+    }
+
+    /// The request body, refusing more than `maximumBodyBytes`.
+    func body(_ request: inout Request) async throws(HTTPProblem) -> [UInt8] {
+        do {
+            let buffer = try await request.collectBody(upTo: maximumBodyBytes)
+            return Array(buffer.readableBytesView)
+        } catch {
+            throw HTTPProblem(.resourceExhausted, "the request body is larger than \(maximumBodyBytes) bytes; split it into smaller requests", httpStatus: .contentTooLarge)
+        }
+    }
+
+    /// Creates a meter as the binary protocol's CreateMeter does: the tenant's meter quota first,
+    /// then the engine, audited as the principal.
+    func createMeter(_ definition: MeterDefinition, principal: HTTPPrincipal) async throws(RPCFailure) -> Meter {
+        let engine = engine
+        if let quotas, quotas.quota(for: principal.tenantId).meters > 0 {
+            let tenantId = principal.tenantId
+            let active = try await engineCall { () async throws(EngineError) in
+                try await engine.read { machine in machine.meters(tenantId: tenantId, includeArchived: false).count }
+            }
+            if let refusal = quotas.admitMeter(activeMeters: active, tenantId: tenantId) { throw refusal }
+        }
+        return try await engineCall { () async throws(EngineError) in try await engine.createMeter(definition, actor: principal.actor) }
+    }
+
+    /// Waits `refusalDelay` before a refusal is answered.
+    func delayRefusal() async {
+        if refusalDelay > .zero { try? await Task.sleep(for: refusalDelay) }
+    }
+}
