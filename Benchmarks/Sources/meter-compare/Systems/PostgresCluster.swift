@@ -15,7 +15,7 @@ final class PostgresCluster: @unchecked Sendable {
         ("shared_buffers", "1GB"),
         ("max_wal_size", "8GB"),
         ("checkpoint_timeout", "30min"),
-        ("max_connections", "50"),
+        ("max_connections", "200"),  // two systems share the cluster; the latency workload opens 64 connections each
     ]
     /// Only names the socket file (`.s.PGSQL.5432`); no TCP port is opened.
     static let port = 5432
