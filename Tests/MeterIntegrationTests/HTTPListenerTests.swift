@@ -59,32 +59,6 @@ final class HTTPListenerTests: XCTestCase {
 
     /// One HTTP/1.1 request over a real TCP socket to 127.0.0.1, `Connection: close`; the head and body.
     static func request(port: Int, _ line: String, headers: [String], body: String = "") throws -> (head: String, body: String) {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw RawClientError("socket: \(errno)") }
-        defer { close(descriptor) }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw RawClientError("connect to 127.0.0.1:\(port): \(errno)") }
-        let head = ["\(line) HTTP/1.1", "Host: 127.0.0.1:\(port)", "Connection: close", "Content-Length: \(body.utf8.count)"] + headers
-        let request = Array((head.joined(separator: "\r\n") + "\r\n\r\n" + body).utf8)
-        guard write(descriptor, request, request.count) == request.count else { throw RawClientError("write: \(errno)") }
-        var response: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = read(descriptor, &chunk, chunk.count)
-            if count < 0 { throw RawClientError("read: \(errno)") }
-            if count == 0 { break }
-            response += chunk[0..<count]
-        }
-        let text = String(decoding: response, as: UTF8.self)
-        guard let split = text.range(of: "\r\n\r\n") else { throw RawClientError("no HTTP head in \(text)") }
-        return (String(text[..<split.lowerBound]), String(text[split.upperBound...]))
+        try HTTPRequest.send(port: port, line, headers: headers, body: body)
     }
 }

@@ -131,37 +131,7 @@ final class OperationsTests: XCTestCase {
 
     /// A blocking HTTP/1.1 GET over a real TCP socket to 127.0.0.1; returns the head and body.
     static func httpGet(port: Int, path: String) throws -> (head: String, body: String) {
-        let descriptor = try BlockingSocket.connect(.tcp(port: port), receiveTimeoutSeconds: 10)
-        defer { close(descriptor) }
-        let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n\r\n".utf8)
-        guard write(descriptor, request, request.count) == request.count else { throw RawClientError("write: \(errno)") }
-        var response: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = read(descriptor, &chunk, chunk.count)
-            if count < 0 { throw RawClientError("read: \(errno)") }
-            if count == 0 { break }
-            response += chunk[0..<count]
-        }
-        let text = String(decoding: response, as: UTF8.self)
-        guard let split = text.range(of: "\r\n\r\n") else { throw RawClientError("no HTTP head in \(text)") }
-        let head = String(text[..<split.lowerBound])
-        var body = String(text[split.upperBound...])
-        if head.lowercased().contains("transfer-encoding: chunked") { body = Self.dechunk(body) }
-        return (head, body)
-    }
-
-    private static func dechunk(_ text: String) -> String {
-        var rest = Substring(text)
-        var body = ""
-        while let lineEnd = rest.range(of: "\r\n"), let size = Int(rest[..<lineEnd.lowerBound], radix: 16), size > 0 {
-            let start = lineEnd.upperBound
-            let utf8 = rest.utf8
-            let end = utf8.index(start, offsetBy: size)
-            body += String(rest[start..<end])
-            rest = rest[end...].dropFirst(2)
-        }
-        return body
+        try HTTPRequest.send(port: port, "GET \(path)", headers: [])
     }
 }
 
