@@ -65,7 +65,7 @@ extension MeterEngine {
                     finish(group, synced: synced)
                     written = nil
                 } else if next.hasRecords {
-                    next = write(next)
+                    next = write(next, syncInlineWhenIdle: true)
                 }
                 if next.isWaitingForSync {
                     written = next
@@ -94,7 +94,9 @@ extension MeterEngine {
         lastAcceptedAtMilliseconds = now
         var group = ScreenedGroup()
         // Ids accepted by the group still being synced count as pending for this one.
-        var pendingIds: [String: PendingEventIds] = previous?.pendingIds ?? [:]
+        // (Looked up through each tenant's new set, never copied into it: see PendingEventIds.)
+        let previousIds = previous?.pendingIds ?? [:]
+        var pendingIds: [String: PendingEventIds] = [:]
         // Sized for the group's events up front (capped; it still grows past that if needed).
         let pendingCapacity = Swift.min(commands.reduce(0) { $0 + $1.eventCount }, 1 << 16)
         // New ids the exactly-once index may still take: its room now, less what the unapplied
@@ -113,7 +115,7 @@ extension MeterEngine {
             switch command {
             case .ingest(let tenantId, let events, let encoded, let reply):
                 guard let finisher = screenIngest(tenantId: tenantId, events: events, encoded: encoded, now: now, reply: reply,
-                                                  dedupRoom: &dedupRoom, records: &group.records, logRecords: &group.logRecords, pendingIds: &pendingIds[tenantId, default: PendingEventIds(minimumCapacity: pendingCapacity)]) else { continue }
+                                                  dedupRoom: &dedupRoom, records: &group.records, logRecords: &group.logRecords, pendingIds: &pendingIds[tenantId, default: PendingEventIds(minimumCapacity: pendingCapacity, after: previousIds[tenantId])]) else { continue }
                 group.finishers.append(finisher)
             case .createMeter(let definition, let actor, let reply):
                 do throws(MeterError) {
@@ -169,13 +171,20 @@ extension MeterEngine {
 
     /// Appends the group's records with one write and, in `fsync` mode, starts their sync on
     /// the sync thread (`isWaitingForSync`); in the other modes syncs per the mode's rule now.
-    private func write(_ group: ScreenedGroup) -> ScreenedGroup {
+    ///
+    /// `syncInlineWhenIdle`: when no group is in flight and nothing is queued, there is nothing
+    /// to overlap the sync with, so the writer runs it itself: that saves the two thread
+    /// hand-offs (writer to sync thread and back) from the latency of every lone request. A
+    /// command that arrives meanwhile waits for this sync, as it would wait for group N's.
+    private func write(_ group: ScreenedGroup, syncInlineWhenIdle: Bool = false) -> ScreenedGroup {
         var group = group
         do {
             group.range = try log.append(group.logRecords)
             groupCommits += 1
             groupCommitEvents += UInt64(group.eventCount)
-            if options.durability == .fsync {
+            if options.durability == .fsync, syncInlineWhenIdle, queueIsEmpty() {
+                try syncAfterAppend()
+            } else if options.durability == .fsync {
                 syncer.start()
                 group.isWaitingForSync = true
             } else {
@@ -185,6 +194,12 @@ extension MeterEngine {
             group.failure = failLog(error)
         }
         return group
+    }
+
+    private func queueIsEmpty() -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return queue.isEmpty
     }
 
     /// Turns the engine failed after a log write or sync error; returns the error to answer with.
