@@ -82,11 +82,12 @@ let package = Package(
         // The HTTP listener: JSON API (CloudEvents ingest, meters, usage query), OpenAPI document,
         // web console and /metrics, on the same engine as the binary protocol (docs/http-api.md).
         .target(name: "MeterHTTP", dependencies: ["MeterCore", "MeterEngine", "MeterServer", "MeterWire", "MeterWireServer", "MeterProto", "MeterClient",
-                                                nioCore, logging, serviceLifecycle, prometheus, hummingbird,
+                                                nioCore, logging, serviceLifecycle, prometheus, hummingbird, nioSSL,
+                                                .product(name: "HummingbirdTLS", package: "hummingbird"),
                                                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         // async/await client over either transport.
         .target(name: "MeterClient", dependencies: ["MeterWire", "MeterProto", nioCore, nioPosix, swiftProtobuf, nioSSL]),
-        .executableTarget(name: "meterd", dependencies: ["MeterServer", "MeterHTTP", "MeterWireServer", "MeterOperations", "MeterEngine", "MeterCore", "MeterWire", argumentParser, logging, metrics, serviceLifecycle, prometheus]),
+        .executableTarget(name: "meterd", dependencies: ["MeterServer", "MeterHTTP", "MeterWireServer", "MeterOperations", "MeterEngine", "MeterCore", "MeterWire", argumentParser, logging, metrics, serviceLifecycle, prometheus, nioSSL]),
         .executableTarget(name: "meterctl", dependencies: ["MeterClient", "MeterProto", "MeterCore", argumentParser]),
         // Batching ingestion next to a service: local socket, fsynced spool, forwarding with backoff.
         .target(name: "MeterSidecar", dependencies: ["MeterCore", "MeterClient", "MeterLog", "MeterWire", "MeterWireServer", "MeterProto", nioCore, nioPosix, swiftProtobuf, logging]),

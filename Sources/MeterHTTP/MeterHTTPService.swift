@@ -1,5 +1,7 @@
 import Hummingbird
+import HummingbirdTLS
 import Logging
+import NIOSSL
 import NIOCore
 import Prometheus
 import ServiceLifecycle
@@ -14,16 +16,22 @@ public struct MeterHTTPService: Service {
     private let metrics: (registry: PrometheusCollectorRegistry, beforeScrape: @Sendable () async -> Void)?
     private let onListening: @Sendable (_ host: String, _ port: Int) -> Void
     private let logger: Logger
+    private let tls: TLSConfiguration?
 
     /// - Parameters:
     ///   - port: 0 picks a free port; `onListening` is told which.
+    ///   - tls: serve HTTPS with this configuration (the TCP listener's certificate, key and
+    ///     client CA); nil: plain HTTP.
     ///   - metrics: when given, `GET /metrics` serves this registry (after `beforeScrape`).
-    public init(host: String, port: Int, environment: MeterHTTPEnvironment, logger: Logger,
+    public init(host: String, port: Int, environment: MeterHTTPEnvironment, logger: Logger, tls: TLSConfiguration? = nil,
                 metrics: (registry: PrometheusCollectorRegistry, beforeScrape: @Sendable () async -> Void)? = nil,
                 onListening: @escaping @Sendable (_ host: String, _ port: Int) -> Void = { _, _ in }) {
         self.host = host
         self.port = port
+        var environment = environment
+        environment.servesTLS = tls != nil
         self.environment = environment
+        self.tls = tls
         self.metrics = metrics
         self.onListening = onListening
         self.logger = logger
@@ -59,6 +67,7 @@ public struct MeterHTTPService: Service {
         let onListening = onListening
         let application = Application(
             router: Self.router(environment: environment, metrics: metrics),
+            server: try tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { channel in onListening(host, channel.localAddress?.port ?? 0) },
             logger: logger)

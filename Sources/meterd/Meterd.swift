@@ -106,7 +106,7 @@ struct Meterd: AsyncParsableCommand {
     @Flag(name: .long, help: "Do not admit meterd's own user on the Unix socket without a key: every connection needs an API key.")
     var noOwnerAccess = false
 
-    @Option(name: .long, help: ArgumentHelp("TLS on TCP: certificate chain, PEM (with --tls-key).", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("TLS on TCP and --http: certificate chain, PEM (with --tls-key).", valueName: "path"))
     var tlsCertificate: String?
 
     @Option(name: .long, help: ArgumentHelp("TLS on TCP: private key of --tls-certificate, PEM.", valueName: "path"))
@@ -133,7 +133,7 @@ struct Meterd: AsyncParsableCommand {
     @Option(name: .long, help: "Serve Prometheus metrics at http://HOST:PORT/metrics (off by default; for example 127.0.0.1:9464; port 0 picks one, printed at start).")
     var metrics: String?
 
-    @Option(name: .long, help: "Serve the HTTP JSON API, the web console and (with --metrics) /metrics at http://HOST:PORT (off by default; for example 127.0.0.1:7880; port 0 picks one, printed at start). Every request needs an API key (Authorization: Bearer, or the console's sign-in); loopback addresses only, as HTTP has no TLS yet.")
+    @Option(name: .long, help: "Serve the HTTP JSON API, the web console and (with --metrics) /metrics at http://HOST:PORT (off by default; for example 127.0.0.1:7880; port 0 picks one, printed at start). Every request needs an API key (Authorization: Bearer, or the console's sign-in); with --tls-certificate and --tls-key it serves HTTPS (and asks for client certificates with --tls-client-ca); without TLS, loopback addresses only.")
     var http: String?
 
     mutating func run() async throws {
@@ -181,7 +181,7 @@ struct Meterd: AsyncParsableCommand {
             services.append(.init(service: HTTPService(handle: engineHandle, keys: keyStoreHandle, host: address.host, port: address.port,
                                                        maximumBatchEvents: settings.server.limits.maximumBatchEvents,
                                                        metrics: registry.map { ($0, beforeScrape) }, recentEvents: recentEvents,
-                                                       refusalDelay: settings.access.configuration.refusalDelay, logger: logger)))
+                                                       refusalDelay: settings.access.configuration.refusalDelay, tls: settings.server.tls, logger: logger)))
         }
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -150,9 +150,10 @@ struct Settings {
             guard let parsed = MetricsEndpoint.parseAddress(address) else {
                 throw ValidationError("http must be HOST:PORT (for example 127.0.0.1:7880) or off, got \"\(address)\"")
             }
-            // HTTP has no TLS yet: API keys (Authorization: Bearer) must not cross the network in plaintext.
-            guard Self.isLoopback(parsed.host) else {
-                throw ValidationError("http must bind a loopback address (127.0.0.1, ::1 or localhost): HTTP has no TLS yet, and API keys would cross the network in plaintext; got \"\(address)\"")
+            // With TLS (the TCP listener's certificate) HTTP serves HTTPS; without it, API keys
+            // (Authorization: Bearer, the console's cookie) must not cross the network in plaintext.
+            guard server.tls != nil || Self.isLoopback(parsed.host) else {
+                throw ValidationError("http \(parsed.host) is not a loopback address and TLS is off: API keys would cross the network in plaintext. Give --tls-certificate and --tls-key (HTTP then serves HTTPS), or bind 127.0.0.1, ::1 or localhost; got \"\(address)\"")
             }
             httpAddress = parsed
         }

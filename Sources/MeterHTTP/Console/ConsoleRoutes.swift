@@ -20,10 +20,10 @@ enum ConsoleRoutes {
                 if !secret.isEmpty { await environment.delayRefusal() }
                 return SignInPage.render(message: secret.isEmpty ? "Enter an API key." : "This API key is not valid or was revoked.")
             }
-            return HTML.redirect("/console", cookie: ConsoleSession.setCookie(secret: secret))
+            return HTML.redirect("/console", cookie: ConsoleSession.setCookie(secret: secret, secure: environment.servesTLS))
         }
         router.post("console/sign-out") { _, _ -> Response in
-            HTML.redirect("/console/sign-in", cookie: ConsoleSession.clearCookie)
+            HTML.redirect("/console/sign-in", cookie: ConsoleSession.clearCookie(secure: environment.servesTLS))
         }
         router.get("console") { request, _ -> Response in
             await signedIn(request, environment: environment, needs: .read) { principal in
