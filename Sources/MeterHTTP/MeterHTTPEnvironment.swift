@@ -88,6 +88,26 @@ public struct MeterHTTPEnvironment: Sendable {
         return try await engineCall { () async throws(EngineError) in try await engine.createMeter(definition, actor: principal.actor) }
     }
 
+    /// Creates an API key in the principal's tenant; returns it with its secret (shown once).
+    func createKey(name: String, role: KeyRole, principal: HTTPPrincipal) async throws(HTTPProblem) -> (key: ApiKey, secret: String) {
+        let secret = ApiKeySecret.generate()
+        let definition = ApiKeyDefinition(tenantId: principal.tenantId, name: name, role: role, secretHash: ApiKeySecret.hash(secret))
+        let engine = engine
+        let key = try await call { () async throws(EngineError) in try await engine.createApiKey(definition, actor: principal.actor ?? .bootstrap) }
+        verifier.keyChanged(key)
+        return (key, secret)
+    }
+
+    /// Revokes a key of the principal's tenant; it is refused from the next request on.
+    func revokeKey(id: String, principal: HTTPPrincipal) async throws(HTTPProblem) -> ApiKey {
+        let engine = engine
+        let key = try await call { () async throws(EngineError) in
+            try await engine.revokeApiKey(tenantId: principal.tenantId, keyId: id, actor: principal.actor ?? .bootstrap)
+        }
+        verifier.keyChanged(key)
+        return key
+    }
+
     /// Waits `refusalDelay` before a refusal is answered.
     func delayRefusal() async {
         if refusalDelay > .zero { try? await Task.sleep(for: refusalDelay) }

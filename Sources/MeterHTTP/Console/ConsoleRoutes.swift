@@ -54,6 +54,19 @@ enum ConsoleRoutes {
                 await AccessPage.render(principal: principal, environment: environment)
             }
         }
+        router.post("console/keys") { request, _ -> Response in
+            var request = request
+            let bytes = (try? await environment.body(&request)) ?? []
+            return await signedIn(request, environment: environment, needs: .admin) { principal in
+                await AccessPage.create(pairs: FormDecoding.pairs(Substring(decoding: bytes, as: UTF8.self)), principal: principal, environment: environment)
+            }
+        }
+        router.post("console/keys/:key/revoke") { request, context -> Response in
+            let keyId = context.parameters.get("key") ?? ""
+            return await signedIn(request, environment: environment, needs: .admin) { principal in
+                await AccessPage.revoke(keyId: keyId, principal: principal, environment: environment)
+            }
+        }
         router.get("console/events") { request, _ -> Response in
             await signedIn(request, environment: environment, needs: .read) { principal in
                 EventDebuggerPage.render(request: request, principal: principal, environment: environment)
