@@ -100,6 +100,8 @@ extension MeterEngine {
         // New ids the exactly-once index may still take: its room now, less what the unapplied
         // group before this one accepted. Each request's accepted events are taken from it.
         var dedupRoom = machine.dedupIndexRoom(nowMilliseconds: now) - (previous?.eventCount ?? 0)
+        // Series the group being synced let in count against the cardinality quotas too.
+        var ledger = previous?.seriesLedger.next() ?? SeriesLedger()
 
         for command in commands {
             if case .read(let body) = command {
@@ -113,7 +115,7 @@ extension MeterEngine {
             switch command {
             case .ingest(let tenantId, let events, let encoded, let reply):
                 guard let finisher = screenIngest(tenantId: tenantId, events: events, encoded: encoded, now: now, reply: reply,
-                                                  dedupRoom: &dedupRoom, records: &group.records, logRecords: &group.logRecords, pendingIds: &pendingIds[tenantId, default: PendingEventIds(minimumCapacity: pendingCapacity)]) else { continue }
+                                                  dedupRoom: &dedupRoom, ledger: &ledger, records: &group.records, logRecords: &group.logRecords, pendingIds: &pendingIds[tenantId, default: PendingEventIds(minimumCapacity: pendingCapacity)]) else { continue }
                 group.finishers.append(finisher)
             case .createMeter(let definition, let actor, let reply):
                 do throws(MeterError) {
@@ -164,6 +166,7 @@ extension MeterEngine {
             if command.changesMeters { group.changesMeters = true }
         }
         group.pendingIds = pendingIds
+        group.seriesLedger = ledger
         return group
     }
 
@@ -224,7 +227,7 @@ extension MeterEngine {
     /// Screens one ingest request; returns how to answer it once the group is durable.
     private func screenIngest(
         tenantId: String, events: [UsageEvent], encoded: EncodedEvents, now: Int64,
-        reply: @escaping (Result<[EventResult], EngineError>) -> Void, dedupRoom: inout Int,
+        reply: @escaping (Result<[EventResult], EngineError>) -> Void, dedupRoom: inout Int, ledger: inout SeriesLedger,
         records: inout [StateRecord], logRecords: inout [LogRecord], pendingIds: inout PendingEventIds
     ) -> Command.Finisher? {
         guard NameRules.isValidEventName(tenantId) else {
@@ -235,7 +238,8 @@ extension MeterEngine {
             reply(.failure(.rejected(MeterError(.batchTooLarge, "a batch holds at most \(options.core.limits.batchMaximumEvents) events, got \(events.count)"))))
             return nil
         }
-        let screening = machine.screen(events, tenantId: tenantId, nowMilliseconds: now, pendingEventIds: &pendingIds)
+        let ledgerBefore = ledger
+        let screening = machine.screen(events, tenantId: tenantId, nowMilliseconds: now, pendingEventIds: &pendingIds, ledger: &ledger)
         var accepted: [UsageEvent] = []
         var positions: [Int] = []
         accepted.reserveCapacity(events.count)
@@ -249,6 +253,7 @@ extension MeterEngine {
         // still gets its answers.
         if !accepted.isEmpty && accepted.count > dedupRoom {
             for event in accepted { pendingIds.remove(event.eventId) }
+            ledger = ledgerBefore
             reply(.failure(.resourceExhausted(dedupFullMessage(now: now))))
             return nil
         }

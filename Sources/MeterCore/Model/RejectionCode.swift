@@ -21,6 +21,8 @@ public struct RejectionCode: Hashable, Sendable, CustomStringConvertible {
     public static let tooManyProperties = RejectionCode(7, "TOO_MANY_PROPERTIES")
     public static let invalidSource = RejectionCode(8, "INVALID_SOURCE")
     public static let batchTooLarge = RejectionCode(9, "BATCH_TOO_LARGE")
+    public static let quotaCustomersPerMeter = RejectionCode(10, "QUOTA_CUSTOMERS_PER_METER")
+    public static let quotaSeriesPerMeter = RejectionCode(11, "QUOTA_SERIES_PER_METER")
     // Meters
     public static let invalidDisplayName = RejectionCode(20, "INVALID_DISPLAY_NAME")
     public static let invalidFilter = RejectionCode(21, "INVALID_FILTER")
@@ -45,6 +47,7 @@ public struct RejectionCode: Hashable, Sendable, CustomStringConvertible {
     public static let all: [RejectionCode] = [
         .invalidEventId, .invalidEventName, .invalidCustomerId, .timestampTooOld, .timestampInFuture,
         .invalidProperty, .tooManyProperties, .invalidSource, .batchTooLarge,
+        .quotaCustomersPerMeter, .quotaSeriesPerMeter,
         .invalidDisplayName, .invalidFilter, .invalidAggregation, .invalidReset, .invalidGroupBy,
         .invalidTenant, .meterAlreadyExists, .meterNotFound, .meterArchived, .immutableField,
         .invalidQuery, .resolutionUnavailable, .valueOverflow,

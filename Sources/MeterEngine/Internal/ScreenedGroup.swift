@@ -12,6 +12,8 @@ struct ScreenedGroup {
     var reads: [(MeterStateMachine) -> Void] = []
     /// Ids each tenant's requests in this group (and the unapplied group before it) accepted.
     var pendingIds: [String: PendingEventIds] = [:]
+    /// Customers and series this group's accepted events add to meters (for the quotas).
+    var seriesLedger = SeriesLedger()
     /// The group creates, renames or archives a meter: nothing is screened behind it until it
     /// is applied, since screening reads the meters.
     var changesMeters = false
