@@ -304,36 +304,37 @@ extension MeterEngine {
     }
 
     private static func meterFinisher(recordIndex: Int, reply: @escaping (Result<Meter, EngineError>) -> Void) -> Command.Finisher {
-        { result in
-            switch result {
-            case .failure(let error):
-                reply(.failure(error))
-            case .success(let outcomes):
-                switch outcomes[recordIndex] {
-                case .meterCreated(let meter), .meterUpdated(let meter):
-                    reply(.success(meter))
-                case .refused(let error):
-                    reply(.failure(.rejected(error)))
-                case .events, .backfillProgress, .apiKeyChanged:
-                    reply(.failure(.unavailable("internal error: unexpected outcome for a meter record")))
-                }
+        finisher(recordIndex: recordIndex, kind: "meter", reply: reply) { outcome in
+            switch outcome {
+            case .meterCreated(let meter), .meterUpdated(let meter): return meter
+            default: return nil
             }
         }
     }
 
     private static func keyFinisher(recordIndex: Int, reply: @escaping (Result<ApiKey, EngineError>) -> Void) -> Command.Finisher {
+        finisher(recordIndex: recordIndex, kind: "key", reply: reply) { outcome in
+            if case .apiKeyChanged(let key) = outcome { return key }
+            return nil
+        }
+    }
+
+    /// Answers a one-record command with what `value` takes from its record's outcome: a refused
+    /// record is a rejection, any other outcome than the expected kind an internal error.
+    private static func finisher<Value>(recordIndex: Int, kind: String, reply: @escaping (Result<Value, EngineError>) -> Void,
+                                        value: @escaping (ApplyOutcome) -> Value?) -> Command.Finisher {
         { result in
             switch result {
             case .failure(let error):
                 reply(.failure(error))
             case .success(let outcomes):
-                switch outcomes[recordIndex] {
-                case .apiKeyChanged(let key):
-                    reply(.success(key))
-                case .refused(let error):
+                let outcome = outcomes[recordIndex]
+                if let found = value(outcome) {
+                    reply(.success(found))
+                } else if case .refused(let error) = outcome {
                     reply(.failure(.rejected(error)))
-                case .meterCreated, .meterUpdated, .events, .backfillProgress:
-                    reply(.failure(.unavailable("internal error: unexpected outcome for a key record")))
+                } else {
+                    reply(.failure(.unavailable("internal error: unexpected outcome for a \(kind) record")))
                 }
             }
         }
