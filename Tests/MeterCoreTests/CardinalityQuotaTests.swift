@@ -52,6 +52,15 @@ final class CardinalityQuotaTests: XCTestCase {
                        ["accept", "QUOTA_CUSTOMERS_PER_METER"])
     }
 
+    func testACopyOfARefusedEventInTheSameBatchIsRefusedToo() throws {
+        let harness = Harness(configuration: Self.configuration(CardinalityQuota(customersPerMeter: 1)))
+        try harness.create(Self.calls)
+        let screening = ingest(harness, [event("e1", "calls", customer: "c1"), event("e2", "calls", customer: "c2"),
+                                         event("e2", "calls", customer: "c2"), event("e1", "calls", customer: "c1")])
+        // The second e2 is not a duplicate: no e2 was ever accepted.
+        XCTAssertEqual(codes(screening), ["accept", "QUOTA_CUSTOMERS_PER_METER", "QUOTA_CUSTOMERS_PER_METER", "duplicate"])
+    }
+
     func testSeriesPerMeterCountsEachCustomerAndGroupByValues() throws {
         let harness = Harness(configuration: Self.configuration(CardinalityQuota(seriesPerMeter: 3)))
         try harness.create(Self.byModel)

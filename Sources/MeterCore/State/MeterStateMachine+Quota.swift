@@ -12,10 +12,22 @@ extension MeterStateMachine {
         var results = screen(events, tenantId: tenantId, nowMilliseconds: nowMilliseconds, pendingEventIds: &pendingEventIds)
         let quota = configuration.quotas.quota(for: tenantId)
         guard !quota.isUnlimited, let tenant = tenants[tenantId] else { return results }
-        for (position, screened) in results.enumerated() where screened == .accept {
-            if let refusal = quotaRefusal(events[position], tenant: tenant, quota: quota, ledger: &ledger) {
-                pendingEventIds.forget(events[position].eventId)
-                results[position] = .rejected(refusal)
+        // A later copy of a refused event in the same batch was screened a duplicate of it:
+        // it is refused the same way (nothing with that id was accepted).
+        var refused: [String: MeterError] = [:]
+        for (position, screened) in results.enumerated() {
+            let eventId = events[position].eventId
+            switch screened {
+            case .accept:
+                if let refusal = quotaRefusal(events[position], tenant: tenant, quota: quota, ledger: &ledger) {
+                    pendingEventIds.forget(eventId)
+                    refused[eventId] = refusal
+                    results[position] = .rejected(refusal)
+                }
+            case .duplicate:
+                if let refusal = refused[eventId] { results[position] = .rejected(refusal) }
+            case .rejected:
+                break
             }
         }
         return results
