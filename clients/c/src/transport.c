@@ -49,21 +49,32 @@ int mc_wait_fd(int fd, short events, int64_t deadline_ms, meter_error *error)
     }
 }
 
-int mc_write_all(mc_conn *conn, const uint8_t *data, size_t size, int64_t deadline_ms, meter_error *error)
+/* Moves size bytes through the TLS session (SSL_write when writing, else SSL_read) before the
+ * deadline: 0 or a status code. */
+static int tls_transfer(mc_conn *conn, uint8_t *data, size_t size, int writing, int64_t deadline_ms,
+                        meter_error *error)
 {
-    int fd = conn->fd;
-    while (conn->ssl && size > 0) {
+    while (size > 0) {
         ERR_clear_error();
-        int n = SSL_write(conn->ssl, data, size > INT_MAX ? INT_MAX : (int)size);
+        int chunk = size > INT_MAX ? INT_MAX : (int)size;
+        int n = writing ? SSL_write(conn->ssl, data, chunk) : SSL_read(conn->ssl, data, chunk);
         if (n > 0) {
             data += n;
             size -= (size_t)n;
-        } else {
-            int rc = mc_tls_retry(conn, n, "send", deadline_ms, error);
-            if (rc)
-                return rc;
+            continue;
         }
+        int rc = mc_tls_retry(conn, n, writing ? "send" : "receive", deadline_ms, error);
+        if (rc)
+            return rc;
     }
+    return 0;
+}
+
+int mc_write_all(mc_conn *conn, const uint8_t *data, size_t size, int64_t deadline_ms, meter_error *error)
+{
+    if (conn->ssl)
+        return tls_transfer(conn, (uint8_t *)data, size, 1, deadline_ms, error);
+    int fd = conn->fd;
     while (size > 0) {
         ssize_t n = send(fd, data, size, MSG_NOSIGNAL);
         if (n > 0) {
@@ -85,19 +96,9 @@ int mc_write_all(mc_conn *conn, const uint8_t *data, size_t size, int64_t deadli
 
 int mc_read_exact(mc_conn *conn, uint8_t *data, size_t size, int64_t deadline_ms, meter_error *error)
 {
+    if (conn->ssl)
+        return tls_transfer(conn, data, size, 0, deadline_ms, error);
     int fd = conn->fd;
-    while (conn->ssl && size > 0) {
-        ERR_clear_error();
-        int n = SSL_read(conn->ssl, data, size > INT_MAX ? INT_MAX : (int)size);
-        if (n > 0) {
-            data += n;
-            size -= (size_t)n;
-        } else {
-            int rc = mc_tls_retry(conn, n, "receive", deadline_ms, error);
-            if (rc)
-                return rc;
-        }
-    }
     while (size > 0) {
         ssize_t n = recv(fd, data, size, 0);
         if (n > 0) {

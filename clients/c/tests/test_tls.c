@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "meterclient.h"
@@ -76,6 +77,26 @@ static void file_names(files *f, const char *dir)
     snprintf(f->client_key, sizeof f->client_key, "%s/client.key", dir);
 }
 
+/* Starts meterd in dir/name with the server certificate (and, given client_ca, mutual TLS):
+ * 0, or -1 after recording the failure. */
+static int start_tls_server(test_server *s, const char *dir, const char *name, const files *f, const char *client_ca)
+{
+    snprintf(s->dir, sizeof s->dir, "%s/%s", dir, name);
+    if (mkdir(s->dir, 0700) != 0) {
+        CHECK(0, "mkdir %s", s->dir);
+        return -1;
+    }
+    const char *arguments[] = {"--tls-certificate", f->server_cert, "--tls-key", f->server_key, "--tls-client-ca", client_ca};
+    for (int i = 0; i < (client_ca ? 6 : 4); i++)
+        s->extra_args[i] = arguments[i];
+    if (test_server_start(s) != 0) {
+        CHECK(0, "meterd started with %s", name);
+        test_server_cleanup(s);
+        return -1;
+    }
+    return 0;
+}
+
 /* A health check and a one-event ingest over the connection. */
 static void use_connection(meter_client *c, const char *what)
 {
@@ -95,22 +116,8 @@ static void use_connection(meter_client *c, const char *what)
 static void server_authentication(const char *dir, const files *f)
 {
     test_server s = {0};
-    snprintf(s.dir, sizeof s.dir, "%s/plain-tls", dir);
-    char command[600];
-    snprintf(command, sizeof command, "mkdir -p '%s'", s.dir);
-    if (system(command) != 0) {
-        CHECK(0, "mkdir %s", s.dir);
+    if (start_tls_server(&s, dir, "plain-tls", f, NULL) != 0)
         return;
-    }
-    s.extra_args[0] = "--tls-certificate";
-    s.extra_args[1] = f->server_cert;
-    s.extra_args[2] = "--tls-key";
-    s.extra_args[3] = f->server_key;
-    if (test_server_start(&s) != 0) {
-        CHECK(0, "meterd started with TLS");
-        test_server_cleanup(&s);
-        return;
-    }
     meter_error err;
     meter_connect_options o = {.api_key = s.api_key, .timeout_ms = 10000, .tls = 1, .tls_ca_file = f->ca};
     meter_client *c = meter_connect_with_options(s.tcp_addr, NULL, &o, &err);
@@ -167,24 +174,8 @@ static void server_authentication(const char *dir, const files *f)
 static void mutual_tls(const char *dir, const files *f)
 {
     test_server s = {0};
-    snprintf(s.dir, sizeof s.dir, "%s/mutual-tls", dir);
-    char command[600];
-    snprintf(command, sizeof command, "mkdir -p '%s'", s.dir);
-    if (system(command) != 0) {
-        CHECK(0, "mkdir %s", s.dir);
+    if (start_tls_server(&s, dir, "mutual-tls", f, f->ca) != 0)
         return;
-    }
-    s.extra_args[0] = "--tls-certificate";
-    s.extra_args[1] = f->server_cert;
-    s.extra_args[2] = "--tls-key";
-    s.extra_args[3] = f->server_key;
-    s.extra_args[4] = "--tls-client-ca";
-    s.extra_args[5] = f->ca;
-    if (test_server_start(&s) != 0) {
-        CHECK(0, "meterd started with mutual TLS");
-        test_server_cleanup(&s);
-        return;
-    }
     meter_error err;
     meter_connect_options o = {.api_key = s.api_key, .timeout_ms = 10000, .tls = 1, .tls_ca_file = f->ca};
     meter_client *c = meter_connect_with_options(s.tcp_addr, NULL, &o, &err);
