@@ -81,7 +81,7 @@ let package = Package(
                                                   logging, metrics, serviceLifecycle, crypto]),
         // The HTTP listener: JSON API (CloudEvents ingest, meters, usage query), OpenAPI document,
         // web console and /metrics, on the same engine as the binary protocol (docs/http-api.md).
-        .target(name: "MeterHTTP", dependencies: ["MeterCore", "MeterEngine", "MeterServer", "MeterWire", "MeterWireServer", "MeterProto", "MeterClient",
+        .target(name: "MeterHTTP", dependencies: ["MeterCore", "MeterEngine", "MeterServer", "MeterOperations", "MeterWire", "MeterWireServer", "MeterProto", "MeterClient",
                                                 nioCore, logging, serviceLifecycle, prometheus, hummingbird, nioSSL,
                                                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                                                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),

@@ -102,6 +102,8 @@ extension MeterEngine {
         // New ids the exactly-once index may still take: its room now, less what the unapplied
         // group before this one accepted. Each request's accepted events are taken from it.
         var dedupRoom = machine.dedupIndexRoom(nowMilliseconds: now) - (previous?.eventCount ?? 0)
+        // Series the group being synced let in count against the cardinality quotas too.
+        var ledger = previous?.seriesLedger.next() ?? SeriesLedger()
 
         for command in commands {
             if case .read(let body) = command {
@@ -115,7 +117,7 @@ extension MeterEngine {
             switch command {
             case .ingest(let tenantId, let events, let encoded, let reply):
                 guard let finisher = screenIngest(tenantId: tenantId, events: events, encoded: encoded, now: now, reply: reply,
-                                                  dedupRoom: &dedupRoom, records: &group.records, logRecords: &group.logRecords, pendingIds: &pendingIds[tenantId, default: PendingEventIds(minimumCapacity: pendingCapacity, after: previousIds[tenantId])]) else { continue }
+                                                  dedupRoom: &dedupRoom, ledger: &ledger, records: &group.records, logRecords: &group.logRecords, pendingIds: &pendingIds[tenantId, default: PendingEventIds(minimumCapacity: pendingCapacity, after: previousIds[tenantId])]) else { continue }
                 group.finishers.append(finisher)
             case .createMeter(let definition, let actor, let reply):
                 do throws(MeterError) {
@@ -166,6 +168,7 @@ extension MeterEngine {
             if command.changesMeters { group.changesMeters = true }
         }
         group.pendingIds = pendingIds
+        group.seriesLedger = ledger
         return group
     }
 
@@ -239,7 +242,7 @@ extension MeterEngine {
     /// Screens one ingest request; returns how to answer it once the group is durable.
     private func screenIngest(
         tenantId: String, events: [UsageEvent], encoded: EncodedEvents, now: Int64,
-        reply: @escaping (Result<[EventResult], EngineError>) -> Void, dedupRoom: inout Int,
+        reply: @escaping (Result<[EventResult], EngineError>) -> Void, dedupRoom: inout Int, ledger: inout SeriesLedger,
         records: inout [StateRecord], logRecords: inout [LogRecord], pendingIds: inout PendingEventIds
     ) -> Command.Finisher? {
         guard NameRules.isValidEventName(tenantId) else {
@@ -250,7 +253,8 @@ extension MeterEngine {
             reply(.failure(.rejected(MeterError(.batchTooLarge, "a batch holds at most \(options.core.limits.batchMaximumEvents) events, got \(events.count)"))))
             return nil
         }
-        let screening = machine.screen(events, tenantId: tenantId, nowMilliseconds: now, pendingEventIds: &pendingIds)
+        let ledgerBefore = ledger
+        let screening = machine.screen(events, tenantId: tenantId, nowMilliseconds: now, pendingEventIds: &pendingIds, ledger: &ledger)
         var accepted: [UsageEvent] = []
         var positions: [Int] = []
         accepted.reserveCapacity(events.count)
@@ -264,6 +268,7 @@ extension MeterEngine {
         // still gets its answers.
         if !accepted.isEmpty && accepted.count > dedupRoom {
             for event in accepted { pendingIds.remove(event.eventId) }
+            ledger = ledgerBefore
             reply(.failure(.resourceExhausted(dedupFullMessage(now: now))))
             return nil
         }
@@ -314,36 +319,37 @@ extension MeterEngine {
     }
 
     private static func meterFinisher(recordIndex: Int, reply: @escaping (Result<Meter, EngineError>) -> Void) -> Command.Finisher {
-        { result in
-            switch result {
-            case .failure(let error):
-                reply(.failure(error))
-            case .success(let outcomes):
-                switch outcomes[recordIndex] {
-                case .meterCreated(let meter), .meterUpdated(let meter):
-                    reply(.success(meter))
-                case .refused(let error):
-                    reply(.failure(.rejected(error)))
-                case .events, .backfillProgress, .apiKeyChanged:
-                    reply(.failure(.unavailable("internal error: unexpected outcome for a meter record")))
-                }
+        finisher(recordIndex: recordIndex, kind: "meter", reply: reply) { outcome in
+            switch outcome {
+            case .meterCreated(let meter), .meterUpdated(let meter): return meter
+            default: return nil
             }
         }
     }
 
     private static func keyFinisher(recordIndex: Int, reply: @escaping (Result<ApiKey, EngineError>) -> Void) -> Command.Finisher {
+        finisher(recordIndex: recordIndex, kind: "key", reply: reply) { outcome in
+            if case .apiKeyChanged(let key) = outcome { return key }
+            return nil
+        }
+    }
+
+    /// Answers a one-record command with what `value` takes from its record's outcome: a refused
+    /// record is a rejection, any other outcome than the expected kind an internal error.
+    private static func finisher<Value>(recordIndex: Int, kind: String, reply: @escaping (Result<Value, EngineError>) -> Void,
+                                        value: @escaping (ApplyOutcome) -> Value?) -> Command.Finisher {
         { result in
             switch result {
             case .failure(let error):
                 reply(.failure(error))
             case .success(let outcomes):
-                switch outcomes[recordIndex] {
-                case .apiKeyChanged(let key):
-                    reply(.success(key))
-                case .refused(let error):
+                let outcome = outcomes[recordIndex]
+                if let found = value(outcome) {
+                    reply(.success(found))
+                } else if case .refused(let error) = outcome {
                     reply(.failure(.rejected(error)))
-                case .meterCreated, .meterUpdated, .events, .backfillProgress:
-                    reply(.failure(.unavailable("internal error: unexpected outcome for a key record")))
+                } else {
+                    reply(.failure(.unavailable("internal error: unexpected outcome for a \(kind) record")))
                 }
             }
         }

@@ -1,6 +1,7 @@
 import Hummingbird
 import HummingbirdTLS
 import Logging
+import MeterOperations
 import NIOSSL
 import NIOCore
 import Prometheus
@@ -53,26 +54,15 @@ public struct MeterHTTPService: Service {
             Response(status: .seeOther, headers: [.location: "/console"])
         }
         if let metrics {
-            router.get("metrics") { _, _ -> Response in
-                await metrics.beforeScrape()
-                let bytes = metrics.registry.emitToBuffer()
-                return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                                body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
-            }
+            MetricsEndpoint.addScrapeRoute(to: router, registry: metrics.registry, beforeScrape: metrics.beforeScrape)
         }
         return router
     }
 
     public func run() async throws {
-        let host = host
-        let onListening = onListening
-        let application = Application(
-            router: Self.router(environment: environment, metrics: metrics),
-            server: try tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
-            configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),
-            onServerRunning: { channel in onListening(host, channel.localAddress?.port ?? 0) },
-            logger: logger)
-        try await application.run()
+        try await MetricsEndpoint.serve(Self.router(environment: environment, metrics: metrics), host: host, port: port,
+                                        server: try tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
+                                        logger: logger, onListening: onListening)
     }
 }
 

@@ -124,7 +124,13 @@ struct Meterd: AsyncParsableCommand {
     @Option(name: .long, help: "Default per-tenant quota: active meters (0, the default: unlimited).")
     var quotaMeters: Int?
 
-    @Option(name: .long, help: ArgumentHelp("A tenant's own quotas, overriding the defaults; repeatable.", valueName: "TENANT:events-per-second=N,meters=N"))
+    @Option(name: .long, help: "Default per-tenant quota: distinct customers per meter; an event of a new customer beyond it is rejected QUOTA_CUSTOMERS_PER_METER (0, the default: unlimited).")
+    var quotaCustomersPerMeter: Int?
+
+    @Option(name: .long, help: "Default per-tenant quota: series (customer and group-by values) per meter; an event of a new series beyond it is rejected QUOTA_SERIES_PER_METER (0, the default: unlimited).")
+    var quotaSeriesPerMeter: Int?
+
+    @Option(name: .long, help: ArgumentHelp("A tenant's own quotas, overriding the defaults; repeatable. Keys: events-per-second, meters, customers-per-meter, series-per-meter.", valueName: "TENANT:events-per-second=N,meters=N"))
     var tenantQuota: [String] = []
 
     @Option(name: .long, help: "Milliseconds a refused handshake waits before its GOAWAY, to slow down guessing (default 500).")

@@ -128,11 +128,22 @@ struct Settings {
             guard meters >= 0 else { throw ValidationError("quota-meters must be 0 or more, got \(meters)") }
             access.defaultQuota.meters = meters
         }
+        if let customers = try integer("quota-customers-per-meter", command.quotaCustomersPerMeter) {
+            guard customers >= 0 else { throw ValidationError("quota-customers-per-meter must be 0 or more, got \(customers)") }
+            access.defaultQuota.cardinality.customersPerMeter = customers
+        }
+        if let series = try integer("quota-series-per-meter", command.quotaSeriesPerMeter) {
+            guard series >= 0 else { throw ValidationError("quota-series-per-meter must be 0 or more, got \(series)") }
+            access.defaultQuota.cardinality.seriesPerMeter = series
+        }
         var tenantQuotas = command.tenantQuota
         if tenantQuotas.isEmpty, let fromFile = file["tenant-quota"] { tenantQuotas = fromFile.split(separator: ";").map(String.init) }
         for text in tenantQuotas {
             access.tenantQuotas.merge([try Self.tenantQuota(text, defaults: access.defaultQuota)]) { $1 }
         }
+        // Customers and series per meter are decided by the engine when it screens events.
+        engine.core.quotas = CardinalityQuotas(defaultQuota: access.defaultQuota.cardinality,
+                                               overrides: access.tenantQuotas.mapValues(\.cardinality))
         var peerRules = command.peerAccess
         if peerRules.isEmpty, let fromFile = file["peer-access"] { peerRules = fromFile.split(separator: ",").map(String.init) }
         for text in peerRules {
@@ -161,9 +172,10 @@ struct Settings {
         guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "; ")) }
     }
 
-    /// Parses "TENANT:events-per-second=N,meters=N"; limits not named keep the defaults.
+    /// Parses "TENANT:events-per-second=N,meters=N,customers-per-meter=N,series-per-meter=N";
+    /// limits not named keep the defaults.
     static func tenantQuota(_ text: String, defaults: TenantQuota) throws -> (String, TenantQuota) {
-        let problem = ValidationError("tenant-quota must be TENANT:events-per-second=N,meters=N (either or both, N >= 0), got \"\(text)\"")
+        let problem = ValidationError("tenant-quota must be TENANT:KEY=N,... with keys events-per-second, meters, customers-per-meter, series-per-meter (any of them, N >= 0), got \"\(text)\"")
         let parts = text.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
         guard parts.count == 2, NameRules.isValidEventName(parts[0]) else { throw problem }
         var quota = defaults
@@ -173,6 +185,8 @@ struct Settings {
             switch pair[0] {
             case "events-per-second": quota.eventsPerSecond = number
             case "meters": quota.meters = number
+            case "customers-per-meter": quota.cardinality.customersPerMeter = number
+            case "series-per-meter": quota.cardinality.seriesPerMeter = number
             default: throw problem
             }
         }

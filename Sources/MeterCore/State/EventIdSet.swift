@@ -5,7 +5,16 @@ public protocol EventIdSet {
     mutating func insertIfAbsent(_ eventId: String) -> Bool
 }
 
-extension Set<String>: EventIdSet {
+/// An `EventIdSet` that can forget an id again (one whose event was refused after all).
+public protocol EventIdRemoving {
+    mutating func forget(_ eventId: String)
+}
+
+extension Set<String>: EventIdSet, EventIdRemoving {
+    public mutating func forget(_ eventId: String) {
+        remove(eventId)
+    }
+
     @inlinable
     public mutating func insertIfAbsent(_ eventId: String) -> Bool {
         insert(eventId).inserted
@@ -40,7 +49,7 @@ public struct PendingEventIds: EventIdSet {
     }
 }
 
-extension PendingEventIds {
+extension PendingEventIds: EventIdRemoving {
     /// Ids this group accepted (not counting the previous group's).
     public var count: Int { table.count }
 
@@ -48,4 +57,6 @@ extension PendingEventIds {
     public mutating func remove(_ eventId: String) {
         table.remove(eventId)
     }
+
+    public mutating func forget(_ eventId: String) { remove(eventId) }
 }
