@@ -75,6 +75,7 @@ let package = Package(
         // Process operations shared by the executables: log handler (text, JSON lines) and the
         // Prometheus /metrics endpoint.
         .target(name: "MeterOperations", dependencies: ["MeterCore", logging, metrics, serviceLifecycle, prometheus, hummingbird, nioCore,
+                                                      .product(name: "HummingbirdCore", package: "hummingbird"),
                                                       .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         // meterd's services on the wire-server core, dispatching to the engine; its metrics.
         .target(name: "MeterServer", dependencies: ["MeterCore", "MeterEngine", "MeterWire", "MeterWireServer", "MeterOperations", "MeterProto", nioCore, nioPosix, swiftProtobuf,
