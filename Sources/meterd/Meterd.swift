@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import MeterCluster
 import MeterCore
 import MeterEngine
 import MeterHTTP
@@ -136,6 +137,21 @@ struct Meterd: AsyncParsableCommand {
     @Option(name: .long, help: "Serve the HTTP JSON API, the web console and (with --metrics) /metrics at http://HOST:PORT (off by default; for example 127.0.0.1:7880; port 0 picks one, printed at start). Every request needs an API key (Authorization: Bearer, or the console's sign-in); loopback addresses only, as HTTP has no TLS yet.")
     var http: String?
 
+    @Option(name: .long, help: ArgumentHelp("Cluster mode (docs/cluster.md): the NATS servers whose JetStream stream is the replicated log, comma-separated; every write goes through it and this node applies all of it. Off by default (a single node on its own log).", valueName: "nats://HOST:PORT,..."))
+    var clusterNats: String?
+
+    @Option(name: .long, help: "Cluster mode: this node's name, unique in the cluster (default node-PID).")
+    var clusterNode: String?
+
+    @Option(name: .long, help: "Cluster mode: the JetStream stream of the log (default METERD; created when missing).")
+    var clusterStream: String?
+
+    @Option(name: .long, help: "Cluster mode: event partitions (subjects) of a new stream (default 8).")
+    var clusterPartitions: Int?
+
+    @Option(name: .long, help: "Cluster mode: replicas of a new stream (default 3, one per NATS server).")
+    var clusterReplicas: Int?
+
     mutating func run() async throws {
         let settings = try Settings(command: self)
         ProcessLogHandler.bootstrap(level: settings.logLevel, format: settings.logFormat)
@@ -143,6 +159,19 @@ struct Meterd: AsyncParsableCommand {
         let registry = settings.metricsAddress.map { _ in PrometheusSetup.bootstrap() }
         let engineMetrics = EngineMetrics()
         var engineOptions = settings.engine
+        // Cluster mode: the engine's own directory is a replica rebuilt from the stream at
+        // every start, its clock the log's, its writes the log's (docs/cluster.md).
+        let clusterLog = settings.cluster.map { ClusterLog(options: $0, logger: logger) }
+        if let clusterLog {
+            do {
+                try ClusterReplicaDirectory.reset(engineOptions.dataDirectory)
+            } catch {
+                logger.critical("\(error)")
+                throw ExitCode(2)
+            }
+            engineOptions.replicatedLog = clusterLog
+            engineOptions.clock = { clusterLog.clock.read() }
+        }
         engineOptions.onEvent = { event in
             engineMetrics.observe(event)
             EngineEventLog.log(event, to: logger)
@@ -166,6 +195,9 @@ struct Meterd: AsyncParsableCommand {
         // accepting and drains, then the engine finishes its queue, fsyncs and writes the final
         // snapshot, then the metrics endpoint closes.
         services.append(.init(service: EngineService(options: engineOptions, handle: engineHandle, logger: logger)))
+        if let clusterLog {
+            services.append(.init(service: ClusterService(log: clusterLog, handle: engineHandle, logger: logger)))
+        }
         let keyStoreHandle = KeyStoreHandle()
         // The console's event debugger: the last events over both protocols, in memory only.
         let recentEvents = RecentEventLog(capacity: 500)
@@ -176,7 +208,8 @@ struct Meterd: AsyncParsableCommand {
         services.append(.init(service: ServerService(handle: engineHandle, configuration: settings.server, access: settings.access,
                                                      durability: settings.engine.durability, dataDirectory: settings.engine.dataDirectory,
                                                      keys: keyStoreHandle, logger: logger,
-                                                     ingestObserver: settings.httpAddress == nil ? nil : observeIngest)))
+                                                     ingestObserver: settings.httpAddress == nil ? nil : observeIngest,
+                                                     createsBootstrapKey: clusterLog == nil)))
         if let address = settings.httpAddress {
             services.append(.init(service: HTTPService(handle: engineHandle, keys: keyStoreHandle, host: address.host, port: address.port,
                                                        maximumBatchEvents: settings.server.limits.maximumBatchEvents,
