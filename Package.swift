@@ -5,8 +5,9 @@ import PackageDescription
 // metering state machine, the write-ahead log and the single writer are plain Swift so they
 // stay deterministic and fast to build. Only the edges (server, client, CLIs) use NIO,
 // protobuf and argument parsing. The comparison benchmark against PostgreSQL and Redis, which links
-// their C clients (libpq, hiredis), is a package of its own in Benchmarks/, so that `swift build`
-// and `swift test` here need nothing but Swift.
+// their C clients (libpq, hiredis), is a package of its own in Benchmarks/. The one C library the
+// root package links is the NATS client (Debian: libnats-dev), for meterd's opt-in cluster mode
+// (docs/cluster.md); scripts/test installs it.
 let dependencies: [Package.Dependency] = [
     .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
