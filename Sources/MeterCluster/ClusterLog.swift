@@ -96,8 +96,10 @@ public final class ClusterLog: ReplicatedLog, @unchecked Sendable {
     // MARK: Life cycle
 
     /// Connects to NATS, creates the stream when missing, and starts the publishers and the
-    /// consumer that applies the whole stream from its start to `engine`.
-    public func start(engine: MeterEngine) throws(NATSError) {
+    /// consumer that applies the whole stream from its start to `engine`. Returns the stream's
+    /// last sequence at start: once `appliedThrough` reaches it, the node has caught up.
+    @discardableResult
+    public func start(engine: MeterEngine) throws(NATSError) -> UInt64 {
         let deadline = Date(timeIntervalSinceNow: TimeInterval(options.startTimeoutSeconds))
         let connection = try JetStreamConnection(servers: options.servers, name: "meterd-\(options.nodeName)", deadline: deadline)
         try connection.ensureStream(name: options.streamName, subjects: ["\(options.subjectPrefix).>"], replicas: options.replicas,
@@ -106,12 +108,29 @@ public final class ClusterLog: ReplicatedLog, @unchecked Sendable {
             self.connection = connection
             runningThreads = options.publisherThreads + 1
         }
+        let lastSequence = try connection.lastSequence(stream: options.streamName)
         logger.info("cluster log connected", metadata: ["servers": "\(options.servers.joined(separator: ","))", "stream": "\(options.streamName)",
                                                        "node": "\(options.nodeName)"])
         for index in 0..<options.publisherThreads {
             startThread(name: "meterd-publisher-\(index)") { [self] in runPublisher(connection) }
         }
         startThread(name: "meterd-consumer") { [self] in runConsumer(connection, engine: engine) }
+        return lastSequence
+    }
+
+    /// Why the consumer stopped applying for good, if it did.
+    public var haltReason: String? { condition.withLock { halted } }
+
+    /// Waits (polling every 10 ms) until this node has applied through `sequence`; throws if
+    /// the consumer halted or the node is stopping.
+    public func waitUntilApplied(_ sequence: UInt64) throws(NATSError) {
+        while true {
+            let (applied, halted, stopping) = condition.withLock { (appliedSequence, self.halted, self.stopping) }
+            if applied >= sequence { return }
+            if let halted { throw NATSError(message: "the cluster log consumer stopped: \(halted)") }
+            if stopping { throw NATSError(message: "stopping before catching up with the cluster log") }
+            usleep(10_000)
+        }
     }
 
     /// Stops publishing and applying (before the engine shuts down); writes still waiting are

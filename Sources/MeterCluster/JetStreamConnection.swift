@@ -92,6 +92,16 @@ final class JetStreamConnection: @unchecked Sendable {
         }
     }
 
+    /// The stream's last sequence now (0 when it holds nothing yet).
+    func lastSequence(stream: String) throws(NATSError) -> UInt64 {
+        var info: UnsafeMutablePointer<jsStreamInfo>?
+        var code = jsErrCode(0)
+        let status = js_GetStreamInfo(&info, jetStream, stream, nil, &code)
+        guard status == NATS_OK, let info else { throw NATSError("cannot read the state of stream \(stream)", status, jetStreamCode: code) }
+        defer { jsStreamInfo_Destroy(info) }
+        return info.pointee.State.LastSeq
+    }
+
     /// Publishes `data` on `subject` with the message id JetStream deduplicates on, and waits
     /// for the stream's acknowledgement: the stream sequence, and whether it was a duplicate.
     func publish(subject: String, data: [UInt8], messageId: String, timeoutMilliseconds: Int) -> Result<(sequence: UInt64, duplicate: Bool), NATSError> {

@@ -16,5 +16,10 @@ public struct NATSError: Error, CustomStringConvertible, Sendable {
         self.status = status.rawValue
     }
 
+    init(message: String) {
+        self.description = message
+        self.status = NATS_ERR.rawValue
+    }
+
     var isTimeout: Bool { status == NATS_TIMEOUT.rawValue }
 }

@@ -5,25 +5,48 @@ import MeterEngine
 import ServiceLifecycle
 
 /// Cluster mode's log as a service: once the engine is open, connects to NATS and starts
-/// applying the stream; on graceful shutdown stops applying before the engine stops (it is
-/// after the engine in the ServiceGroup, so it is shut down first).
+/// applying the stream; once the node has applied everything the stream held at start, hands
+/// the engine to `serving` (the listeners wait for it, so a node that restarts answers nothing
+/// stale). On graceful shutdown stops applying before the engine stops (it is after the
+/// engine in the ServiceGroup, so it is shut down first).
 struct ClusterService: Service {
     let log: ClusterLog
     let handle: EngineHandle
+    let serving: EngineHandle
     let logger: Logger
 
     func run() async throws {
-        let engine = try await handle.engine()
-        let log = self.log
+        let engine: MeterEngine
         do {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                Thread { continuation.resume(with: Result { try log.start(engine: engine) }) }.start()
+            engine = try await handle.engine()
+        } catch {
+            serving.resolve(.failure(error))
+            throw error
+        }
+        let log = self.log
+        let started = ContinuousClock.now
+        let lastSequence: UInt64
+        do {
+            lastSequence = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<UInt64, any Error>) in
+                Thread {
+                    continuation.resume(with: Result {
+                        let last = try log.start(engine: engine)
+                        try log.waitUntilApplied(last)
+                        return last
+                    })
+                }.start()
             }
         } catch {
-            throw StartupFailure.cannotListen(reason: "cannot join the cluster: \(error)")
+            let failure = StartupFailure.cannotListen(reason: "cannot join the cluster: \(error)")
+            serving.resolve(.failure(failure))
+            throw failure
         }
-        print("meterd: cluster node \(log.options.nodeName) applying stream \(log.options.streamName)")
+        let elapsed = ContinuousClock.now - started
+        let milliseconds = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
+        print("meterd: cluster node \(log.options.nodeName) caught up with stream \(log.options.streamName) through \(lastSequence) in \(milliseconds) ms")
         fflush(nil)
+        logger.info("caught up with the cluster log", metadata: ["through": "\(lastSequence)", "milliseconds": "\(milliseconds)"])
+        serving.resolve(.success(engine))
         try? await gracefulShutdown()
         logger.info("cluster log stopping")
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in

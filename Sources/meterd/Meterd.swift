@@ -195,8 +195,10 @@ struct Meterd: AsyncParsableCommand {
         // accepting and drains, then the engine finishes its queue, fsyncs and writes the final
         // snapshot, then the metrics endpoint closes.
         services.append(.init(service: EngineService(options: engineOptions, handle: engineHandle, logger: logger)))
+        // The listeners wait for this: in cluster mode, until the node caught up with the log.
+        let servingHandle = clusterLog == nil ? engineHandle : EngineHandle()
         if let clusterLog {
-            services.append(.init(service: ClusterService(log: clusterLog, handle: engineHandle, logger: logger)))
+            services.append(.init(service: ClusterService(log: clusterLog, handle: engineHandle, serving: servingHandle, logger: logger)))
         }
         let keyStoreHandle = KeyStoreHandle()
         // The console's event debugger: the last events over both protocols, in memory only.
@@ -205,13 +207,13 @@ struct Meterd: AsyncParsableCommand {
         let observeIngest: IngestObserver = { tenantId, events, results in
             recentEvents.record(tenantId: tenantId, transport: "binary", receivedAtMilliseconds: clock(), events: events, results: results)
         }
-        services.append(.init(service: ServerService(handle: engineHandle, configuration: settings.server, access: settings.access,
+        services.append(.init(service: ServerService(handle: servingHandle, configuration: settings.server, access: settings.access,
                                                      durability: settings.engine.durability, dataDirectory: settings.engine.dataDirectory,
                                                      keys: keyStoreHandle, logger: logger,
                                                      ingestObserver: settings.httpAddress == nil ? nil : observeIngest,
                                                      createsBootstrapKey: clusterLog == nil)))
         if let address = settings.httpAddress {
-            services.append(.init(service: HTTPService(handle: engineHandle, keys: keyStoreHandle, host: address.host, port: address.port,
+            services.append(.init(service: HTTPService(handle: servingHandle, keys: keyStoreHandle, host: address.host, port: address.port,
                                                        maximumBatchEvents: settings.server.limits.maximumBatchEvents,
                                                        metrics: registry.map { ($0, beforeScrape) }, recentEvents: recentEvents,
                                                        refusalDelay: settings.access.configuration.refusalDelay, logger: logger)))
