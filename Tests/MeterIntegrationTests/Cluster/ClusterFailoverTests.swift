@@ -29,8 +29,9 @@ final class ClusterFailoverTests: XCTestCase {
         _ = try await admin.createMeter(definition, timeout: .seconds(30))
         await admin.close()
 
-        // The chaos schedule, from the seed: kill a meterd node, then one NATS server, then
-        // another meterd node, each at a random moment, each started again after a random pause.
+        // The chaos schedule, from the seed: kill a meterd node, then one NATS server (the
+        // stream's leader), then another meterd node, each at a random moment, each started
+        // again after a random pause.
         let firstNode = Int(random.next() % 3)
         let secondNode = (firstNode + 1 + Int(random.next() % 2)) % 3
         let natsServer = Int(random.next() % 3)
@@ -56,7 +57,11 @@ final class ClusterFailoverTests: XCTestCase {
                                 cluster.killNode(index)
                                 usleep(useconds_t(downtime * 1000))
                                 try cluster.startNode(index)
-                            case .nats(let index):
+                            case .nats(let seeded):
+                                // The stream's leader when the logs tell (a leader election is
+                                // the harder case), else the seeded one.
+                                let index = cluster.streamLeader() ?? seeded
+                                print("cluster chaos: killing NATS server n\(index + 1)")
                                 cluster.killNATS(index)
                                 usleep(useconds_t(downtime * 1000))
                                 try cluster.startNATS(index)
@@ -87,14 +92,17 @@ final class ClusterFailoverTests: XCTestCase {
 
         var expected: [String: Int64] = [:]
         var batches = 0, retries = 0, events = 0
+        var longestWait = Duration.zero
         for outcome in outcomes {
+            longestWait = max(longestWait, outcome.longestWait)
             for problem in outcome.problems { XCTFail(problem) }
             for (customer, thousandths) in outcome.expectedThousandths { expected[customer, default: 0] += thousandths }
             batches += outcome.batches
             retries += outcome.retries
             events += outcome.events
         }
-        print("cluster clients: \(events) events in \(batches) acknowledged batches, \(retries) retried attempts")
+        print("cluster clients: \(events) events in \(batches) acknowledged batches, \(retries) retried attempts; "
+              + "longest wait for an acknowledgement (retries included): \(longestWait)")
         XCTAssertGreaterThan(retries, 0, "the chaos should have made some client retry")
 
         // Every node answers every customer's exact total (polled: a node may still be catching up).
@@ -125,7 +133,7 @@ final class ClusterFailoverTests: XCTestCase {
         var description: String {
             switch self {
             case .node(let index): return "meterd node-\(index + 1)"
-            case .nats(let index): return "NATS server n\(index + 1)"
+            case .nats(let index): return "the stream's leader NATS server (n\(index + 1) if no log names it)"
             }
         }
     }
@@ -136,47 +144,59 @@ final class ClusterFailoverTests: XCTestCase {
         var retries = 0
         var events = 0
         var problems: [String] = []
+        /// From sending a round until both its batches were acknowledged, retries included.
+        var longestWait = Duration.zero
     }
 
-    /// One client: batches of 40 events with fresh ids, sent to its node; an unanswered batch is
-    /// sent again, unchanged, to the next node until acknowledged (or 120 s pass: a failure).
+    /// One client: two batches of 40 events with fresh ids in flight at once on its connection
+    /// (pipelined); when either gets no answer, both are sent again, unchanged, to the next node
+    /// until acknowledged (or 120 s pass: a failure). Notes the longest wait for an answer.
     static func runClient(_ client: Int, seed: UInt64, cluster: LocalCluster, until done: @Sendable () -> Bool) async -> ClientOutcome {
         var random = SplitMix64(seed: seed)
         var outcome = ClientOutcome()
         var node = client % 3
         var connection: MeterClient?
-        var batch = 0
-        while !done() || batch < 10 {
-            var events: [Meterd_V1_Event] = []
+        var round = 0
+        while !done() || round < 10 {
+            var batches: [[Meterd_V1_Event]] = [[], []]
             var tokens: [(String, Int64)] = []
             let now = Int64(Date().timeIntervalSince1970 * 1000)
-            for index in 0..<40 {
-                let customer = customers[Int(random.next() % UInt64(customers.count))]
-                let thousandths = Int64(1 + random.next() % 100_000)
-                var event = Meterd_V1_Event()
-                event.eventID = "k\(client)-\(batch)-\(index)"
-                event.eventName = "tokens_used"
-                event.customerID = customer
-                event.timestampMs = now
-                var property = Meterd_V1_Property()
-                property.key = "tokens"
-                property.value.decimalValue = text(thousandths)
-                event.properties = [property]
-                events.append(event)
-                tokens.append((customer, thousandths))
+            for half in 0..<2 {
+                for index in 0..<40 {
+                    let customer = customers[Int(random.next() % UInt64(customers.count))]
+                    let thousandths = Int64(1 + random.next() % 100_000)
+                    var event = Meterd_V1_Event()
+                    event.eventID = "k\(client)-\(round)-\(half)-\(index)"
+                    event.eventName = "tokens_used"
+                    event.customerID = customer
+                    event.timestampMs = now
+                    var property = Meterd_V1_Property()
+                    property.key = "tokens"
+                    property.value.decimalValue = text(thousandths)
+                    event.properties = [property]
+                    batches[half].append(event)
+                    tokens.append((customer, thousandths))
+                }
             }
+            let started = ContinuousClock.now
             let deadline = Date(timeIntervalSinceNow: 120)
             var attempt = 0
             while true {
                 attempt += 1
-                do throws(MeterClientError) {
+                do {
                     if connection == nil { connection = try await MeterClient.connect(to: .unixSocket(path: cluster.socketPath(node: node)), timeout: .seconds(5)) }
-                    let response = try await connection!.ingestBatch(events, timeout: .seconds(30))
-                    for (index, result) in response.results.enumerated() {
-                        switch result.status {
-                        case .accepted: break
-                        case .duplicate where attempt > 1: break
-                        default: outcome.problems.append("client \(client) batch \(batch) attempt \(attempt) event \(index): \(result.status) \(result.message)")
+                    let open = connection!
+                    let firstBatch = batches[0], secondBatch = batches[1]
+                    async let first = open.ingestBatch(firstBatch, timeout: .seconds(30))
+                    async let second = open.ingestBatch(secondBatch, timeout: .seconds(30))
+                    let responses = try await [first, second]
+                    for (half, response) in responses.enumerated() {
+                        for (index, result) in response.results.enumerated() {
+                            switch result.status {
+                            case .accepted: break
+                            case .duplicate where attempt > 1: break
+                            default: outcome.problems.append("client \(client) round \(round) batch \(half) attempt \(attempt) event \(index): \(result.status) \(result.message)")
+                            }
                         }
                     }
                     break
@@ -184,7 +204,7 @@ final class ClusterFailoverTests: XCTestCase {
                     await connection?.close()
                     connection = nil
                     if Date() >= deadline {
-                        outcome.problems.append("client \(client) batch \(batch): no acknowledgement within 120 s, last error \(error)")
+                        outcome.problems.append("client \(client) round \(round): no acknowledgement within 120 s, last error \(error)")
                         return outcome
                     }
                     outcome.retries += 1
@@ -193,10 +213,11 @@ final class ClusterFailoverTests: XCTestCase {
                     try? await Task.sleep(for: .milliseconds(100))
                 }
             }
+            outcome.longestWait = max(outcome.longestWait, ContinuousClock.now - started)
             for (customer, thousandths) in tokens { outcome.expectedThousandths[customer, default: 0] += thousandths }
-            outcome.events += events.count
-            outcome.batches += 1
-            batch += 1
+            outcome.events += tokens.count
+            outcome.batches += 2
+            round += 1
         }
         await connection?.close()
         return outcome

@@ -77,6 +77,21 @@ final class LocalCluster: @unchecked Sendable {
         try process.waitForLog(["meterd: listening on", "meterd: cluster node node-\(index + 1)"], seconds: 90)
     }
 
+    /// The NATS server leading the stream, from the servers' logs (the leader logs "new stream
+    /// leader"); the latest such line wins. nil when no log says so.
+    func streamLeader(stream: String = "METERD") -> Int? {
+        var latest: (index: Int, line: String)?
+        for (index, server) in natsServers.enumerated() {
+            guard let server else { continue }
+            // Lines start with "[pid] 2026/11/29 09:07:27.844333": comparable as text after the pid.
+            for line in server.log.split(separator: "\n") where line.contains("new stream leader for '$G > \(stream)'") {
+                let stamp = String(line.drop { $0 != "]" })
+                if latest == nil || stamp > latest!.line { latest = (index, stamp) }
+            }
+        }
+        return latest?.index
+    }
+
     func killNode(_ index: Int) {
         nodes[index]?.killAndWait()
         nodes[index] = nil
