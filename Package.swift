@@ -82,8 +82,9 @@ let package = Package(
                                                   logging, metrics, serviceLifecycle, crypto]),
         // The HTTP listener: JSON API (CloudEvents ingest, meters, usage query), OpenAPI document,
         // web console and /metrics, on the same engine as the binary protocol (docs/http-api.md).
-        .target(name: "MeterHTTP", dependencies: ["MeterCore", "MeterEngine", "MeterServer", "MeterWire", "MeterWireServer", "MeterProto", "MeterClient",
-                                                nioCore, logging, serviceLifecycle, prometheus, hummingbird,
+        .target(name: "MeterHTTP", dependencies: ["MeterCore", "MeterEngine", "MeterServer", "MeterOperations", "MeterWire", "MeterWireServer", "MeterProto", "MeterClient",
+                                                nioCore, logging, serviceLifecycle, prometheus, hummingbird, nioSSL,
+                                                .product(name: "HummingbirdTLS", package: "hummingbird"),
                                                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         // The NATS C client (libnats-dev), wrapped for cluster mode (docs/cluster.md).
         .systemLibrary(name: "CNATS", path: "Sources/CNATS", pkgConfig: "libnats", providers: [.apt(["libnats-dev"])]),
@@ -92,7 +93,7 @@ let package = Package(
         .target(name: "MeterCluster", dependencies: ["CNATS", "MeterCore", "MeterLog", "MeterEngine", logging]),
         // async/await client over either transport.
         .target(name: "MeterClient", dependencies: ["MeterWire", "MeterProto", nioCore, nioPosix, swiftProtobuf, nioSSL]),
-        .executableTarget(name: "meterd", dependencies: ["MeterCluster", "MeterServer", "MeterHTTP", "MeterWireServer", "MeterOperations", "MeterEngine", "MeterCore", "MeterWire", argumentParser, logging, metrics, serviceLifecycle, prometheus]),
+        .executableTarget(name: "meterd", dependencies: ["MeterCluster", "MeterServer", "MeterHTTP", "MeterWireServer", "MeterOperations", "MeterEngine", "MeterCore", "MeterWire", argumentParser, logging, metrics, serviceLifecycle, prometheus, nioSSL]),
         .executableTarget(name: "meterctl", dependencies: ["MeterClient", "MeterProto", "MeterCore", argumentParser]),
         // Batching ingestion next to a service: local socket, fsynced spool, forwarding with backoff.
         .target(name: "MeterSidecar", dependencies: ["MeterCore", "MeterClient", "MeterLog", "MeterWire", "MeterWireServer", "MeterProto", nioCore, nioPosix, swiftProtobuf, logging]),

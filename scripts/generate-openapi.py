@@ -13,6 +13,19 @@ def problems(*codes):
     return {str(code): problem_ref for code in codes}
 
 meter_ref = {"$ref": "#/components/schemas/Meter"}
+api_key_ref = {"$ref": "#/components/schemas/ApiKey"}
+api_key = {
+    "type": "object",
+    "description": "An API key; never its secret (meterd keeps only a SHA-256 of it).",
+    "required": ["id", "name", "role", "createdAt", "createdBy", "revokedAt"],
+    "properties": {
+        "id": {"type": "string"}, "name": {"type": "string"},
+        "role": {"type": "string", "enum": ["admin", "ingest", "read"]},
+        "createdAt": {"type": "string", "format": "date-time"},
+        "createdBy": {"type": "string", "description": "Who created it: `key key_1`, `uid 1000` or `bootstrap`."},
+        "revokedAt": {"type": ["string", "null"], "format": "date-time"},
+    },
+}
 meter_path_parameter = {
     "name": "meter", "in": "path", "required": True,
     "description": "The meter's id (`mtr_1`) or its event name (`tokens_used`).",
@@ -174,6 +187,47 @@ document = {
                               **problems(400, 401, 403, 404, 503)},
             },
         },
+        "/api/v1/keys": {
+            "get": {
+                "operationId": "listKeys", "summary": "The tenant's API keys (admin)",
+                "parameters": [{"name": "includeRevoked", "in": "query", "schema": {"type": "string", "enum": ["true", "false"]}}],
+                "responses": {"200": {"description": "The keys", "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": api_key_ref}}}}}},
+                    **problems(400, 401, 403, 503)},
+            },
+            "post": {
+                "operationId": "createKey", "summary": "Create an API key (admin); its secret is in this answer only",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["name", "role"], "additionalProperties": False,
+                    "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 128},
+                                   "role": {"type": "string", "enum": ["admin", "ingest", "read"]}}}}}},
+                "responses": {"201": {"description": "Created", "headers": {"Location": {"schema": {"type": "string"}}},
+                                      "content": {"application/json": {"schema": {
+                                          "type": "object", "required": ["key", "secret"],
+                                          "properties": {"key": api_key_ref, "secret": {"type": "string", "description": "Shown once; send it as Authorization: Bearer."}}}}}},
+                              **problems(400, 401, 403, 413, 503)},
+            },
+        },
+        "/api/v1/keys/{key}": {
+            "parameters": [{"name": "key", "in": "path", "required": True, "description": "The key's id (`key_2`).", "schema": {"type": "string", "minLength": 1}}],
+            "delete": {"operationId": "revokeKey", "summary": "Revoke the key (admin): refused from the next request on, on every listener",
+                       "responses": {"200": {"description": "The revoked key", "content": {"application/json": {"schema": api_key_ref}}},
+                                     **problems(400, 401, 403, 404, 503)}},
+        },
+        "/api/v1/audit": {
+            "get": {
+                "operationId": "listAudit", "summary": "The tenant's audit trail of admin actions, oldest first (admin)",
+                "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10000}, "description": "Most entries (default 1000)."},
+                               {"name": "keyId", "in": "query", "schema": {"type": "string"}, "description": "Only actions by this key."}],
+                "responses": {"200": {"description": "Audit entries", "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": {
+                        "type": "object", "required": ["sequence", "at", "actor", "action", "targetId", "detail"],
+                        "properties": {"sequence": {"type": "integer"}, "at": {"type": "string", "format": "date-time"}, "actor": {"type": "string"},
+                                       "action": {"type": "string", "enum": ["meter.create", "meter.update", "meter.archive", "key.create", "key.revoke"]},
+                                       "targetId": {"type": "string"}, "detail": {"type": "string"}}}}}}}}},
+                    **problems(400, 401, 403, 503)},
+            },
+        },
         "/api/v1/events": {
             "post": {
                 "operationId": "ingestEvents", "summary": "Send one event or a batch",
@@ -200,6 +254,7 @@ document = {
             "Aggregation": {"type": "string", "enum": ["COUNT", "SUM", "AVG", "MIN", "MAX", "COUNT_UNIQUE", "LATEST"]},
             "Filter": {"type": "object", "required": ["key", "values"], "properties": {"key": {"type": "string"}, "values": {"type": "array", "items": {"type": "string"}}}},
             "Meter": meter,
+            "ApiKey": api_key,
             "NewMeter": new_meter,
             "CloudEvent": cloud_event,
             "EventResult": event_result,

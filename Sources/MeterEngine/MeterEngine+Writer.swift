@@ -65,7 +65,7 @@ extension MeterEngine {
                     finish(group, synced: synced)
                     written = nil
                 } else if next.hasRecords {
-                    next = write(next)
+                    next = write(next, syncInlineWhenIdle: true)
                 }
                 if next.isWaitingForSync {
                     written = next
@@ -94,12 +94,16 @@ extension MeterEngine {
         lastAcceptedAtMilliseconds = now
         var group = ScreenedGroup()
         // Ids accepted by the group still being synced count as pending for this one.
-        var pendingIds: [String: PendingEventIds] = previous?.pendingIds ?? [:]
+        // (Looked up through each tenant's new set, never copied into it: see PendingEventIds.)
+        let previousIds = previous?.pendingIds ?? [:]
+        var pendingIds: [String: PendingEventIds] = [:]
         // Sized for the group's events up front (capped; it still grows past that if needed).
         let pendingCapacity = Swift.min(commands.reduce(0) { $0 + $1.eventCount }, 1 << 16)
         // New ids the exactly-once index may still take: its room now, less what the unapplied
         // group before this one accepted. Each request's accepted events are taken from it.
         var dedupRoom = machine.dedupIndexRoom(nowMilliseconds: now) - (previous?.eventCount ?? 0)
+        // Series the group being synced let in count against the cardinality quotas too.
+        var ledger = previous?.seriesLedger.next() ?? SeriesLedger()
 
         for command in commands {
             if case .read(let body) = command {
@@ -113,7 +117,7 @@ extension MeterEngine {
             switch command {
             case .ingest(let tenantId, let events, let encoded, let reply):
                 guard let finisher = screenIngest(tenantId: tenantId, events: events, encoded: encoded, now: now, reply: reply,
-                                                  dedupRoom: &dedupRoom, records: &group.records, logRecords: &group.logRecords, pendingIds: &pendingIds[tenantId, default: PendingEventIds(minimumCapacity: pendingCapacity)]) else { continue }
+                                                  dedupRoom: &dedupRoom, ledger: &ledger, records: &group.records, logRecords: &group.logRecords, pendingIds: &pendingIds[tenantId, default: PendingEventIds(minimumCapacity: pendingCapacity, after: previousIds[tenantId])]) else { continue }
                 group.finishers.append(finisher)
             case .createMeter(let definition, let actor, let reply):
                 do throws(MeterError) {
@@ -164,18 +168,26 @@ extension MeterEngine {
             if command.changesMeters { group.changesMeters = true }
         }
         group.pendingIds = pendingIds
+        group.seriesLedger = ledger
         return group
     }
 
     /// Appends the group's records with one write and, in `fsync` mode, starts their sync on
     /// the sync thread (`isWaitingForSync`); in the other modes syncs per the mode's rule now.
-    private func write(_ group: ScreenedGroup) -> ScreenedGroup {
+    ///
+    /// `syncInlineWhenIdle`: when no group is in flight and nothing is queued, there is nothing
+    /// to overlap the sync with, so the writer runs it itself: that saves the two thread
+    /// hand-offs (writer to sync thread and back) from the latency of every lone request. A
+    /// command that arrives meanwhile waits for this sync, as it would wait for group N's.
+    private func write(_ group: ScreenedGroup, syncInlineWhenIdle: Bool = false) -> ScreenedGroup {
         var group = group
         do {
             group.range = try log.append(group.logRecords)
             groupCommits += 1
             groupCommitEvents += UInt64(group.eventCount)
-            if options.durability == .fsync {
+            if options.durability == .fsync, syncInlineWhenIdle, queueIsEmpty() {
+                try syncAfterAppend()
+            } else if options.durability == .fsync {
                 syncer.start()
                 group.isWaitingForSync = true
             } else {
@@ -185,6 +197,12 @@ extension MeterEngine {
             group.failure = failLog(error)
         }
         return group
+    }
+
+    private func queueIsEmpty() -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return queue.isEmpty
     }
 
     /// Turns the engine failed after a log write or sync error; returns the error to answer with.
@@ -224,7 +242,7 @@ extension MeterEngine {
     /// Screens one ingest request; returns how to answer it once the group is durable.
     private func screenIngest(
         tenantId: String, events: [UsageEvent], encoded: EncodedEvents, now: Int64,
-        reply: @escaping (Result<[EventResult], EngineError>) -> Void, dedupRoom: inout Int,
+        reply: @escaping (Result<[EventResult], EngineError>) -> Void, dedupRoom: inout Int, ledger: inout SeriesLedger,
         records: inout [StateRecord], logRecords: inout [LogRecord], pendingIds: inout PendingEventIds
     ) -> Command.Finisher? {
         guard NameRules.isValidEventName(tenantId) else {
@@ -235,7 +253,8 @@ extension MeterEngine {
             reply(.failure(.rejected(MeterError(.batchTooLarge, "a batch holds at most \(options.core.limits.batchMaximumEvents) events, got \(events.count)"))))
             return nil
         }
-        let screening = machine.screen(events, tenantId: tenantId, nowMilliseconds: now, pendingEventIds: &pendingIds)
+        let ledgerBefore = ledger
+        let screening = machine.screen(events, tenantId: tenantId, nowMilliseconds: now, pendingEventIds: &pendingIds, ledger: &ledger)
         var accepted: [UsageEvent] = []
         var positions: [Int] = []
         accepted.reserveCapacity(events.count)
@@ -249,6 +268,7 @@ extension MeterEngine {
         // still gets its answers.
         if !accepted.isEmpty && accepted.count > dedupRoom {
             for event in accepted { pendingIds.remove(event.eventId) }
+            ledger = ledgerBefore
             reply(.failure(.resourceExhausted(dedupFullMessage(now: now))))
             return nil
         }
@@ -299,36 +319,37 @@ extension MeterEngine {
     }
 
     private static func meterFinisher(recordIndex: Int, reply: @escaping (Result<Meter, EngineError>) -> Void) -> Command.Finisher {
-        { result in
-            switch result {
-            case .failure(let error):
-                reply(.failure(error))
-            case .success(let outcomes):
-                switch outcomes[recordIndex] {
-                case .meterCreated(let meter), .meterUpdated(let meter):
-                    reply(.success(meter))
-                case .refused(let error):
-                    reply(.failure(.rejected(error)))
-                case .events, .backfillProgress, .apiKeyChanged:
-                    reply(.failure(.unavailable("internal error: unexpected outcome for a meter record")))
-                }
+        finisher(recordIndex: recordIndex, kind: "meter", reply: reply) { outcome in
+            switch outcome {
+            case .meterCreated(let meter), .meterUpdated(let meter): return meter
+            default: return nil
             }
         }
     }
 
     private static func keyFinisher(recordIndex: Int, reply: @escaping (Result<ApiKey, EngineError>) -> Void) -> Command.Finisher {
+        finisher(recordIndex: recordIndex, kind: "key", reply: reply) { outcome in
+            if case .apiKeyChanged(let key) = outcome { return key }
+            return nil
+        }
+    }
+
+    /// Answers a one-record command with what `value` takes from its record's outcome: a refused
+    /// record is a rejection, any other outcome than the expected kind an internal error.
+    private static func finisher<Value>(recordIndex: Int, kind: String, reply: @escaping (Result<Value, EngineError>) -> Void,
+                                        value: @escaping (ApplyOutcome) -> Value?) -> Command.Finisher {
         { result in
             switch result {
             case .failure(let error):
                 reply(.failure(error))
             case .success(let outcomes):
-                switch outcomes[recordIndex] {
-                case .apiKeyChanged(let key):
-                    reply(.success(key))
-                case .refused(let error):
+                let outcome = outcomes[recordIndex]
+                if let found = value(outcome) {
+                    reply(.success(found))
+                } else if case .refused(let error) = outcome {
                     reply(.failure(.rejected(error)))
-                case .meterCreated, .meterUpdated, .events, .backfillProgress:
-                    reply(.failure(.unavailable("internal error: unexpected outcome for a key record")))
+                } else {
+                    reply(.failure(.unavailable("internal error: unexpected outcome for a \(kind) record")))
                 }
             }
         }

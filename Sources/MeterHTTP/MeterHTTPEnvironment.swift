@@ -21,6 +21,8 @@ public struct MeterHTTPEnvironment: Sendable {
     /// How long a refused credential waits before its 401 (slows down guessing, as the binary
     /// handshake's refusal delay does; only that request waits).
     public var refusalDelay: Duration = .zero
+    /// The listener serves HTTPS: the console's cookie is marked `Secure`.
+    public var servesTLS = false
 
     public init(engine: MeterEngine, verifier: any BearerVerifier, recentEvents: RecentEventLog = RecentEventLog(capacity: 500),
                 maximumBatchEvents: Int = 10_000, maximumBodyBytes: Int = 16 * 1024 * 1024, metrics: ServerMetrics? = nil,
@@ -84,6 +86,26 @@ public struct MeterHTTPEnvironment: Sendable {
             if let refusal = quotas.admitMeter(activeMeters: active, tenantId: tenantId) { throw refusal }
         }
         return try await engineCall { () async throws(EngineError) in try await engine.createMeter(definition, actor: principal.actor) }
+    }
+
+    /// Creates an API key in the principal's tenant; returns it with its secret (shown once).
+    func createKey(name: String, role: KeyRole, principal: HTTPPrincipal) async throws(HTTPProblem) -> (key: ApiKey, secret: String) {
+        let secret = ApiKeySecret.generate()
+        let definition = ApiKeyDefinition(tenantId: principal.tenantId, name: name, role: role, secretHash: ApiKeySecret.hash(secret))
+        let engine = engine
+        let key = try await call { () async throws(EngineError) in try await engine.createApiKey(definition, actor: principal.actor ?? .bootstrap) }
+        verifier.keyChanged(key)
+        return (key, secret)
+    }
+
+    /// Revokes a key of the principal's tenant; it is refused from the next request on.
+    func revokeKey(id: String, principal: HTTPPrincipal) async throws(HTTPProblem) -> ApiKey {
+        let engine = engine
+        let key = try await call { () async throws(EngineError) in
+            try await engine.revokeApiKey(tenantId: principal.tenantId, keyId: id, actor: principal.actor ?? .bootstrap)
+        }
+        verifier.keyChanged(key)
+        return key
     }
 
     /// Waits `refusalDelay` before a refusal is answered.

@@ -1,5 +1,8 @@
 import Hummingbird
+import HummingbirdTLS
 import Logging
+import MeterOperations
+import NIOSSL
 import NIOCore
 import Prometheus
 import ServiceLifecycle
@@ -14,16 +17,22 @@ public struct MeterHTTPService: Service {
     private let metrics: (registry: PrometheusCollectorRegistry, beforeScrape: @Sendable () async -> Void)?
     private let onListening: @Sendable (_ host: String, _ port: Int) -> Void
     private let logger: Logger
+    private let tls: TLSConfiguration?
 
     /// - Parameters:
     ///   - port: 0 picks a free port; `onListening` is told which.
+    ///   - tls: serve HTTPS with this configuration (the TCP listener's certificate, key and
+    ///     client CA); nil: plain HTTP.
     ///   - metrics: when given, `GET /metrics` serves this registry (after `beforeScrape`).
-    public init(host: String, port: Int, environment: MeterHTTPEnvironment, logger: Logger,
+    public init(host: String, port: Int, environment: MeterHTTPEnvironment, logger: Logger, tls: TLSConfiguration? = nil,
                 metrics: (registry: PrometheusCollectorRegistry, beforeScrape: @Sendable () async -> Void)? = nil,
                 onListening: @escaping @Sendable (_ host: String, _ port: Int) -> Void = { _, _ in }) {
         self.host = host
         self.port = port
+        var environment = environment
+        environment.servesTLS = tls != nil
         self.environment = environment
+        self.tls = tls
         self.metrics = metrics
         self.onListening = onListening
         self.logger = logger
@@ -36,6 +45,7 @@ public struct MeterHTTPService: Service {
         MeterRoutes.register(on: router, environment: environment)
         QueryRoutes.register(on: router, environment: environment)
         EventRoutes.register(on: router, environment: environment)
+        AccessRoutes.register(on: router, environment: environment)
         ConsoleRoutes.register(on: router, environment: environment)
         router.get("api/openapi.json") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.bytes)))
@@ -44,25 +54,15 @@ public struct MeterHTTPService: Service {
             Response(status: .seeOther, headers: [.location: "/console"])
         }
         if let metrics {
-            router.get("metrics") { _, _ -> Response in
-                await metrics.beforeScrape()
-                let bytes = metrics.registry.emitToBuffer()
-                return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                                body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
-            }
+            MetricsEndpoint.addScrapeRoute(to: router, registry: metrics.registry, beforeScrape: metrics.beforeScrape)
         }
         return router
     }
 
     public func run() async throws {
-        let host = host
-        let onListening = onListening
-        let application = Application(
-            router: Self.router(environment: environment, metrics: metrics),
-            configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),
-            onServerRunning: { channel in onListening(host, channel.localAddress?.port ?? 0) },
-            logger: logger)
-        try await application.run()
+        try await MetricsEndpoint.serve(Self.router(environment: environment, metrics: metrics), host: host, port: port,
+                                        server: try tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
+                                        logger: logger, onListening: onListening)
     }
 }
 

@@ -41,9 +41,15 @@ public struct MetricsEndpoint: Service {
     }
 
     public func run() async throws {
-        let registry = registry
-        let beforeScrape = beforeScrape
         let router = Hummingbird.Router()
+        Self.addScrapeRoute(to: router, registry: registry, beforeScrape: beforeScrape)
+        try await Self.serve(router, host: host, port: port, logger: logger, onListening: onListening)
+    }
+
+    /// Adds `GET /metrics` to `router`: `beforeScrape`, then the registry in the Prometheus
+    /// text format. (meterd's HTTP listener serves the same route next to its API.)
+    public static func addScrapeRoute(to router: Hummingbird.Router<BasicRequestContext>, registry: PrometheusCollectorRegistry,
+                                      beforeScrape: @escaping @Sendable () async -> Void) {
         router.get("metrics") { _, _ -> Response in
             await beforeScrape()
             let bytes = registry.emitToBuffer()
@@ -52,10 +58,16 @@ public struct MetricsEndpoint: Service {
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
         }
-        let host = host
-        let onListening = onListening
+    }
+
+    /// Serves `router` on `host:port` until graceful shutdown; `onListening` is told the bound
+    /// port (the one picked for port 0).
+    public static func serve(_ router: Hummingbird.Router<BasicRequestContext>, host: String, port: Int,
+                             server: HTTPServerBuilder = .http1(), logger: Logger,
+                             onListening: @escaping @Sendable (_ host: String, _ port: Int) -> Void) async throws {
         let application = Application(
             router: router,
+            server: server,
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { channel in onListening(host, channel.localAddress?.port ?? 0) },
             logger: logger)

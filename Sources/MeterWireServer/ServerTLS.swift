@@ -18,6 +18,18 @@ public struct ServerTLS: Sendable, Hashable {
 
     /// Loads the files; throws a `ServerError` naming the file that does not load.
     func makeContext() throws -> NIOSSLContext {
+        let configuration = try makeConfiguration()
+        do {
+            return try NIOSSLContext(configuration: configuration)
+        } catch {
+            throw ServerError("cannot set up TLS (certificate \(certificateChainPath), key \(privateKeyPath), client CA \(clientCertificateAuthorityPath ?? "none")): \(error)")
+        }
+    }
+
+    /// The server's TLS configuration (TLS 1.2 or later; client certificates when a client CA is
+    /// set), for listeners that build their own context (the HTTP listener). Loads the files;
+    /// throws a `ServerError` naming the file that does not load.
+    public func makeConfiguration() throws -> TLSConfiguration {
         let chain: [NIOSSLCertificate]
         let key: NIOSSLPrivateKey
         do {
@@ -40,10 +52,6 @@ public struct ServerTLS: Sendable, Hashable {
             configuration = .makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
         }
         configuration.minimumTLSVersion = .tlsv12
-        do {
-            return try NIOSSLContext(configuration: configuration)
-        } catch {
-            throw ServerError("cannot set up TLS (certificate \(certificateChainPath), key \(privateKeyPath), client CA \(clientCertificateAuthorityPath ?? "none")): \(error)")
-        }
+        return configuration
     }
 }

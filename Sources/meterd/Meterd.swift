@@ -107,7 +107,7 @@ struct Meterd: AsyncParsableCommand {
     @Flag(name: .long, help: "Do not admit meterd's own user on the Unix socket without a key: every connection needs an API key.")
     var noOwnerAccess = false
 
-    @Option(name: .long, help: ArgumentHelp("TLS on TCP: certificate chain, PEM (with --tls-key).", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("TLS on TCP and --http: certificate chain, PEM (with --tls-key).", valueName: "path"))
     var tlsCertificate: String?
 
     @Option(name: .long, help: ArgumentHelp("TLS on TCP: private key of --tls-certificate, PEM.", valueName: "path"))
@@ -125,7 +125,13 @@ struct Meterd: AsyncParsableCommand {
     @Option(name: .long, help: "Default per-tenant quota: active meters (0, the default: unlimited).")
     var quotaMeters: Int?
 
-    @Option(name: .long, help: ArgumentHelp("A tenant's own quotas, overriding the defaults; repeatable.", valueName: "TENANT:events-per-second=N,meters=N"))
+    @Option(name: .long, help: "Default per-tenant quota: distinct customers per meter; an event of a new customer beyond it is rejected QUOTA_CUSTOMERS_PER_METER (0, the default: unlimited).")
+    var quotaCustomersPerMeter: Int?
+
+    @Option(name: .long, help: "Default per-tenant quota: series (customer and group-by values) per meter; an event of a new series beyond it is rejected QUOTA_SERIES_PER_METER (0, the default: unlimited).")
+    var quotaSeriesPerMeter: Int?
+
+    @Option(name: .long, help: ArgumentHelp("A tenant's own quotas, overriding the defaults; repeatable. Keys: events-per-second, meters, customers-per-meter, series-per-meter.", valueName: "TENANT:events-per-second=N,meters=N"))
     var tenantQuota: [String] = []
 
     @Option(name: .long, help: "Milliseconds a refused handshake waits before its GOAWAY, to slow down guessing (default 500).")
@@ -134,7 +140,7 @@ struct Meterd: AsyncParsableCommand {
     @Option(name: .long, help: "Serve Prometheus metrics at http://HOST:PORT/metrics (off by default; for example 127.0.0.1:9464; port 0 picks one, printed at start).")
     var metrics: String?
 
-    @Option(name: .long, help: "Serve the HTTP JSON API, the web console and (with --metrics) /metrics at http://HOST:PORT (off by default; for example 127.0.0.1:7880; port 0 picks one, printed at start). Every request needs an API key (Authorization: Bearer, or the console's sign-in); loopback addresses only, as HTTP has no TLS yet.")
+    @Option(name: .long, help: "Serve the HTTP JSON API, the web console and (with --metrics) /metrics at http://HOST:PORT (off by default; for example 127.0.0.1:7880; port 0 picks one, printed at start). Every request needs an API key (Authorization: Bearer, or the console's sign-in); with --tls-certificate and --tls-key it serves HTTPS (and asks for client certificates with --tls-client-ca); without TLS, loopback addresses only.")
     var http: String?
 
     @Option(name: .long, help: ArgumentHelp("Cluster mode (docs/cluster.md): the NATS servers whose JetStream stream is the replicated log, comma-separated; every write goes through it and this node applies all of it. Off by default (a single node on its own log).", valueName: "nats://HOST:PORT,..."))
@@ -216,7 +222,7 @@ struct Meterd: AsyncParsableCommand {
             services.append(.init(service: HTTPService(handle: servingHandle, keys: keyStoreHandle, host: address.host, port: address.port,
                                                        maximumBatchEvents: settings.server.limits.maximumBatchEvents,
                                                        metrics: registry.map { ($0, beforeScrape) }, recentEvents: recentEvents,
-                                                       refusalDelay: settings.access.configuration.refusalDelay, logger: logger)))
+                                                       refusalDelay: settings.access.configuration.refusalDelay, tls: settings.server.tls, logger: logger)))
         }
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

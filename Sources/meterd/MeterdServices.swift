@@ -6,6 +6,7 @@ import MeterOperations
 import MeterServer
 import MeterWireServer
 import NIOConcurrencyHelpers
+import NIOSSL
 import Prometheus
 import ServiceLifecycle
 
@@ -237,18 +238,28 @@ struct HTTPService: Service {
     let recentEvents: RecentEventLog
     /// How long a refused API key waits before its 401 (the handshake's `--refused-handshake-delay-ms`).
     let refusalDelay: Duration
+    /// The TCP listener's TLS: when set, HTTP serves HTTPS with the same certificate and client CA.
+    let tls: ServerTLS?
     let logger: Logger
 
     func run() async throws {
+        let tlsConfiguration: TLSConfiguration?
+        do {
+            tlsConfiguration = try tls?.makeConfiguration()
+        } catch {
+            throw StartupFailure.cannotListen(reason: "http: \(error)")
+        }
         let engine = try await handle.engine()
         guard let access = await keys.keys() else { return }
         var environment = MeterHTTPEnvironment(engine: engine, verifier: KeyStoreVerifier(keys: access.keys), recentEvents: recentEvents, maximumBatchEvents: maximumBatchEvents,
                                               metrics: self.metrics == nil ? nil : ServerMetrics(), quotas: access.quotas)
         environment.refusalDelay = refusalDelay
-        let service = MeterHTTPService(host: host, port: port, environment: environment, logger: logger, metrics: metrics) { [logger] host, port in
-            print("meterd: http on http://\(host):\(port)/ (API /api/v1, console /console)")
+        let scheme = tlsConfiguration == nil ? "http" : "https"
+        let service = MeterHTTPService(host: host, port: port, environment: environment, logger: logger, tls: tlsConfiguration,
+                                       metrics: metrics) { [logger] host, port in
+            print("meterd: http on \(scheme)://\(host):\(port)/ (API /api/v1, console /console)")
             fflush(nil)
-            logger.info("http listening", metadata: ["address": "http://\(host):\(port)/"])
+            logger.info("http listening", metadata: ["address": "\(scheme)://\(host):\(port)/"])
         }
         try await service.run()
     }

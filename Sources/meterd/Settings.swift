@@ -131,11 +131,22 @@ struct Settings {
             guard meters >= 0 else { throw ValidationError("quota-meters must be 0 or more, got \(meters)") }
             access.defaultQuota.meters = meters
         }
+        if let customers = try integer("quota-customers-per-meter", command.quotaCustomersPerMeter) {
+            guard customers >= 0 else { throw ValidationError("quota-customers-per-meter must be 0 or more, got \(customers)") }
+            access.defaultQuota.cardinality.customersPerMeter = customers
+        }
+        if let series = try integer("quota-series-per-meter", command.quotaSeriesPerMeter) {
+            guard series >= 0 else { throw ValidationError("quota-series-per-meter must be 0 or more, got \(series)") }
+            access.defaultQuota.cardinality.seriesPerMeter = series
+        }
         var tenantQuotas = command.tenantQuota
         if tenantQuotas.isEmpty, let fromFile = file["tenant-quota"] { tenantQuotas = fromFile.split(separator: ";").map(String.init) }
         for text in tenantQuotas {
             access.tenantQuotas.merge([try Self.tenantQuota(text, defaults: access.defaultQuota)]) { $1 }
         }
+        // Customers and series per meter are decided by the engine when it screens events.
+        engine.core.quotas = CardinalityQuotas(defaultQuota: access.defaultQuota.cardinality,
+                                               overrides: access.tenantQuotas.mapValues(\.cardinality))
         var peerRules = command.peerAccess
         if peerRules.isEmpty, let fromFile = file["peer-access"] { peerRules = fromFile.split(separator: ",").map(String.init) }
         for text in peerRules {
@@ -153,9 +164,10 @@ struct Settings {
             guard let parsed = MetricsEndpoint.parseAddress(address) else {
                 throw ValidationError("http must be HOST:PORT (for example 127.0.0.1:7880) or off, got \"\(address)\"")
             }
-            // HTTP has no TLS yet: API keys (Authorization: Bearer) must not cross the network in plaintext.
-            guard Self.isLoopback(parsed.host) else {
-                throw ValidationError("http must bind a loopback address (127.0.0.1, ::1 or localhost): HTTP has no TLS yet, and API keys would cross the network in plaintext; got \"\(address)\"")
+            // With TLS (the TCP listener's certificate) HTTP serves HTTPS; without it, API keys
+            // (Authorization: Bearer, the console's cookie) must not cross the network in plaintext.
+            guard server.tls != nil || Self.isLoopback(parsed.host) else {
+                throw ValidationError("http \(parsed.host) is not a loopback address and TLS is off: API keys would cross the network in plaintext. Give --tls-certificate and --tls-key (HTTP then serves HTTPS), or bind 127.0.0.1, ::1 or localhost; got \"\(address)\"")
             }
             httpAddress = parsed
         }
@@ -193,9 +205,10 @@ struct Settings {
         guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "; ")) }
     }
 
-    /// Parses "TENANT:events-per-second=N,meters=N"; limits not named keep the defaults.
+    /// Parses "TENANT:events-per-second=N,meters=N,customers-per-meter=N,series-per-meter=N";
+    /// limits not named keep the defaults.
     static func tenantQuota(_ text: String, defaults: TenantQuota) throws -> (String, TenantQuota) {
-        let problem = ValidationError("tenant-quota must be TENANT:events-per-second=N,meters=N (either or both, N >= 0), got \"\(text)\"")
+        let problem = ValidationError("tenant-quota must be TENANT:KEY=N,... with keys events-per-second, meters, customers-per-meter, series-per-meter (any of them, N >= 0), got \"\(text)\"")
         let parts = text.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
         guard parts.count == 2, NameRules.isValidEventName(parts[0]) else { throw problem }
         var quota = defaults
@@ -205,6 +218,8 @@ struct Settings {
             switch pair[0] {
             case "events-per-second": quota.eventsPerSecond = number
             case "meters": quota.meters = number
+            case "customers-per-meter": quota.cardinality.customersPerMeter = number
+            case "series-per-meter": quota.cardinality.seriesPerMeter = number
             default: throw problem
             }
         }

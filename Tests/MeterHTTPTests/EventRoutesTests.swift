@@ -54,7 +54,7 @@ final class EventRoutesTests: XCTestCase {
                 let results = response.json["results"] as? [[String: Any]] ?? []
                 XCTAssertEqual(results.map { $0["status"] as? String }, ["ACCEPTED", "ACCEPTED", "REJECTED", "DUPLICATE", "ACCEPTED"])
                 XCTAssertEqual(results.map { $0["outcome"] as? String }, ["COUNTED", "FILTERED_OUT", nil, nil, "COUNTED"])
-                XCTAssertEqual(results[2]["reason"] as? String, "TIMESTAMP_TOO_OLD")
+                XCTAssertEqual(results[2]["reason"] as? String, "INVALID_TIMESTAMP")
                 XCTAssertEqual(results.map { $0["id"] as? String }, ["evt-1", "evt-2", "evt-3", "evt-1", "evt-4"])
                 XCTAssertEqual(response.json["accepted"] as? Int, 3)
                 XCTAssertEqual(response.json["duplicates"] as? Int, 1)

@@ -5,7 +5,7 @@ import MeterWire
 import XCTest
 
 /// meterd's `--http` listener as a real process: started after the wire server with its API
-/// keys, refused on a non-loopback address (HTTP has no TLS yet).
+/// keys, refused on a non-loopback address without TLS.
 final class HTTPListenerTests: XCTestCase {
     func testHTTPListenerUsesTheServersKeys() throws {
         let server = try ServerProcess(self, arguments: ["--http", "127.0.0.1:0"])
@@ -54,7 +54,7 @@ final class HTTPListenerTests: XCTestCase {
                                                 "--socket", NSTemporaryDirectory() + "/never.sock", "--http", "0.0.0.0:7880"])
         let exit = child.wait()
         XCTAssertNotEqual(exit.status, 0)
-        XCTAssertTrue(exit.errorOutput.contains("http must bind a loopback address"), exit.errorOutput)
+        XCTAssertTrue(exit.errorOutput.contains("is not a loopback address and TLS is off"), exit.errorOutput)
     }
 
     /// One HTTP/1.1 request over a real TCP socket to 127.0.0.1, `Connection: close`; the head and body.

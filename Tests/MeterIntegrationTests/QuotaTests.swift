@@ -73,12 +73,43 @@ final class QuotaTests: XCTestCase {
     }
 
     func testBadQuotaSettingsAreRefused() throws {
-        for setting in ["acme", "acme:events-per-second=-1", "acme:colors=3", "Not A Tenant:meters=1"] {
+        for setting in ["acme", "acme:events-per-second=-1", "acme:colors=3", "Not A Tenant:meters=1", "acme:customers-per-meter=-2", "acme:series-per-meter=x"] {
             let child = try ChildProcess("meterd", ["--data-dir", NSTemporaryDirectory() + "/never-quota", "--no-tcp",
                                                     "--socket", NSTemporaryDirectory() + "/never-quota.sock", "--tenant-quota", setting])
             let exit = child.wait()
             XCTAssertNotEqual(exit.status, 0, setting)
             XCTAssertTrue(exit.errorOutput.contains("tenant-quota must be"), exit.errorOutput)
         }
+    }
+
+    /// A meterd started with a customers-per-meter quota rejects the events of a new customer
+    /// one by one (the rest of the batch is acknowledged) and counts them by reason; the
+    /// events are accepted after a restart with a larger quota (their ids were never taken).
+    func testEventsOfCustomersBeyondTheQuotaAreRejectedOneByOne() throws {
+        let server = try ServerProcess(self, arguments: ["--quota-customers-per-meter", "5", "--tenant-quota", "acme:series-per-meter=2", "--metrics", "127.0.0.1:0"])
+        let client = try RawWireClient(.unix(server.socketPath))
+        try client.handshake(tenant: "acme")
+        _ = try client.call(.createMeter, ServerEndToEndTests.guideMeter(), as: Meterd_V1_CreateMeterResponse.self).get()
+        var request = Meterd_V1_IngestBatchRequest()
+        request.events = ["c1", "c2", "c3", "c1", "c4"].enumerated().map { ServerEndToEndTests.event("q-\($0.offset)", customer: $0.element, tokens: "10") }
+        let results = try client.call(.ingestBatch, request, as: Meterd_V1_IngestBatchResponse.self).get().results
+        XCTAssertEqual(results.map(\.status), [.accepted, .accepted, .rejected, .accepted, .rejected])
+        XCTAssertEqual(results[2].reason, "QUOTA_SERIES_PER_METER")
+        XCTAssertTrue(results[2].message.contains("quota of 2 series"), results[2].message)
+        XCTAssertEqual(try ServerEndToEndTests.currentUsage(client, customer: "c1"), "20")
+        let samples = PrometheusSamples(try OperationsTests.httpGet(port: try XCTUnwrap(server.metricsPort), path: "/metrics").body)
+        XCTAssertEqual(samples["meterd_events_rejected_total{tenant=\"acme\",reason=\"QUOTA_SERIES_PER_METER\"}"], 2)
+        XCTAssertEqual(server.stop(), 0)
+
+        // Restarted with acme on the default (5 customers): the refused events go in now.
+        let restarted = try ServerProcess(self, arguments: ["--quota-customers-per-meter", "3"], directory: server.directory)
+        defer { XCTAssertEqual(restarted.stop(), 0) }
+        let again = try RawWireClient(.unix(restarted.socketPath))
+        try again.handshake(tenant: "acme")
+        XCTAssertEqual(try ServerEndToEndTests.currentUsage(again, customer: "c1"), "20", "replay decides no quota again")
+        let resent = try again.call(.ingestBatch, request, as: Meterd_V1_IngestBatchResponse.self).get().results
+        XCTAssertEqual(resent.map(\.status), [.duplicate, .duplicate, .accepted, .duplicate, .rejected])
+        XCTAssertEqual(resent[4].reason, "QUOTA_CUSTOMERS_PER_METER")
+        XCTAssertTrue(resent[4].message.contains("quota of 3 distinct customers"), resent[4].message)
     }
 }

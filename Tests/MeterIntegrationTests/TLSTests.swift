@@ -26,22 +26,27 @@ final class TLSTests: XCTestCase {
     }
 
     func makeCertificates() throws -> Certificates {
+        try Self.makeCertificates(removedBy: { addTeardownBlock($0) })
+    }
+
+    /// The certificates in a new directory that `register` removes (the calling test's teardown).
+    static func makeCertificates(removedBy register: (@escaping () -> Void) -> Void) throws -> Certificates {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("meterd-tls-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(atPath: directory) }
+        register { try? FileManager.default.removeItem(atPath: directory) }
         let files = Certificates(directory: directory)
         let d = directory
         for (name, subject) in [("ca", "/CN=meterd test CA"), ("other-ca", "/CN=another CA")] {
-            try Self.openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+            try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
                               "-subj", subject, "-keyout", "\(d)/\(name).key", "-out", "\(d)/\(name).pem",
                               "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign"], in: d)
         }
         for (name, extensions) in [("server", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth"),
                                    ("client", "extendedKeyUsage=clientAuth")] {
-            try Self.openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=\(name)",
+            try openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=\(name)",
                               "-keyout", "\(d)/\(name).key", "-out", "\(d)/\(name).csr"], in: d)
             try extensions.write(toFile: "\(d)/\(name).ext", atomically: true, encoding: .utf8)
-            try Self.openssl(["x509", "-req", "-in", "\(d)/\(name).csr", "-CA", files.ca, "-CAkey", "\(d)/ca.key", "-CAcreateserial",
+            try openssl(["x509", "-req", "-in", "\(d)/\(name).csr", "-CA", files.ca, "-CAkey", "\(d)/ca.key", "-CAcreateserial",
                               "-days", "2", "-extfile", "\(d)/\(name).ext", "-out", "\(d)/\(name).pem"], in: d)
         }
         return files

@@ -145,7 +145,7 @@ def test_sign_in_add_meter_send_events_and_see_usage(browser):
     assert "Accepted: counted" in table
     assert "Accepted: filtered out" in table
     assert "Duplicate" in table
-    assert "Rejected: TIMESTAMP_TOO_OLD" in table
+    assert "Rejected: INVALID_TIMESTAMP" in table
     assert "evt-binary-1" in table and "(binary)" in table
     screenshot(driver, "console-event-debugger")
 

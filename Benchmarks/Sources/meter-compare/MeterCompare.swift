@@ -49,7 +49,7 @@ extension MeterCompare {
         @Option(help: "Seed of the generated events.")
         var seed: UInt64 = 20_261_125
 
-        @Option(help: "Systems to run, comma separated (default all): meterd-unix, meterd-tcp, postgres-insert, postgres-copy, redis-always, redis-everysec.")
+        @Option(help: "Systems to run, comma separated (default all): meterd-unix, meterd-tcp, meterd-http, postgres-insert, postgres-copy, redis-always, redis-everysec.")
         var systems: String?
 
         func run() throws {
@@ -73,6 +73,13 @@ extension MeterCompare {
                 all.append(meterdTCP)
                 infos.append(BenchResults.SystemInfo(key: meterdTCP.key, label: meterdTCP.label, durability: "fdatasync before every acknowledgement (group commit)", settings: meterdTCP.settingsDescription + ", TCP 127.0.0.1"))
                 stoppers.append(meterdTCP.stop)
+            }
+            if wanted?.contains("meterd-http") ?? true {
+                let meterdHTTP = try MeterdSystem(binary: meterdPath, directory: directory + "/meterd-http", transport: .http)
+                all.append(meterdHTTP)
+                infos.append(BenchResults.SystemInfo(key: meterdHTTP.key, label: meterdHTTP.label, durability: "fdatasync before every acknowledgement (group commit)",
+                                                     settings: meterdHTTP.settingsDescription + ", --http 127.0.0.1:0: CloudEvents JSON over keep-alive HTTP/1.1 (usage read over the Unix socket)"))
+                stoppers.append(meterdHTTP.stop)
             }
             let databases = try DatabaseSystems.start(common: common, directory: directory, wanted: wanted)
             all += databases.systems

@@ -134,65 +134,65 @@ private struct Reader {
     }
 
     mutating func readObject(depth: Int) throws(ExactJSONError) -> ExactJSONValue {
-        guard depth <= ExactJSON.maximumDepth else { throw error("nested deeper than \(ExactJSON.maximumDepth) levels") }
-        position += 1  // {
         var members: [ExactJSONMember] = []
         var keys: Set<String> = []
-        skipWhitespace()
-        if position < bytes.count, bytes[position] == UInt8(ascii: "}") {
-            position += 1
-            return .object(members)
+        try readContainer(closing: "}", named: "object", depth: depth) { reader throws(ExactJSONError) in
+            guard reader.position < reader.bytes.count, reader.bytes[reader.position] == UInt8(ascii: "\"") else {
+                throw reader.error("expected a quoted key, found \(reader.describeNext())")
+            }
+            let keyStart = reader.position
+            let key = try reader.readString()
+            guard keys.insert(key).inserted else { throw reader.error("duplicate key \"\(key)\"", at: keyStart) }
+            reader.skipWhitespace()
+            guard reader.position < reader.bytes.count, reader.bytes[reader.position] == UInt8(ascii: ":") else {
+                throw reader.error("expected ':' after the key \"\(key)\", found \(reader.describeNext())")
+            }
+            reader.position += 1
+            reader.skipWhitespace()
+            members.append(ExactJSONMember(key: key, value: try reader.readValue(depth: depth)))
         }
-        while true {
-            skipWhitespace()
-            guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else {
-                throw error("expected a quoted key, found \(describeNext())")
-            }
-            let keyStart = position
-            let key = try readString()
-            guard keys.insert(key).inserted else { throw error("duplicate key \"\(key)\"", at: keyStart) }
-            skipWhitespace()
-            guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else {
-                throw error("expected ':' after the key \"\(key)\", found \(describeNext())")
-            }
-            position += 1
-            skipWhitespace()
-            members.append(ExactJSONMember(key: key, value: try readValue(depth: depth)))
-            skipWhitespace()
-            guard position < bytes.count else { throw error("unterminated object: expected ',' or '}'") }
-            if bytes[position] == UInt8(ascii: ",") {
-                position += 1
-            } else if bytes[position] == UInt8(ascii: "}") {
-                position += 1
-                return .object(members)
-            } else {
-                throw error("expected ',' or '}' in the object, found \(describeNext())")
-            }
-        }
+        return .object(members)
     }
 
     mutating func readArray(depth: Int) throws(ExactJSONError) -> ExactJSONValue {
-        guard depth <= ExactJSON.maximumDepth else { throw error("nested deeper than \(ExactJSON.maximumDepth) levels") }
-        position += 1  // [
         var elements: [ExactJSONValue] = []
-        skipWhitespace()
-        if position < bytes.count, bytes[position] == UInt8(ascii: "]") {
-            position += 1
-            return .array(elements)
+        try readContainer(closing: "]", named: "array", depth: depth) { reader throws(ExactJSONError) in
+            elements.append(try reader.readValue(depth: depth))
         }
-        while true {
+        return .array(elements)
+    }
+
+    /// Reads an object or array from its opening bracket to `closing`: `readItem` reads each
+    /// member or element (whitespace before it skipped), separated by commas; empty is allowed.
+    private mutating func readContainer(closing: Unicode.Scalar, named container: String, depth: Int,
+                                        _ readItem: (inout Self) throws(ExactJSONError) -> Void) throws(ExactJSONError) {
+        guard depth <= ExactJSON.maximumDepth else { throw error("nested deeper than \(ExactJSON.maximumDepth) levels") }
+        position += 1  // { or [
+        skipWhitespace()
+        if position < bytes.count, bytes[position] == UInt8(ascii: closing) {
+            position += 1
+            return
+        }
+        repeat {
             skipWhitespace()
-            elements.append(try readValue(depth: depth))
-            skipWhitespace()
-            guard position < bytes.count else { throw error("unterminated array: expected ',' or ']'") }
-            if bytes[position] == UInt8(ascii: ",") {
-                position += 1
-            } else if bytes[position] == UInt8(ascii: "]") {
-                position += 1
-                return .array(elements)
-            } else {
-                throw error("expected ',' or ']' in the array, found \(describeNext())")
-            }
+            try readItem(&self)
+        } while try !readSeparatorOrEnd(closing, of: container)
+    }
+
+    /// After an object member or array element: reads the ',' before the next one (false) or
+    /// the `closing` bracket that ends the container (true).
+    private mutating func readSeparatorOrEnd(_ closing: Unicode.Scalar, of container: String) throws(ExactJSONError) -> Bool {
+        skipWhitespace()
+        guard position < bytes.count else { throw error("unterminated \(container): expected ',' or '\(closing)'") }
+        switch bytes[position] {
+        case UInt8(ascii: ","):
+            position += 1
+            return false
+        case UInt8(ascii: closing):
+            position += 1
+            return true
+        default:
+            throw error("expected ',' or '\(closing)' in the \(container), found \(describeNext())")
         }
     }
 

@@ -65,25 +65,11 @@ extension ExactDecimal {
         }
 
         var significand = SignificandAccumulator()
-        let integerStart = index
-        while index < count {
-            let digit = bytes[index] &- zeroDigit
-            if digit > 9 { break }
-            significand.append(digit)
-            index += 1
-        }
-        var mantissaDigitCount = index - integerStart
+        var mantissaDigitCount = significand.appendDigits(of: bytes, from: &index)
         var fractionDigitCount = 0
         if index < count && bytes[index] == UInt8(ascii: ".") {
             index += 1
-            let fractionStart = index
-            while index < count {
-                let digit = bytes[index] &- zeroDigit
-                if digit > 9 { break }
-                significand.append(digit)
-                index += 1
-            }
-            fractionDigitCount = index - fractionStart
+            fractionDigitCount = significand.appendDigits(of: bytes, from: &index)
             mantissaDigitCount += fractionDigitCount
         }
         guard mantissaDigitCount > 0 else { throw unexpectedByte(in: bytes, at: index) }
@@ -147,6 +133,20 @@ extension ExactDecimal {
 /// path for ordinary inputs); digits 20 to 29 continue in a `UInt128`. Anything longer cannot be a
 /// valid in-range value with 9 fractional digits, and the parser rejects it from the counts alone.
 private struct SignificandAccumulator {
+    /// Appends the run of ASCII digits starting at `index` and moves `index` past it; returns
+    /// how many digits the run had.
+    @inline(__always)
+    mutating func appendDigits(of bytes: UnsafeBufferPointer<UInt8>, from index: inout Int) -> Int {
+        let start = index
+        while index < bytes.count {
+            let digit = bytes[index] &- UInt8(ascii: "0")
+            if digit > 9 { break }
+            append(digit)
+            index += 1
+        }
+        return index - start
+    }
+
     /// Longest significand that can still be valid: 20 integer digits plus 9 fractional digits.
     static let maximumDigitCount = 29
     /// Most digits that always fit in a `UInt64`.

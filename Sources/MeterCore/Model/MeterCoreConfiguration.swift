@@ -21,6 +21,8 @@ public struct MeterCoreConfiguration: Hashable, Sendable {
     /// Bits of each fingerprint the index keeps. 128 in production (the collision bound in
     /// docs/architecture.md relies on it); tests lower it to make collisions common.
     public var dedupFingerprintBits = 128
+    /// Per-tenant limits on customers and series per meter, checked at screening (default: none).
+    public var quotas = CardinalityQuotas()
 
     public init() {}
 
@@ -34,6 +36,10 @@ public struct MeterCoreConfiguration: Hashable, Sendable {
         }
         if minuteRetentionMilliseconds <= lateWindowMilliseconds + futureSkewMilliseconds {
             problems.append("minute retention must exceed late window + future skew, so late events keep minute resolution")
+        }
+        for quota in [quotas.defaultQuota] + quotas.overrides.values where quota.customersPerMeter < 0 || quota.seriesPerMeter < 0 {
+            problems.append("customer and series quotas must be 0 (unlimited) or more")
+            break
         }
         if !(1...128).contains(dedupFingerprintBits) { problems.append("dedup fingerprint bits must be 1 to 128") }
         if !(1...EventLimits.dedupMaximumIdsUpperBound).contains(limits.dedupMaximumIds) {

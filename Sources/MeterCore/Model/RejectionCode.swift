@@ -21,6 +21,10 @@ public struct RejectionCode: Hashable, Sendable, CustomStringConvertible {
     public static let tooManyProperties = RejectionCode(7, "TOO_MANY_PROPERTIES")
     public static let invalidSource = RejectionCode(8, "INVALID_SOURCE")
     public static let batchTooLarge = RejectionCode(9, "BATCH_TOO_LARGE")
+    public static let quotaCustomersPerMeter = RejectionCode(10, "QUOTA_CUSTOMERS_PER_METER")
+    public static let quotaSeriesPerMeter = RejectionCode(11, "QUOTA_SERIES_PER_METER")
+    /// A timestamp that is not a time at all (the HTTP API's `time` that is not RFC 3339).
+    public static let invalidTimestamp = RejectionCode(12, "INVALID_TIMESTAMP")
     // Meters
     public static let invalidDisplayName = RejectionCode(20, "INVALID_DISPLAY_NAME")
     public static let invalidFilter = RejectionCode(21, "INVALID_FILTER")
@@ -44,7 +48,8 @@ public struct RejectionCode: Hashable, Sendable, CustomStringConvertible {
     /// Every code, for wire decoding and documentation.
     public static let all: [RejectionCode] = [
         .invalidEventId, .invalidEventName, .invalidCustomerId, .timestampTooOld, .timestampInFuture,
-        .invalidProperty, .tooManyProperties, .invalidSource, .batchTooLarge,
+        .invalidProperty, .tooManyProperties, .invalidSource, .batchTooLarge, .invalidTimestamp,
+        .quotaCustomersPerMeter, .quotaSeriesPerMeter,
         .invalidDisplayName, .invalidFilter, .invalidAggregation, .invalidReset, .invalidGroupBy,
         .invalidTenant, .meterAlreadyExists, .meterNotFound, .meterArchived, .immutableField,
         .invalidQuery, .resolutionUnavailable, .valueOverflow,

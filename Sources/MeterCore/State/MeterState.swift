@@ -16,6 +16,8 @@ final class MeterState {
     @exclusivity(unchecked) var groupIndex: [[String?]: UInt32] = [:]
     /// Series keyed by customer index (high 32 bits) and group index (low 32 bits).
     @exclusivity(unchecked) var series: [UInt64: Series] = [:]
+    /// Customer indexes with at least one series here (derived from `series`; not in snapshots).
+    @exclusivity(unchecked) var customers: Set<UInt32> = []
 
     init(meter: Meter) {
         self.meter = meter
@@ -33,33 +35,44 @@ final class MeterState {
         }
     }
 
+    /// What `event` brings to this meter before any bucket is touched: nothing (filtered out,
+    /// or its value is missing) or its units and, for COUNT_UNIQUE, its distinct value.
+    enum Measurement {
+        case skipped(EventOutcome)
+        case measured(units: Int128, uniqueValue: String?)
+    }
+
+    /// Whether `event` passes the filters and carries the aggregated value. Changes nothing.
+    @inline(__always)
+    func measure(_ event: UsageEvent) -> Measurement {
+        for filter in filters {
+            guard let value = event.property(filter.key), filter.values.contains(value.canonicalText) else {
+                return .skipped(.filteredOut)
+            }
+        }
+        guard let field else { return .measured(units: 0, uniqueValue: nil) }
+        if kind == .countUnique {
+            guard let value = event.property(field) else { return .skipped(.missingValue) }
+            return .measured(units: 0, uniqueValue: value.canonicalText)
+        }
+        guard let number = event.property(field)?.numericValue else { return .skipped(.missingValue) }
+        return .measured(units: number.units, uniqueValue: nil)
+    }
+
     /// Decides whether `event` counts and, if it does, folds it into its bucket.
     @inline(__always)
     func count(
         _ event: UsageEvent, customerIndex: UInt32, sequence: UInt64, index: UInt32, rolledBeforeMinute: Int64
     ) -> EventOutcome {
-        for filter in filters {
-            guard let value = event.property(filter.key), filter.values.contains(value.canonicalText) else {
-                meter.counters.filteredOut += 1
-                return .filteredOut
-            }
-        }
-        var units: Int128 = 0
-        var uniqueValue: String?
-        if let field {
-            if kind == .countUnique {
-                guard let value = event.property(field) else {
-                    meter.counters.missingValue += 1
-                    return .missingValue
-                }
-                uniqueValue = value.canonicalText
-            } else {
-                guard let number = event.property(field)?.numericValue else {
-                    meter.counters.missingValue += 1
-                    return .missingValue
-                }
-                units = number.units
-            }
+        let units: Int128
+        let uniqueValue: String?
+        switch measure(event) {
+        case .skipped(let outcome):
+            if outcome == .filteredOut { meter.counters.filteredOut += 1 } else { meter.counters.missingValue += 1 }
+            return outcome
+        case .measured(let measuredUnits, let measuredValue):
+            units = measuredUnits
+            uniqueValue = measuredValue
         }
         let seriesKey = UInt64(customerIndex) << 32 | UInt64(groupNumber(for: event))
         let target: Series
@@ -68,6 +81,7 @@ final class MeterState {
         } else {
             target = Series()
             series[seriesKey] = target
+            customers.insert(customerIndex)
         }
         let minute = event.timestampMilliseconds.flooredDivision(by: 60_000)
         let added: Bool
@@ -87,10 +101,16 @@ final class MeterState {
         return .counted
     }
 
+    /// The event's group-by values, in the meter's group-by order (empty without group-by).
+    @inline(__always)
+    func groupValues(for event: UsageEvent) -> [String?] {
+        groupBy.map { event.property($0)?.canonicalText }
+    }
+
     @inline(__always)
     private func groupNumber(for event: UsageEvent) -> UInt32 {
         if groupBy.isEmpty { return 0 }
-        let values = groupBy.map { event.property($0)?.canonicalText }
+        let values = groupValues(for: event)
         if let number = groupIndex[values] { return number }
         let number = UInt32(groups.count)
         groups.append(values)

@@ -210,6 +210,7 @@ extension MeterStateMachine {
             series.uniqueHours = try readUniques(from: &reader)
             guard Int(UInt32(truncatingIfNeeded: key)) < state.groups.count else { throw DecodingError("series refers to unknown group") }
             state.series[key] = series
+            state.customers.insert(UInt32(truncatingIfNeeded: key >> 32))
         }
         return state
     }

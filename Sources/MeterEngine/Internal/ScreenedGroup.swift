@@ -10,8 +10,11 @@ struct ScreenedGroup {
     var finishers: [Command.Finisher] = []
     /// Reads that run after the group is applied.
     var reads: [(MeterStateMachine) -> Void] = []
-    /// Ids each tenant's requests in this group (and the unapplied group before it) accepted.
+    /// Ids each tenant's requests in this group accepted (each set also looks up, without
+    /// copying, the ids of the unapplied group before it).
     var pendingIds: [String: PendingEventIds] = [:]
+    /// Customers and series this group's accepted events add to meters (for the quotas).
+    var seriesLedger = SeriesLedger()
     /// The group creates, renames or archives a meter: nothing is screened behind it until it
     /// is applied, since screening reads the meters.
     var changesMeters = false

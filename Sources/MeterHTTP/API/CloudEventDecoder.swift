@@ -33,7 +33,7 @@ enum CloudEventDecoder {
             proto.source = try string("source").get() ?? ""
             if let time = try string("time").get() {
                 guard let milliseconds = CivilTime.parseRFC3339(time) else {
-                    return .failure(MeterError(.timestampTooOld, "\"time\" \"\(time.prefix(40))\" is not an RFC 3339 time such as 2026-01-31T12:00:00Z"))
+                    return .failure(MeterError(.invalidTimestamp, "\"time\" \"\(time.prefix(40))\" is not an RFC 3339 time such as 2026-01-31T12:00:00Z"))
                 }
                 proto.timestampMs = milliseconds
             } else {

@@ -33,16 +33,9 @@ struct MeterDraft: Sendable, Equatable {
             message.values = filter.values
             return message
         }
-        switch aggregation.uppercased() {
-        case "COUNT": proto.aggregation = .count
-        case "SUM": proto.aggregation = .sum
-        case "AVG": proto.aggregation = .avg
-        case "MIN": proto.aggregation = .min
-        case "MAX": proto.aggregation = .max
-        case "COUNT_UNIQUE": proto.aggregation = .countUnique
-        case "LATEST": proto.aggregation = .latest
-        default: proto.aggregation = .unspecified
-        }
+        // The names are MeterCore's raw values (COUNT, ..., ANNUAL); unknown ones are refused by
+        // ProtoConversions.definition with its usual message.
+        proto.aggregation = AggregationKind(rawValue: aggregation.uppercased()).map(ProtoConversions.proto) ?? .unspecified
         proto.field = valueProperty
         proto.multiplier = multiplier
         switch reset.uppercased() {
@@ -50,14 +43,9 @@ struct MeterDraft: Sendable, Equatable {
         case "PERIODIC": proto.reset = .periodic
         default: proto.reset = .resetUnspecified
         }
-        switch billingPeriod.uppercased() {
-        case "DAILY": proto.billingPeriod = .daily
-        case "WEEKLY": proto.billingPeriod = .weekly
-        case "MONTHLY": proto.billingPeriod = .monthly
-        case "QUARTERLY": proto.billingPeriod = .quarterly
-        case "ANNUAL": proto.billingPeriod = .annual
-        case "": proto.billingPeriod = .unspecified
-        default:
+        if let period = BillingPeriod(rawValue: billingPeriod.uppercased()) {
+            proto.billingPeriod = ProtoConversions.proto(period)
+        } else if !billingPeriod.isEmpty {
             throw RPCFailure(.invalidArgument, "billing period \"\(billingPeriod.prefix(40))\" is not one of DAILY, WEEKLY, MONTHLY, QUARTERLY, ANNUAL", reason: RejectionCode.invalidReset.name)
         }
         if !anchor.isEmpty {

@@ -54,6 +54,12 @@ public protocol BearerVerifier: Sendable {
     var anonymousPrincipal: HTTPPrincipal? { get }
     /// The principal of `secret`, or nil when it is not a valid, unrevoked key.
     func verify(secret: String) async -> HTTPPrincipal?
+    /// A key was created or revoked over HTTP and is durable: verify by it from now on.
+    func keyChanged(_ key: ApiKey)
+}
+
+extension BearerVerifier {
+    public func keyChanged(_ key: ApiKey) {}
 }
 
 /// No authentication: every request acts as tenant `default` with the admin role. meterd uses it

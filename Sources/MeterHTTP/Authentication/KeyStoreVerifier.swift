@@ -13,6 +13,10 @@ public struct KeyStoreVerifier: BearerVerifier {
 
     public var anonymousPrincipal: HTTPPrincipal? { nil }
 
+    public func keyChanged(_ key: ApiKey) {
+        keys.update(key)
+    }
+
     public func verify(secret: String) async -> HTTPPrincipal? {
         guard ApiKeySecret.isWellFormed(secret) else { return nil }
         guard case .active(let key) = keys.lookup(secretHash: ApiKeySecret.hash(secret)) else { return nil }

@@ -20,10 +20,10 @@ enum ConsoleRoutes {
                 if !secret.isEmpty { await environment.delayRefusal() }
                 return SignInPage.render(message: secret.isEmpty ? "Enter an API key." : "This API key is not valid or was revoked.")
             }
-            return HTML.redirect("/console", cookie: ConsoleSession.setCookie(secret: secret))
+            return HTML.redirect("/console", cookie: ConsoleSession.setCookie(secret: secret, secure: environment.servesTLS))
         }
         router.post("console/sign-out") { _, _ -> Response in
-            HTML.redirect("/console/sign-in", cookie: ConsoleSession.clearCookie)
+            HTML.redirect("/console/sign-in", cookie: ConsoleSession.clearCookie(secure: environment.servesTLS))
         }
         router.get("console") { request, _ -> Response in
             await signedIn(request, environment: environment, needs: .read) { principal in
@@ -52,6 +52,19 @@ enum ConsoleRoutes {
         router.get("console/access") { request, _ -> Response in
             await signedIn(request, environment: environment, needs: .admin) { principal in
                 await AccessPage.render(principal: principal, environment: environment)
+            }
+        }
+        router.post("console/keys") { request, _ -> Response in
+            var request = request
+            let bytes = (try? await environment.body(&request)) ?? []
+            return await signedIn(request, environment: environment, needs: .admin) { principal in
+                await AccessPage.create(pairs: FormDecoding.pairs(Substring(decoding: bytes, as: UTF8.self)), principal: principal, environment: environment)
+            }
+        }
+        router.post("console/keys/:key/revoke") { request, context -> Response in
+            let keyId = context.parameters.get("key") ?? ""
+            return await signedIn(request, environment: environment, needs: .admin) { principal in
+                await AccessPage.revoke(keyId: keyId, principal: principal, environment: environment)
             }
         }
         router.get("console/events") { request, _ -> Response in

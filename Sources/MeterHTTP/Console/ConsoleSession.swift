@@ -14,9 +14,12 @@ enum ConsoleSession {
         return environment.verifier.anonymousPrincipal
     }
 
-    static func setCookie(secret: String) -> String {
-        "\(cookieName)=\(FormDecoding.encode(secret)); Path=/; HttpOnly; SameSite=Strict"
+    /// `secure`: over HTTPS the browser must never send the key over plain HTTP.
+    static func setCookie(secret: String, secure: Bool) -> String {
+        "\(cookieName)=\(FormDecoding.encode(secret)); Path=/; HttpOnly; SameSite=Strict" + (secure ? "; Secure" : "")
     }
 
-    static let clearCookie = "\(cookieName)=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"
+    static func clearCookie(secure: Bool) -> String {
+        "\(cookieName)=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0" + (secure ? "; Secure" : "")
+    }
 }

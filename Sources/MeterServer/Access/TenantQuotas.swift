@@ -1,3 +1,4 @@
+import MeterCore
 import MeterWireServer
 import CoreMetrics
 import NIOConcurrencyHelpers
@@ -8,10 +9,14 @@ public struct TenantQuota: Sendable, Hashable {
     public var eventsPerSecond: Int = 0
     /// Active meters.
     public var meters: Int = 0
+    /// Distinct customers and series per meter: enforced by the engine's screening (per event,
+    /// deterministic), not at the edge; see `CardinalityQuota`.
+    public var cardinality = CardinalityQuota()
 
-    public init(eventsPerSecond: Int = 0, meters: Int = 0) {
+    public init(eventsPerSecond: Int = 0, meters: Int = 0, cardinality: CardinalityQuota = CardinalityQuota()) {
         self.eventsPerSecond = eventsPerSecond
         self.meters = meters
+        self.cardinality = cardinality
     }
 }
 

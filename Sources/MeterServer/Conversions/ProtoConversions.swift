@@ -11,16 +11,8 @@ public enum ProtoConversions {
     // MARK: Meters
 
     public static func definition(_ proto: Meterd_V1_MeterDefinition, tenantId: String) throws(RPCFailure) -> MeterDefinition {
-        let kind: AggregationKind
-        switch proto.aggregation {
-        case .count: kind = .count
-        case .sum: kind = .sum
-        case .avg: kind = .average
-        case .min: kind = .minimum
-        case .max: kind = .maximum
-        case .countUnique: kind = .countUnique
-        case .latest: kind = .latest
-        default: throw RPCFailure(.invalidArgument, "aggregation must be one of COUNT, SUM, AVG, MIN, MAX, COUNT_UNIQUE, LATEST", reason: RejectionCode.invalidAggregation.name)
+        guard let kind = AggregationKind.allCases.first(where: { Self.proto($0) == proto.aggregation }) else {
+            throw RPCFailure(.invalidArgument, "aggregation must be one of COUNT, SUM, AVG, MIN, MAX, COUNT_UNIQUE, LATEST", reason: RejectionCode.invalidAggregation.name)
         }
         var multiplier: ExactDecimal?
         if !proto.multiplier.isEmpty {
@@ -41,17 +33,11 @@ public enum ProtoConversions {
             }
             reset = .cumulative
         case .periodic:
-            let period: BillingPeriod
-            switch proto.billingPeriod {
-            case .daily: period = .daily
-            case .weekly: period = .weekly
-            case .monthly: period = .monthly
-            case .quarterly: period = .quarterly
-            case .annual: period = .annual
-            case .unspecified:
+            guard let period = BillingPeriod.allCases.first(where: { Self.proto($0) == proto.billingPeriod }) else {
+                if case .UNRECOGNIZED(let number) = proto.billingPeriod {
+                    throw RPCFailure(.invalidArgument, "billing_period \(number) is not a known billing period: use DAILY, WEEKLY, MONTHLY, QUARTERLY or ANNUAL", reason: RejectionCode.invalidReset.name)
+                }
                 throw RPCFailure(.invalidArgument, "billing_period is required when reset is PERIODIC: DAILY, WEEKLY, MONTHLY, QUARTERLY or ANNUAL", reason: RejectionCode.invalidReset.name)
-            case .UNRECOGNIZED(let number):
-                throw RPCFailure(.invalidArgument, "billing_period \(number) is not a known billing period: use DAILY, WEEKLY, MONTHLY, QUARTERLY or ANNUAL", reason: RejectionCode.invalidReset.name)
             }
             reset = .periodic(period: period, anchorMilliseconds: proto.hasAnchor_p ? proto.anchorMs : ResetPolicy.defaultAnchorMilliseconds)
         case .resetUnspecified:
@@ -76,15 +62,7 @@ public enum ProtoConversions {
             message.values = filter.values
             return message
         }
-        switch definition.aggregation.kind {
-        case .count: proto.aggregation = .count
-        case .sum: proto.aggregation = .sum
-        case .average: proto.aggregation = .avg
-        case .minimum: proto.aggregation = .min
-        case .maximum: proto.aggregation = .max
-        case .countUnique: proto.aggregation = .countUnique
-        case .latest: proto.aggregation = .latest
-        }
+        proto.aggregation = Self.proto(definition.aggregation.kind)
         proto.field = definition.aggregation.field ?? ""
         proto.multiplier = definition.aggregation.multiplier?.description ?? ""
         switch definition.reset {
@@ -92,18 +70,36 @@ public enum ProtoConversions {
             proto.reset = .cumulative
         case .periodic(let period, let anchor):
             proto.reset = .periodic
-            switch period {
-            case .daily: proto.billingPeriod = .daily
-            case .weekly: proto.billingPeriod = .weekly
-            case .monthly: proto.billingPeriod = .monthly
-            case .quarterly: proto.billingPeriod = .quarterly
-            case .annual: proto.billingPeriod = .annual
-            }
+            proto.billingPeriod = Self.proto(period)
             proto.anchorMs = anchor
             proto.hasAnchor_p = true
         }
         proto.groupBy = definition.groupBy
         return proto
+    }
+
+    /// The one mapping of aggregation kinds to the wire enum (the other direction searches it).
+    public static func proto(_ kind: AggregationKind) -> Meterd_V1_Aggregation {
+        switch kind {
+        case .count: return .count
+        case .sum: return .sum
+        case .average: return .avg
+        case .minimum: return .min
+        case .maximum: return .max
+        case .countUnique: return .countUnique
+        case .latest: return .latest
+        }
+    }
+
+    /// The one mapping of billing periods to the wire enum (the other direction searches it).
+    public static func proto(_ period: BillingPeriod) -> Meterd_V1_BillingPeriod {
+        switch period {
+        case .daily: return .daily
+        case .weekly: return .weekly
+        case .monthly: return .monthly
+        case .quarterly: return .quarterly
+        case .annual: return .annual
+        }
     }
 
     static func proto(_ meter: Meter) -> Meterd_V1_Meter {

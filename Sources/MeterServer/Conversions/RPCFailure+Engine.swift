@@ -25,6 +25,7 @@ extension RPCFailure {
         case .meterNotFound, .keyNotFound: return .notFound
         case .meterArchived, .immutableField, .resolutionUnavailable, .keyRevoked: return .failedPrecondition
         case .valueOverflow: return .outOfRange
+        case .quotaCustomersPerMeter, .quotaSeriesPerMeter: return .resourceExhausted
         default: return .invalidArgument
         }
     }

@@ -67,7 +67,7 @@ typedef enum meter_status {
 /*
  * What went wrong. `code` is a meter_status. `reason` is meterd's rejection code name
  * ("METER_ALREADY_EXISTS", "INVALID_FILTER", ...) or empty; errors raised by the library itself
- * use "CONNECT", "TIMEOUT", "CONNECTION_CLOSED", "GOAWAY" or "PROTOCOL". `message` is readable
+ * use "CONNECT", "TLS", "TIMEOUT", "CONNECTION_CLOSED", "GOAWAY" or "PROTOCOL". `message` is readable
  * text. Both are always NUL-terminated (truncated if longer).
  */
 typedef struct meter_error {
@@ -112,6 +112,33 @@ METER_API meter_client *meter_connect_with_api_key(const char *address, const ch
 METER_API meter_client *meter_connect_with_credential(const char *address, const char *tenant,
                                                       const char *credential, int timeout_ms,
                                                       meter_error *error);
+
+/*
+ * How to connect, for meter_connect_with_options. Zero it (`meter_connect_options o = {0};`)
+ * and set what you need; every field may stay 0/NULL.
+ *
+ * TLS (and mutual TLS) is for TCP addresses, on OpenSSL: the server's certificate must chain to
+ * tls_ca_file (or, when NULL, to the system's trust store) and name the host of the address
+ * (or tls_server_name); TLS 1.2 or newer. A certificate that is not accepted fails the connect
+ * with UNAVAILABLE, reason "TLS", and OpenSSL's verdict in the message. With mutual TLS a
+ * server refusing the client's certificate (or its absence) fails the connect with UNAVAILABLE.
+ */
+typedef struct meter_connect_options {
+    const char *api_key;              /* API key secret; NULL: $METERD_API_KEY if set, else none */
+    int timeout_ms;                   /* bound on each blocking call; <= 0 means 30000 */
+    int tls;                          /* non-zero: TLS over TCP (an error with a Unix socket) */
+    const char *tls_ca_file;          /* PEM CA certificates to verify the server; NULL: system store */
+    const char *tls_certificate_file; /* mutual TLS: client certificate chain, PEM (with tls_key_file) */
+    const char *tls_key_file;         /* mutual TLS: its private key, PEM (unencrypted) */
+    const char *tls_server_name;      /* name (or IP) the server's certificate must carry; NULL: the address's host */
+} meter_connect_options;
+
+/* meter_connect with options: API key, timeout and TLS. options may be NULL (all defaults).
+ * Besides meter_connect's errors: INVALID_ARGUMENT (reason "TLS") for TLS on a Unix socket, a
+ * certificate without its key, or files OpenSSL cannot read. */
+METER_API meter_client *meter_connect_with_options(const char *address, const char *tenant,
+                                                   const meter_connect_options *options,
+                                                   meter_error *error);
 
 /* Closes the connection and frees the client. NULL is allowed. */
 METER_API void meter_close(meter_client *client);

@@ -15,10 +15,7 @@ static int effective_timeout(int timeout_ms)
 /* Closes the socket after a transport failure; the client stays allocated. */
 static void mark_broken(meter_client *c)
 {
-    if (c->fd >= 0) {
-        close(c->fd);
-        c->fd = -1;
-    }
+    mc_conn_close(&c->conn);
 }
 
 /* Reads one frame: header and a malloc'd payload (NULL when empty). 0 or a status code. */
@@ -27,7 +24,7 @@ static int read_frame(meter_client *c, int64_t deadline, mc_header *h, uint8_t *
 {
     uint8_t raw[MC_HEADER_SIZE];
     *payload = NULL;
-    int rc = mc_read_exact(c->fd, raw, sizeof raw, deadline, error);
+    int rc = mc_read_exact(&c->conn, raw, sizeof raw, deadline, error);
     if (rc)
         return rc;
     mc_header_decode(raw, h);
@@ -39,7 +36,7 @@ static int read_frame(meter_client *c, int64_t deadline, mc_header *h, uint8_t *
     *payload = malloc(h->length);
     if (!*payload)
         return mc_fail(error, METER_INTERNAL, "", "out of memory");
-    rc = mc_read_exact(c->fd, *payload, h->length, deadline, error);
+    rc = mc_read_exact(&c->conn, *payload, h->length, deadline, error);
     if (rc) {
         free(*payload);
         *payload = NULL;
@@ -83,7 +80,7 @@ static int handshake(meter_client *c, const char *tenant, const char *credential
     memcpy(buf, mc_preface, MC_PREFACE_SIZE);
     memcpy(buf + MC_PREFACE_SIZE, frame, frame_size);
     free(frame);
-    int rc = mc_write_all(c->fd, buf, MC_PREFACE_SIZE + frame_size, deadline, error);
+    int rc = mc_write_all(&c->conn, buf, MC_PREFACE_SIZE + frame_size, deadline, error);
     free(buf);
     if (rc)
         return rc;
@@ -121,27 +118,47 @@ static int handshake(meter_client *c, const char *tenant, const char *credential
     return 0;
 }
 
-meter_client *meter_connect_with_credential(const char *address, const char *tenant,
-                                            const char *credential, int timeout_ms,
-                                            meter_error *error)
+meter_client *meter_connect_with_options(const char *address, const char *tenant,
+                                         const meter_connect_options *options, meter_error *error)
 {
+    static const meter_connect_options defaults = {0};
+    if (!options)
+        options = &defaults;
     mc_clear(error);
     meter_client *c = calloc(1, sizeof *c);
     if (!c) {
         mc_fail(error, METER_INTERNAL, "", "out of memory");
         return NULL;
     }
-    c->timeout_ms = effective_timeout(timeout_ms);
+    c->conn.fd = -1;
+    c->timeout_ms = effective_timeout(options->timeout_ms);
     c->next_stream_id = 1;
     int64_t deadline = mc_now_ms() + c->timeout_ms;
-    if (!credential)
-        credential = getenv("METERD_API_KEY");
-    c->fd = mc_transport_connect(address, deadline, error);
-    if (c->fd < 0 || handshake(c, tenant, credential, deadline, error) != 0) {
+    const char *credential = options->api_key ? options->api_key : getenv("METERD_API_KEY");
+    char host[256];
+    c->conn.fd = mc_transport_connect(address, deadline, host, sizeof host, error);
+    int failed = c->conn.fd < 0;
+    if (!failed && options->tls) {
+        if (!host[0]) {
+            mc_fail(error, METER_INVALID_ARGUMENT, "TLS", "TLS is for TCP addresses, not the Unix socket \"%s\"", address);
+            failed = 1;
+        } else {
+            failed = mc_tls_start(&c->conn, host, options, deadline, error) != 0;
+        }
+    }
+    if (failed || handshake(c, tenant, credential, deadline, error) != 0) {
         meter_close(c);
         return NULL;
     }
     return c;
+}
+
+meter_client *meter_connect_with_credential(const char *address, const char *tenant,
+                                            const char *credential, int timeout_ms,
+                                            meter_error *error)
+{
+    meter_connect_options options = {.api_key = credential, .timeout_ms = timeout_ms};
+    return meter_connect_with_options(address, tenant, &options, error);
 }
 
 meter_client *meter_connect_with_api_key(const char *address, const char *tenant, const char *api_key,
@@ -173,7 +190,7 @@ void meter_set_timeout(meter_client *c, int timeout_ms)
 
 const char *meter_tenant(const meter_client *c) { return c && c->tenant ? c->tenant : ""; }
 uint32_t meter_max_batch_events(const meter_client *c) { return c ? c->max_batch_events : 0; }
-int meter_is_connected(const meter_client *c) { return c && c->fd >= 0; }
+int meter_is_connected(const meter_client *c) { return c && c->conn.fd >= 0; }
 
 /* Turns a RESPONSE into *response or *error. The connection stays usable either way. */
 static int decode_response(const mc_header *h, const uint8_t *payload,
@@ -201,7 +218,7 @@ static int decode_response(const mc_header *h, const uint8_t *payload,
 /* Sends a whole frame; a failure closes the connection. */
 static int send_frame(meter_client *c, const uint8_t *frame, size_t size, int64_t deadline, meter_error *error)
 {
-    int rc = mc_write_all(c->fd, frame, size, deadline, error);
+    int rc = mc_write_all(&c->conn, frame, size, deadline, error);
     if (rc)
         mark_broken(c);
     return rc;
@@ -260,7 +277,7 @@ int mc_call(meter_client *c, uint16_t method, const ProtobufCMessage *request,
     mc_clear(error);
     if (response)
         *response = NULL;
-    if (!c || c->fd < 0)
+    if (!c || c->conn.fd < 0)
         return mc_fail(error, METER_UNAVAILABLE, "CONNECTION_CLOSED",
                        "the connection is closed; connect again");
 
@@ -292,7 +309,7 @@ int mc_call(meter_client *c, uint16_t method, const ProtobufCMessage *request,
 int meter_ping(meter_client *c, int64_t *round_trip_us, meter_error *error)
 {
     mc_clear(error);
-    if (!c || c->fd < 0)
+    if (!c || c->conn.fd < 0)
         return mc_fail(error, METER_UNAVAILABLE, "CONNECTION_CLOSED",
                        "the connection is closed; connect again");
     uint32_t stream = next_stream(c);

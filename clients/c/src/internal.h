@@ -81,14 +81,38 @@ int mc_fail(meter_error *error, int code, const char *reason, const char *fmt, .
 void mc_clear(meter_error *error);
 void mc_copy_text(char *dst, size_t size, const char *src);
 
-/* ---- Transport (transport.c) ---- */
+/* ---- Transport (transport.c, tls.c) ---- */
 
-/* Returns a connected socket (non-blocking, close-on-exec) or -1 with *error filled. */
-int mc_transport_connect(const char *address, int64_t deadline_ms, meter_error *error);
+struct ssl_st;
+struct ssl_ctx_st;
+struct bio_method_st;
+
+/* One connection: the socket and, over TLS, OpenSSL's session on it. */
+typedef struct mc_conn {
+    int fd;                         /* -1 once closed */
+    struct ssl_st *ssl;             /* NULL without TLS */
+    struct ssl_ctx_st *ssl_ctx;
+    struct bio_method_st *bio_method;
+} mc_conn;
+
+/* Returns a connected socket (non-blocking, close-on-exec) or -1 with *error filled. For a TCP
+ * address, host (host_size bytes) receives its host; for a Unix socket it is set to "". */
+int mc_transport_connect(const char *address, int64_t deadline_ms, char *host, size_t host_size,
+                         meter_error *error);
 /* Writes all bytes before the deadline; 0 or a status code. */
-int mc_write_all(int fd, const uint8_t *data, size_t size, int64_t deadline_ms, meter_error *error);
+int mc_write_all(mc_conn *conn, const uint8_t *data, size_t size, int64_t deadline_ms, meter_error *error);
 /* Reads exactly size bytes before the deadline; 0 or a status code. */
-int mc_read_exact(int fd, uint8_t *data, size_t size, int64_t deadline_ms, meter_error *error);
+int mc_read_exact(mc_conn *conn, uint8_t *data, size_t size, int64_t deadline_ms, meter_error *error);
+/* Waits until fd is ready for `events` (POLLIN/POLLOUT) or the deadline passes: 0 or a status code. */
+int mc_wait_fd(int fd, short events, int64_t deadline_ms, meter_error *error);
+/* TLS client handshake on conn->fd (tls.c): 0, or a status code with *error filled. */
+int mc_tls_start(mc_conn *conn, const char *host, const meter_connect_options *options, int64_t deadline_ms,
+                 meter_error *error);
+/* After SSL_read/SSL_write returned ret <= 0: waits for the socket when OpenSSL wants it (0), or
+ * fails with the reason (tls.c). */
+int mc_tls_retry(mc_conn *conn, int ret, const char *operation, int64_t deadline_ms, meter_error *error);
+/* Closes the connection (TLS session, socket); safe to call twice. */
+void mc_conn_close(mc_conn *conn);
 /* Monotonic clock in milliseconds. */
 int64_t mc_now_ms(void);
 int64_t mc_now_us(void);
@@ -96,7 +120,7 @@ int64_t mc_now_us(void);
 /* ---- Client (client.c) ---- */
 
 struct meter_client {
-    int fd;                    /* -1 once closed */
+    mc_conn conn;
     int timeout_ms;
     uint32_t next_stream_id;
     uint32_t max_frame_bytes;  /* largest payload the server accepts */

@@ -1,6 +1,7 @@
 /* transport.c: address parsing, connecting with a deadline, and EINTR/partial-I/O-safe reads
- * and writes on a non-blocking socket, each bounded by poll(). */
+ * and writes on a non-blocking socket (or the TLS session on it, tls.c), each bounded by poll(). */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -13,6 +14,9 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "internal.h"
 
@@ -30,8 +34,7 @@ int64_t mc_now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* Waits until fd is ready for `events` or the deadline passes: 0, or a status code. */
-static int wait_fd(int fd, short events, int64_t deadline_ms, meter_error *error)
+int mc_wait_fd(int fd, short events, int64_t deadline_ms, meter_error *error)
 {
     for (;;) {
         int64_t left = deadline_ms - mc_now_ms();
@@ -46,8 +49,32 @@ static int wait_fd(int fd, short events, int64_t deadline_ms, meter_error *error
     }
 }
 
-int mc_write_all(int fd, const uint8_t *data, size_t size, int64_t deadline_ms, meter_error *error)
+/* Moves size bytes through the TLS session (SSL_write when writing, else SSL_read) before the
+ * deadline: 0 or a status code. */
+static int tls_transfer(mc_conn *conn, uint8_t *data, size_t size, int writing, int64_t deadline_ms,
+                        meter_error *error)
 {
+    while (size > 0) {
+        ERR_clear_error();
+        int chunk = size > INT_MAX ? INT_MAX : (int)size;
+        int n = writing ? SSL_write(conn->ssl, data, chunk) : SSL_read(conn->ssl, data, chunk);
+        if (n > 0) {
+            data += n;
+            size -= (size_t)n;
+            continue;
+        }
+        int rc = mc_tls_retry(conn, n, writing ? "send" : "receive", deadline_ms, error);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int mc_write_all(mc_conn *conn, const uint8_t *data, size_t size, int64_t deadline_ms, meter_error *error)
+{
+    if (conn->ssl)
+        return tls_transfer(conn, (uint8_t *)data, size, 1, deadline_ms, error);
+    int fd = conn->fd;
     while (size > 0) {
         ssize_t n = send(fd, data, size, MSG_NOSIGNAL);
         if (n > 0) {
@@ -56,7 +83,7 @@ int mc_write_all(int fd, const uint8_t *data, size_t size, int64_t deadline_ms, 
         } else if (n < 0 && errno == EINTR) {
             continue;
         } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            int rc = wait_fd(fd, POLLOUT, deadline_ms, error);
+            int rc = mc_wait_fd(fd, POLLOUT, deadline_ms, error);
             if (rc)
                 return rc;
         } else {
@@ -67,8 +94,11 @@ int mc_write_all(int fd, const uint8_t *data, size_t size, int64_t deadline_ms, 
     return 0;
 }
 
-int mc_read_exact(int fd, uint8_t *data, size_t size, int64_t deadline_ms, meter_error *error)
+int mc_read_exact(mc_conn *conn, uint8_t *data, size_t size, int64_t deadline_ms, meter_error *error)
 {
+    if (conn->ssl)
+        return tls_transfer(conn, data, size, 0, deadline_ms, error);
+    int fd = conn->fd;
     while (size > 0) {
         ssize_t n = recv(fd, data, size, 0);
         if (n > 0) {
@@ -79,7 +109,7 @@ int mc_read_exact(int fd, uint8_t *data, size_t size, int64_t deadline_ms, meter
         } else if (errno == EINTR) {
             continue;
         } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            int rc = wait_fd(fd, POLLIN, deadline_ms, error);
+            int rc = mc_wait_fd(fd, POLLIN, deadline_ms, error);
             if (rc)
                 return rc;
         } else {
@@ -100,7 +130,7 @@ static int connect_fd(int fd, const struct sockaddr *addr, socklen_t len, int64_
         return 0;
     if (errno != EINPROGRESS && errno != EINTR && errno != EAGAIN)
         return mc_fail(error, METER_UNAVAILABLE, "CONNECT", "connect: %s", strerror(errno));
-    int rc = wait_fd(fd, POLLOUT, deadline_ms, error);
+    int rc = mc_wait_fd(fd, POLLOUT, deadline_ms, error);
     if (rc)
         return rc;
     int so_error = 0;
@@ -196,8 +226,11 @@ static int split_host_port(const char *text, char *host, size_t host_size, char 
     return 0;
 }
 
-int mc_transport_connect(const char *address, int64_t deadline_ms, meter_error *error)
+int mc_transport_connect(const char *address, int64_t deadline_ms, char *host_out, size_t host_size,
+                         meter_error *error)
 {
+    if (host_size > 0)
+        host_out[0] = '\0';
     if (!address || !*address) {
         mc_fail(error, METER_INVALID_ARGUMENT, "CONNECT", "empty address");
         return -1;
@@ -223,5 +256,6 @@ int mc_transport_connect(const char *address, int64_t deadline_ms, meter_error *
                 "bad address \"%s\": want unix:PATH, a socket path, or HOST:PORT", address);
         return -1;
     }
+    mc_copy_text(host_out, host_size, host);
     return connect_tcp(host, port, deadline_ms, error);
 }

@@ -91,7 +91,12 @@ int test_server_start(test_server *s)
             dup2(o, 1);
         if (err >= 0)
             dup2(err, 2);
-        execl(bin, bin, "--data-dir", data, "--socket", sock, "--tcp", "127.0.0.1:0", (char *)NULL);
+        const char *argv[20] = {bin, "--data-dir", data, "--socket", sock, "--tcp", "127.0.0.1:0"};
+        int argc = 7;
+        for (int i = 0; i < 8 && s->extra_args[i]; i++)
+            argv[argc++] = s->extra_args[i];
+        argv[argc] = NULL;
+        execv(bin, (char *const *)argv);
         _exit(127);
     }
     s->pid = pid;

@@ -31,6 +31,7 @@ extern int test_passed, test_failed;
 void test_golden(void);
 void test_fake(void);
 void test_live(void);
+void test_tls(void);
 
 /* A meterd child process (server.c). */
 typedef struct test_server {
@@ -39,6 +40,7 @@ typedef struct test_server {
     char unix_addr[320];  /* "unix:<dir>/meterd.sock" */
     char tcp_addr[64];    /* "127.0.0.1:<port>" */
     char api_key[64];     /* the bootstrap admin key meterd wrote into data/ (TCP needs a key) */
+    const char *extra_args[8]; /* more meterd arguments, NULL-terminated (TLS files, ...) */
 } test_server;
 
 /* The meterd binary: $METERD_BINARY or ../../.build/debug/meterd. */

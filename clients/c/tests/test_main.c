@@ -14,6 +14,8 @@ int main(void)
     test_fake();
     printf("== live meterd\n");
     test_live();
+    printf("== TLS to a live meterd\n");
+    test_tls();
     printf("%d passed, %d failed\n", test_passed, test_failed);
     return test_failed == 0 ? 0 : 1;
 }

@@ -2,10 +2,11 @@ import Foundation
 import MeterProto
 import MeterWire
 
-/// meterd started as a child process with its own data directory, reached over its Unix socket
-/// or over TCP on loopback, durability `fsync` (acknowledged = fdatasync'ed).
+/// meterd started as a child process with its own data directory, reached over its Unix socket,
+/// over TCP on loopback, or over its HTTP listener (CloudEvents JSON; usage still read over the
+/// binary protocol), durability `fsync` (acknowledged = fdatasync'ed).
 final class MeterdSystem: BenchSystem, @unchecked Sendable {
-    enum Transport: String, Sendable { case unix, tcp }
+    enum Transport: String, Sendable { case unix, tcp, http }
 
     let binary: String
     let directory: String
@@ -14,11 +15,18 @@ final class MeterdSystem: BenchSystem, @unchecked Sendable {
     var extraArguments: [String]
     private var child: ChildProcess?
     private(set) var tcpPort = 0
+    private(set) var httpPort = 0
     /// Seconds from spawning the process to its first Health answer, for the last start.
     private(set) var lastStartSeconds = 0.0
 
     var key: String { "meterd-\(transport.rawValue)" }
-    var label: String { transport == .unix ? "meterd (Unix socket)" : "meterd (TCP)" }
+    var label: String {
+        switch transport {
+        case .unix: return "meterd (Unix socket)"
+        case .tcp: return "meterd (TCP)"
+        case .http: return "meterd (HTTP JSON)"
+        }
+    }
     var socketPath: String { directory + "/meterd.sock" }
     var dataDirectory: String { directory + "/data" }
 
@@ -46,16 +54,25 @@ final class MeterdSystem: BenchSystem, @unchecked Sendable {
         let began = DispatchTime.now()
         let process = try ChildProcess(
             executable: binary,
-            arguments: ["--data-dir", dataDirectory, "--socket", socketPath, "--tcp", "127.0.0.1:0"] + Self.benchmarkArguments + extraArguments,
+            arguments: ["--data-dir", dataDirectory, "--socket", socketPath, "--tcp", "127.0.0.1:0"]
+                + (transport == .http ? ["--http", "127.0.0.1:0"] : []) + Self.benchmarkArguments + extraArguments,
             logPath: directory + "/meterd.log")
-        guard let line = process.waitForLine(where: { $0.hasPrefix("meterd: listening on") }) else {
-            let log = (try? String(contentsOfFile: directory + "/meterd.log", encoding: .utf8)) ?? ""
-            throw BenchError("meterd exited before listening: \(log.suffix(2000))")
+        // The wire listener's line, and the HTTP listener's when there is one, in either order.
+        var waiting: Set<String> = transport == .http ? ["meterd: listening on", "meterd: http on"] : ["meterd: listening on"]
+        while !waiting.isEmpty {
+            guard let line = process.waitForLine(where: { line in waiting.contains { line.hasPrefix($0) } }) else {
+                let log = (try? String(contentsOfFile: directory + "/meterd.log", encoding: .utf8)) ?? ""
+                throw BenchError("meterd exited before listening: \(log.suffix(2000))")
+            }
+            if line.hasPrefix("meterd: listening on"), let range = line.range(of: "tcp:127.0.0.1:") {
+                tcpPort = Int(line[range.upperBound...].prefix { $0.isNumber }) ?? 0
+                waiting.remove("meterd: listening on")
+            } else if line.hasPrefix("meterd: http on"), let range = line.range(of: "http://127.0.0.1:") {
+                httpPort = Int(line[range.upperBound...].prefix { $0.isNumber }) ?? 0
+                waiting.remove("meterd: http on")
+            }
         }
         process.drainOutputToLog()
-        if let range = line.range(of: "tcp:127.0.0.1:") {
-            tcpPort = Int(line[range.upperBound...].prefix { $0.isNumber }) ?? 0
-        }
         child = process
         let connection = try WireConnection(address, credential: transport == .tcp ? bootstrapKey : "")
         let health = try connection.call(.healthCheck, Meterd_V1_HealthCheckRequest(), as: Meterd_V1_HealthCheckResponse.self)
@@ -63,8 +80,9 @@ final class MeterdSystem: BenchSystem, @unchecked Sendable {
         lastStartSeconds = Double(DispatchTime.now().uptimeNanoseconds - began.uptimeNanoseconds) / 1e9
     }
 
+    /// The binary protocol's address (the HTTP system reads usage and counters through its socket).
     var address: WireConnection.Address {
-        transport == .unix ? .unix(socketPath) : .tcp(port: tcpPort)
+        transport == .tcp ? .tcp(port: tcpPort) : .unix(socketPath)
     }
 
     /// The admin key meterd wrote into its new data directory (TCP needs a key).
@@ -118,7 +136,11 @@ final class MeterdSystem: BenchSystem, @unchecked Sendable {
         }
     }
 
-    func connect() throws -> any BenchConnection { try MeterdConnection(WireConnection(address, credential: transport == .tcp ? bootstrapKey : "")) }
+    func connect() throws -> any BenchConnection {
+        let wire = try MeterdConnection(WireConnection(address, credential: transport == .tcp ? bootstrapKey : ""))
+        guard transport == .http else { return wire }
+        return try MeterdHTTPConnection(port: httpPort, apiKey: bootstrapKey, queries: wire)
+    }
 
     /// A fresh data directory: stop, delete, start, define the meters again.
     func reset() throws {

@@ -49,15 +49,10 @@ struct StringTable<Value> {
     @inline(__always)
     mutating func value(for key: String, orInsert make: () -> Value) -> Value {
         let hash = FastHash.hash(key)
-        var found = position(of: key, hash: hash)
+        let found = position(of: key, hash: hash)
         if found.found { return slots[found.index].value! }
-        if (count + 1) * 4 > slots.count * 3 {
-            grow()
-            found = position(of: key, hash: hash)
-        }
         let value = make()
-        slots[found.index] = Slot(hash: hash, key: key, value: value)
-        count += 1
+        insert(value, for: key, hash: hash, at: found.index)
         return value
     }
 
@@ -66,18 +61,13 @@ struct StringTable<Value> {
     @inline(__always)
     mutating func set(_ value: Value, for key: String) -> Value? {
         let hash = FastHash.hash(key)
-        var found = position(of: key, hash: hash)
+        let found = position(of: key, hash: hash)
         if found.found {
             let old = slots[found.index].value
             slots[found.index].value = value
             return old
         }
-        if (count + 1) * 4 > slots.count * 3 {
-            grow()
-            found = position(of: key, hash: hash)
-        }
-        slots[found.index] = Slot(hash: hash, key: key, value: value)
-        count += 1
+        insert(value, for: key, hash: hash, at: found.index)
         return nil
     }
 
@@ -85,7 +75,7 @@ struct StringTable<Value> {
     @inline(__always)
     mutating func update<Result>(_ key: String, _ body: (inout Value?) -> Result) -> Result {
         let hash = FastHash.hash(key)
-        var found = position(of: key, hash: hash)
+        let found = position(of: key, hash: hash)
         if found.found {
             let result = body(&slots[found.index].value)
             if slots[found.index].value == nil { removeSlot(at: found.index) }
@@ -93,15 +83,21 @@ struct StringTable<Value> {
         }
         var value: Value? = nil
         let result = body(&value)
-        if let value {
-            if (count + 1) * 4 > slots.count * 3 {
-                grow()
-                found = position(of: key, hash: hash)
-            }
-            slots[found.index] = Slot(hash: hash, key: key, value: value)
-            count += 1
-        }
+        if let value { insert(value, for: key, hash: hash, at: found.index) }
         return result
+    }
+
+    /// Stores a key that is not in the table at `index`, the free slot its probe ended on,
+    /// growing first (and probing again) when the table would be more than 3/4 full.
+    @inline(__always)
+    private mutating func insert(_ value: Value, for key: String, hash: UInt64, at index: Int) {
+        var index = index
+        if (count + 1) * 4 > slots.count * 3 {
+            grow()
+            index = position(of: key, hash: hash).index
+        }
+        slots[index] = Slot(hash: hash, key: key, value: value)
+        count += 1
     }
 
     /// Removes `key`; returns its value.
