@@ -108,6 +108,15 @@ public final class ClusterLog: ReplicatedLog, @unchecked Sendable {
             self.connection = connection
             runningThreads = options.publisherThreads + 1
         }
+        if !options.settings.isEmpty {
+            let bucket = "\(options.streamName)_SETTINGS"
+            let agreed = try connection.firstValue(bucket: bucket, key: "state-machine", value: options.settings,
+                                                   replicas: options.replicas, deadline: deadline)
+            guard agreed == options.settings else {
+                throw NATSError(message: "this node's state-machine settings differ from the cluster's (key-value bucket \(bucket)), "
+                                + "and it would decide differently from the other nodes: cluster [\(agreed)], this node [\(options.settings)]")
+            }
+        }
         let lastSequence = try connection.lastSequence(stream: options.streamName)
         logger.info("cluster log connected", metadata: ["servers": "\(options.servers.joined(separator: ","))", "stream": "\(options.streamName)",
                                                        "node": "\(options.nodeName)"])

@@ -22,6 +22,10 @@ public struct ClusterOptions: Sendable {
     public var publishGiveUpMilliseconds = 20_000
     /// Threads publishing writes (each waits for its acknowledgement).
     public var publisherThreads = 8
+    /// The node's state-machine settings as text (empty: not checked). The first node stores
+    /// them in the key-value bucket `<stream>_SETTINGS`; a node whose text differs refuses to
+    /// start, since it would decide differently from the others.
+    public var settings = ""
     /// How long start-up waits for NATS and the stream.
     public var startTimeoutSeconds = 60
 

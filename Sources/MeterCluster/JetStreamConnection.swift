@@ -92,6 +92,38 @@ final class JetStreamConnection: @unchecked Sendable {
         }
     }
 
+    /// Stores `value` under `key` in the key-value bucket `bucket` (created when missing) if
+    /// the key is new, and returns the value the bucket holds for `key` afterwards: `value`
+    /// for the first caller, the first caller's value for every later one.
+    func firstValue(bucket: String, key: String, value: String, replicas: Int, deadline: Date) throws(NATSError) -> String {
+        while true {
+            var config = kvConfig()
+            kvConfig_Init(&config)
+            config.History = 1
+            config.Replicas = Int32(replicas)
+            config.StorageType = js_FileStorage
+            var store: OpaquePointer?
+            var status = bucket.withCString { name in
+                config.Bucket = name
+                return js_CreateKeyValue(&store, jetStream, &config)
+            }
+            if status != NATS_OK { status = js_KeyValue(&store, jetStream, bucket) }
+            if status == NATS_OK, let store {
+                defer { kvStore_Destroy(store) }
+                var revision: UInt64 = 0
+                _ = kvStore_CreateString(&revision, store, key, value)
+                var entry: OpaquePointer?
+                status = kvStore_Get(&entry, store, key)
+                if status == NATS_OK, let entry {
+                    defer { kvEntry_Destroy(entry) }
+                    return String(cString: kvEntry_ValueString(entry))
+                }
+            }
+            if Date() >= deadline { throw NATSError("cannot read key \(key) of key-value bucket \(bucket)", status) }
+            usleep(250_000)
+        }
+    }
+
     /// The stream's last sequence now (0 when it holds nothing yet).
     func lastSequence(stream: String) throws(NATSError) -> UInt64 {
         var info: UnsafeMutablePointer<jsStreamInfo>?

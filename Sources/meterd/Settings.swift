@@ -201,6 +201,14 @@ struct Settings {
             engine.snapshotEveryRecords = .max
             engine.snapshotEverySeconds = 100 * 365 * 86_400
         }
+        if cluster != nil {
+            // Everything of the state machine's configuration that takes part in decisions (not
+            // the data directory's dedup key, which only names fingerprints).
+            let core = engine.core
+            cluster?.settings = "late-window-ms=\(core.lateWindowMilliseconds) future-skew-ms=\(core.futureSkewMilliseconds) "
+                + "dedup-window-ms=\(core.dedupWindowMilliseconds) minute-retention-ms=\(core.minuteRetentionMilliseconds) "
+                + "fingerprint-bits=\(core.dedupFingerprintBits) limits=\(core.limits) quotas=\(core.quotas)"
+        }
         let problems = engine.core.problems
         guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "; ")) }
     }

@@ -126,6 +126,27 @@ final class ClusterFailoverTests: XCTestCase {
         XCTAssertEqual(cluster.stop(), [0, 0, 0], "every node stops cleanly on SIGTERM")
     }
 
+    /// Nodes must decide alike: one started with another late window than the cluster's first
+    /// node refuses to join, says why, and exits with status 2.
+    func testANodeWithOtherStateMachineSettingsRefusesToJoin() throws {
+        guard LocalCluster.natsServerPath != nil else { throw XCTSkip("nats-server is not installed (scripts/test installs it: apt-get install nats-server)") }
+        let directory = try TemporaryDirectory("meterd-cluster", removedBy: { addTeardownBlock($0) }).path
+        let cluster = try LocalCluster(directory: directory, nodes: 1)
+        defer { cluster.stop() }
+        let odd = try cluster.launchExtraNode("node-odd", arguments: ["--late-window-seconds", "3600"])
+        let deadline = Date(timeIntervalSinceNow: 90)
+        while odd.isRunning && Date() < deadline { usleep(20_000) }
+        XCTAssertFalse(odd.isRunning, "the node with other settings is still running:\n\(odd.log)")
+        if odd.isRunning { odd.killAndWait() }
+        XCTAssertEqual(odd.process.terminationStatus, 2)
+        XCTAssertTrue(odd.log.contains("state-machine settings differ from the cluster's"), odd.log)
+        XCTAssertTrue(odd.log.contains("late-window-ms=86400000"), "names the cluster's value:\n\(odd.log)")
+        // The same settings join (a second node like the first).
+        let alike = try cluster.launchExtraNode("node-alike", arguments: [])
+        try alike.waitForLog(["meterd: cluster node node-alike caught up"], seconds: 90)
+        XCTAssertEqual(alike.terminateAndWait(), 0)
+    }
+
     enum ChaosAction: CustomStringConvertible, Sendable {
         case node(Int)
         case nats(Int)

@@ -92,6 +92,17 @@ final class LocalCluster: @unchecked Sendable {
         return latest?.index
     }
 
+    /// Starts a meterd node outside `nodes` (named `name`, with `arguments` added), without
+    /// waiting for it: for nodes expected to refuse to start.
+    func launchExtraNode(_ name: String, arguments: [String]) throws -> LoggedProcess {
+        let home = "\(directory)/\(name)"
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        let meterd = ChildProcess.binaryDirectory.appendingPathComponent("meterd").path
+        return try LoggedProcess(executable: meterd, arguments: [
+            "--data-dir", home, "--socket", home + "/meterd.sock", "--no-tcp", "--cluster-nats", natsURLs, "--cluster-node", name,
+        ] + arguments, logPath: home + "/log")
+    }
+
     func killNode(_ index: Int) {
         nodes[index]?.killAndWait()
         nodes[index] = nil
