@@ -5,8 +5,9 @@ import PackageDescription
 // metering state machine, the write-ahead log and the single writer are plain Swift so they
 // stay deterministic and fast to build. Only the edges (server, client, CLIs) use NIO,
 // protobuf and argument parsing. The comparison benchmark against PostgreSQL and Redis, which links
-// their C clients (libpq, hiredis), is a package of its own in Benchmarks/, so that `swift build`
-// and `swift test` here need nothing but Swift.
+// their C clients (libpq, hiredis), is a package of its own in Benchmarks/. The one C library the
+// root package links is the NATS client (Debian: libnats-dev), for meterd's opt-in cluster mode
+// (docs/cluster.md); scripts/test installs it.
 let dependencies: [Package.Dependency] = [
     .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
@@ -86,9 +87,14 @@ let package = Package(
                                                 nioCore, logging, serviceLifecycle, prometheus, hummingbird, nioSSL,
                                                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                                                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
+        // The NATS C client (libnats-dev), wrapped for cluster mode (docs/cluster.md).
+        .systemLibrary(name: "CNATS", path: "Sources/CNATS", pkgConfig: "libnats", providers: [.apt(["libnats-dev"])]),
+        // Cluster mode: the replicated log on a NATS JetStream stream (R3) that every node
+        // applies in order with its engine (docs/cluster.md).
+        .target(name: "MeterCluster", dependencies: ["CNATS", "MeterCore", "MeterLog", "MeterEngine", logging]),
         // async/await client over either transport.
         .target(name: "MeterClient", dependencies: ["MeterWire", "MeterProto", nioCore, nioPosix, swiftProtobuf, nioSSL]),
-        .executableTarget(name: "meterd", dependencies: ["MeterServer", "MeterHTTP", "MeterWireServer", "MeterOperations", "MeterEngine", "MeterCore", "MeterWire", argumentParser, logging, metrics, serviceLifecycle, prometheus, nioSSL]),
+        .executableTarget(name: "meterd", dependencies: ["MeterCluster", "MeterServer", "MeterHTTP", "MeterWireServer", "MeterOperations", "MeterEngine", "MeterCore", "MeterWire", argumentParser, logging, metrics, serviceLifecycle, prometheus, nioSSL]),
         .executableTarget(name: "meterctl", dependencies: ["MeterClient", "MeterProto", "MeterCore", argumentParser]),
         // Batching ingestion next to a service: local socket, fsynced spool, forwarding with backoff.
         .target(name: "MeterSidecar", dependencies: ["MeterCore", "MeterClient", "MeterLog", "MeterWire", "MeterWireServer", "MeterProto", nioCore, nioPosix, swiftProtobuf, logging]),

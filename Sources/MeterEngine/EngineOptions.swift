@@ -73,6 +73,9 @@ public struct EngineOptions: Sendable {
     /// Told of snapshots, retention and failure (see `EngineEvent`), on the writer thread: it
     /// must return quickly. meterd logs these and turns them into metrics. nil: nobody listens.
     public var onEvent: (@Sendable (EngineEvent) -> Void)?
+    /// Cluster mode (docs/cluster.md): writes go to this shared log and are applied from it by
+    /// `MeterEngine.applyReplicated`; nil (the default): this node's own log is the only one.
+    public var replicatedLog: (any ReplicatedLog)?
     /// Milliseconds since the Unix epoch; replace it in tests to control time.
     public var clock: @Sendable () -> Int64 = EngineOptions.systemClock
 

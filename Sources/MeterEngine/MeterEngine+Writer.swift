@@ -356,7 +356,7 @@ extension MeterEngine {
     }
 
     /// `record`, wrapped in an `audited` record when an actor made it.
-    private static func attributed(_ record: StateRecord, to actor: AuditActor?) -> StateRecord {
+    static func attributed(_ record: StateRecord, to actor: AuditActor?) -> StateRecord {
         guard let actor else { return record }
         return .audited(actor, record)
     }

@@ -102,6 +102,11 @@ public final class MeterEngine: @unchecked Sendable {
     /// because the engine could not write (unavailable, queue full).
     public func ingest(tenantId: String = Tenant.defaultId, events: [UsageEvent]) async throws(EngineError) -> [EventResult] {
         // Encoded here, on the caller's thread: the single writer then only copies the bytes.
+        if let replicated = options.replicatedLog {
+            return try await replicate(replicated, .eventsAccepted(tenantId: tenantId, acceptedAtMilliseconds: EngineOptions.systemClock(), events: events)) {
+                if case .events(let results) = $0 { results } else { nil }
+            }
+        }
         let encoded = EncodedEvents(events)
         return try await call { reply in .ingest(tenantId: tenantId, events: events, encoded: encoded, reply: reply) }
     }
@@ -111,6 +116,11 @@ public final class MeterEngine: @unchecked Sendable {
     /// the concurrency thread pool. It must be quick (hand the result on, do not work in it).
     public func ingest(tenantId: String = Tenant.defaultId, events: [UsageEvent],
                        completion: @escaping @Sendable (Result<[EventResult], EngineError>) -> Void) {
+        if let replicated = options.replicatedLog {
+            replicate(replicated, .eventsAccepted(tenantId: tenantId, acceptedAtMilliseconds: EngineOptions.systemClock(), events: events),
+                      { if case .events(let results) = $0 { results } else { nil } }, reply: completion)
+            return
+        }
         let encoded = EncodedEvents(events)
         submit(.ingest(tenantId: tenantId, events: events, encoded: encoded, reply: completion))
     }
@@ -118,28 +128,48 @@ public final class MeterEngine: @unchecked Sendable {
     /// Creates a meter. Its backfill of retained events starts right after. With an `actor`,
     /// the audit trail records who created it.
     public func createMeter(_ definition: MeterDefinition, actor: AuditActor? = nil) async throws(EngineError) -> Meter {
-        try await call { reply in .createMeter(definition, actor: actor, reply: reply) }
+        if let replicated = options.replicatedLog {
+            return try await replicate(replicated, Self.attributed(.meterCreated(definition, atMilliseconds: EngineOptions.systemClock()), to: actor), Self.meterReply)
+        }
+        return try await call { reply in .createMeter(definition, actor: actor, reply: reply) }
     }
 
     /// Changes a meter's display name, the only mutable field.
     public func updateDisplayName(tenantId: String = Tenant.defaultId, meter: MeterReference, displayName: String,
                                   actor: AuditActor? = nil) async throws(EngineError) -> Meter {
-        try await call { reply in .updateDisplayName(tenantId: tenantId, meter: meter, displayName: displayName, actor: actor, reply: reply) }
+        if let replicated = options.replicatedLog {
+            let meterId = try await self.meter(tenantId: tenantId, meter).id
+            let record = StateRecord.meterDisplayNameChanged(tenantId: tenantId, meterId: meterId, displayName: displayName, atMilliseconds: EngineOptions.systemClock())
+            return try await replicate(replicated, Self.attributed(record, to: actor), Self.meterReply)
+        }
+        return try await call { reply in .updateDisplayName(tenantId: tenantId, meter: meter, displayName: displayName, actor: actor, reply: reply) }
     }
 
     /// Archives a meter: it stops counting, stays queryable and frees its event name.
     public func archiveMeter(tenantId: String = Tenant.defaultId, meter: MeterReference, actor: AuditActor? = nil) async throws(EngineError) -> Meter {
-        try await call { reply in .archiveMeter(tenantId: tenantId, meter: meter, actor: actor, reply: reply) }
+        if let replicated = options.replicatedLog {
+            let meterId = try await self.meter(tenantId: tenantId, meter).id
+            let record = StateRecord.meterArchived(tenantId: tenantId, meterId: meterId, atMilliseconds: EngineOptions.systemClock())
+            return try await replicate(replicated, Self.attributed(record, to: actor), Self.meterReply)
+        }
+        return try await call { reply in .archiveMeter(tenantId: tenantId, meter: meter, actor: actor, reply: reply) }
     }
 
     /// Creates an API key (its secret's hash is in `definition`); answers once it is durable.
     public func createApiKey(_ definition: ApiKeyDefinition, actor: AuditActor) async throws(EngineError) -> ApiKey {
-        try await call { reply in .createApiKey(definition, actor: actor, reply: reply) }
+        if let replicated = options.replicatedLog {
+            return try await replicate(replicated, .apiKeyCreated(definition, createdBy: actor, atMilliseconds: EngineOptions.systemClock()), Self.keyReply)
+        }
+        return try await call { reply in .createApiKey(definition, actor: actor, reply: reply) }
     }
 
     /// Revokes an API key of `tenantId`; answers once the revocation is durable.
     public func revokeApiKey(tenantId: String, keyId: String, actor: AuditActor) async throws(EngineError) -> ApiKey {
-        try await call { reply in .revokeApiKey(tenantId: tenantId, keyId: keyId, actor: actor, reply: reply) }
+        if let replicated = options.replicatedLog {
+            let record = StateRecord.apiKeyRevoked(tenantId: tenantId, keyId: keyId, revokedBy: actor, atMilliseconds: EngineOptions.systemClock())
+            return try await replicate(replicated, record, Self.keyReply)
+        }
+        return try await call { reply in .revokeApiKey(tenantId: tenantId, keyId: keyId, actor: actor, reply: reply) }
     }
 
     /// Runs `body` on the writer thread against the current (durable) state.

@@ -12,6 +12,7 @@ import MeterEngine
 //   swift run -c release meter-bench fsync [syncs-per-run] [rounds] [directory]
 //   swift run -c release meter-bench decimal [iterations]
 //   swift run -c release meter-bench log [records] [directory]
+//   swift run -c release meter-bench remote SOCKET[,SOCKET...] [batches-per-writer] [writers] [batch-size]
 
 /// Runs `body` to completion from synchronous top-level code. The top level stays synchronous
 /// (no `await`), so the main thread never parks in dispatch_main, which valgrind 3.19 cannot
@@ -66,7 +67,18 @@ case "decimal":
 case "log":
     let rest = Array(arguments.dropFirst())
     try LogBenchmark.run(directory: rest.dropFirst().first ?? "./.build/bench-log", recordCount: rest.first.flatMap { Int($0) } ?? 1_000_000)
+case "remote":
+    let rest = Array(arguments.dropFirst())
+    guard let sockets = rest.first?.split(separator: ",").map(String.init), !sockets.isEmpty else {
+        print("usage: meter-bench remote SOCKET[,SOCKET...] [batches-per-writer] [writers] [batch-size]")
+        exit(2)
+    }
+    try blocking {
+        try await RemoteBenchmark.run(sockets: sockets, batchesPerWriter: rest.dropFirst().first.flatMap { Int($0) } ?? 200,
+                                      writers: rest.dropFirst(2).first.flatMap { Int($0) } ?? 8,
+                                      batchSize: rest.dropFirst(3).first.flatMap { Int($0) } ?? 100)
+    }
 default:
-    print("unknown suite \(suite); known: core, dedup, engine, wire, decode, ingest, fsync, decimal, log")
+    print("unknown suite \(suite); known: core, dedup, engine, wire, decode, ingest, fsync, decimal, log, remote")
     exit(2)
 }

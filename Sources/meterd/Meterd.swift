@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import MeterCluster
 import MeterCore
 import MeterEngine
 import MeterHTTP
@@ -142,6 +143,21 @@ struct Meterd: AsyncParsableCommand {
     @Option(name: .long, help: "Serve the HTTP JSON API, the web console and (with --metrics) /metrics at http://HOST:PORT (off by default; for example 127.0.0.1:7880; port 0 picks one, printed at start). Every request needs an API key (Authorization: Bearer, or the console's sign-in); with --tls-certificate and --tls-key it serves HTTPS (and asks for client certificates with --tls-client-ca); without TLS, loopback addresses only.")
     var http: String?
 
+    @Option(name: .long, help: ArgumentHelp("Cluster mode (docs/cluster.md): the NATS servers whose JetStream stream is the replicated log, comma-separated; every write goes through it and this node applies all of it. Off by default (a single node on its own log).", valueName: "nats://HOST:PORT,..."))
+    var clusterNats: String?
+
+    @Option(name: .long, help: "Cluster mode: this node's name, unique in the cluster (default node-PID).")
+    var clusterNode: String?
+
+    @Option(name: .long, help: "Cluster mode: the JetStream stream of the log (default METERD; created when missing).")
+    var clusterStream: String?
+
+    @Option(name: .long, help: "Cluster mode: event partitions (subjects) of a new stream (default 8).")
+    var clusterPartitions: Int?
+
+    @Option(name: .long, help: "Cluster mode: replicas of a new stream (default 3, one per NATS server).")
+    var clusterReplicas: Int?
+
     mutating func run() async throws {
         let settings = try Settings(command: self)
         ProcessLogHandler.bootstrap(level: settings.logLevel, format: settings.logFormat)
@@ -149,6 +165,19 @@ struct Meterd: AsyncParsableCommand {
         let registry = settings.metricsAddress.map { _ in PrometheusSetup.bootstrap() }
         let engineMetrics = EngineMetrics()
         var engineOptions = settings.engine
+        // Cluster mode: the engine's own directory is a replica rebuilt from the stream at
+        // every start, its clock the log's, its writes the log's (docs/cluster.md).
+        let clusterLog = settings.cluster.map { ClusterLog(options: $0, logger: logger) }
+        if let clusterLog {
+            do {
+                try ClusterReplicaDirectory.reset(engineOptions.dataDirectory)
+            } catch {
+                logger.critical("\(error)")
+                throw ExitCode(2)
+            }
+            engineOptions.replicatedLog = clusterLog
+            engineOptions.clock = { clusterLog.clock.read() }
+        }
         engineOptions.onEvent = { event in
             engineMetrics.observe(event)
             EngineEventLog.log(event, to: logger)
@@ -172,6 +201,11 @@ struct Meterd: AsyncParsableCommand {
         // accepting and drains, then the engine finishes its queue, fsyncs and writes the final
         // snapshot, then the metrics endpoint closes.
         services.append(.init(service: EngineService(options: engineOptions, handle: engineHandle, logger: logger)))
+        // The listeners wait for this: in cluster mode, until the node caught up with the log.
+        let servingHandle = clusterLog == nil ? engineHandle : EngineHandle()
+        if let clusterLog {
+            services.append(.init(service: ClusterService(log: clusterLog, handle: engineHandle, serving: servingHandle, logger: logger)))
+        }
         let keyStoreHandle = KeyStoreHandle()
         // The console's event debugger: the last events over both protocols, in memory only.
         let recentEvents = RecentEventLog(capacity: 500)
@@ -179,12 +213,13 @@ struct Meterd: AsyncParsableCommand {
         let observeIngest: IngestObserver = { tenantId, events, results in
             recentEvents.record(tenantId: tenantId, transport: "binary", receivedAtMilliseconds: clock(), events: events, results: results)
         }
-        services.append(.init(service: ServerService(handle: engineHandle, configuration: settings.server, access: settings.access,
+        services.append(.init(service: ServerService(handle: servingHandle, configuration: settings.server, access: settings.access,
                                                      durability: settings.engine.durability, dataDirectory: settings.engine.dataDirectory,
                                                      keys: keyStoreHandle, logger: logger,
-                                                     ingestObserver: settings.httpAddress == nil ? nil : observeIngest)))
+                                                     ingestObserver: settings.httpAddress == nil ? nil : observeIngest,
+                                                     createsBootstrapKey: clusterLog == nil)))
         if let address = settings.httpAddress {
-            services.append(.init(service: HTTPService(handle: engineHandle, keys: keyStoreHandle, host: address.host, port: address.port,
+            services.append(.init(service: HTTPService(handle: servingHandle, keys: keyStoreHandle, host: address.host, port: address.port,
                                                        maximumBatchEvents: settings.server.limits.maximumBatchEvents,
                                                        metrics: registry.map { ($0, beforeScrape) }, recentEvents: recentEvents,
                                                        refusalDelay: settings.access.configuration.refusalDelay, tls: settings.server.tls, logger: logger)))

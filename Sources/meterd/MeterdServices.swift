@@ -145,11 +145,13 @@ struct ServerService: Service {
     let logger: Logger
     /// Told every ingest request's events and results (the HTTP console's event debugger).
     var ingestObserver: IngestObserver? = nil
+    /// A new data directory gets a bootstrap admin key (not in cluster mode: every start is new there).
+    var createsBootstrapKey = true
 
     func run() async throws {
         let engine = try await handle.engine()
         do {
-            if let path = try await BootstrapKey.createIfNew(engine: engine, dataDirectory: dataDirectory) {
+            if createsBootstrapKey, let path = try await BootstrapKey.createIfNew(engine: engine, dataDirectory: dataDirectory) {
                 print("meterd: new data directory: bootstrap admin key of tenant default written to \(path) (mode 0600)")
                 fflush(nil)
                 logger.notice("bootstrap admin key written", metadata: ["path": "\(path)", "tenant": "default"])

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import MeterCluster
 import MeterCore
 import MeterEngine
 import MeterHTTP
@@ -23,6 +24,8 @@ struct Settings {
     var metricsAddress: (host: String, port: Int)?
     /// `http`: where the HTTP API and console listen; nil (the default) serves none.
     var httpAddress: (host: String, port: Int)?
+    /// `cluster-nats` and friends: cluster mode (docs/cluster.md); nil (the default): one node.
+    var cluster: ClusterOptions?
 
     init(command: Meterd) throws {
         var file: [String: String] = [:]
@@ -167,6 +170,44 @@ struct Settings {
                 throw ValidationError("http \(parsed.host) is not a loopback address and TLS is off: API keys would cross the network in plaintext. Give --tls-certificate and --tls-key (HTTP then serves HTTPS), or bind 127.0.0.1, ::1 or localhost; got \"\(address)\"")
             }
             httpAddress = parsed
+        }
+        if let servers = value("cluster-nats", command.clusterNats) {
+            let urls = servers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            guard !urls.isEmpty else { throw ValidationError("cluster-nats must list NATS server URLs (nats://HOST:PORT,...), got \"\(servers)\"") }
+            let node = value("cluster-node", command.clusterNode) ?? "node-\(getpid())"
+            guard !node.isEmpty, node.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
+                throw ValidationError("cluster-node must be letters, digits, '-' and '_', got \"\(node)\"")
+            }
+            var cluster = ClusterOptions(servers: urls, nodeName: node)
+            if let stream = value("cluster-stream", command.clusterStream) {
+                guard !stream.isEmpty, stream.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
+                    throw ValidationError("cluster-stream must be letters, digits, '-' and '_', got \"\(stream)\"")
+                }
+                cluster.streamName = stream
+            }
+            if let partitions = try integer("cluster-partitions", command.clusterPartitions) {
+                guard (1...1024).contains(partitions) else { throw ValidationError("cluster-partitions must be 1 to 1024, got \(partitions)") }
+                cluster.partitions = partitions
+            }
+            if let replicas = try integer("cluster-replicas", command.clusterReplicas) {
+                guard (1...5).contains(replicas) else { throw ValidationError("cluster-replicas must be 1 to 5, got \(replicas)") }
+                cluster.replicas = replicas
+            }
+            self.cluster = cluster
+            // The node's state is a replica of the stream, rebuilt at every start: its own log
+            // needs no fsync (the stream is the durable log) and no snapshots.
+            engine.dataDirectory = (engine.dataDirectory as NSString).appendingPathComponent("cluster-replica")
+            engine.durability = .none
+            engine.snapshotEveryRecords = .max
+            engine.snapshotEverySeconds = 100 * 365 * 86_400
+        }
+        if cluster != nil {
+            // Everything of the state machine's configuration that takes part in decisions (not
+            // the data directory's dedup key, which only names fingerprints).
+            let core = engine.core
+            cluster?.settings = "late-window-ms=\(core.lateWindowMilliseconds) future-skew-ms=\(core.futureSkewMilliseconds) "
+                + "dedup-window-ms=\(core.dedupWindowMilliseconds) minute-retention-ms=\(core.minuteRetentionMilliseconds) "
+                + "fingerprint-bits=\(core.dedupFingerprintBits) limits=\(core.limits) quotas=\(core.quotas)"
         }
         let problems = engine.core.problems
         guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "; ")) }

@@ -1,0 +1,36 @@
+/// How a meterd node joins a cluster (docs/cluster.md): the NATS servers, the stream that is
+/// the replicated log, and how writes are published to it.
+public struct ClusterOptions: Sendable {
+    /// NATS server URLs (nats://HOST:PORT); the client reconnects to any of them.
+    public var servers: [String]
+    /// This node's name: in its client name and in the message ids of its publishes.
+    public var nodeName: String
+    /// The JetStream stream holding the log (created on first start when missing).
+    public var streamName = "METERD"
+    /// Subjects are `<prefix>.p<partition>` for event batches and `<prefix>.meta` for meters and keys.
+    public var subjectPrefix = "meterd.log"
+    /// Number of event partitions, fixed when the cluster is created (the stream keeps them).
+    public var partitions = 8
+    /// Replicas of the stream (3 on three NATS servers).
+    public var replicas = 3
+    /// How long JetStream remembers message ids to drop a retried publish (seconds).
+    public var duplicateWindowSeconds = 600
+    /// One publish attempt waits this long for its acknowledgement...
+    public var publishTimeoutMilliseconds = 2_000
+    /// ...and a write is retried (same message id) until this much time has passed, then
+    /// answered UNAVAILABLE (the client retries with the same event ids).
+    public var publishGiveUpMilliseconds = 20_000
+    /// Threads publishing writes (each waits for its acknowledgement).
+    public var publisherThreads = 8
+    /// The node's state-machine settings as text (empty: not checked). The first node stores
+    /// them in the key-value bucket `<stream>_SETTINGS`; a node whose text differs refuses to
+    /// start, since it would decide differently from the others.
+    public var settings = ""
+    /// How long start-up waits for NATS and the stream.
+    public var startTimeoutSeconds = 60
+
+    public init(servers: [String], nodeName: String) {
+        self.servers = servers
+        self.nodeName = nodeName
+    }
+}
