@@ -5,9 +5,10 @@ import PackageDescription
 // metering state machine, the write-ahead log and the single writer are plain Swift so they
 // stay deterministic and fast to build. Only the edges (server, client, CLIs) use NIO,
 // protobuf and argument parsing. The comparison benchmark against PostgreSQL and Redis, which links
-// their C clients (libpq, hiredis), is a package of its own in Benchmarks/. The one C library the
-// root package links is the NATS client (Debian: libnats-dev), for meterd's opt-in cluster mode
-// (docs/cluster.md); scripts/test installs it.
+// their C clients (libpq, hiredis), is a package of its own in Benchmarks/, so that `swift build`
+// and `swift test` here need nothing but Swift. meterd's opt-in cluster mode (docs/cluster.md)
+// links the NATS C client (Debian: libnats-dev) and is built only with the `Cluster` trait:
+// `swift build --traits Cluster` (scripts/test does, and installs libnats-dev).
 let dependencies: [Package.Dependency] = [
     .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
@@ -58,6 +59,9 @@ let package = Package(
         .executable(name: "meter-sidecar", targets: ["meter-sidecar"]),
         .executable(name: "meter-bench", targets: ["meter-bench"]),
     ],
+    traits: [
+        .trait(name: "Cluster", description: "meterd's cluster mode on NATS JetStream (links libnats; docs/cluster.md)."),
+    ],
     dependencies: dependencies,
     targets: [
         // Pure, deterministic metering state machine: no I/O, no clock, no locks.
@@ -91,7 +95,7 @@ let package = Package(
         .systemLibrary(name: "CNATS", path: "Sources/CNATS", pkgConfig: "libnats", providers: [.apt(["libnats-dev"])]),
         // Cluster mode: the replicated log on a NATS JetStream stream (R3) that every node
         // applies in order with its engine (docs/cluster.md).
-        .target(name: "MeterCluster", dependencies: ["CNATS", "MeterCore", "MeterLog", "MeterEngine", logging]),
+        .target(name: "MeterCluster", dependencies: [.target(name: "CNATS", condition: .when(traits: ["Cluster"])), "MeterCore", "MeterLog", "MeterEngine", logging]),
         // async/await client over either transport.
         .target(name: "MeterClient", dependencies: ["MeterWire", "MeterProto", nioCore, nioPosix, swiftProtobuf, nioSSL]),
         .executableTarget(name: "meterd", dependencies: ["MeterCluster", "MeterServer", "MeterHTTP", "MeterWireServer", "MeterOperations", "MeterEngine", "MeterCore", "MeterWire", argumentParser, logging, metrics, serviceLifecycle, prometheus, nioSSL]),

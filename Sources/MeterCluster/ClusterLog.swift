@@ -1,3 +1,5 @@
+// Built with the Cluster trait only (`swift build --traits Cluster`, needs libnats-dev).
+#if Cluster
 import Foundation
 import Logging
 import MeterCore
@@ -319,3 +321,4 @@ private final class ReplyBox: @unchecked Sendable {
     var result: Result<ReplicatedReply, EngineError>?
     let done = DispatchSemaphore(value: 0)
 }
+#endif

@@ -1,3 +1,5 @@
+// Built with the Cluster trait only (`swift build --traits Cluster`, needs libnats-dev).
+#if Cluster
 import CNATS
 import Foundation
 
@@ -224,3 +226,4 @@ final class OrderedSubscription {
                        messageId: messageId, data: data)
     }
 }
+#endif

@@ -1,3 +1,5 @@
+// Built with the Cluster trait only (`swift build --traits Cluster`, needs libnats-dev).
+#if Cluster
 import CNATS
 
 /// A failed call of the NATS C client: what was being done, the client's status text, its
@@ -23,3 +25,4 @@ public struct NATSError: Error, CustomStringConvertible, Sendable {
 
     var isTimeout: Bool { status == NATS_TIMEOUT.rawValue }
 }
+#endif

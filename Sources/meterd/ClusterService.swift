@@ -1,9 +1,12 @@
 import Foundation
 import Logging
+#if Cluster
 import MeterCluster
+#endif
 import MeterEngine
 import ServiceLifecycle
 
+#if Cluster
 /// Cluster mode's log as a service: once the engine is open, connects to NATS and starts
 /// applying the stream; once the node has applied everything the stream held at start, hands
 /// the engine to `serving` (the listeners wait for it, so a node that restarts answers nothing
@@ -54,6 +57,7 @@ struct ClusterService: Service {
         }
     }
 }
+#endif
 
 /// The engine directory of a cluster node, rebuilt from the stream at every start.
 enum ClusterReplicaDirectory {

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import Logging
+#if Cluster
 import MeterCluster
+#endif
 import MeterCore
 import MeterEngine
 import MeterHTTP
@@ -167,6 +169,7 @@ struct Meterd: AsyncParsableCommand {
         var engineOptions = settings.engine
         // Cluster mode: the engine's own directory is a replica rebuilt from the stream at
         // every start, its clock the log's, its writes the log's (docs/cluster.md).
+        #if Cluster
         let clusterLog = settings.cluster.map { ClusterLog(options: $0, logger: logger) }
         if let clusterLog {
             do {
@@ -178,6 +181,7 @@ struct Meterd: AsyncParsableCommand {
             engineOptions.replicatedLog = clusterLog
             engineOptions.clock = { clusterLog.clock.read() }
         }
+        #endif
         engineOptions.onEvent = { event in
             engineMetrics.observe(event)
             EngineEventLog.log(event, to: logger)
@@ -202,10 +206,14 @@ struct Meterd: AsyncParsableCommand {
         // snapshot, then the metrics endpoint closes.
         services.append(.init(service: EngineService(options: engineOptions, handle: engineHandle, logger: logger)))
         // The listeners wait for this: in cluster mode, until the node caught up with the log.
+        #if Cluster
         let servingHandle = clusterLog == nil ? engineHandle : EngineHandle()
         if let clusterLog {
             services.append(.init(service: ClusterService(log: clusterLog, handle: engineHandle, serving: servingHandle, logger: logger)))
         }
+        #else
+        let servingHandle = engineHandle
+        #endif
         let keyStoreHandle = KeyStoreHandle()
         // The console's event debugger: the last events over both protocols, in memory only.
         let recentEvents = RecentEventLog(capacity: 500)
@@ -217,7 +225,7 @@ struct Meterd: AsyncParsableCommand {
                                                      durability: settings.engine.durability, dataDirectory: settings.engine.dataDirectory,
                                                      keys: keyStoreHandle, logger: logger,
                                                      ingestObserver: settings.httpAddress == nil ? nil : observeIngest,
-                                                     createsBootstrapKey: clusterLog == nil)))
+                                                     createsBootstrapKey: settings.cluster == nil)))
         if let address = settings.httpAddress {
             services.append(.init(service: HTTPService(handle: servingHandle, keys: keyStoreHandle, host: address.host, port: address.port,
                                                        maximumBatchEvents: settings.server.limits.maximumBatchEvents,

@@ -172,6 +172,9 @@ struct Settings {
             httpAddress = parsed
         }
         if let servers = value("cluster-nats", command.clusterNats) {
+            #if !Cluster
+            throw ValidationError("cluster-nats: this meterd was built without cluster mode; build it with `swift build --traits Cluster` (needs Debian's libnats-dev; docs/cluster.md), got \"\(servers)\"")
+            #endif
             let urls = servers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             guard !urls.isEmpty else { throw ValidationError("cluster-nats must list NATS server URLs (nats://HOST:PORT,...), got \"\(servers)\"") }
             let node = value("cluster-node", command.clusterNode) ?? "node-\(getpid())"

@@ -25,7 +25,7 @@ python3 -c 'import meterclient' 2>/dev/null \
     || python3 -m pip install -q --break-system-packages "$root/clients/python"
 
 if [ -z "${METERD:-}" ]; then
-    (cd "$root" && swift build --product meterd >/dev/null)
+    (cd "$root" && swift build ${METERD_TRAITS:+--traits "$METERD_TRAITS"} --product meterd >/dev/null)
     METERD="$root/.build/debug/meterd"
 fi
 

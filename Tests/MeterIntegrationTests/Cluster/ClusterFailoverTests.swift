@@ -1,3 +1,5 @@
+// Built with the Cluster trait only (`swift test --traits Cluster`): meterd's cluster mode links libnats.
+#if Cluster
 import Foundation
 import MeterClient
 import MeterProto
@@ -267,3 +269,4 @@ final class DoneFlag: Sendable {
     var isSet: Bool { value.load(ordering: .acquiring) }
     func set() { value.store(true, ordering: .releasing) }
 }
+#endif

@@ -1,3 +1,5 @@
+// Built with the Cluster trait only (`swift test --traits Cluster`): meterd's cluster mode links libnats.
+#if Cluster
 import Foundation
 import XCTest
 
@@ -146,3 +148,4 @@ final class LocalCluster: @unchecked Sendable {
         return ports
     }
 }
+#endif
