@@ -158,6 +158,14 @@ extension MeterEngine {
                 } catch {
                     reply(.failure(.rejected(error)))
                 }
+            case .changeEntitlements(let make, let reply):
+                do throws(MeterError) {
+                    let record = try make(machine, now)
+                    group.finishers.append(Self.entitlementFinisher(recordIndex: group.records.count, reply: reply))
+                    group.append(record)
+                } catch {
+                    reply(.failure(.rejected(error)))
+                }
             case .read:
                 break
             }
@@ -309,7 +317,7 @@ extension MeterEngine {
                     reply(.success(meter))
                 case .refused(let error):
                     reply(.failure(.rejected(error)))
-                case .events, .backfillProgress, .apiKeyChanged:
+                case .events, .backfillProgress, .apiKeyChanged, .entitlementChanged:
                     reply(.failure(.unavailable("internal error: unexpected outcome for a meter record")))
                 }
             }
@@ -327,8 +335,26 @@ extension MeterEngine {
                     reply(.success(key))
                 case .refused(let error):
                     reply(.failure(.rejected(error)))
-                case .meterCreated, .meterUpdated, .events, .backfillProgress:
+                case .meterCreated, .meterUpdated, .events, .backfillProgress, .entitlementChanged:
                     reply(.failure(.unavailable("internal error: unexpected outcome for a key record")))
+                }
+            }
+        }
+    }
+
+    private static func entitlementFinisher(recordIndex: Int, reply: @escaping (Result<EntitlementChange, EngineError>) -> Void) -> Command.Finisher {
+        { result in
+            switch result {
+            case .failure(let error):
+                reply(.failure(error))
+            case .success(let outcomes):
+                switch outcomes[recordIndex] {
+                case .entitlementChanged(let change):
+                    reply(.success(change))
+                case .refused(let error):
+                    reply(.failure(.rejected(error)))
+                case .meterCreated, .meterUpdated, .events, .backfillProgress, .apiKeyChanged:
+                    reply(.failure(.unavailable("internal error: unexpected outcome for an entitlement record")))
                 }
             }
         }

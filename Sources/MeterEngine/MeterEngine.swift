@@ -57,6 +57,8 @@ public final class MeterEngine: @unchecked Sendable {
     /// Runs fdatasync for the pipelined writer (fsync mode).
     var syncer: LogSyncer!
     var syncs: UInt64 = 0
+    /// Wakes long polls for notifications (published with the status after each group).
+    let notificationSignal = NotificationSignal()
 
     init(options: EngineOptions, machine: MeterStateMachine, log: SegmentedLog, snapshots: SnapshotStore,
          replica: SnapshotReplica, snapshotSequence: UInt64, recovery: EngineRecoveryReport) {
@@ -74,6 +76,7 @@ public final class MeterEngine: @unchecked Sendable {
         self.publishedStatus = EngineStatus(durability: options.durability, lastAppliedSequence: machine.lastAppliedSequence,
                                             firstRetainedSequence: log.firstSequence, failure: nil, queuedEvents: 0,
                                             snapshotSequence: snapshotSequence, dedupIndex: machine.dedupIndexFill)
+        notificationSignal.publish(machine.lastNotificationNumber)
     }
 
     // MARK: Submitting work
@@ -202,6 +205,7 @@ public final class MeterEngine: @unchecked Sendable {
         condition.lock()
         publishedStatus = status
         condition.unlock()
+        notificationSignal.publish(machine.lastNotificationNumber)
     }
 
     /// Wakes the writer to collect a snapshot the replica finished.
