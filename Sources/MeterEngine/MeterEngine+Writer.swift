@@ -159,13 +159,18 @@ extension MeterEngine {
                     reply(.failure(.rejected(error)))
                 }
             case .changeEntitlements(let make, let reply):
-                do throws(MeterError) {
-                    let record = try make(machine, now)
-                    group.finishers.append(Self.entitlementFinisher(recordIndex: group.records.count, reply: reply))
-                    group.append(record)
-                } catch {
+                let record: StateRecord
+                do {
+                    record = try make(machine, now)
+                } catch let error as MeterError {
                     reply(.failure(.rejected(error)))
+                    continue
+                } catch {
+                    reply(.failure(.unavailable("internal error: \(error)")))
+                    continue
                 }
+                group.finishers.append(Self.entitlementFinisher(recordIndex: group.records.count, reply: reply))
+                group.append(record)
             case .read:
                 break
             }

@@ -185,7 +185,7 @@ public final class MeterEngine: @unchecked Sendable {
         }
     }
 
-    private func call<Value: Sendable>(
+    func call<Value: Sendable>(
         _ make: (@escaping (Result<Value, EngineError>) -> Void) -> Command
     ) async throws(EngineError) -> Value {
         let result: Result<Value, EngineError> = await withCheckedContinuation { continuation in

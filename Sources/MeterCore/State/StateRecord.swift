@@ -80,3 +80,29 @@ public enum EventScreening: Hashable, Sendable {
     case duplicate
     case rejected(MeterError)
 }
+
+extension EntitlementChange {
+    /// The entitlement set or removed, if this change was one.
+    public var entitlement: Entitlement? {
+        switch self {
+        case .entitlementSet(let entitlement), .entitlementRemoved(let entitlement): return entitlement
+        default: return nil
+        }
+    }
+
+    /// The grant added or removed, if this change was one.
+    public var grant: Grant? {
+        switch self {
+        case .grantAdded(let grant), .grantRemoved(let grant): return grant
+        default: return nil
+        }
+    }
+
+    /// The threshold rule added or removed, if this change was one.
+    public var thresholdRule: ThresholdRule? {
+        switch self {
+        case .thresholdRuleAdded(let rule), .thresholdRuleRemoved(let rule): return rule
+        default: return nil
+        }
+    }
+}

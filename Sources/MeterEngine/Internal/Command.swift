@@ -17,7 +17,7 @@ enum Command {
     case revokeApiKey(tenantId: String, keyId: String, actor: AuditActor, reply: (Result<ApiKey, EngineError>) -> Void)
     /// An entitlement, grant or threshold-rule change: `make` validates against the current
     /// state and returns the record to write (it runs on the writer, with the group's time).
-    case changeEntitlements(make: (MeterStateMachine, Int64) throws(MeterError) -> StateRecord, reply: (Result<EntitlementChange, EngineError>) -> Void)
+    case changeEntitlements(make: (MeterStateMachine, Int64) throws -> StateRecord, reply: (Result<EntitlementChange, EngineError>) -> Void)
     /// Runs against the state after every earlier write of its group was applied.
     case read((MeterStateMachine) -> Void)
 
