@@ -35,6 +35,7 @@ public struct MeterHTTPService: Service {
         let router = Hummingbird.Router()
         MeterRoutes.register(on: router, environment: environment)
         QueryRoutes.register(on: router, environment: environment)
+        EntitlementRoutes.register(on: router, environment: environment)
         EventRoutes.register(on: router, environment: environment)
         ConsoleRoutes.register(on: router, environment: environment)
         router.get("api/openapi.json") { _, _ -> Response in

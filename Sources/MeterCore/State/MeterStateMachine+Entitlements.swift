@@ -128,6 +128,9 @@ extension MeterStateMachine {
     ) throws(MeterError) -> EntitlementCheck {
         let state = try resolve(tenantId: tenantId, reference)
         let meterId = state.meter.id
+        guard atMilliseconds >= UsageQuery.earliestMilliseconds, atMilliseconds < UsageQuery.latestMilliseconds - 400 * 86_400_000 else {
+            throw MeterError(.invalidQuery, "the instant must lie between 1970 and 9998")
+        }
         guard let entitlement = entitlementState.entitlement(tenantId: tenantId, meterId: meterId, customerId: customerId) else {
             throw MeterError(.entitlementNotFound, "customer \(quoted(customerId)) has no entitlement on meter \(meterId), and the meter has no tenant-wide default")
         }
