@@ -44,17 +44,19 @@ extension MeterEngine {
     /// `notifications` answering with `answer(notifications, lastNumber)`, computed on the writer
     /// (see `change(_:answer:)`).
     public func notificationPage<Value: Sendable>(
-        tenantId: String, afterNumber: UInt64, limit: Int, waitMilliseconds: Int64,
+        tenantId: String?, afterNumber: UInt64, limit: Int, waitMilliseconds: Int64,
         answer: @escaping ([ThresholdNotification], UInt64) -> Value
     ) async throws(EngineError) -> Value {
         let deadline = ContinuousClock.now.advanced(by: .milliseconds(Swift.max(0, waitMilliseconds)))
         var after = afterNumber
         while true {
             let cursor = after
+            // A cancelled caller gets what there is now instead of waiting on.
+            let cancelled = Task.isCancelled
             let (page, last) = try await read { machine -> (Value?, UInt64) in
                 let found = machine.notifications(tenantId: tenantId, afterNumber: cursor, limit: limit)
                 let last = machine.lastNotificationNumber
-                let done = !found.isEmpty || ContinuousClock.now >= deadline
+                let done = !found.isEmpty || cancelled || ContinuousClock.now >= deadline
                 return (done ? answer(found, Swift.max(last, afterNumber)) : nil, last)
             }
             if let page { return page }

@@ -108,13 +108,14 @@ extension MeterStateMachine {
     /// The number of the newest notification of any tenant (0: none yet).
     public var lastNotificationNumber: UInt64 { UInt64(entitlementState.notifications.count) }
 
-    /// The tenant's notifications numbered above `afterNumber`, oldest first, at most `limit`.
-    public func notifications(tenantId: String, afterNumber: UInt64, limit: Int) -> [ThresholdNotification] {
+    /// The tenant's (nil: every tenant's) notifications numbered above `afterNumber`, oldest
+    /// first, at most `limit`.
+    public func notifications(tenantId: String?, afterNumber: UInt64, limit: Int) -> [ThresholdNotification] {
         var found: [ThresholdNotification] = []
         let all = entitlementState.notifications
         var index = Int(Swift.min(afterNumber, UInt64(all.count)))
         while index < all.count && found.count < limit {
-            if all[index].tenantId == tenantId { found.append(all[index]) }
+            if tenantId == nil || all[index].tenantId == tenantId { found.append(all[index]) }
             index += 1
         }
         return found

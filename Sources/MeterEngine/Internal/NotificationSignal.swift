@@ -26,24 +26,30 @@ final class NotificationSignal: @unchecked Sendable {
         for continuation in ready { continuation.resume() }
     }
 
-    /// Returns once a number above `after` is published or `deadline` (a `ContinuousClock`
-    /// instant) passes.
+    /// Returns once a number above `after` is published, `deadline` (a `ContinuousClock`
+    /// instant) passes, or the calling task is cancelled.
     func wait(after: UInt64, until deadline: ContinuousClock.Instant) async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            lock.lock()
-            guard lastNumber <= after, waiters.count < Self.waitersMaximumCount else {
-                lock.unlock()
-                continuation.resume()
-                return
-            }
+        let waiterId: UInt64 = lock.withLock {
             nextWaiter += 1
-            let waiterId = nextWaiter
-            waiters[waiterId] = (after, continuation)
-            lock.unlock()
-            Task { [weak self] in
-                try? await Task.sleep(until: deadline, clock: .continuous)
-                self?.expire(waiterId)
+            return nextWaiter
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                lock.lock()
+                guard lastNumber <= after, waiters.count < Self.waitersMaximumCount, !Task.isCancelled else {
+                    lock.unlock()
+                    continuation.resume()
+                    return
+                }
+                waiters[waiterId] = (after, continuation)
+                lock.unlock()
+                Task { [weak self] in
+                    try? await Task.sleep(until: deadline, clock: .continuous)
+                    self?.expire(waiterId)
+                }
             }
+        } onCancel: {
+            expire(waiterId)
         }
     }
 
