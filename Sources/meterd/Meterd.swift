@@ -136,6 +136,15 @@ struct Meterd: AsyncParsableCommand {
     @Option(name: .long, help: "Serve the HTTP JSON API, the web console and (with --metrics) /metrics at http://HOST:PORT (off by default; for example 127.0.0.1:7880; port 0 picks one, printed at start). Every request needs an API key (Authorization: Bearer, or the console's sign-in); loopback addresses only, as HTTP has no TLS yet.")
     var http: String?
 
+    @Option(name: .long, help: ArgumentHelp("POST every threshold notification to this http:// URL (off by default), signed with --webhook-secret-file; progress is kept in DATA_DIR/webhook-outbox.", valueName: "url"))
+    var webhookUrl: String?
+
+    @Option(name: .long, help: ArgumentHelp("File holding the webhook signing secret (its bytes, without a trailing newline); required with --webhook-url.", valueName: "path"))
+    var webhookSecretFile: String?
+
+    @Option(name: .long, help: "Attempts per notification before it is dead-lettered (default 8; backoff 0.5 s doubling to 60 s, with jitter).")
+    var webhookMaxAttempts: Int?
+
     mutating func run() async throws {
         let settings = try Settings(command: self)
         ProcessLogHandler.bootstrap(level: settings.logLevel, format: settings.logFormat)
@@ -182,6 +191,9 @@ struct Meterd: AsyncParsableCommand {
                                                        maximumBatchEvents: settings.server.limits.maximumBatchEvents,
                                                        metrics: registry.map { ($0, beforeScrape) }, recentEvents: recentEvents,
                                                        refusalDelay: settings.access.configuration.refusalDelay, logger: logger)))
+        }
+        if let webhook = settings.webhook {
+            services.append(.init(service: WebhookService(handle: engineHandle, configuration: webhook, logger: logger)))
         }
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -251,3 +251,28 @@ struct HTTPService: Service {
         try await service.run()
     }
 }
+
+/// Posts threshold notifications to the configured webhook (`WebhookDispatcher`) until graceful
+/// shutdown. An unreadable outbox file stops meterd at start with the file's name.
+struct WebhookService: Service {
+    let handle: EngineHandle
+    let configuration: WebhookConfiguration
+    let logger: Logger
+
+    func run() async throws {
+        let engine = try await handle.engine()
+        let dispatcher: WebhookDispatcher
+        do {
+            dispatcher = try WebhookDispatcher(engine: engine, configuration: configuration, logger: logger)
+        } catch {
+            throw StartupFailure.cannotOpen(dataDirectory: configuration.outboxPath, reason: "\(error)")
+        }
+        logger.info("webhook delivery on", metadata: ["url": "\(configuration.url)", "delivered_through": "\(dispatcher.status.deliveredThrough)"])
+        let task = Task { await dispatcher.run() }
+        await withGracefulShutdownHandler {
+            await task.value
+        } onGracefulShutdown: {
+            task.cancel()
+        }
+    }
+}

@@ -23,6 +23,8 @@ struct Settings {
     var metricsAddress: (host: String, port: Int)?
     /// `http`: where the HTTP API and console listen; nil (the default) serves none.
     var httpAddress: (host: String, port: Int)?
+    /// `webhook-url`, `webhook-secret-file`, `webhook-max-attempts`: nil (the default) posts none.
+    var webhook: WebhookConfiguration?
 
     init(command: Meterd) throws {
         var file: [String: String] = [:]
@@ -155,6 +157,23 @@ struct Settings {
                 throw ValidationError("http must bind a loopback address (127.0.0.1, ::1 or localhost): HTTP has no TLS yet, and API keys would cross the network in plaintext; got \"\(address)\"")
             }
             httpAddress = parsed
+        }
+        if let text = value("webhook-url", command.webhookUrl), text != "off" {
+            guard let url = URL(string: text), url.scheme == "http" || url.scheme == "https", url.host != nil else {
+                throw ValidationError("webhook-url must be an http:// or https:// URL, got \"\(text)\"")
+            }
+            guard let path = value("webhook-secret-file", command.webhookSecretFile),
+                  let secret = FileManager.default.contents(atPath: path), !secret.isEmpty else {
+                throw ValidationError("webhook-url needs webhook-secret-file naming a readable, non-empty file with the signing secret")
+            }
+            var bytes = Array(secret)
+            while bytes.last == 10 || bytes.last == 13 { bytes.removeLast() }
+            var configuration = WebhookConfiguration(url: url, secret: bytes, outboxPath: engine.dataDirectory + "/webhook-outbox")
+            if let attempts = try integer("webhook-max-attempts", command.webhookMaxAttempts) {
+                guard attempts >= 1 else { throw ValidationError("webhook-max-attempts must be at least 1, got \(attempts)") }
+                configuration.maximumAttempts = attempts
+            }
+            webhook = configuration
         }
         let problems = engine.core.problems
         guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "; ")) }

@@ -5,22 +5,25 @@ import Foundation
 
 /// A real HTTP/1.1 server on 127.0.0.1 for webhook tests: answers 500 to the first
 /// `failuresBeforeSuccess` requests, then 200, and records every request it read.
-final class WebhookReceiver: @unchecked Sendable {
-    struct Received: Equatable {
-        var deliveryId: String
-        var signature: String
-        var body: [UInt8]
-        var answered: Int
+public final class WebhookReceiver: @unchecked Sendable {
+    public struct Received: Equatable, Sendable {
+        public var deliveryId: String
+        public var signature: String
+        public var body: [UInt8]
+        public var answered: Int
     }
 
-    let port: Int
+    public let port: Int
     private let listener: Int32
     private let lock = NSLock()
     private var failuresLeft: Int
+    private let answer: (@Sendable (Int) -> Int)?
     private var received: [Received] = []
 
-    init(failuresBeforeSuccess: Int) throws {
+    /// `answer`, when given, picks the status of request number N (0-based) instead.
+    public init(failuresBeforeSuccess: Int = 0, answer: (@Sendable (Int) -> Int)? = nil) throws {
         failuresLeft = failuresBeforeSuccess
+        self.answer = answer
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         self.listener = listener
         var one: Int32 = 1
@@ -38,9 +41,9 @@ final class WebhookReceiver: @unchecked Sendable {
         thread.start()
     }
 
-    var requests: [Received] { lock.withLock { received } }
+    public var requests: [Received] { lock.withLock { received } }
 
-    func close() { shutdown(listener, Int32(SHUT_RDWR)); Glibc.close(listener) }
+    public func close() { shutdown(listener, Int32(SHUT_RDWR)); Glibc.close(listener) }
 
     private func serve() {
         while true {
@@ -78,8 +81,9 @@ final class WebhookReceiver: @unchecked Sendable {
             return ""
         }
         let status: Int = lock.withLock {
-            let status = failuresLeft > 0 ? 500 : 200
+            var status = failuresLeft > 0 ? 500 : 200
             if failuresLeft > 0 { failuresLeft -= 1 }
+            if let answer { status = answer(received.count) }
             received.append(Received(deliveryId: header("Meterd-Delivery"), signature: header("Meterd-Signature"),
                                      body: Array(bytes[end..<(end + contentLength)]), answered: status))
             return status
