@@ -77,6 +77,12 @@ final class WebhookDispatcherTests: XCTestCase {
         await engine.shutdown()
     }
 
+    /// The vector docs/examples/verify_webhook.py checks with Python's hmac module.
+    func testSignatureMatchesThePythonExamplesVector() {
+        XCTAssertEqual(WebhookSignature.value(body: Array(#"{"delivery_id":"ntf_1","number":1}"#.utf8), secret: Array("s3cret".utf8)),
+                       "sha256=1688bc3ae3634945cc1a1dc137011d4b6fa8d868299599dec4938313363d15ee")
+    }
+
     func testBackoffDoublesUpToTheCapWithJitter() {
         let configuration = WebhookConfiguration(url: URL(string: "http://127.0.0.1:1/")!, secret: [], outboxPath: "/dev/null",
                                                  initialBackoff: .milliseconds(100), maximumBackoff: .seconds(1))
