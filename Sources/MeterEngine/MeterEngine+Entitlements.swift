@@ -49,10 +49,11 @@ extension MeterEngine {
     ) async throws(EngineError) -> Value {
         let deadline = ContinuousClock.now.advanced(by: .milliseconds(Swift.max(0, waitMilliseconds)))
         var after = afterNumber
+        var waited = true
         while true {
             let cursor = after
-            // A cancelled caller gets what there is now instead of waiting on.
-            let cancelled = Task.isCancelled
+            // A cancelled caller, or one that found no room to wait, gets what there is now.
+            let cancelled = Task.isCancelled || !waited
             let (page, last) = try await read { machine -> (Value?, UInt64) in
                 let found = machine.notifications(tenantId: tenantId, afterNumber: cursor, limit: limit)
                 let last = machine.lastNotificationNumber
@@ -62,7 +63,7 @@ extension MeterEngine {
             if let page { return page }
             // Numbers up to `last` hold nothing for this tenant: wait for a newer one.
             after = Swift.max(after, last)
-            await notificationSignal.wait(after: after, until: deadline)
+            waited = await notificationSignal.wait(after: after, until: deadline)
         }
     }
 }

@@ -9,8 +9,8 @@ final class NotificationSignal: @unchecked Sendable {
     private var nextWaiter: UInt64 = 0
     private var waiters: [UInt64: (after: UInt64, continuation: CheckedContinuation<Void, Never>)] = [:]
 
-    /// Most callers that may wait at once; beyond it `wait` returns at once (the caller answers
-    /// with what it has, so a flood of long polls cannot hold unbounded memory).
+    /// Most callers that may wait at once; beyond it `wait` returns false at once (the caller
+    /// answers with what it has, so a flood of long polls cannot hold unbounded memory).
     static let waitersMaximumCount = 10_000
 
     func publish(_ number: UInt64) {
@@ -27,16 +27,19 @@ final class NotificationSignal: @unchecked Sendable {
     }
 
     /// Returns once a number above `after` is published, `deadline` (a `ContinuousClock`
-    /// instant) passes, or the calling task is cancelled.
-    func wait(after: UInt64, until deadline: ContinuousClock.Instant) async {
+    /// instant) passes, or the calling task is cancelled; false when it did not wait because
+    /// `waitersMaximumCount` callers already wait.
+    @discardableResult
+    func wait(after: UInt64, until deadline: ContinuousClock.Instant) async -> Bool {
         let waiterId: UInt64 = lock.withLock {
             nextWaiter += 1
             return nextWaiter
         }
+        if lock.withLock({ waiters.count >= Self.waitersMaximumCount }) { return false }
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 lock.lock()
-                guard lastNumber <= after, waiters.count < Self.waitersMaximumCount, !Task.isCancelled else {
+                guard lastNumber <= after, !Task.isCancelled else {
                     lock.unlock()
                     continuation.resume()
                     return
@@ -51,6 +54,7 @@ final class NotificationSignal: @unchecked Sendable {
         } onCancel: {
             expire(waiterId)
         }
+        return true
     }
 
     private func expire(_ id: UInt64) {
