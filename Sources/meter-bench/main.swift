@@ -12,6 +12,7 @@ import MeterEngine
 //   swift run -c release meter-bench fsync [syncs-per-run] [rounds] [directory]
 //   swift run -c release meter-bench decimal [iterations]
 //   swift run -c release meter-bench log [records] [directory]
+//   swift run -c release meter-bench entitlement [events-per-second] [seconds] [directory]
 
 /// Runs `body` to completion from synchronous top-level code. The top level stays synchronous
 /// (no `await`), so the main thread never parks in dispatch_main, which valgrind 3.19 cannot
@@ -66,7 +67,14 @@ case "decimal":
 case "log":
     let rest = Array(arguments.dropFirst())
     try LogBenchmark.run(directory: rest.dropFirst().first ?? "./.build/bench-log", recordCount: rest.first.flatMap { Int($0) } ?? 1_000_000)
+case "entitlement":
+    let rest = Array(arguments.dropFirst())
+    try blocking {
+        try await EntitlementBenchmark.run(directory: rest.dropFirst(2).first ?? "./.build/bench-entitlement",
+                                           eventsPerSecond: rest.first.flatMap { Int($0) } ?? 100_000,
+                                           seconds: rest.dropFirst().first.flatMap { Int($0) } ?? 10)
+    }
 default:
-    print("unknown suite \(suite); known: core, dedup, engine, wire, decode, ingest, fsync, decimal, log")
+    print("unknown suite \(suite); known: core, dedup, engine, wire, decode, ingest, fsync, decimal, log, entitlement")
     exit(2)
 }
