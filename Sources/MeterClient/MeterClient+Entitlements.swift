@@ -97,4 +97,9 @@ extension MeterClient {
         return try await call(.listNotifications, request, as: Meterd_V1_ListNotificationsResponse.self,
                               timeout: timeout ?? (wait + .seconds(10)))
     }
+
+    /// Webhook delivery of the whole server (admin): cursor, counts and dead letters.
+    public func webhookStatus(timeout: Duration? = nil) async throws(MeterClientError) -> Meterd_V1_GetWebhookStatusResponse {
+        try await call(.getWebhookStatus, Meterd_V1_GetWebhookStatusRequest(), as: Meterd_V1_GetWebhookStatusResponse.self, timeout: timeout)
+    }
 }

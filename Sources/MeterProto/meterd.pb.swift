@@ -2374,6 +2374,65 @@ public nonisolated struct Meterd_V1_ListNotificationsResponse: Sendable {
   public init() {}
 }
 
+/// One notification that failed every webhook attempt.
+public nonisolated struct Meterd_V1_WebhookDeadLetter: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var number: UInt64 = 0
+
+  public var attempts: UInt32 = 0
+
+  public var lastError: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Entitlements.GetWebhookStatus (method 90, admin): webhook delivery of the whole server.
+public nonisolated struct Meterd_V1_GetWebhookStatusRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Meterd_V1_GetWebhookStatusResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// False when meterd runs without --webhook-url (the other fields are then empty).
+  public var enabled: Bool = false
+
+  public var url: String = String()
+
+  /// Every notification numbered up to this was delivered or dead-lettered.
+  public var deliveredThrough: UInt64 = 0
+
+  /// Since meterd started.
+  public var delivered: UInt64 = 0
+
+  public var failedAttempts: UInt64 = 0
+
+  public var deadLettered: UInt64 = 0
+
+  /// Kept in the outbox file (the newest 10000).
+  public var deadLetters: [Meterd_V1_WebhookDeadLetter] = []
+
+  /// The newest notification number of the server.
+  public var lastNotificationNumber: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "meterd.v1"
@@ -5605,6 +5664,130 @@ nonisolated extension Meterd_V1_ListNotificationsResponse: SwiftProtobuf.Message
   public static func ==(lhs: Meterd_V1_ListNotificationsResponse, rhs: Meterd_V1_ListNotificationsResponse) -> Bool {
     if lhs.notifications != rhs.notifications {return false}
     if lhs.lastNumber != rhs.lastNumber {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Meterd_V1_WebhookDeadLetter: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WebhookDeadLetter"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}number\0\u{1}attempts\0\u{3}last_error\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.number) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.attempts) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.lastError) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.number != 0 {
+      try visitor.visitSingularUInt64Field(value: self.number, fieldNumber: 1)
+    }
+    if self.attempts != 0 {
+      try visitor.visitSingularUInt32Field(value: self.attempts, fieldNumber: 2)
+    }
+    if !self.lastError.isEmpty {
+      try visitor.visitSingularStringField(value: self.lastError, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Meterd_V1_WebhookDeadLetter, rhs: Meterd_V1_WebhookDeadLetter) -> Bool {
+    if lhs.number != rhs.number {return false}
+    if lhs.attempts != rhs.attempts {return false}
+    if lhs.lastError != rhs.lastError {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Meterd_V1_GetWebhookStatusRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetWebhookStatusRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Meterd_V1_GetWebhookStatusRequest, rhs: Meterd_V1_GetWebhookStatusRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Meterd_V1_GetWebhookStatusResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetWebhookStatusResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}enabled\0\u{1}url\0\u{3}delivered_through\0\u{1}delivered\0\u{3}failed_attempts\0\u{3}dead_lettered\0\u{3}dead_letters\0\u{3}last_notification_number\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.enabled) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.url) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.deliveredThrough) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.delivered) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.failedAttempts) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.deadLettered) }()
+      case 7: try { try decoder.decodeRepeatedMessageField(value: &self.deadLetters) }()
+      case 8: try { try decoder.decodeSingularUInt64Field(value: &self.lastNotificationNumber) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.enabled != false {
+      try visitor.visitSingularBoolField(value: self.enabled, fieldNumber: 1)
+    }
+    if !self.url.isEmpty {
+      try visitor.visitSingularStringField(value: self.url, fieldNumber: 2)
+    }
+    if self.deliveredThrough != 0 {
+      try visitor.visitSingularUInt64Field(value: self.deliveredThrough, fieldNumber: 3)
+    }
+    if self.delivered != 0 {
+      try visitor.visitSingularUInt64Field(value: self.delivered, fieldNumber: 4)
+    }
+    if self.failedAttempts != 0 {
+      try visitor.visitSingularUInt64Field(value: self.failedAttempts, fieldNumber: 5)
+    }
+    if self.deadLettered != 0 {
+      try visitor.visitSingularUInt64Field(value: self.deadLettered, fieldNumber: 6)
+    }
+    if !self.deadLetters.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.deadLetters, fieldNumber: 7)
+    }
+    if self.lastNotificationNumber != 0 {
+      try visitor.visitSingularUInt64Field(value: self.lastNotificationNumber, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Meterd_V1_GetWebhookStatusResponse, rhs: Meterd_V1_GetWebhookStatusResponse) -> Bool {
+    if lhs.enabled != rhs.enabled {return false}
+    if lhs.url != rhs.url {return false}
+    if lhs.deliveredThrough != rhs.deliveredThrough {return false}
+    if lhs.delivered != rhs.delivered {return false}
+    if lhs.failedAttempts != rhs.failedAttempts {return false}
+    if lhs.deadLettered != rhs.deadLettered {return false}
+    if lhs.deadLetters != rhs.deadLetters {return false}
+    if lhs.lastNotificationNumber != rhs.lastNotificationNumber {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

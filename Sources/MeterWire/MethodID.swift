@@ -35,13 +35,14 @@ public struct MethodID: Hashable, Sendable, CustomStringConvertible {
     public static let listThresholdRules = MethodID(87, "Entitlements/ListThresholdRules")
     public static let removeThresholdRule = MethodID(88, "Entitlements/RemoveThresholdRule")
     public static let listNotifications = MethodID(89, "Entitlements/ListNotifications")
+    public static let getWebhookStatus = MethodID(90, "Entitlements/GetWebhookStatus")
 
     public static let all: [MethodID] = [
         .createMeter, .getMeter, .listMeters, .updateMeter, .archiveMeter, .ingest, .ingestBatch,
         .queryUsage, .currentUsage, .healthCheck, .serverInfo,
         .createApiKey, .listApiKeys, .revokeApiKey, .listAuditEntries,
         .setEntitlement, .listEntitlements, .removeEntitlement, .addGrant, .removeGrant, .checkEntitlement,
-        .addThresholdRule, .listThresholdRules, .removeThresholdRule, .listNotifications,
+        .addThresholdRule, .listThresholdRules, .removeThresholdRule, .listNotifications, .getWebhookStatus,
     ]
 
     public init?(rawValue: UInt16) {

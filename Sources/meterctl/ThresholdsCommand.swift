@@ -95,6 +95,42 @@ struct NotificationsCommand: AsyncParsableCommand {
     }
 }
 
+/// `meterctl webhooks`: webhook delivery state (admin).
+struct WebhooksCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "webhooks",
+        abstract: "Show webhook delivery: the URL, how far delivery got, failed attempts and dead letters."
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+        let status = try await connection.withClient { client in try await client.webhookStatus() }
+        if connection.json {
+            print(JSONOutput.object([
+                ("enabled", .bool(status.enabled)), ("url", status.enabled ? .string(status.url) : .null),
+                ("delivered_through", .unsignedInteger(status.deliveredThrough)),
+                ("last_notification_number", .unsignedInteger(status.lastNotificationNumber)),
+                ("delivered", .unsignedInteger(status.delivered)), ("failed_attempts", .unsignedInteger(status.failedAttempts)),
+                ("dead_lettered", .unsignedInteger(status.deadLettered)),
+                ("dead_letters", .array(status.deadLetters.map { .object([
+                    ("number", .unsignedInteger($0.number)), ("attempts", .unsignedInteger(UInt64($0.attempts))),
+                    ("last_error", .string($0.lastError))]) })),
+            ]).rendered())
+            return
+        }
+        guard status.enabled else {
+            return print("webhooks: off (meterd runs without --webhook-url); newest notification #\(status.lastNotificationNumber)")
+        }
+        print("url:                \(status.url)")
+        print("delivered through:  #\(status.deliveredThrough) of #\(status.lastNotificationNumber)")
+        print("since start:        \(status.delivered) delivered, \(status.failedAttempts) failed attempts, \(status.deadLettered) dead-lettered")
+        for letter in status.deadLetters {
+            print("dead letter:        #\(letter.number) after \(letter.attempts) attempts: \(letter.lastError)")
+        }
+    }
+}
+
 /// Output shared by the threshold commands.
 enum ThresholdOutput {
     static func level(_ rule: Meterd_V1_ThresholdRule) -> String {

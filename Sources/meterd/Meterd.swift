@@ -182,10 +182,12 @@ struct Meterd: AsyncParsableCommand {
         let observeIngest: IngestObserver = { tenantId, events, results in
             recentEvents.record(tenantId: tenantId, transport: "binary", receivedAtMilliseconds: clock(), events: events, results: results)
         }
+        let webhookSource = WebhookStatusSource()
         services.append(.init(service: ServerService(handle: engineHandle, configuration: settings.server, access: settings.access,
                                                      durability: settings.engine.durability, dataDirectory: settings.engine.dataDirectory,
                                                      keys: keyStoreHandle, logger: logger,
-                                                     ingestObserver: settings.httpAddress == nil ? nil : observeIngest)))
+                                                     ingestObserver: settings.httpAddress == nil ? nil : observeIngest,
+                                                     webhooks: webhookSource)))
         if let address = settings.httpAddress {
             services.append(.init(service: HTTPService(handle: engineHandle, keys: keyStoreHandle, host: address.host, port: address.port,
                                                        maximumBatchEvents: settings.server.limits.maximumBatchEvents,
@@ -193,7 +195,7 @@ struct Meterd: AsyncParsableCommand {
                                                        refusalDelay: settings.access.configuration.refusalDelay, logger: logger)))
         }
         if let webhook = settings.webhook {
-            services.append(.init(service: WebhookService(handle: engineHandle, configuration: webhook, logger: logger)))
+            services.append(.init(service: WebhookService(handle: engineHandle, configuration: webhook, source: webhookSource, logger: logger)))
         }
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -144,6 +144,8 @@ struct ServerService: Service {
     let logger: Logger
     /// Told every ingest request's events and results (the HTTP console's event debugger).
     var ingestObserver: IngestObserver? = nil
+    /// The webhook dispatcher GetWebhookStatus reports on (set by WebhookService).
+    var webhooks: WebhookStatusSource? = nil
 
     func run() async throws {
         let engine = try await handle.engine()
@@ -156,7 +158,8 @@ struct ServerService: Service {
         } catch {
             throw StartupFailure.cannotOpen(dataDirectory: dataDirectory, reason: "cannot create the bootstrap admin key: \(error)")
         }
-        let server = MeterServer(engine: engine, configuration: configuration, access: access, logger: logger, ingestObserver: ingestObserver)
+        let server = MeterServer(engine: engine, configuration: configuration, access: access, logger: logger, ingestObserver: ingestObserver,
+                                 webhooks: webhooks)
         do {
             _ = try await server.start()
         } catch {
@@ -257,6 +260,7 @@ struct HTTPService: Service {
 struct WebhookService: Service {
     let handle: EngineHandle
     let configuration: WebhookConfiguration
+    let source: WebhookStatusSource
     let logger: Logger
 
     func run() async throws {
@@ -267,6 +271,7 @@ struct WebhookService: Service {
         } catch {
             throw StartupFailure.cannotOpen(dataDirectory: configuration.outboxPath, reason: "\(error)")
         }
+        source.set(dispatcher)
         logger.info("webhook delivery on", metadata: ["url": "\(configuration.url)", "delivered_through": "\(dispatcher.status.deliveredThrough)"])
         let task = Task { await dispatcher.run() }
         await withGracefulShutdownHandler {

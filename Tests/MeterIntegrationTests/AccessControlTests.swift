@@ -24,6 +24,7 @@ final class AccessControlTests: XCTestCase {
         (.removeGrant, Meterd_V1_RemoveGrantRequest()), (.checkEntitlement, Meterd_V1_CheckEntitlementRequest()),
         (.addThresholdRule, Meterd_V1_AddThresholdRuleRequest()), (.listThresholdRules, Meterd_V1_ListThresholdRulesRequest()),
         (.removeThresholdRule, Meterd_V1_RemoveThresholdRuleRequest()), (.listNotifications, Meterd_V1_ListNotificationsRequest()),
+        (.getWebhookStatus, Meterd_V1_GetWebhookStatusRequest()),
     ]
 
     static let allowed: [Meterd_V1_KeyRole: Set<MethodID>] = [

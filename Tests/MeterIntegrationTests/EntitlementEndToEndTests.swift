@@ -150,5 +150,8 @@ final class EntitlementEndToEndTests: XCTestCase {
         XCTAssertTrue(notifications.output.hasPrefix("#1 "), notifications.output)
         XCTAssertTrue(notifications.output.contains("usage 1 reached 1"), notifications.output)
         XCTAssertEqual(try meterctl(["notifications", "--after", "1"], server: server).output, "")
+        let webhooks = try meterctl(["webhooks"], server: server)
+        XCTAssertEqual(webhooks.status, 0, webhooks.errors)
+        XCTAssertTrue(webhooks.output.hasPrefix("webhooks: off"), webhooks.output)
     }
 }

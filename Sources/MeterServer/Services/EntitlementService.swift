@@ -12,6 +12,8 @@ import MeterWireServer
 /// `EntitlementCommand` for the Swift 6.3 crash this avoids).
 struct EntitlementService {
     let engine: MeterEngine
+    /// The webhook dispatcher, when meterd runs one (GetWebhookStatus).
+    var webhooks: WebhookStatusSource? = nil
 
     static let notificationLimitDefault = 100
     static let notificationLimitMaximum = 1000
@@ -115,6 +117,13 @@ struct EntitlementService {
                 }
             }
         })
+        let webhooks = webhooks
+        router.register(.getWebhookStatus, unary(Meterd_V1_GetWebhookStatusRequest.self) { _, _ throws(RPCFailure) in
+            try await engineCall { () async throws(EngineError) in
+                let last = try await engine.read { machine in machine.lastNotificationNumber }
+                return Self.webhookStatus(webhooks?.current, lastNotificationNumber: last)
+            }
+        })
         router.register(.listNotifications, unary(Meterd_V1_ListNotificationsRequest.self) { request, context throws(RPCFailure) in
             let limit = request.limit == 0 ? Self.notificationLimitDefault : Swift.min(Int(request.limit), Self.notificationLimitMaximum)
             let wait = Int64(Swift.min(request.waitMs, Self.notificationWaitMaximumMilliseconds))
@@ -129,6 +138,27 @@ struct EntitlementService {
                 return page
             }
         })
+    }
+
+    static func webhookStatus(_ dispatcher: WebhookDispatcher?, lastNotificationNumber: UInt64) -> Meterd_V1_GetWebhookStatusResponse {
+        var response = Meterd_V1_GetWebhookStatusResponse()
+        response.lastNotificationNumber = lastNotificationNumber
+        guard let dispatcher else { return response }
+        let status = dispatcher.status
+        response.enabled = true
+        response.url = dispatcher.configuration.url.absoluteString
+        response.deliveredThrough = status.deliveredThrough
+        response.delivered = status.delivered
+        response.failedAttempts = status.failedAttempts
+        response.deadLettered = status.deadLettered
+        response.deadLetters = status.deadLetterDetails.map { detail in
+            var letter = Meterd_V1_WebhookDeadLetter()
+            letter.number = detail.number
+            letter.attempts = UInt32(clamping: detail.attempts)
+            letter.lastError = detail.lastError
+            return letter
+        }
+        return response
     }
 
     private static func setCommand(_ request: Meterd_V1_SetEntitlementRequest, _ context: RequestContext) throws(RPCFailure) -> EntitlementCommand {

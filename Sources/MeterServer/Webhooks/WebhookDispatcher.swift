@@ -29,6 +29,13 @@ public final class WebhookDispatcher: Sendable {
         public var failedAttempts: UInt64
         public var deadLettered: UInt64
         public var deadLetters: [UInt64]
+        /// The dead letters with their attempts and last error, oldest first.
+        public var deadLetterDetails: [(number: UInt64, attempts: Int, lastError: String)] = []
+
+        public static func == (left: Status, right: Status) -> Bool {
+            (left.deliveredThrough, left.delivered, left.failedAttempts, left.deadLettered, left.deadLetters)
+                == (right.deliveredThrough, right.delivered, right.failedAttempts, right.deadLettered, right.deadLetters)
+        }
     }
 
     let engine: MeterEngine
@@ -48,7 +55,13 @@ public final class WebhookDispatcher: Sendable {
                                                   deadLettered: 0, deadLetters: outbox.deadLetters.map(\.number))))
     }
 
-    public var status: Status { state.withLockedValue { $0.status } }
+    public var status: Status {
+        state.withLockedValue { state in
+            var status = state.status
+            status.deadLetterDetails = state.outbox.deadLetters.map { ($0.number, $0.attempts, $0.lastError) }
+            return status
+        }
+    }
 
     /// Delivers until the task is cancelled.
     public func run() async {

@@ -302,6 +302,30 @@ class GetMeterResponse(_message.Message):
     meter: Meter
     def __init__(self, meter: _Optional[_Union[Meter, _Mapping]] = ...) -> None: ...
 
+class GetWebhookStatusRequest(_message.Message):
+    __slots__ = []
+    def __init__(self) -> None: ...
+
+class GetWebhookStatusResponse(_message.Message):
+    __slots__ = ["dead_lettered", "dead_letters", "delivered", "delivered_through", "enabled", "failed_attempts", "last_notification_number", "url"]
+    DEAD_LETTERED_FIELD_NUMBER: _ClassVar[int]
+    DEAD_LETTERS_FIELD_NUMBER: _ClassVar[int]
+    DELIVERED_FIELD_NUMBER: _ClassVar[int]
+    DELIVERED_THROUGH_FIELD_NUMBER: _ClassVar[int]
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    FAILED_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    LAST_NOTIFICATION_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    dead_lettered: int
+    dead_letters: _containers.RepeatedCompositeFieldContainer[WebhookDeadLetter]
+    delivered: int
+    delivered_through: int
+    enabled: bool
+    failed_attempts: int
+    last_notification_number: int
+    url: str
+    def __init__(self, enabled: bool = ..., url: _Optional[str] = ..., delivered_through: _Optional[int] = ..., delivered: _Optional[int] = ..., failed_attempts: _Optional[int] = ..., dead_lettered: _Optional[int] = ..., dead_letters: _Optional[_Iterable[_Union[WebhookDeadLetter, _Mapping]]] = ..., last_notification_number: _Optional[int] = ...) -> None: ...
+
 class GoAway(_message.Message):
     __slots__ = ["last_stream_id", "reason"]
     LAST_STREAM_ID_FIELD_NUMBER: _ClassVar[int]
@@ -798,6 +822,16 @@ class UsageRow(_message.Message):
     window_end_ms: int
     window_start_ms: int
     def __init__(self, window_start_ms: _Optional[int] = ..., window_end_ms: _Optional[int] = ..., customer_id: _Optional[str] = ..., group: _Optional[_Iterable[_Union[GroupValue, _Mapping]]] = ..., value: _Optional[str] = ..., has_value: bool = ..., event_count: _Optional[int] = ...) -> None: ...
+
+class WebhookDeadLetter(_message.Message):
+    __slots__ = ["attempts", "last_error", "number"]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    attempts: int
+    last_error: str
+    number: int
+    def __init__(self, number: _Optional[int] = ..., attempts: _Optional[int] = ..., last_error: _Optional[str] = ...) -> None: ...
 
 class Aggregation(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []
