@@ -21,6 +21,8 @@ public struct MeterHTTPEnvironment: Sendable {
     /// How long a refused credential waits before its 401 (slows down guessing, as the binary
     /// handshake's refusal delay does; only that request waits).
     public var refusalDelay: Duration = .zero
+    /// The webhook dispatcher `GET /api/v1/webhooks` reports on, when meterd runs one.
+    public var webhooks: WebhookStatusSource?
 
     public init(engine: MeterEngine, verifier: any BearerVerifier, recentEvents: RecentEventLog = RecentEventLog(capacity: 500),
                 maximumBatchEvents: Int = 10_000, maximumBodyBytes: Int = 16 * 1024 * 1024, metrics: ServerMetrics? = nil,

@@ -192,7 +192,8 @@ struct Meterd: AsyncParsableCommand {
             services.append(.init(service: HTTPService(handle: engineHandle, keys: keyStoreHandle, host: address.host, port: address.port,
                                                        maximumBatchEvents: settings.server.limits.maximumBatchEvents,
                                                        metrics: registry.map { ($0, beforeScrape) }, recentEvents: recentEvents,
-                                                       refusalDelay: settings.access.configuration.refusalDelay, logger: logger)))
+                                                       refusalDelay: settings.access.configuration.refusalDelay, webhooks: webhookSource,
+                                                       logger: logger)))
         }
         if let webhook = settings.webhook {
             services.append(.init(service: WebhookService(handle: engineHandle, configuration: webhook, source: webhookSource, logger: logger)))

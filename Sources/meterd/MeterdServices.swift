@@ -238,6 +238,8 @@ struct HTTPService: Service {
     let recentEvents: RecentEventLog
     /// How long a refused API key waits before its 401 (the handshake's `--refused-handshake-delay-ms`).
     let refusalDelay: Duration
+    /// The webhook dispatcher `GET /api/v1/webhooks` reports on.
+    var webhooks: WebhookStatusSource? = nil
     let logger: Logger
 
     func run() async throws {
@@ -246,6 +248,7 @@ struct HTTPService: Service {
         var environment = MeterHTTPEnvironment(engine: engine, verifier: KeyStoreVerifier(keys: access.keys), recentEvents: recentEvents, maximumBatchEvents: maximumBatchEvents,
                                               metrics: self.metrics == nil ? nil : ServerMetrics(), quotas: access.quotas)
         environment.refusalDelay = refusalDelay
+        environment.webhooks = webhooks
         let service = MeterHTTPService(host: host, port: port, environment: environment, logger: logger, metrics: metrics) { [logger] host, port in
             print("meterd: http on http://\(host):\(port)/ (API /api/v1, console /console)")
             fflush(nil)

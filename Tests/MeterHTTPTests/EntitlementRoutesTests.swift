@@ -66,6 +66,11 @@ final class EntitlementRoutesTests: XCTestCase {
             try await client.execute(uri: "/api/v1/notifications?waitMs=2001", method: .get) { response in
                 XCTAssertEqual(response.status, .badRequest)
             }
+            try await client.execute(uri: "/api/v1/webhooks", method: .get) { response in
+                XCTAssertEqual(response.status, .ok, response.text)
+                XCTAssertEqual(response.json["enabled"] as? Bool, false)
+                XCTAssertEqual(response.json["lastNotificationNumber"] as? Int, 1)
+            }
         }
     }
 }

@@ -13,11 +13,13 @@ import MeterWire
 /// - `GET /api/v1/entitlements[?meter=]`: the tenant's entitlements and grants.
 /// - `GET /api/v1/notifications?after=N[&limit=][&waitMs=]`: notifications numbered above N,
 ///   waiting up to `waitMs` (at most 2000: an HTTP client loops) for one.
+/// - `GET /api/v1/webhooks` (admin): webhook delivery state, as `meterctl webhooks`.
 ///
 /// The JSON is built on the engine's writer (`answer:` closures), never holding an
 /// `ExactDecimal` across an `await` (see `EntitlementCommand`).
 enum EntitlementRoutes {
     static func register(on router: Hummingbird.Router<BasicRequestContext>, environment: MeterHTTPEnvironment) {
+        registerWebhookStatus(on: router, environment: environment)
         router.get("api/v1/subjects/:subject/entitlements/:meter/value") { request, context -> Response in
             await answer { () throws(HTTPProblem) in
                 let principal = try await environment.principal(request, needs: .read)
@@ -76,6 +78,43 @@ enum EntitlementRoutes {
                                                                   waitMilliseconds: wait) { found, last in json(found, lastNumber: last) }
                 }
                 return jsonResponse(text)
+            }
+        }
+    }
+
+    static func registerWebhookStatus(on router: Hummingbird.Router<BasicRequestContext>, environment: MeterHTTPEnvironment) {
+        router.get("api/v1/webhooks") { request, _ -> Response in
+            await answer { () throws(HTTPProblem) in
+                _ = try await environment.principal(request, needs: .admin)
+                let last = try await call { () async throws(EngineError) in
+                    try await environment.engine.read { machine in machine.lastNotificationNumber }
+                }
+                var output = JSONOutput()
+                output.beginObject()
+                output.field("lastNotificationNumber", integer: last)
+                if let dispatcher = environment.webhooks?.current {
+                    let status = dispatcher.status
+                    output.field("enabled", boolean: true)
+                    output.field("url", dispatcher.configuration.url.absoluteString)
+                    output.field("deliveredThrough", integer: status.deliveredThrough)
+                    output.field("delivered", integer: status.delivered)
+                    output.field("failedAttempts", integer: status.failedAttempts)
+                    output.field("deadLettered", integer: status.deadLettered)
+                    output.key("deadLetters")
+                    output.beginArray()
+                    for letter in status.deadLetterDetails {
+                        output.beginObject()
+                        output.field("number", integer: letter.number)
+                        output.field("attempts", integer: letter.attempts)
+                        output.field("lastError", letter.lastError)
+                        output.endObject()
+                    }
+                    output.endArray()
+                } else {
+                    output.field("enabled", boolean: false)
+                }
+                output.endObject()
+                return jsonResponse(output.text)
             }
         }
     }

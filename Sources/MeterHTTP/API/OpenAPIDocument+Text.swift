@@ -664,6 +664,84 @@ extension OpenAPIDocument {
         }
       }
     },
+    "/api/v1/webhooks": {
+      "get": {
+        "operationId": "getWebhookStatus",
+        "summary": "Webhook delivery of the whole server (admin): cursor, counts, dead letters",
+        "responses": {
+          "200": {
+            "description": "Webhook status",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "required": [
+                    "lastNotificationNumber",
+                    "enabled"
+                  ],
+                  "properties": {
+                    "lastNotificationNumber": {
+                      "type": "integer",
+                      "minimum": 0
+                    },
+                    "enabled": {
+                      "type": "boolean",
+                      "description": "False when meterd runs without --webhook-url (the other members are then absent)."
+                    },
+                    "url": {
+                      "type": "string"
+                    },
+                    "deliveredThrough": {
+                      "type": "integer"
+                    },
+                    "delivered": {
+                      "type": "integer"
+                    },
+                    "failedAttempts": {
+                      "type": "integer"
+                    },
+                    "deadLettered": {
+                      "type": "integer"
+                    },
+                    "deadLetters": {
+                      "type": "array",
+                      "items": {
+                        "type": "object",
+                        "required": [
+                          "number",
+                          "attempts",
+                          "lastError"
+                        ],
+                        "properties": {
+                          "number": {
+                            "type": "integer"
+                          },
+                          "attempts": {
+                            "type": "integer"
+                          },
+                          "lastError": {
+                            "type": "string"
+                          }
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "403": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "503": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
     "/api/v1/events": {
       "post": {
         "operationId": "ingestEvents",

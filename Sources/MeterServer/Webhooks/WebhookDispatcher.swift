@@ -39,7 +39,7 @@ public final class WebhookDispatcher: Sendable {
     }
 
     let engine: MeterEngine
-    let configuration: WebhookConfiguration
+    public let configuration: WebhookConfiguration
     let logger: Logger
     private let state: NIOLockedValueBox<(outbox: WebhookOutbox, status: Status)>
     private let deliveredCounter = Counter(label: "meterd_webhook_deliveries_total")
