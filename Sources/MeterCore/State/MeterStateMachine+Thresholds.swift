@@ -76,12 +76,18 @@ extension MeterStateMachine {
             let scope = ThresholdScope(meterId: state.meter.id, customerIndex: candidate.customerIndex, periodStart: period?.start ?? .min)
             guard seen.insert(scope).inserted, let ruleIds = entitlementState.rulesByMeter[state.meter.id] else { continue }
             let tenantId = state.meter.definition.tenantId
+            let periodStart = period?.start ?? .min
+            // The rules that may still fire for this customer and period; none left: no fold.
+            let armed = ruleIds.filter { ruleId in
+                if let only = entitlementState.rulesById[ruleId]!.definition.customerId, only != candidate.customerId { return false }
+                return !entitlementState.fired.contains(FiredThreshold(ruleId: ruleId, customerId: candidate.customerId, periodStartMilliseconds: periodStart))
+            }
+            guard !armed.isEmpty else { continue }
             // Usage the hour roll-up can no longer split by this period's bounds cannot be
             // decided; it is skipped the same way on every replay.
             guard let usage = try? customerUsage(state, tenantId: tenantId, customerId: candidate.customerId, period: period) else { continue }
-            for ruleId in ruleIds {
+            for ruleId in armed {
                 let rule = entitlementState.rulesById[ruleId]!
-                if let only = rule.definition.customerId, only != candidate.customerId { continue }
                 guard let threshold = level(of: rule, customerId: candidate.customerId, atMilliseconds: atMilliseconds),
                       usage >= threshold else { continue }
                 let fired = FiredThreshold(ruleId: ruleId, customerId: candidate.customerId, periodStartMilliseconds: period?.start ?? .min)
