@@ -228,6 +228,58 @@ document = {
                     **problems(400, 401, 403, 503)},
             },
         },
+        "/api/v1/subjects/{subject}/entitlements/{meter}/value": {
+            "parameters": [{"name": "subject", "in": "path", "required": True, "description": "The customer.", "schema": {"type": "string", "minLength": 1}},
+                           meter_path_parameter],
+            "get": {
+                "operationId": "checkEntitlement", "summary": "Whether the customer may use the meter now (read), with usage, limit and balance, from memory",
+                "parameters": [{"name": "time", "in": "query", "schema": timestamp, "description": "The instant; default now."}],
+                "responses": {"200": {"description": "The entitlement's value", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EntitlementValue"}}}},
+                              **problems(400, 401, 403, 404, 503)},
+            },
+        },
+        "/api/v1/entitlements": {
+            "get": {
+                "operationId": "listEntitlements", "summary": "The tenant's entitlements and grants (admin)",
+                "parameters": [{"name": "meter", "in": "query", "schema": {"type": "string", "minLength": 1}, "description": "Only this meter (id or event name)."}],
+                "responses": {"200": {"description": "Entitlements and grants", "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["entitlements", "grants"],
+                    "properties": {"entitlements": {"type": "array", "items": {"$ref": "#/components/schemas/Entitlement"}},
+                                   "grants": {"type": "array", "items": {"$ref": "#/components/schemas/Grant"}}}}}}},
+                              **problems(400, 401, 403, 404, 503)},
+            },
+        },
+        "/api/v1/notifications": {
+            "get": {
+                "operationId": "listNotifications", "summary": "Threshold notifications numbered above `after` (read), waiting up to `waitMs` for one",
+                "parameters": [
+                    {"name": "after", "in": "query", "schema": {"type": "integer", "minimum": 0}, "description": "Resume after this number (default 0)."},
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 1000}, "description": "At most this many (default 100)."},
+                    {"name": "waitMs", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 2000},
+                     "description": "Wait up to this long when there is none yet (default 0; loop for longer waits)."},
+                ],
+                "responses": {"200": {"description": "Notifications, oldest first", "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["notifications", "lastNumber"],
+                    "properties": {"notifications": {"type": "array", "items": {"$ref": "#/components/schemas/Notification"}},
+                                   "lastNumber": {"type": "integer", "minimum": 0, "description": "Resume from this number."}}}}}},
+                              **problems(400, 401, 403, 503)},
+            },
+        },
+        "/api/v1/webhooks": {
+            "get": {
+                "operationId": "getWebhookStatus", "summary": "Webhook delivery of the whole server (admin): cursor, counts, dead letters",
+                "responses": {"200": {"description": "Webhook status", "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["lastNotificationNumber", "enabled"],
+                    "properties": {
+                        "lastNotificationNumber": {"type": "integer", "minimum": 0},
+                        "enabled": {"type": "boolean", "description": "False when meterd runs without --webhook-url (the other members are then absent)."},
+                        "url": {"type": "string"}, "deliveredThrough": {"type": "integer"}, "delivered": {"type": "integer"},
+                        "failedAttempts": {"type": "integer"}, "deadLettered": {"type": "integer"},
+                        "deadLetters": {"type": "array", "items": {"type": "object", "required": ["number", "attempts", "lastError"], "properties": {
+                            "number": {"type": "integer"}, "attempts": {"type": "integer"}, "lastError": {"type": "string"}}}}}}}}},
+                              **problems(401, 403, 503)},
+            },
+        },
         "/api/v1/events": {
             "post": {
                 "operationId": "ingestEvents", "summary": "Send one event or a batch",
@@ -258,6 +310,30 @@ document = {
             "NewMeter": new_meter,
             "CloudEvent": cloud_event,
             "EventResult": event_result,
+            "EntitlementValue": {"type": "object", "required": ["hasAccess", "meterId", "subject", "enforcement", "isDefault", "usage", "limit",
+                                                                "granted", "balance", "overage", "periodStart", "periodEnd", "time"],
+                                 "properties": {
+                "hasAccess": {"type": "boolean", "description": "HARD: usage below the limit; SOFT: always true."},
+                "meterId": {"type": "string"}, "subject": {"type": "string"},
+                "enforcement": {"type": "string", "enum": ["HARD", "SOFT"]},
+                "isDefault": {"type": "boolean", "description": "The tenant-wide default applied."},
+                "usage": decimal, "limit": decimal, "granted": decimal,
+                "balance": decimal, "overage": decimal,
+                "periodStart": {"type": ["string", "null"], "format": "date-time", "description": "Null for a CUMULATIVE meter (lifetime)."},
+                "periodEnd": {"type": ["string", "null"], "format": "date-time"},
+                "time": timestamp}},
+            "Entitlement": {"type": "object", "required": ["meterId", "subject", "limit", "enforcement", "updatedAt"], "properties": {
+                "meterId": {"type": "string"}, "subject": {"type": ["string", "null"], "description": "Null: the tenant-wide default."},
+                "limit": decimal, "enforcement": {"type": "string", "enum": ["HARD", "SOFT"]}, "updatedAt": timestamp}},
+            "Grant": {"type": "object", "required": ["id", "meterId", "subject", "amount", "effectiveFrom", "expiresAt"], "properties": {
+                "id": {"type": "string"}, "meterId": {"type": "string"}, "subject": {"type": "string"}, "amount": decimal,
+                "effectiveFrom": timestamp, "expiresAt": {"type": ["string", "null"], "format": "date-time"}}},
+            "Notification": {"type": "object", "required": ["number", "ruleId", "meterId", "subject", "threshold", "usage", "periodStart", "periodEnd", "sequence", "time"],
+                             "properties": {
+                "number": {"type": "integer", "minimum": 1}, "ruleId": {"type": "string"}, "meterId": {"type": "string"}, "subject": {"type": "string"},
+                "threshold": decimal, "usage": decimal,
+                "periodStart": {"type": ["string", "null"], "format": "date-time"}, "periodEnd": {"type": ["string", "null"], "format": "date-time"},
+                "sequence": {"type": "integer"}, "time": timestamp}},
             "Problem": {"type": "object", "required": ["type", "title", "status", "detail", "code", "reason"], "properties": {
                 "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"},
                 "code": {"type": "string", "description": "The binary protocol's status name (INVALID_ARGUMENT, NOT_FOUND, ...)."},

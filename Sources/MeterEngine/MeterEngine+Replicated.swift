@@ -33,6 +33,8 @@ extension MeterEngine {
             applyReplicated(inner, actor: auditActor, completion: completion)
         case .backfillProgress:
             completion(.failure(.unavailable("a backfill record is not a replicated write")))
+        case .entitlementSet, .entitlementRemoved, .grantAdded, .grantRemoved, .thresholdRuleAdded, .thresholdRuleRemoved:
+            completion(.failure(Self.entitlementsNotReplicated))
         }
     }
 

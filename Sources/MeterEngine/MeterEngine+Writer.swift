@@ -162,6 +162,19 @@ extension MeterEngine {
                 } catch {
                     reply(.failure(.rejected(error)))
                 }
+            case .changeEntitlements(let make, let reply):
+                let record: StateRecord
+                do {
+                    record = try make(machine, now)
+                } catch let error as MeterError {
+                    reply(.failure(.rejected(error)))
+                    continue
+                } catch {
+                    reply(.failure(.unavailable("internal error: \(error)")))
+                    continue
+                }
+                group.finishers.append(Self.entitlementFinisher(recordIndex: group.records.count, reply: reply))
+                group.append(record)
             case .read:
                 break
             }
@@ -350,6 +363,24 @@ extension MeterEngine {
                     reply(.failure(.rejected(error)))
                 } else {
                     reply(.failure(.unavailable("internal error: unexpected outcome for a \(kind) record")))
+                }
+            }
+        }
+    }
+
+    private static func entitlementFinisher(recordIndex: Int, reply: @escaping (Result<EntitlementChange, EngineError>) -> Void) -> Command.Finisher {
+        { result in
+            switch result {
+            case .failure(let error):
+                reply(.failure(error))
+            case .success(let outcomes):
+                switch outcomes[recordIndex] {
+                case .entitlementChanged(let change):
+                    reply(.success(change))
+                case .refused(let error):
+                    reply(.failure(.rejected(error)))
+                case .meterCreated, .meterUpdated, .events, .backfillProgress, .apiKeyChanged:
+                    reply(.failure(.unavailable("internal error: unexpected outcome for an entitlement record")))
                 }
             }
         }

@@ -57,6 +57,8 @@ public final class MeterEngine: @unchecked Sendable {
     /// Runs fdatasync for the pipelined writer (fsync mode).
     var syncer: LogSyncer!
     var syncs: UInt64 = 0
+    /// Wakes long polls for notifications (published with the status after each group).
+    let notificationSignal = NotificationSignal()
 
     init(options: EngineOptions, machine: MeterStateMachine, log: SegmentedLog, snapshots: SnapshotStore,
          replica: SnapshotReplica, snapshotSequence: UInt64, recovery: EngineRecoveryReport) {
@@ -74,6 +76,7 @@ public final class MeterEngine: @unchecked Sendable {
         self.publishedStatus = EngineStatus(durability: options.durability, lastAppliedSequence: machine.lastAppliedSequence,
                                             firstRetainedSequence: log.firstSequence, failure: nil, queuedEvents: 0,
                                             snapshotSequence: snapshotSequence, dedupIndex: machine.dedupIndexFill)
+        notificationSignal.publish(machine.lastNotificationNumber)
     }
 
     // MARK: Submitting work
@@ -212,7 +215,7 @@ public final class MeterEngine: @unchecked Sendable {
         }
     }
 
-    private func call<Value: Sendable>(
+    func call<Value: Sendable>(
         _ make: (@escaping (Result<Value, EngineError>) -> Void) -> Command
     ) async throws(EngineError) -> Value {
         let result: Result<Value, EngineError> = await withCheckedContinuation { continuation in
@@ -232,6 +235,7 @@ public final class MeterEngine: @unchecked Sendable {
         condition.lock()
         publishedStatus = status
         condition.unlock()
+        notificationSignal.publish(machine.lastNotificationNumber)
     }
 
     /// Wakes the writer to collect a snapshot the replica finished.

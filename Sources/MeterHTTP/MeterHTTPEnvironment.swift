@@ -23,6 +23,8 @@ public struct MeterHTTPEnvironment: Sendable {
     public var refusalDelay: Duration = .zero
     /// The listener serves HTTPS: the console's cookie is marked `Secure`.
     public var servesTLS = false
+    /// The webhook dispatcher `GET /api/v1/webhooks` reports on, when meterd runs one.
+    public var webhooks: WebhookStatusSource?
 
     public init(engine: MeterEngine, verifier: any BearerVerifier, recentEvents: RecentEventLog = RecentEventLog(capacity: 500),
                 maximumBatchEvents: Int = 10_000, maximumBodyBytes: Int = 16 * 1024 * 1024, metrics: ServerMetrics? = nil,

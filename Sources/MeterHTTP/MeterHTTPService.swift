@@ -44,6 +44,7 @@ public struct MeterHTTPService: Service {
         let router = Hummingbird.Router()
         MeterRoutes.register(on: router, environment: environment)
         QueryRoutes.register(on: router, environment: environment)
+        EntitlementRoutes.register(on: router, environment: environment)
         EventRoutes.register(on: router, environment: environment)
         AccessRoutes.register(on: router, environment: environment)
         ConsoleRoutes.register(on: router, environment: environment)

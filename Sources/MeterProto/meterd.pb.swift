@@ -482,6 +482,48 @@ public nonisolated enum Meterd_V1_KeyRole: SwiftProtobuf.Enum, Swift.CaseIterabl
 
 }
 
+public nonisolated enum Meterd_V1_Enforcement: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// No access once usage reaches the limit.
+  case hard // = 1
+
+  /// Access stays; the overage is reported.
+  case soft // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .hard
+    case 2: self = .soft
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .hard: return 1
+    case .soft: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Meterd_V1_Enforcement] = [
+    .unspecified,
+    .hard,
+    .soft,
+  ]
+
+}
+
 /// The payload of the HANDSHAKE frame, the first frame a client sends after the preface.
 public nonisolated struct Meterd_V1_Handshake: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -1730,6 +1772,667 @@ public nonisolated struct Meterd_V1_ListAuditEntriesResponse: Sendable {
   public init() {}
 }
 
+/// A usage limit on one meter for one customer, or the tenant-wide default (customer_id empty).
+/// The limit applies per billing period of a PERIODIC meter, to the lifetime of a CUMULATIVE one.
+public nonisolated struct Meterd_V1_Entitlement: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var meterID: String = String()
+
+  /// Empty: the tenant-wide default for customers without an entitlement of their own.
+  public var customerID: String = String()
+
+  /// Exact decimal text, at least 0.
+  public var limit: String = String()
+
+  public var enforcement: Meterd_V1_Enforcement = .unspecified
+
+  public var updatedAtMs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Raises one customer's limit on one meter by amount while effective: [effective_from_ms, expires_at_ms).
+public nonisolated struct Meterd_V1_Grant: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Server-generated: "grt_" followed by a decimal number.
+  public var id: String = String()
+
+  public var meterID: String = String()
+
+  public var customerID: String = String()
+
+  /// Exact decimal text, above 0.
+  public var amount: String = String()
+
+  public var effectiveFromMs: Int64 = 0
+
+  /// 0: never expires.
+  public var expiresAtMs: Int64 = 0
+
+  public var createdAtMs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Entitlements.SetEntitlement (method 80, admin): creates or replaces. NOT_FOUND (METER_NOT_FOUND),
+/// FAILED_PRECONDITION (METER_ARCHIVED), INVALID_ARGUMENT (INVALID_ENTITLEMENT).
+public nonisolated struct Meterd_V1_SetEntitlementRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var meter: Meterd_V1_MeterReference {
+    get {_meter ?? Meterd_V1_MeterReference()}
+    set {_meter = newValue}
+  }
+  /// Returns true if `meter` has been explicitly set.
+  public var hasMeter: Bool {self._meter != nil}
+  /// Clears the value of `meter`. Subsequent reads from it will return its default value.
+  public mutating func clearMeter() {self._meter = nil}
+
+  /// Empty: the tenant-wide default.
+  public var customerID: String = String()
+
+  public var limit: String = String()
+
+  /// UNSPECIFIED means HARD.
+  public var enforcement: Meterd_V1_Enforcement = .unspecified
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _meter: Meterd_V1_MeterReference? = nil
+}
+
+public nonisolated struct Meterd_V1_SetEntitlementResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var entitlement: Meterd_V1_Entitlement {
+    get {_entitlement ?? Meterd_V1_Entitlement()}
+    set {_entitlement = newValue}
+  }
+  /// Returns true if `entitlement` has been explicitly set.
+  public var hasEntitlement: Bool {self._entitlement != nil}
+  /// Clears the value of `entitlement`. Subsequent reads from it will return its default value.
+  public mutating func clearEntitlement() {self._entitlement = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _entitlement: Meterd_V1_Entitlement? = nil
+}
+
+/// Entitlements.ListEntitlements (method 81, admin): the tenant's entitlements and grants.
+public nonisolated struct Meterd_V1_ListEntitlementsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Only this meter's; unset for all meters.
+  public var meter: Meterd_V1_MeterReference {
+    get {_meter ?? Meterd_V1_MeterReference()}
+    set {_meter = newValue}
+  }
+  /// Returns true if `meter` has been explicitly set.
+  public var hasMeter: Bool {self._meter != nil}
+  /// Clears the value of `meter`. Subsequent reads from it will return its default value.
+  public mutating func clearMeter() {self._meter = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _meter: Meterd_V1_MeterReference? = nil
+}
+
+public nonisolated struct Meterd_V1_ListEntitlementsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// By meter id, the default before the customers (by customer id).
+  public var entitlements: [Meterd_V1_Entitlement] = []
+
+  /// In creation order.
+  public var grants: [Meterd_V1_Grant] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Entitlements.RemoveEntitlement (method 82, admin). NOT_FOUND (ENTITLEMENT_NOT_FOUND).
+public nonisolated struct Meterd_V1_RemoveEntitlementRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var meter: Meterd_V1_MeterReference {
+    get {_meter ?? Meterd_V1_MeterReference()}
+    set {_meter = newValue}
+  }
+  /// Returns true if `meter` has been explicitly set.
+  public var hasMeter: Bool {self._meter != nil}
+  /// Clears the value of `meter`. Subsequent reads from it will return its default value.
+  public mutating func clearMeter() {self._meter = nil}
+
+  /// Empty: the tenant-wide default.
+  public var customerID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _meter: Meterd_V1_MeterReference? = nil
+}
+
+public nonisolated struct Meterd_V1_RemoveEntitlementResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var entitlement: Meterd_V1_Entitlement {
+    get {_entitlement ?? Meterd_V1_Entitlement()}
+    set {_entitlement = newValue}
+  }
+  /// Returns true if `entitlement` has been explicitly set.
+  public var hasEntitlement: Bool {self._entitlement != nil}
+  /// Clears the value of `entitlement`. Subsequent reads from it will return its default value.
+  public mutating func clearEntitlement() {self._entitlement = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _entitlement: Meterd_V1_Entitlement? = nil
+}
+
+/// Entitlements.AddGrant (method 83, admin). INVALID_ARGUMENT (INVALID_GRANT).
+public nonisolated struct Meterd_V1_AddGrantRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var meter: Meterd_V1_MeterReference {
+    get {_meter ?? Meterd_V1_MeterReference()}
+    set {_meter = newValue}
+  }
+  /// Returns true if `meter` has been explicitly set.
+  public var hasMeter: Bool {self._meter != nil}
+  /// Clears the value of `meter`. Subsequent reads from it will return its default value.
+  public mutating func clearMeter() {self._meter = nil}
+
+  public var customerID: String = String()
+
+  public var amount: String = String()
+
+  /// 0: now.
+  public var effectiveFromMs: Int64 = 0
+
+  /// 0: never expires.
+  public var expiresAtMs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _meter: Meterd_V1_MeterReference? = nil
+}
+
+public nonisolated struct Meterd_V1_AddGrantResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var grant: Meterd_V1_Grant {
+    get {_grant ?? Meterd_V1_Grant()}
+    set {_grant = newValue}
+  }
+  /// Returns true if `grant` has been explicitly set.
+  public var hasGrant: Bool {self._grant != nil}
+  /// Clears the value of `grant`. Subsequent reads from it will return its default value.
+  public mutating func clearGrant() {self._grant = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _grant: Meterd_V1_Grant? = nil
+}
+
+/// Entitlements.RemoveGrant (method 84, admin). NOT_FOUND (GRANT_NOT_FOUND).
+public nonisolated struct Meterd_V1_RemoveGrantRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Meterd_V1_RemoveGrantResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var grant: Meterd_V1_Grant {
+    get {_grant ?? Meterd_V1_Grant()}
+    set {_grant = newValue}
+  }
+  /// Returns true if `grant` has been explicitly set.
+  public var hasGrant: Bool {self._grant != nil}
+  /// Clears the value of `grant`. Subsequent reads from it will return its default value.
+  public mutating func clearGrant() {self._grant = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _grant: Meterd_V1_Grant? = nil
+}
+
+/// Entitlements.CheckEntitlement (method 85, read): answered from memory. NOT_FOUND
+/// (ENTITLEMENT_NOT_FOUND) when neither the customer nor the tenant-wide default has one.
+public nonisolated struct Meterd_V1_CheckEntitlementRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var meter: Meterd_V1_MeterReference {
+    get {_meter ?? Meterd_V1_MeterReference()}
+    set {_meter = newValue}
+  }
+  /// Returns true if `meter` has been explicitly set.
+  public var hasMeter: Bool {self._meter != nil}
+  /// Clears the value of `meter`. Subsequent reads from it will return its default value.
+  public mutating func clearMeter() {self._meter = nil}
+
+  public var customerID: String = String()
+
+  /// The instant; 0 means now (the server's clock).
+  public var atMs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _meter: Meterd_V1_MeterReference? = nil
+}
+
+public nonisolated struct Meterd_V1_CheckEntitlementResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var hasAccess_p: Bool = false
+
+  public var meterID: String = String()
+
+  public var customerID: String = String()
+
+  public var enforcement: Meterd_V1_Enforcement = .unspecified
+
+  /// True when the tenant-wide default applied.
+  public var isDefault: Bool = false
+
+  /// Usage in the period (PERIODIC) or over the lifetime (CUMULATIVE), exact decimal text.
+  public var usage: String = String()
+
+  /// The entitlement's limit plus the grants effective at the instant.
+  public var limit: String = String()
+
+  /// The grants' part of limit.
+  public var granted: String = String()
+
+  /// limit - usage, at least 0.
+  public var remaining: String = String()
+
+  /// usage - limit, at least 0.
+  public var overage: String = String()
+
+  /// The billing period [start, end); both 0 for a CUMULATIVE meter.
+  public var periodStartMs: Int64 = 0
+
+  public var periodEndMs: Int64 = 0
+
+  public var atMs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Notify when a customer's usage of a meter reaches a level in a period (lifetime for CUMULATIVE).
+public nonisolated struct Meterd_V1_ThresholdRule: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Server-generated: "thr_" followed by a decimal number.
+  public var id: String = String()
+
+  public var meterID: String = String()
+
+  /// Empty: every customer of the tenant.
+  public var customerID: String = String()
+
+  public var level: Meterd_V1_ThresholdRule.OneOf_Level? = nil
+
+  /// An absolute usage value, exact decimal text.
+  public var value: String {
+    get {
+      if case .value(let v)? = level {return v}
+      return String()
+    }
+    set {level = .value(newValue)}
+  }
+
+  /// A percentage of the customer's entitlement limit (grants included), exact decimal text.
+  public var percent: String {
+    get {
+      if case .percent(let v)? = level {return v}
+      return String()
+    }
+    set {level = .percent(newValue)}
+  }
+
+  public var createdAtMs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Level: Equatable, Sendable {
+    /// An absolute usage value, exact decimal text.
+    case value(String)
+    /// A percentage of the customer's entitlement limit (grants included), exact decimal text.
+    case percent(String)
+
+  }
+
+  public init() {}
+}
+
+/// Entitlements.AddThresholdRule (method 86, admin). INVALID_ARGUMENT (INVALID_THRESHOLD_RULE).
+public nonisolated struct Meterd_V1_AddThresholdRuleRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var meter: Meterd_V1_MeterReference {
+    get {_meter ?? Meterd_V1_MeterReference()}
+    set {_meter = newValue}
+  }
+  /// Returns true if `meter` has been explicitly set.
+  public var hasMeter: Bool {self._meter != nil}
+  /// Clears the value of `meter`. Subsequent reads from it will return its default value.
+  public mutating func clearMeter() {self._meter = nil}
+
+  public var customerID: String = String()
+
+  public var level: Meterd_V1_AddThresholdRuleRequest.OneOf_Level? = nil
+
+  public var value: String {
+    get {
+      if case .value(let v)? = level {return v}
+      return String()
+    }
+    set {level = .value(newValue)}
+  }
+
+  public var percent: String {
+    get {
+      if case .percent(let v)? = level {return v}
+      return String()
+    }
+    set {level = .percent(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Level: Equatable, Sendable {
+    case value(String)
+    case percent(String)
+
+  }
+
+  public init() {}
+
+  fileprivate var _meter: Meterd_V1_MeterReference? = nil
+}
+
+public nonisolated struct Meterd_V1_AddThresholdRuleResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var rule: Meterd_V1_ThresholdRule {
+    get {_rule ?? Meterd_V1_ThresholdRule()}
+    set {_rule = newValue}
+  }
+  /// Returns true if `rule` has been explicitly set.
+  public var hasRule: Bool {self._rule != nil}
+  /// Clears the value of `rule`. Subsequent reads from it will return its default value.
+  public mutating func clearRule() {self._rule = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _rule: Meterd_V1_ThresholdRule? = nil
+}
+
+/// Entitlements.ListThresholdRules (method 87, admin).
+public nonisolated struct Meterd_V1_ListThresholdRulesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var meter: Meterd_V1_MeterReference {
+    get {_meter ?? Meterd_V1_MeterReference()}
+    set {_meter = newValue}
+  }
+  /// Returns true if `meter` has been explicitly set.
+  public var hasMeter: Bool {self._meter != nil}
+  /// Clears the value of `meter`. Subsequent reads from it will return its default value.
+  public mutating func clearMeter() {self._meter = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _meter: Meterd_V1_MeterReference? = nil
+}
+
+public nonisolated struct Meterd_V1_ListThresholdRulesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var rules: [Meterd_V1_ThresholdRule] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Entitlements.RemoveThresholdRule (method 88, admin). NOT_FOUND (THRESHOLD_RULE_NOT_FOUND).
+public nonisolated struct Meterd_V1_RemoveThresholdRuleRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Meterd_V1_RemoveThresholdRuleResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var rule: Meterd_V1_ThresholdRule {
+    get {_rule ?? Meterd_V1_ThresholdRule()}
+    set {_rule = newValue}
+  }
+  /// Returns true if `rule` has been explicitly set.
+  public var hasRule: Bool {self._rule != nil}
+  /// Clears the value of `rule`. Subsequent reads from it will return its default value.
+  public mutating func clearRule() {self._rule = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _rule: Meterd_V1_ThresholdRule? = nil
+}
+
+/// One threshold crossing, numbered 1, 2, 3... in log order for the whole server.
+public nonisolated struct Meterd_V1_Notification: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var number: UInt64 = 0
+
+  public var ruleID: String = String()
+
+  public var meterID: String = String()
+
+  public var customerID: String = String()
+
+  /// The level and the usage right after the crossing record, exact decimal text.
+  public var threshold: String = String()
+
+  public var usage: String = String()
+
+  /// The period crossed; both 0 for a CUMULATIVE meter.
+  public var periodStartMs: Int64 = 0
+
+  public var periodEndMs: Int64 = 0
+
+  /// The crossing record's log position and accept time.
+  public var sequence: UInt64 = 0
+
+  public var atMs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Entitlements.ListNotifications (method 89, read): a long poll. Answers the tenant's
+/// notifications numbered above after_number at once when there are any, else waits up to
+/// wait_ms (at most 30000) for one. Resume with the last number received (or last_number).
+public nonisolated struct Meterd_V1_ListNotificationsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var afterNumber: UInt64 = 0
+
+  /// At most this many; 0 means 100, at most 1000.
+  public var limit: UInt32 = 0
+
+  public var waitMs: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Meterd_V1_ListNotificationsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var notifications: [Meterd_V1_Notification] = []
+
+  /// The newest number examined: resume from it when notifications is empty.
+  public var lastNumber: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One notification that failed every webhook attempt.
+public nonisolated struct Meterd_V1_WebhookDeadLetter: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var number: UInt64 = 0
+
+  public var attempts: UInt32 = 0
+
+  public var lastError: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Entitlements.GetWebhookStatus (method 90, admin): webhook delivery of the whole server.
+public nonisolated struct Meterd_V1_GetWebhookStatusRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Meterd_V1_GetWebhookStatusResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// False when meterd runs without --webhook-url (the other fields are then empty).
+  public var enabled: Bool = false
+
+  public var url: String = String()
+
+  /// Every notification numbered up to this was delivered or dead-lettered.
+  public var deliveredThrough: UInt64 = 0
+
+  /// Since meterd started.
+  public var delivered: UInt64 = 0
+
+  public var failedAttempts: UInt64 = 0
+
+  public var deadLettered: UInt64 = 0
+
+  /// Kept in the outbox file (the newest 10000).
+  public var deadLetters: [Meterd_V1_WebhookDeadLetter] = []
+
+  /// The newest notification number of the server.
+  public var lastNotificationNumber: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "meterd.v1"
@@ -1764,6 +2467,10 @@ nonisolated extension Meterd_V1_EventOutcome: SwiftProtobuf._ProtoNameProviding 
 
 nonisolated extension Meterd_V1_KeyRole: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0KEY_ROLE_UNSPECIFIED\0\u{1}KEY_ROLE_ADMIN\0\u{1}KEY_ROLE_INGEST\0\u{1}KEY_ROLE_READ\0")
+}
+
+nonisolated extension Meterd_V1_Enforcement: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ENFORCEMENT_UNSPECIFIED\0\u{1}ENFORCEMENT_HARD\0\u{1}ENFORCEMENT_SOFT\0")
 }
 
 nonisolated extension Meterd_V1_Handshake: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -3880,6 +4587,1207 @@ nonisolated extension Meterd_V1_ListAuditEntriesResponse: SwiftProtobuf.Message,
 
   public static func ==(lhs: Meterd_V1_ListAuditEntriesResponse, rhs: Meterd_V1_ListAuditEntriesResponse) -> Bool {
     if lhs.entries != rhs.entries {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Meterd_V1_Entitlement: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Entitlement"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}meter_id\0\u{3}customer_id\0\u{1}limit\0\u{1}enforcement\0\u{3}updated_at_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.meterID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.limit) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.enforcement) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.updatedAtMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.meterID.isEmpty {
+      try visitor.visitSingularStringField(value: self.meterID, fieldNumber: 1)
+    }
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 2)
+    }
+    if !self.limit.isEmpty {
+      try visitor.visitSingularStringField(value: self.limit, fieldNumber: 3)
+    }
+    if self.enforcement != .unspecified {
+      try visitor.visitSingularEnumField(value: self.enforcement, fieldNumber: 4)
+    }
+    if self.updatedAtMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.updatedAtMs, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Meterd_V1_Entitlement, rhs: Meterd_V1_Entitlement) -> Bool {
+    if lhs.meterID != rhs.meterID {return false}
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.limit != rhs.limit {return false}
+    if lhs.enforcement != rhs.enforcement {return false}
+    if lhs.updatedAtMs != rhs.updatedAtMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Meterd_V1_Grant: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Grant"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}meter_id\0\u{3}customer_id\0\u{1}amount\0\u{3}effective_from_ms\0\u{3}expires_at_ms\0\u{3}created_at_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.meterID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.amount) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.effectiveFromMs) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.expiresAtMs) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.createdAtMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.meterID.isEmpty {
+      try visitor.visitSingularStringField(value: self.meterID, fieldNumber: 2)
+    }
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 3)
+    }
+    if !self.amount.isEmpty {
+      try visitor.visitSingularStringField(value: self.amount, fieldNumber: 4)
+    }
+    if self.effectiveFromMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.effectiveFromMs, fieldNumber: 5)
+    }
+    if self.expiresAtMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.expiresAtMs, fieldNumber: 6)
+    }
+    if self.createdAtMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.createdAtMs, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Meterd_V1_Grant, rhs: Meterd_V1_Grant) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.meterID != rhs.meterID {return false}
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.amount != rhs.amount {return false}
+    if lhs.effectiveFromMs != rhs.effectiveFromMs {return false}
+    if lhs.expiresAtMs != rhs.expiresAtMs {return false}
+    if lhs.createdAtMs != rhs.createdAtMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Meterd_V1_SetEntitlementRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetEntitlementRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}meter\0\u{3}customer_id\0\u{1}limit\0\u{1}enforcement\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._meter) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.limit) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.enforcement) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._meter {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 2)
+    }
+    if !self.limit.isEmpty {
+      try visitor.visitSingularStringField(value: self.limit, fieldNumber: 3)
+    }
+    if self.enforcement != .unspecified {
+      try visitor.visitSingularEnumField(value: self.enforcement, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Meterd_V1_SetEntitlementRequest, rhs: Meterd_V1_SetEntitlementRequest) -> Bool {
+    if lhs._meter != rhs._meter {return false}
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.limit != rhs.limit {return false}
+    if lhs.enforcement != rhs.enforcement {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Meterd_V1_SetEntitlementResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetEntitlementResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}entitlement\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._entitlement) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._entitlement {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Meterd_V1_SetEntitlementResponse, rhs: Meterd_V1_SetEntitlementResponse) -> Bool {
+    if lhs._entitlement != rhs._entitlement {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Meterd_V1_ListEntitlementsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListEntitlementsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}meter\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._meter) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._meter {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Meterd_V1_ListEntitlementsRequest, rhs: Meterd_V1_ListEntitlementsRequest) -> Bool {
+    if lhs._meter != rhs._meter {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Meterd_V1_ListEntitlementsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListEntitlementsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}entitlements\0\u{1}grants\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.entitlements) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.grants) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.entitlements.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.entitlements, fieldNumber: 1)
+    }
+    if !self.grants.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.grants, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Meterd_V1_ListEntitlementsResponse, rhs: Meterd_V1_ListEntitlementsResponse) -> Bool {
+    if lhs.entitlements != rhs.entitlements {return false}
+    if lhs.grants != rhs.grants {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Meterd_V1_RemoveEntitlementRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RemoveEntitlementRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}meter\0\u{3}customer_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._meter) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._meter {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Meterd_V1_RemoveEntitlementRequest, rhs: Meterd_V1_RemoveEntitlementRequest) -> Bool {
+    if lhs._meter != rhs._meter {return false}
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Meterd_V1_RemoveEntitlementResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RemoveEntitlementResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}entitlement\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._entitlement) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._entitlement {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Meterd_V1_RemoveEntitlementResponse, rhs: Meterd_V1_RemoveEntitlementResponse) -> Bool {
+    if lhs._entitlement != rhs._entitlement {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Meterd_V1_AddGrantRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AddGrantRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}meter\0\u{3}customer_id\0\u{1}amount\0\u{3}effective_from_ms\0\u{3}expires_at_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._meter) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.amount) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.effectiveFromMs) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.expiresAtMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._meter {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 2)
+    }
+    if !self.amount.isEmpty {
+      try visitor.visitSingularStringField(value: self.amount, fieldNumber: 3)
+    }
+    if self.effectiveFromMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.effectiveFromMs, fieldNumber: 4)
+    }
+    if self.expiresAtMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.expiresAtMs, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Meterd_V1_AddGrantRequest, rhs: Meterd_V1_AddGrantRequest) -> Bool {
+    if lhs._meter != rhs._meter {return false}
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.amount != rhs.amount {return false}
+    if lhs.effectiveFromMs != rhs.effectiveFromMs {return false}
+    if lhs.expiresAtMs != rhs.expiresAtMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Meterd_V1_AddGrantResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AddGrantResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}grant\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._grant) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._grant {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Meterd_V1_AddGrantResponse, rhs: Meterd_V1_AddGrantResponse) -> Bool {
+    if lhs._grant != rhs._grant {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Meterd_V1_RemoveGrantRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RemoveGrantRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Meterd_V1_RemoveGrantRequest, rhs: Meterd_V1_RemoveGrantRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Meterd_V1_RemoveGrantResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RemoveGrantResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}grant\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._grant) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._grant {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Meterd_V1_RemoveGrantResponse, rhs: Meterd_V1_RemoveGrantResponse) -> Bool {
+    if lhs._grant != rhs._grant {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Meterd_V1_CheckEntitlementRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CheckEntitlementRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}meter\0\u{3}customer_id\0\u{3}at_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._meter) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.atMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._meter {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 2)
+    }
+    if self.atMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.atMs, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Meterd_V1_CheckEntitlementRequest, rhs: Meterd_V1_CheckEntitlementRequest) -> Bool {
+    if lhs._meter != rhs._meter {return false}
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.atMs != rhs.atMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Meterd_V1_CheckEntitlementResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CheckEntitlementResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}has_access\0\u{3}meter_id\0\u{3}customer_id\0\u{1}enforcement\0\u{3}is_default\0\u{1}usage\0\u{1}limit\0\u{1}granted\0\u{1}remaining\0\u{1}overage\0\u{3}period_start_ms\0\u{3}period_end_ms\0\u{3}at_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.hasAccess_p) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.meterID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.enforcement) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.isDefault) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.usage) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.limit) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.granted) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.remaining) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.overage) }()
+      case 11: try { try decoder.decodeSingularInt64Field(value: &self.periodStartMs) }()
+      case 12: try { try decoder.decodeSingularInt64Field(value: &self.periodEndMs) }()
+      case 13: try { try decoder.decodeSingularInt64Field(value: &self.atMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.hasAccess_p != false {
+      try visitor.visitSingularBoolField(value: self.hasAccess_p, fieldNumber: 1)
+    }
+    if !self.meterID.isEmpty {
+      try visitor.visitSingularStringField(value: self.meterID, fieldNumber: 2)
+    }
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 3)
+    }
+    if self.enforcement != .unspecified {
+      try visitor.visitSingularEnumField(value: self.enforcement, fieldNumber: 4)
+    }
+    if self.isDefault != false {
+      try visitor.visitSingularBoolField(value: self.isDefault, fieldNumber: 5)
+    }
+    if !self.usage.isEmpty {
+      try visitor.visitSingularStringField(value: self.usage, fieldNumber: 6)
+    }
+    if !self.limit.isEmpty {
+      try visitor.visitSingularStringField(value: self.limit, fieldNumber: 7)
+    }
+    if !self.granted.isEmpty {
+      try visitor.visitSingularStringField(value: self.granted, fieldNumber: 8)
+    }
+    if !self.remaining.isEmpty {
+      try visitor.visitSingularStringField(value: self.remaining, fieldNumber: 9)
+    }
+    if !self.overage.isEmpty {
+      try visitor.visitSingularStringField(value: self.overage, fieldNumber: 10)
+    }
+    if self.periodStartMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.periodStartMs, fieldNumber: 11)
+    }
+    if self.periodEndMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.periodEndMs, fieldNumber: 12)
+    }
+    if self.atMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.atMs, fieldNumber: 13)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Meterd_V1_CheckEntitlementResponse, rhs: Meterd_V1_CheckEntitlementResponse) -> Bool {
+    if lhs.hasAccess_p != rhs.hasAccess_p {return false}
+    if lhs.meterID != rhs.meterID {return false}
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.enforcement != rhs.enforcement {return false}
+    if lhs.isDefault != rhs.isDefault {return false}
+    if lhs.usage != rhs.usage {return false}
+    if lhs.limit != rhs.limit {return false}
+    if lhs.granted != rhs.granted {return false}
+    if lhs.remaining != rhs.remaining {return false}
+    if lhs.overage != rhs.overage {return false}
+    if lhs.periodStartMs != rhs.periodStartMs {return false}
+    if lhs.periodEndMs != rhs.periodEndMs {return false}
+    if lhs.atMs != rhs.atMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Meterd_V1_ThresholdRule: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ThresholdRule"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}meter_id\0\u{3}customer_id\0\u{1}value\0\u{1}percent\0\u{3}created_at_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.meterID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 4: try {
+        var v: String?
+        try decoder.decodeSingularStringField(value: &v)
+        if let v = v {
+          if self.level != nil {try decoder.handleConflictingOneOf()}
+          self.level = .value(v)
+        }
+      }()
+      case 5: try {
+        var v: String?
+        try decoder.decodeSingularStringField(value: &v)
+        if let v = v {
+          if self.level != nil {try decoder.handleConflictingOneOf()}
+          self.level = .percent(v)
+        }
+      }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.createdAtMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.meterID.isEmpty {
+      try visitor.visitSingularStringField(value: self.meterID, fieldNumber: 2)
+    }
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 3)
+    }
+    switch self.level {
+    case .value?: try {
+      guard case .value(let v)? = self.level else { preconditionFailure() }
+      try visitor.visitSingularStringField(value: v, fieldNumber: 4)
+    }()
+    case .percent?: try {
+      guard case .percent(let v)? = self.level else { preconditionFailure() }
+      try visitor.visitSingularStringField(value: v, fieldNumber: 5)
+    }()
+    case nil: break
+    }
+    if self.createdAtMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.createdAtMs, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Meterd_V1_ThresholdRule, rhs: Meterd_V1_ThresholdRule) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.meterID != rhs.meterID {return false}
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.level != rhs.level {return false}
+    if lhs.createdAtMs != rhs.createdAtMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Meterd_V1_AddThresholdRuleRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AddThresholdRuleRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}meter\0\u{3}customer_id\0\u{1}value\0\u{1}percent\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._meter) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 3: try {
+        var v: String?
+        try decoder.decodeSingularStringField(value: &v)
+        if let v = v {
+          if self.level != nil {try decoder.handleConflictingOneOf()}
+          self.level = .value(v)
+        }
+      }()
+      case 4: try {
+        var v: String?
+        try decoder.decodeSingularStringField(value: &v)
+        if let v = v {
+          if self.level != nil {try decoder.handleConflictingOneOf()}
+          self.level = .percent(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._meter {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 2)
+    }
+    switch self.level {
+    case .value?: try {
+      guard case .value(let v)? = self.level else { preconditionFailure() }
+      try visitor.visitSingularStringField(value: v, fieldNumber: 3)
+    }()
+    case .percent?: try {
+      guard case .percent(let v)? = self.level else { preconditionFailure() }
+      try visitor.visitSingularStringField(value: v, fieldNumber: 4)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Meterd_V1_AddThresholdRuleRequest, rhs: Meterd_V1_AddThresholdRuleRequest) -> Bool {
+    if lhs._meter != rhs._meter {return false}
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.level != rhs.level {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Meterd_V1_AddThresholdRuleResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AddThresholdRuleResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rule\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._rule) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._rule {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Meterd_V1_AddThresholdRuleResponse, rhs: Meterd_V1_AddThresholdRuleResponse) -> Bool {
+    if lhs._rule != rhs._rule {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Meterd_V1_ListThresholdRulesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListThresholdRulesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}meter\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._meter) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._meter {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Meterd_V1_ListThresholdRulesRequest, rhs: Meterd_V1_ListThresholdRulesRequest) -> Bool {
+    if lhs._meter != rhs._meter {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Meterd_V1_ListThresholdRulesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListThresholdRulesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rules\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.rules) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.rules.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.rules, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Meterd_V1_ListThresholdRulesResponse, rhs: Meterd_V1_ListThresholdRulesResponse) -> Bool {
+    if lhs.rules != rhs.rules {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Meterd_V1_RemoveThresholdRuleRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RemoveThresholdRuleRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Meterd_V1_RemoveThresholdRuleRequest, rhs: Meterd_V1_RemoveThresholdRuleRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Meterd_V1_RemoveThresholdRuleResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RemoveThresholdRuleResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rule\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._rule) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._rule {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Meterd_V1_RemoveThresholdRuleResponse, rhs: Meterd_V1_RemoveThresholdRuleResponse) -> Bool {
+    if lhs._rule != rhs._rule {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Meterd_V1_Notification: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Notification"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}number\0\u{3}rule_id\0\u{3}meter_id\0\u{3}customer_id\0\u{1}threshold\0\u{1}usage\0\u{3}period_start_ms\0\u{3}period_end_ms\0\u{1}sequence\0\u{3}at_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.number) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.ruleID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.meterID) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.threshold) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.usage) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.periodStartMs) }()
+      case 8: try { try decoder.decodeSingularInt64Field(value: &self.periodEndMs) }()
+      case 9: try { try decoder.decodeSingularUInt64Field(value: &self.sequence) }()
+      case 10: try { try decoder.decodeSingularInt64Field(value: &self.atMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.number != 0 {
+      try visitor.visitSingularUInt64Field(value: self.number, fieldNumber: 1)
+    }
+    if !self.ruleID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ruleID, fieldNumber: 2)
+    }
+    if !self.meterID.isEmpty {
+      try visitor.visitSingularStringField(value: self.meterID, fieldNumber: 3)
+    }
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 4)
+    }
+    if !self.threshold.isEmpty {
+      try visitor.visitSingularStringField(value: self.threshold, fieldNumber: 5)
+    }
+    if !self.usage.isEmpty {
+      try visitor.visitSingularStringField(value: self.usage, fieldNumber: 6)
+    }
+    if self.periodStartMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.periodStartMs, fieldNumber: 7)
+    }
+    if self.periodEndMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.periodEndMs, fieldNumber: 8)
+    }
+    if self.sequence != 0 {
+      try visitor.visitSingularUInt64Field(value: self.sequence, fieldNumber: 9)
+    }
+    if self.atMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.atMs, fieldNumber: 10)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Meterd_V1_Notification, rhs: Meterd_V1_Notification) -> Bool {
+    if lhs.number != rhs.number {return false}
+    if lhs.ruleID != rhs.ruleID {return false}
+    if lhs.meterID != rhs.meterID {return false}
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.threshold != rhs.threshold {return false}
+    if lhs.usage != rhs.usage {return false}
+    if lhs.periodStartMs != rhs.periodStartMs {return false}
+    if lhs.periodEndMs != rhs.periodEndMs {return false}
+    if lhs.sequence != rhs.sequence {return false}
+    if lhs.atMs != rhs.atMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Meterd_V1_ListNotificationsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListNotificationsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}after_number\0\u{1}limit\0\u{3}wait_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.afterNumber) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.waitMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.afterNumber != 0 {
+      try visitor.visitSingularUInt64Field(value: self.afterNumber, fieldNumber: 1)
+    }
+    if self.limit != 0 {
+      try visitor.visitSingularUInt32Field(value: self.limit, fieldNumber: 2)
+    }
+    if self.waitMs != 0 {
+      try visitor.visitSingularUInt32Field(value: self.waitMs, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Meterd_V1_ListNotificationsRequest, rhs: Meterd_V1_ListNotificationsRequest) -> Bool {
+    if lhs.afterNumber != rhs.afterNumber {return false}
+    if lhs.limit != rhs.limit {return false}
+    if lhs.waitMs != rhs.waitMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Meterd_V1_ListNotificationsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListNotificationsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}notifications\0\u{3}last_number\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.notifications) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.lastNumber) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.notifications.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.notifications, fieldNumber: 1)
+    }
+    if self.lastNumber != 0 {
+      try visitor.visitSingularUInt64Field(value: self.lastNumber, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Meterd_V1_ListNotificationsResponse, rhs: Meterd_V1_ListNotificationsResponse) -> Bool {
+    if lhs.notifications != rhs.notifications {return false}
+    if lhs.lastNumber != rhs.lastNumber {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Meterd_V1_WebhookDeadLetter: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WebhookDeadLetter"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}number\0\u{1}attempts\0\u{3}last_error\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.number) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.attempts) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.lastError) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.number != 0 {
+      try visitor.visitSingularUInt64Field(value: self.number, fieldNumber: 1)
+    }
+    if self.attempts != 0 {
+      try visitor.visitSingularUInt32Field(value: self.attempts, fieldNumber: 2)
+    }
+    if !self.lastError.isEmpty {
+      try visitor.visitSingularStringField(value: self.lastError, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Meterd_V1_WebhookDeadLetter, rhs: Meterd_V1_WebhookDeadLetter) -> Bool {
+    if lhs.number != rhs.number {return false}
+    if lhs.attempts != rhs.attempts {return false}
+    if lhs.lastError != rhs.lastError {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Meterd_V1_GetWebhookStatusRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetWebhookStatusRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Meterd_V1_GetWebhookStatusRequest, rhs: Meterd_V1_GetWebhookStatusRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Meterd_V1_GetWebhookStatusResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetWebhookStatusResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}enabled\0\u{1}url\0\u{3}delivered_through\0\u{1}delivered\0\u{3}failed_attempts\0\u{3}dead_lettered\0\u{3}dead_letters\0\u{3}last_notification_number\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.enabled) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.url) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.deliveredThrough) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.delivered) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.failedAttempts) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.deadLettered) }()
+      case 7: try { try decoder.decodeRepeatedMessageField(value: &self.deadLetters) }()
+      case 8: try { try decoder.decodeSingularUInt64Field(value: &self.lastNotificationNumber) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.enabled != false {
+      try visitor.visitSingularBoolField(value: self.enabled, fieldNumber: 1)
+    }
+    if !self.url.isEmpty {
+      try visitor.visitSingularStringField(value: self.url, fieldNumber: 2)
+    }
+    if self.deliveredThrough != 0 {
+      try visitor.visitSingularUInt64Field(value: self.deliveredThrough, fieldNumber: 3)
+    }
+    if self.delivered != 0 {
+      try visitor.visitSingularUInt64Field(value: self.delivered, fieldNumber: 4)
+    }
+    if self.failedAttempts != 0 {
+      try visitor.visitSingularUInt64Field(value: self.failedAttempts, fieldNumber: 5)
+    }
+    if self.deadLettered != 0 {
+      try visitor.visitSingularUInt64Field(value: self.deadLettered, fieldNumber: 6)
+    }
+    if !self.deadLetters.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.deadLetters, fieldNumber: 7)
+    }
+    if self.lastNotificationNumber != 0 {
+      try visitor.visitSingularUInt64Field(value: self.lastNotificationNumber, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Meterd_V1_GetWebhookStatusResponse, rhs: Meterd_V1_GetWebhookStatusResponse) -> Bool {
+    if lhs.enabled != rhs.enabled {return false}
+    if lhs.url != rhs.url {return false}
+    if lhs.deliveredThrough != rhs.deliveredThrough {return false}
+    if lhs.delivered != rhs.delivered {return false}
+    if lhs.failedAttempts != rhs.failedAttempts {return false}
+    if lhs.deadLettered != rhs.deadLettered {return false}
+    if lhs.deadLetters != rhs.deadLetters {return false}
+    if lhs.lastNotificationNumber != rhs.lastNotificationNumber {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

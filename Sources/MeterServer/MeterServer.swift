@@ -31,9 +31,10 @@ public final class MeterServer: Sendable, Service {
     ///   - logger: refused connections and shutdown are logged here.
     ///   - access: who may connect without a key, and tenant quotas.
     ///   - ingestObserver: told every ingest request's events and results (meterd's event debugger).
+    ///   - webhooks: the webhook dispatcher GetWebhookStatus reports on, when meterd runs one.
     public init(engine: MeterEngine, configuration: ServerConfiguration, access: AccessSettings = AccessSettings(),
                 threads: Int = System.coreCount, metrics: ServerMetrics = ServerMetrics(), logger: Logger = Logger(label: "meterd"),
-                ingestObserver: IngestObserver? = nil) {
+                ingestObserver: IngestObserver? = nil, webhooks: WebhookStatusSource? = nil) {
         self.engine = engine
         let authenticator = Authenticator(keys: KeyStore(), configuration: access.configuration, metrics: metrics.access, logger: logger)
         self.authenticator = authenticator
@@ -51,6 +52,7 @@ public final class MeterServer: Sendable, Service {
         AdminService(engine: engine, quotas: quotas).register(with: &router)
         IngestService(engine: engine, maximumBatchEvents: configuration.limits.maximumBatchEvents, metrics: metrics, quotas: quotas, observer: ingestObserver).register(with: &router)
         QueryService(engine: engine).register(with: &router)
+        EntitlementService(engine: engine, webhooks: webhooks).register(with: &router)
         HealthService(engine: engine, version: configuration.serverVersion, startedAt: .now).register(with: &router)
         server = WireServer(configuration: configuration, router: router, threads: threads, observer: metrics, logger: logger)
     }

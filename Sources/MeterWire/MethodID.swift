@@ -25,11 +25,24 @@ public struct MethodID: Hashable, Sendable, CustomStringConvertible {
     public static let listApiKeys = MethodID(65, "Access/ListApiKeys")
     public static let revokeApiKey = MethodID(66, "Access/RevokeApiKey")
     public static let listAuditEntries = MethodID(67, "Access/ListAuditEntries")
+    public static let setEntitlement = MethodID(80, "Entitlements/SetEntitlement")
+    public static let listEntitlements = MethodID(81, "Entitlements/ListEntitlements")
+    public static let removeEntitlement = MethodID(82, "Entitlements/RemoveEntitlement")
+    public static let addGrant = MethodID(83, "Entitlements/AddGrant")
+    public static let removeGrant = MethodID(84, "Entitlements/RemoveGrant")
+    public static let checkEntitlement = MethodID(85, "Entitlements/CheckEntitlement")
+    public static let addThresholdRule = MethodID(86, "Entitlements/AddThresholdRule")
+    public static let listThresholdRules = MethodID(87, "Entitlements/ListThresholdRules")
+    public static let removeThresholdRule = MethodID(88, "Entitlements/RemoveThresholdRule")
+    public static let listNotifications = MethodID(89, "Entitlements/ListNotifications")
+    public static let getWebhookStatus = MethodID(90, "Entitlements/GetWebhookStatus")
 
     public static let all: [MethodID] = [
         .createMeter, .getMeter, .listMeters, .updateMeter, .archiveMeter, .ingest, .ingestBatch,
         .queryUsage, .currentUsage, .healthCheck, .serverInfo,
         .createApiKey, .listApiKeys, .revokeApiKey, .listAuditEntries,
+        .setEntitlement, .listEntitlements, .removeEntitlement, .addGrant, .removeGrant, .checkEntitlement,
+        .addThresholdRule, .listThresholdRules, .removeThresholdRule, .listNotifications, .getWebhookStatus,
     ]
 
     public init?(rawValue: UInt16) {

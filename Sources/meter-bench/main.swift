@@ -13,6 +13,7 @@ import MeterEngine
 //   swift run -c release meter-bench decimal [iterations]
 //   swift run -c release meter-bench log [records] [directory]
 //   swift run -c release meter-bench remote SOCKET[,SOCKET...] [batches-per-writer] [writers] [batch-size]
+//   swift run -c release meter-bench entitlement [events-per-second] [seconds] [directory]
 
 /// Runs `body` to completion from synchronous top-level code. The top level stays synchronous
 /// (no `await`), so the main thread never parks in dispatch_main, which valgrind 3.19 cannot
@@ -78,7 +79,14 @@ case "remote":
                                       writers: rest.dropFirst(2).first.flatMap { Int($0) } ?? 8,
                                       batchSize: rest.dropFirst(3).first.flatMap { Int($0) } ?? 100)
     }
+case "entitlement":
+    let rest = Array(arguments.dropFirst())
+    try blocking {
+        try await EntitlementBenchmark.run(directory: rest.dropFirst(2).first ?? "./.build/bench-entitlement",
+                                           eventsPerSecond: rest.first.flatMap { Int($0) } ?? 100_000,
+                                           seconds: rest.dropFirst().first.flatMap { Int($0) } ?? 10)
+    }
 default:
-    print("unknown suite \(suite); known: core, dedup, engine, wire, decode, ingest, fsync, decimal, log, remote")
+    print("unknown suite \(suite); known: core, dedup, engine, wire, decode, ingest, fsync, decimal, log, remote, entitlement")
     exit(2)
 }

@@ -24,7 +24,8 @@ struct MeterControl: AsyncParsableCommand {
             Exit status: 0 on success, 1 when the server refuses a request or cannot be reached \
             (its message is printed on standard error), 2 for a usage error.
             """,
-        subcommands: [MetersCommand.self, IngestCommand.self, UsageCommand.self, HealthCommand.self, KeysCommand.self, AuditCommand.self]
+        subcommands: [MetersCommand.self, IngestCommand.self, UsageCommand.self, HealthCommand.self, KeysCommand.self, AuditCommand.self,
+                      EntitlementsCommand.self, ThresholdsCommand.self, NotificationsCommand.self, WebhooksCommand.self]
     )
 
     /// Parses the arguments, runs the command and exits: 0 on success, 1 for failures (the

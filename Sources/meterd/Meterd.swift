@@ -160,6 +160,15 @@ struct Meterd: AsyncParsableCommand {
     @Option(name: .long, help: "Cluster mode: replicas of a new stream (default 3, one per NATS server).")
     var clusterReplicas: Int?
 
+    @Option(name: .long, help: ArgumentHelp("POST every threshold notification to this http:// URL (off by default), signed with --webhook-secret-file; progress is kept in DATA_DIR/webhook-outbox.", valueName: "url"))
+    var webhookUrl: String?
+
+    @Option(name: .long, help: ArgumentHelp("File holding the webhook signing secret (its bytes, without a trailing newline); required with --webhook-url.", valueName: "path"))
+    var webhookSecretFile: String?
+
+    @Option(name: .long, help: "Attempts per notification before it is dead-lettered (default 8; backoff 0.5 s doubling to 60 s, with jitter).")
+    var webhookMaxAttempts: Int?
+
     mutating func run() async throws {
         let settings = try Settings(command: self)
         ProcessLogHandler.bootstrap(level: settings.logLevel, format: settings.logFormat)
@@ -221,16 +230,21 @@ struct Meterd: AsyncParsableCommand {
         let observeIngest: IngestObserver = { tenantId, events, results in
             recentEvents.record(tenantId: tenantId, transport: "binary", receivedAtMilliseconds: clock(), events: events, results: results)
         }
+        let webhookSource = WebhookStatusSource()
         services.append(.init(service: ServerService(handle: servingHandle, configuration: settings.server, access: settings.access,
                                                      durability: settings.engine.durability, dataDirectory: settings.engine.dataDirectory,
                                                      keys: keyStoreHandle, logger: logger,
                                                      ingestObserver: settings.httpAddress == nil ? nil : observeIngest,
-                                                     createsBootstrapKey: settings.cluster == nil)))
+                                                     createsBootstrapKey: settings.cluster == nil, webhooks: webhookSource)))
         if let address = settings.httpAddress {
             services.append(.init(service: HTTPService(handle: servingHandle, keys: keyStoreHandle, host: address.host, port: address.port,
                                                        maximumBatchEvents: settings.server.limits.maximumBatchEvents,
                                                        metrics: registry.map { ($0, beforeScrape) }, recentEvents: recentEvents,
-                                                       refusalDelay: settings.access.configuration.refusalDelay, tls: settings.server.tls, logger: logger)))
+                                                       refusalDelay: settings.access.configuration.refusalDelay, tls: settings.server.tls,
+                                                       webhooks: webhookSource, logger: logger)))
+        }
+        if let webhook = settings.webhook {
+            services.append(.init(service: WebhookService(handle: engineHandle, configuration: webhook, source: webhookSource, logger: logger)))
         }
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

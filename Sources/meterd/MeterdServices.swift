@@ -147,6 +147,8 @@ struct ServerService: Service {
     var ingestObserver: IngestObserver? = nil
     /// A new data directory gets a bootstrap admin key (not in cluster mode: every start is new there).
     var createsBootstrapKey = true
+    /// The webhook dispatcher GetWebhookStatus reports on (set by WebhookService).
+    var webhooks: WebhookStatusSource? = nil
 
     func run() async throws {
         let engine = try await handle.engine()
@@ -159,7 +161,8 @@ struct ServerService: Service {
         } catch {
             throw StartupFailure.cannotOpen(dataDirectory: dataDirectory, reason: "cannot create the bootstrap admin key: \(error)")
         }
-        let server = MeterServer(engine: engine, configuration: configuration, access: access, logger: logger, ingestObserver: ingestObserver)
+        let server = MeterServer(engine: engine, configuration: configuration, access: access, logger: logger, ingestObserver: ingestObserver,
+                                 webhooks: webhooks)
         do {
             _ = try await server.start()
         } catch {
@@ -240,6 +243,8 @@ struct HTTPService: Service {
     let refusalDelay: Duration
     /// The TCP listener's TLS: when set, HTTP serves HTTPS with the same certificate and client CA.
     let tls: ServerTLS?
+    /// The webhook dispatcher `GET /api/v1/webhooks` reports on.
+    var webhooks: WebhookStatusSource? = nil
     let logger: Logger
 
     func run() async throws {
@@ -254,6 +259,7 @@ struct HTTPService: Service {
         var environment = MeterHTTPEnvironment(engine: engine, verifier: KeyStoreVerifier(keys: access.keys), recentEvents: recentEvents, maximumBatchEvents: maximumBatchEvents,
                                               metrics: self.metrics == nil ? nil : ServerMetrics(), quotas: access.quotas)
         environment.refusalDelay = refusalDelay
+        environment.webhooks = webhooks
         let scheme = tlsConfiguration == nil ? "http" : "https"
         let service = MeterHTTPService(host: host, port: port, environment: environment, logger: logger, tls: tlsConfiguration,
                                        metrics: metrics) { [logger] host, port in
@@ -262,5 +268,32 @@ struct HTTPService: Service {
             logger.info("http listening", metadata: ["address": "\(scheme)://\(host):\(port)/"])
         }
         try await service.run()
+    }
+}
+
+/// Posts threshold notifications to the configured webhook (`WebhookDispatcher`) until graceful
+/// shutdown. An unreadable outbox file stops meterd at start with the file's name.
+struct WebhookService: Service {
+    let handle: EngineHandle
+    let configuration: WebhookConfiguration
+    let source: WebhookStatusSource
+    let logger: Logger
+
+    func run() async throws {
+        let engine = try await handle.engine()
+        let dispatcher: WebhookDispatcher
+        do {
+            dispatcher = try WebhookDispatcher(engine: engine, configuration: configuration, logger: logger)
+        } catch {
+            throw StartupFailure.cannotOpen(dataDirectory: configuration.outboxPath, reason: "\(error)")
+        }
+        source.set(dispatcher)
+        logger.info("webhook delivery on", metadata: ["url": "\(configuration.url)", "delivered_through": "\(dispatcher.status.deliveredThrough)"])
+        let task = Task { await dispatcher.run() }
+        await withGracefulShutdownHandler {
+            await task.value
+        } onGracefulShutdown: {
+            task.cancel()
+        }
     }
 }

@@ -26,6 +26,8 @@ struct Settings {
     var httpAddress: (host: String, port: Int)?
     /// `cluster-nats` and friends: cluster mode (docs/cluster.md); nil (the default): one node.
     var cluster: ClusterOptions?
+    /// `webhook-url`, `webhook-secret-file`, `webhook-max-attempts`: nil (the default) posts none.
+    var webhook: WebhookConfiguration?
 
     init(command: Meterd) throws {
         var file: [String: String] = [:]
@@ -211,6 +213,23 @@ struct Settings {
             cluster?.settings = "late-window-ms=\(core.lateWindowMilliseconds) future-skew-ms=\(core.futureSkewMilliseconds) "
                 + "dedup-window-ms=\(core.dedupWindowMilliseconds) minute-retention-ms=\(core.minuteRetentionMilliseconds) "
                 + "fingerprint-bits=\(core.dedupFingerprintBits) limits=\(core.limits) quotas=\(core.quotas)"
+        }
+        if let text = value("webhook-url", command.webhookUrl), text != "off" {
+            guard let url = URL(string: text), url.scheme == "http" || url.scheme == "https", url.host != nil else {
+                throw ValidationError("webhook-url must be an http:// or https:// URL, got \"\(text)\"")
+            }
+            guard let path = value("webhook-secret-file", command.webhookSecretFile),
+                  let secret = FileManager.default.contents(atPath: path), !secret.isEmpty else {
+                throw ValidationError("webhook-url needs webhook-secret-file naming a readable, non-empty file with the signing secret")
+            }
+            var bytes = Array(secret)
+            while bytes.last == 10 || bytes.last == 13 { bytes.removeLast() }
+            var configuration = WebhookConfiguration(url: url, secret: bytes, outboxPath: engine.dataDirectory + "/webhook-outbox")
+            if let attempts = try integer("webhook-max-attempts", command.webhookMaxAttempts) {
+                guard attempts >= 1 else { throw ValidationError("webhook-max-attempts must be at least 1, got \(attempts)") }
+                configuration.maximumAttempts = attempts
+            }
+            webhook = configuration
         }
         let problems = engine.core.problems
         guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "; ")) }

@@ -94,14 +94,19 @@ final class AccessStateTests: XCTestCase {
         let harness = Harness()
         try harness.create(MeterDefinition(tenantId: "acme", eventName: "calls", displayName: "Calls", aggregation: .count))
         let current = harness.machine.snapshot()
-        // Version 2 is version 3 without the access section (next key number 1, no keys, no audit).
-        XCTAssertEqual(Array(current.suffix(3)), [1, 0, 0])
-        var versionTwo = Array(current.dropLast(3))
-        XCTAssertEqual(versionTwo[0], 3)
+        // Version 2 is version 3 without the access section (next key number 1, no keys, no audit);
+        // version 3 is version 4 without the entitlement section (no entitlements, next grant
+        // number 1, no grants, next rule number 1, no rules, no crossings, no notifications).
+        XCTAssertEqual(Array(current.suffix(10)), [1, 0, 0, 0, 1, 0, 1, 0, 0, 0])
+        XCTAssertEqual(current[0], 4)
+        var versionThree = Array(current.dropLast(7))
+        versionThree[0] = 3
+        XCTAssertEqual(try MeterStateMachine(snapshot: versionThree).snapshot(), current)
+        var versionTwo = Array(current.dropLast(10))
         versionTwo[0] = 2
         let restored = try MeterStateMachine(snapshot: versionTwo)
         XCTAssertEqual(restored.snapshot(), current)
-        versionTwo[0] = 4
+        versionTwo[0] = 5
         XCTAssertThrowsError(try MeterStateMachine(snapshot: versionTwo))
     }
 }

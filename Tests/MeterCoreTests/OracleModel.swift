@@ -51,6 +51,7 @@ enum OracleApplyOutcome: Hashable {
         case .events(let outcomes): self = .events(outcomes)
         case .backfillProgress: self = .backfillProgress
         case .apiKeyChanged: fatalError("the oracle scenario does not change keys")
+        case .entitlementChanged: fatalError("the oracle scenario does not change entitlements")
         case .refused(let error): self = .refused(error.code)
         }
     }
@@ -266,6 +267,8 @@ final class OracleModel {
             fatalError("the oracle scenario does not backfill")
         case .apiKeyCreated, .apiKeyRevoked, .audited:
             fatalError("the oracle scenario does not change keys or attribute meter changes")
+        case .entitlementSet, .entitlementRemoved, .grantAdded, .grantRemoved, .thresholdRuleAdded, .thresholdRuleRemoved:
+            fatalError("the oracle scenario does not change entitlements")
         }
     }
 

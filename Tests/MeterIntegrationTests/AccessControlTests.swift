@@ -19,12 +19,18 @@ final class AccessControlTests: XCTestCase {
         (.serverInfo, Meterd_V1_ServerInfoRequest()), (.createApiKey, Meterd_V1_CreateApiKeyRequest()),
         (.listApiKeys, Meterd_V1_ListApiKeysRequest()), (.revokeApiKey, Meterd_V1_RevokeApiKeyRequest()),
         (.listAuditEntries, Meterd_V1_ListAuditEntriesRequest()),
+        (.setEntitlement, Meterd_V1_SetEntitlementRequest()), (.listEntitlements, Meterd_V1_ListEntitlementsRequest()),
+        (.removeEntitlement, Meterd_V1_RemoveEntitlementRequest()), (.addGrant, Meterd_V1_AddGrantRequest()),
+        (.removeGrant, Meterd_V1_RemoveGrantRequest()), (.checkEntitlement, Meterd_V1_CheckEntitlementRequest()),
+        (.addThresholdRule, Meterd_V1_AddThresholdRuleRequest()), (.listThresholdRules, Meterd_V1_ListThresholdRulesRequest()),
+        (.removeThresholdRule, Meterd_V1_RemoveThresholdRuleRequest()), (.listNotifications, Meterd_V1_ListNotificationsRequest()),
+        (.getWebhookStatus, Meterd_V1_GetWebhookStatusRequest()),
     ]
 
     static let allowed: [Meterd_V1_KeyRole: Set<MethodID>] = [
         .admin: Set(MethodID.all),
         .ingest: [.ingest, .ingestBatch],
-        .read: [.getMeter, .listMeters, .queryUsage, .currentUsage, .healthCheck, .serverInfo],
+        .read: [.getMeter, .listMeters, .queryUsage, .currentUsage, .healthCheck, .serverInfo, .checkEntitlement, .listNotifications],
     ]
 
     /// Creates a key through the socket owner's connection (admin of `tenant` without a key).

@@ -10,6 +10,7 @@
 /// - 6 API key created: tenant, name, role byte, 32-byte SHA-256 of the secret, actor, time
 /// - 7 API key revoked: tenant, key id, actor, time
 /// - 8 audited meter change: actor, then the inner record's type byte and payload (types 1-3)
+/// - 9-14 entitlements, grants and threshold rules (RecordCodec+Entitlements)
 ///
 /// An actor is a tag byte: 0 bootstrap; 1 API key, then its id; 2 local user, then the uid.
 ///
@@ -57,6 +58,8 @@ public enum RecordCodec {
             return (backfillProgressType, writer.bytes)
         case .apiKeyCreated, .apiKeyRevoked, .audited:
             return encodeAccess(record)
+        case .entitlementSet, .entitlementRemoved, .grantAdded, .grantRemoved, .thresholdRuleAdded, .thresholdRuleRemoved:
+            return encodeEntitlement(record)
         }
     }
 
@@ -86,6 +89,8 @@ public enum RecordCodec {
             record = .backfillProgress(meterId: try reader.readString(), completedThroughSequence: try reader.readVarint())
         case apiKeyCreatedType, apiKeyRevokedType, auditedType:
             record = try decodeAccess(type: type, from: &reader)
+        case entitlementTypes:
+            record = try decodeEntitlement(type: type, from: &reader)
         default:
             throw DecodingError("unknown record type \(type)")
         }

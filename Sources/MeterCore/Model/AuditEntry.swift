@@ -28,6 +28,12 @@ public enum AuditAction: String, Hashable, Sendable, CaseIterable {
     case meterArchived = "meter.archive"
     case keyCreated = "key.create"
     case keyRevoked = "key.revoke"
+    case entitlementSet = "entitlement.set"
+    case entitlementRemoved = "entitlement.remove"
+    case grantAdded = "grant.add"
+    case grantRemoved = "grant.remove"
+    case thresholdRuleAdded = "threshold.add"
+    case thresholdRuleRemoved = "threshold.remove"
 }
 
 /// One admin action as applied from the log: where it is in the log, when, in which tenant,

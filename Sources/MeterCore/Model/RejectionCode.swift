@@ -44,6 +44,13 @@ public struct RejectionCode: Hashable, Sendable, CustomStringConvertible {
     public static let invalidKey = RejectionCode(60, "INVALID_KEY")
     public static let keyNotFound = RejectionCode(61, "KEY_NOT_FOUND")
     public static let keyRevoked = RejectionCode(62, "KEY_REVOKED")
+    // Entitlements, grants and threshold rules
+    public static let invalidEntitlement = RejectionCode(80, "INVALID_ENTITLEMENT")
+    public static let entitlementNotFound = RejectionCode(81, "ENTITLEMENT_NOT_FOUND")
+    public static let invalidGrant = RejectionCode(82, "INVALID_GRANT")
+    public static let grantNotFound = RejectionCode(83, "GRANT_NOT_FOUND")
+    public static let invalidThresholdRule = RejectionCode(84, "INVALID_THRESHOLD_RULE")
+    public static let thresholdRuleNotFound = RejectionCode(85, "THRESHOLD_RULE_NOT_FOUND")
 
     /// Every code, for wire decoding and documentation.
     public static let all: [RejectionCode] = [
@@ -54,6 +61,7 @@ public struct RejectionCode: Hashable, Sendable, CustomStringConvertible {
         .invalidTenant, .meterAlreadyExists, .meterNotFound, .meterArchived, .immutableField,
         .invalidQuery, .resolutionUnavailable, .valueOverflow,
         .invalidKey, .keyNotFound, .keyRevoked,
+        .invalidEntitlement, .entitlementNotFound, .invalidGrant, .grantNotFound, .invalidThresholdRule, .thresholdRuleNotFound,
     ]
 
     /// The code with this wire number, if it is known.

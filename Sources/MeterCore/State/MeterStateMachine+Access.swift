@@ -69,7 +69,7 @@ extension MeterStateMachine {
         let meter: Meter
         switch outcome {
         case .meterCreated(let changed), .meterUpdated(let changed): meter = changed
-        case .events, .backfillProgress, .apiKeyChanged, .refused: return
+        case .events, .backfillProgress, .apiKeyChanged, .entitlementChanged, .refused: return
         }
         let entry: (AuditAction, Int64, String)
         switch record {

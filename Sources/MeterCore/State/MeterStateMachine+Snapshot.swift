@@ -1,8 +1,9 @@
 extension MeterStateMachine {
-    /// 3: 2 and then the API keys and the audit trail after the meters. 2 (read): event ids as
+    /// 4: 3 and then the entitlements, grants, threshold rules, raised crossings and
+    /// notifications after the audit trail. 3 (read): 2 and then the API keys and the audit trail after the meters. 2 (read): event ids as
     /// the fingerprint index's flat arrays after the tenants, no keys. 1 (read only): each
     /// tenant's ids as strings with their accept times, no keys.
-    static let snapshotFormatVersion: UInt64 = 3
+    static let snapshotFormatVersion: UInt64 = 4
 
     /// The whole state as bytes. Deterministic: two state machines that applied the same
     /// records produce identical bytes (dictionaries are written in sorted key order), which is
@@ -35,6 +36,7 @@ extension MeterStateMachine {
             write(metersById[id]!, to: &writer)
         }
         writeAccess(to: &writer)
+        writeEntitlements(to: &writer)
         return writer.bytes
     }
 
@@ -98,7 +100,9 @@ extension MeterStateMachine {
         self.init(configuration: configuration)
         var reader = BinaryReader(bytes)
         let version = try reader.readVarint()
-        guard (1...Self.snapshotFormatVersion).contains(version) else { throw DecodingError("unsupported snapshot format version \(version)") }
+        guard (1...Self.snapshotFormatVersion).contains(version) else {
+            throw DecodingError("unsupported snapshot format version \(version): this meterd reads versions 1-\(Self.snapshotFormatVersion); a newer meterd wrote it")
+        }
         nextMeterNumber = try reader.readVarint()
         highWaterMilliseconds = try reader.readSigned()
         rolledBeforeMinute = try reader.readSigned()
@@ -148,6 +152,7 @@ extension MeterStateMachine {
             }
         }
         if version >= 3 { try readAccess(from: &reader) }
+        if version >= 4 { try readEntitlements(from: &reader) }
         guard reader.isAtEnd else { throw DecodingError("\(reader.remainingCount) unexpected bytes after snapshot") }
     }
 

@@ -30,6 +30,8 @@ public final class MeterStateMachine {
     var nextApiKeyNumber: UInt64 = 1
     /// Every admin action applied, in log order.
     var auditTrail: [AuditEntry] = []
+    /// Entitlements, grants, threshold rules and notifications (MeterStateMachine+Entitlements).
+    var entitlementState = EntitlementState()
 
     /// Creates an empty state machine. Precondition: `configuration.problems` is empty.
     public init(configuration: MeterCoreConfiguration = MeterCoreConfiguration()) {
@@ -150,6 +152,8 @@ public final class MeterStateMachine {
             return applyKeyCreated(definition, createdBy: actor, atMilliseconds: at, sequence: sequence)
         case .apiKeyRevoked(let tenantId, let keyId, let actor, let at):
             return applyKeyRevoked(tenantId: tenantId, keyId: keyId, revokedBy: actor, atMilliseconds: at, sequence: sequence)
+        case .entitlementSet, .entitlementRemoved, .grantAdded, .grantRemoved, .thresholdRuleAdded, .thresholdRuleRemoved:
+            return applyEntitlementRecord(record, sequence: sequence)
         case .audited(let actor, let inner):
             let outcome = applyRecord(inner, sequence: sequence)
             recordAudit(of: inner, outcome: outcome, actor: actor, sequence: sequence)
@@ -194,6 +198,8 @@ public final class MeterStateMachine {
         let tenantPrefix = fingerprinter.prefix(tenantId: tenantId)
         var outcomes: [EventOutcome] = []
         outcomes.reserveCapacity(events.count)
+        var touched: [ThresholdCandidate] = []
+        let watchesThresholds = !entitlementState.rulesByMeter.isEmpty
         var index: UInt32 = 0
         for event in events {
             defer { index &+= 1 }
@@ -208,8 +214,16 @@ public final class MeterStateMachine {
                 continue
             }
             let customer = tenant.customerNumber(for: event.customerId)
-            outcomes.append(meter.count(
-                event, customerIndex: customer, sequence: sequence, index: index, rolledBeforeMinute: rolledBeforeMinute))
+            let outcome = meter.count(
+                event, customerIndex: customer, sequence: sequence, index: index, rolledBeforeMinute: rolledBeforeMinute)
+            outcomes.append(outcome)
+            if watchesThresholds, outcome == .counted, entitlementState.rulesByMeter[meter.meter.id] != nil {
+                touched.append(ThresholdCandidate(meter: meter, customerIndex: customer, customerId: event.customerId,
+                                                  timestampMilliseconds: event.timestampMilliseconds))
+            }
+        }
+        if !touched.isEmpty {
+            evaluateThresholds(touched, sequence: sequence, atMilliseconds: acceptedAtMilliseconds)
         }
         return outcomes
     }
@@ -229,14 +243,27 @@ public final class MeterStateMachine {
               let tenant = tenants[tenantId]
         else { return 0 }
         var counted = 0
+        var touched: [ThresholdCandidate] = []
+        let watchesThresholds = entitlementState.rulesByMeter[meterId] != nil
         for (index, event) in events.enumerated() where event.eventName == state.meter.definition.eventName {
             let customer = tenant.customerNumber(for: event.customerId)
             let outcome = state.count(
                 event, customerIndex: customer, sequence: sequence, index: UInt32(truncatingIfNeeded: index),
                 rolledBeforeMinute: rolledBeforeMinute)
-            if outcome == .counted { counted += 1 }
+            if outcome == .counted {
+                counted += 1
+                if watchesThresholds {
+                    touched.append(ThresholdCandidate(meter: state, customerIndex: customer, customerId: event.customerId,
+                                                      timestampMilliseconds: event.timestampMilliseconds))
+                }
+            }
         }
         state.meter.backfill.eventsCounted += UInt64(counted)
+        // A backfilled record's crossings are raised as of the record's own accept time, so a
+        // replay that repeats the same backfill calls raises the same notifications.
+        if !touched.isEmpty, case .eventsAccepted(_, let acceptedAt, _) = record {
+            evaluateThresholds(touched, sequence: sequence, atMilliseconds: acceptedAt)
+        }
         return counted
     }
 

@@ -22,6 +22,26 @@ public enum StateRecord: Hashable, Sendable {
     /// A meter change (created, renamed, archived) made by `actor`: applied as the inner record,
     /// and recorded in the audit trail when it applied. Only meter records are wrapped.
     indirect case audited(AuditActor, StateRecord)
+    /// An entitlement was set (created or replaced) by `actor`.
+    case entitlementSet(EntitlementDefinition, actor: AuditActor, atMilliseconds: Int64)
+    /// The entitlement of a meter and customer (nil: the tenant-wide default) was removed.
+    case entitlementRemoved(tenantId: String, meterId: String, customerId: String?, actor: AuditActor, atMilliseconds: Int64)
+    /// A grant was added. Its id is assigned when the record is applied.
+    case grantAdded(GrantDefinition, actor: AuditActor, atMilliseconds: Int64)
+    case grantRemoved(tenantId: String, grantId: String, actor: AuditActor, atMilliseconds: Int64)
+    /// A threshold rule was added. Its id is assigned when the record is applied.
+    case thresholdRuleAdded(ThresholdRuleDefinition, actor: AuditActor, atMilliseconds: Int64)
+    case thresholdRuleRemoved(tenantId: String, ruleId: String, actor: AuditActor, atMilliseconds: Int64)
+}
+
+/// What an entitlement, grant or threshold-rule record changed.
+public enum EntitlementChange: Hashable, Sendable {
+    case entitlementSet(Entitlement)
+    case entitlementRemoved(Entitlement)
+    case grantAdded(Grant)
+    case grantRemoved(Grant)
+    case thresholdRuleAdded(ThresholdRule)
+    case thresholdRuleRemoved(ThresholdRule)
 }
 
 /// What applying a record did.
@@ -32,6 +52,8 @@ public enum ApplyOutcome: Hashable, Sendable {
     case backfillProgress
     /// An API key was created or revoked.
     case apiKeyChanged(ApiKey)
+    /// An entitlement, grant or threshold rule was set, added or removed.
+    case entitlementChanged(EntitlementChange)
     /// The record did not apply; state is unchanged.
     case refused(MeterError)
 }
@@ -57,4 +79,30 @@ public enum EventScreening: Hashable, Sendable {
     case accept
     case duplicate
     case rejected(MeterError)
+}
+
+extension EntitlementChange {
+    /// The entitlement set or removed, if this change was one.
+    public var entitlement: Entitlement? {
+        switch self {
+        case .entitlementSet(let entitlement), .entitlementRemoved(let entitlement): return entitlement
+        default: return nil
+        }
+    }
+
+    /// The grant added or removed, if this change was one.
+    public var grant: Grant? {
+        switch self {
+        case .grantAdded(let grant), .grantRemoved(let grant): return grant
+        default: return nil
+        }
+    }
+
+    /// The threshold rule added or removed, if this change was one.
+    public var thresholdRule: ThresholdRule? {
+        switch self {
+        case .thresholdRuleAdded(let rule), .thresholdRuleRemoved(let rule): return rule
+        default: return nil
+        }
+    }
 }

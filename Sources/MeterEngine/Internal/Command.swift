@@ -15,6 +15,9 @@ enum Command {
     case archiveMeter(tenantId: String, meter: MeterReference, actor: AuditActor?, reply: (Result<Meter, EngineError>) -> Void)
     case createApiKey(ApiKeyDefinition, actor: AuditActor, reply: (Result<ApiKey, EngineError>) -> Void)
     case revokeApiKey(tenantId: String, keyId: String, actor: AuditActor, reply: (Result<ApiKey, EngineError>) -> Void)
+    /// An entitlement, grant or threshold-rule change: `make` validates against the current
+    /// state and returns the record to write (it runs on the writer, with the group's time).
+    case changeEntitlements(make: (MeterStateMachine, Int64) throws -> StateRecord, reply: (Result<EntitlementChange, EngineError>) -> Void)
     /// Runs against the state after every earlier write of its group was applied.
     case read((MeterStateMachine) -> Void)
 
@@ -27,7 +30,7 @@ enum Command {
     /// commands depends on it).
     var changesMeters: Bool {
         switch self {
-        case .createMeter, .updateDisplayName, .archiveMeter, .createApiKey, .revokeApiKey: return true
+        case .createMeter, .updateDisplayName, .archiveMeter, .createApiKey, .revokeApiKey, .changeEntitlements: return true
         case .ingest, .read: return false
         }
     }
@@ -41,6 +44,7 @@ enum Command {
         case .archiveMeter(_, _, _, let reply): reply(.failure(error))
         case .createApiKey(_, _, let reply): reply(.failure(error))
         case .revokeApiKey(_, _, _, let reply): reply(.failure(error))
+        case .changeEntitlements(_, let reply): reply(.failure(error))
         case .read: break
         }
     }

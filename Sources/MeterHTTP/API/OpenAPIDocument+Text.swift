@@ -735,6 +735,290 @@ extension OpenAPIDocument {
         }
       }
     },
+    "/api/v1/subjects/{subject}/entitlements/{meter}/value": {
+      "parameters": [
+        {
+          "name": "subject",
+          "in": "path",
+          "required": true,
+          "description": "The customer.",
+          "schema": {
+            "type": "string",
+            "minLength": 1
+          }
+        },
+        {
+          "name": "meter",
+          "in": "path",
+          "required": true,
+          "description": "The meter's id (`mtr_1`) or its event name (`tokens_used`).",
+          "schema": {
+            "type": "string",
+            "minLength": 1
+          }
+        }
+      ],
+      "get": {
+        "operationId": "checkEntitlement",
+        "summary": "Whether the customer may use the meter now (read), with usage, limit and balance, from memory",
+        "parameters": [
+          {
+            "name": "time",
+            "in": "query",
+            "schema": {
+              "type": "string",
+              "format": "date-time"
+            },
+            "description": "The instant; default now."
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The entitlement's value",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/EntitlementValue"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "401": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "403": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "404": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "503": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
+    "/api/v1/entitlements": {
+      "get": {
+        "operationId": "listEntitlements",
+        "summary": "The tenant's entitlements and grants (admin)",
+        "parameters": [
+          {
+            "name": "meter",
+            "in": "query",
+            "schema": {
+              "type": "string",
+              "minLength": 1
+            },
+            "description": "Only this meter (id or event name)."
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "Entitlements and grants",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "required": [
+                    "entitlements",
+                    "grants"
+                  ],
+                  "properties": {
+                    "entitlements": {
+                      "type": "array",
+                      "items": {
+                        "$ref": "#/components/schemas/Entitlement"
+                      }
+                    },
+                    "grants": {
+                      "type": "array",
+                      "items": {
+                        "$ref": "#/components/schemas/Grant"
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "401": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "403": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "404": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "503": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
+    "/api/v1/notifications": {
+      "get": {
+        "operationId": "listNotifications",
+        "summary": "Threshold notifications numbered above `after` (read), waiting up to `waitMs` for one",
+        "parameters": [
+          {
+            "name": "after",
+            "in": "query",
+            "schema": {
+              "type": "integer",
+              "minimum": 0
+            },
+            "description": "Resume after this number (default 0)."
+          },
+          {
+            "name": "limit",
+            "in": "query",
+            "schema": {
+              "type": "integer",
+              "minimum": 0,
+              "maximum": 1000
+            },
+            "description": "At most this many (default 100)."
+          },
+          {
+            "name": "waitMs",
+            "in": "query",
+            "schema": {
+              "type": "integer",
+              "minimum": 0,
+              "maximum": 2000
+            },
+            "description": "Wait up to this long when there is none yet (default 0; loop for longer waits)."
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "Notifications, oldest first",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "required": [
+                    "notifications",
+                    "lastNumber"
+                  ],
+                  "properties": {
+                    "notifications": {
+                      "type": "array",
+                      "items": {
+                        "$ref": "#/components/schemas/Notification"
+                      }
+                    },
+                    "lastNumber": {
+                      "type": "integer",
+                      "minimum": 0,
+                      "description": "Resume from this number."
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "401": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "403": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "503": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
+    "/api/v1/webhooks": {
+      "get": {
+        "operationId": "getWebhookStatus",
+        "summary": "Webhook delivery of the whole server (admin): cursor, counts, dead letters",
+        "responses": {
+          "200": {
+            "description": "Webhook status",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "required": [
+                    "lastNotificationNumber",
+                    "enabled"
+                  ],
+                  "properties": {
+                    "lastNotificationNumber": {
+                      "type": "integer",
+                      "minimum": 0
+                    },
+                    "enabled": {
+                      "type": "boolean",
+                      "description": "False when meterd runs without --webhook-url (the other members are then absent)."
+                    },
+                    "url": {
+                      "type": "string"
+                    },
+                    "deliveredThrough": {
+                      "type": "integer"
+                    },
+                    "delivered": {
+                      "type": "integer"
+                    },
+                    "failedAttempts": {
+                      "type": "integer"
+                    },
+                    "deadLettered": {
+                      "type": "integer"
+                    },
+                    "deadLetters": {
+                      "type": "array",
+                      "items": {
+                        "type": "object",
+                        "required": [
+                          "number",
+                          "attempts",
+                          "lastError"
+                        ],
+                        "properties": {
+                          "number": {
+                            "type": "integer"
+                          },
+                          "attempts": {
+                            "type": "integer"
+                          },
+                          "lastError": {
+                            "type": "string"
+                          }
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "403": {
+            "$ref": "#/components/responses/Problem"
+          },
+          "503": {
+            "$ref": "#/components/responses/Problem"
+          }
+        }
+      }
+    },
     "/api/v1/events": {
       "post": {
         "operationId": "ingestEvents",
@@ -1236,6 +1520,228 @@ extension OpenAPIDocument {
           },
           "message": {
             "type": "string"
+          }
+        }
+      },
+      "EntitlementValue": {
+        "type": "object",
+        "required": [
+          "hasAccess",
+          "meterId",
+          "subject",
+          "enforcement",
+          "isDefault",
+          "usage",
+          "limit",
+          "granted",
+          "balance",
+          "overage",
+          "periodStart",
+          "periodEnd",
+          "time"
+        ],
+        "properties": {
+          "hasAccess": {
+            "type": "boolean",
+            "description": "HARD: usage below the limit; SOFT: always true."
+          },
+          "meterId": {
+            "type": "string"
+          },
+          "subject": {
+            "type": "string"
+          },
+          "enforcement": {
+            "type": "string",
+            "enum": [
+              "HARD",
+              "SOFT"
+            ]
+          },
+          "isDefault": {
+            "type": "boolean",
+            "description": "The tenant-wide default applied."
+          },
+          "usage": {
+            "type": "string",
+            "description": "An exact decimal as text (at most 9 fractional digits), never a JSON number.",
+            "pattern": "^-?[0-9]+(\\.[0-9]+)?$"
+          },
+          "limit": {
+            "type": "string",
+            "description": "An exact decimal as text (at most 9 fractional digits), never a JSON number.",
+            "pattern": "^-?[0-9]+(\\.[0-9]+)?$"
+          },
+          "granted": {
+            "type": "string",
+            "description": "An exact decimal as text (at most 9 fractional digits), never a JSON number.",
+            "pattern": "^-?[0-9]+(\\.[0-9]+)?$"
+          },
+          "balance": {
+            "type": "string",
+            "description": "An exact decimal as text (at most 9 fractional digits), never a JSON number.",
+            "pattern": "^-?[0-9]+(\\.[0-9]+)?$"
+          },
+          "overage": {
+            "type": "string",
+            "description": "An exact decimal as text (at most 9 fractional digits), never a JSON number.",
+            "pattern": "^-?[0-9]+(\\.[0-9]+)?$"
+          },
+          "periodStart": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time",
+            "description": "Null for a CUMULATIVE meter (lifetime)."
+          },
+          "periodEnd": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time"
+          },
+          "time": {
+            "type": "string",
+            "format": "date-time"
+          }
+        }
+      },
+      "Entitlement": {
+        "type": "object",
+        "required": [
+          "meterId",
+          "subject",
+          "limit",
+          "enforcement",
+          "updatedAt"
+        ],
+        "properties": {
+          "meterId": {
+            "type": "string"
+          },
+          "subject": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "Null: the tenant-wide default."
+          },
+          "limit": {
+            "type": "string",
+            "description": "An exact decimal as text (at most 9 fractional digits), never a JSON number.",
+            "pattern": "^-?[0-9]+(\\.[0-9]+)?$"
+          },
+          "enforcement": {
+            "type": "string",
+            "enum": [
+              "HARD",
+              "SOFT"
+            ]
+          },
+          "updatedAt": {
+            "type": "string",
+            "format": "date-time"
+          }
+        }
+      },
+      "Grant": {
+        "type": "object",
+        "required": [
+          "id",
+          "meterId",
+          "subject",
+          "amount",
+          "effectiveFrom",
+          "expiresAt"
+        ],
+        "properties": {
+          "id": {
+            "type": "string"
+          },
+          "meterId": {
+            "type": "string"
+          },
+          "subject": {
+            "type": "string"
+          },
+          "amount": {
+            "type": "string",
+            "description": "An exact decimal as text (at most 9 fractional digits), never a JSON number.",
+            "pattern": "^-?[0-9]+(\\.[0-9]+)?$"
+          },
+          "effectiveFrom": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "expiresAt": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time"
+          }
+        }
+      },
+      "Notification": {
+        "type": "object",
+        "required": [
+          "number",
+          "ruleId",
+          "meterId",
+          "subject",
+          "threshold",
+          "usage",
+          "periodStart",
+          "periodEnd",
+          "sequence",
+          "time"
+        ],
+        "properties": {
+          "number": {
+            "type": "integer",
+            "minimum": 1
+          },
+          "ruleId": {
+            "type": "string"
+          },
+          "meterId": {
+            "type": "string"
+          },
+          "subject": {
+            "type": "string"
+          },
+          "threshold": {
+            "type": "string",
+            "description": "An exact decimal as text (at most 9 fractional digits), never a JSON number.",
+            "pattern": "^-?[0-9]+(\\.[0-9]+)?$"
+          },
+          "usage": {
+            "type": "string",
+            "description": "An exact decimal as text (at most 9 fractional digits), never a JSON number.",
+            "pattern": "^-?[0-9]+(\\.[0-9]+)?$"
+          },
+          "periodStart": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time"
+          },
+          "periodEnd": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time"
+          },
+          "sequence": {
+            "type": "integer"
+          },
+          "time": {
+            "type": "string",
+            "format": "date-time"
           }
         }
       },

@@ -22,7 +22,7 @@ extension RPCFailure {
     public static func status(for code: RejectionCode) -> StatusCode {
         switch code {
         case .meterAlreadyExists: return .alreadyExists
-        case .meterNotFound, .keyNotFound: return .notFound
+        case .meterNotFound, .keyNotFound, .entitlementNotFound, .grantNotFound, .thresholdRuleNotFound: return .notFound
         case .meterArchived, .immutableField, .resolutionUnavailable, .keyRevoked: return .failedPrecondition
         case .valueOverflow: return .outOfRange
         case .quotaCustomersPerMeter, .quotaSeriesPerMeter: return .resourceExhausted

@@ -450,6 +450,32 @@ typedef struct meter_server_info {
 
 METER_API int meter_server_info_get(meter_client *client, meter_server_info *info, meter_error *error);
 
+/* ----- Entitlements (docs/entitlements.md) ------------------------------------------------ */
+
+/* Entitlements.SetEntitlement (admin): the meter's limit (exact decimal text) for customer_id,
+ * or the tenant-wide default when customer_id is NULL or "". soft: 0 HARD, 1 SOFT. */
+METER_API int meter_set_entitlement(meter_client *client, meter_ref meter, const char *customer_id,
+                                    const char *limit, int soft, meter_error *error);
+
+/* Entitlements.CheckEntitlement (read role): may customer_id use the meter at at_ms (0: now)?
+ * Decimals are exact text; period bounds are 0 for a CUMULATIVE meter (lifetime).
+ * METER_NOT_FOUND (reason ENTITLEMENT_NOT_FOUND) when neither the customer nor the default has one. */
+typedef struct meter_entitlement_check {
+    int has_access;
+    int is_default;
+    int soft;
+    char usage[64];
+    char limit[64];
+    char granted[64];
+    char remaining[64];
+    char overage[64];
+    int64_t period_start_ms;
+    int64_t period_end_ms;
+} meter_entitlement_check;
+
+METER_API int meter_check_entitlement(meter_client *client, meter_ref meter, const char *customer_id,
+                                      int64_t at_ms, meter_entitlement_check *check, meter_error *error);
+
 /* PING/PONG: measures a round trip (microseconds, may be NULL) and keeps the connection alive. */
 METER_API int meter_ping(meter_client *client, int64_t *round_trip_us, meter_error *error);
 

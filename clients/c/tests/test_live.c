@@ -225,6 +225,28 @@ static void check_usage(meter_client *c, int64_t ts)
     meter_usage_free(u);
 }
 
+/* Entitlements: none yet, then a hard default of 1000 that cust-42 (1275.5) is over. */
+static void check_entitlements(meter_client *c)
+{
+    meter_error err;
+    meter_entitlement_check check;
+    int rc;
+    rc = meter_check_entitlement(c, meter_by_name("tokens_used"), "cust-42", 0, &check, &err);
+    CHECK(rc == METER_NOT_FOUND && strcmp(err.reason, "ENTITLEMENT_NOT_FOUND") == 0, "no entitlement: %s %s",
+          meter_status_name(rc), err.reason);
+    rc = meter_set_entitlement(c, meter_by_name("tokens_used"), NULL, "1000", 0, &err);
+    CHECK(rc == METER_OK, "set entitlement: %s %s", meter_status_name(rc), err.message);
+    rc = meter_check_entitlement(c, meter_by_name("tokens_used"), "cust-42", 0, &check, &err);
+    CHECK(rc == METER_OK, "check: %s %s", meter_status_name(rc), err.message);
+    CHECK(!check.has_access && check.is_default && !check.soft, "cust-42 over its hard limit");
+    CHECK_STR(check.usage, "1275.5");
+    CHECK_STR(check.overage, "275.5");
+    CHECK(check.period_end_ms > check.period_start_ms, "a monthly period");
+    rc = meter_check_entitlement(c, meter_by_name("tokens_used"), "cust-7", 0, &check, &err);
+    CHECK(rc == METER_OK && check.has_access, "cust-7 has access");
+    CHECK_STR(check.remaining, "999.999999999");
+}
+
 /* One full scenario on a fresh meterd, over the Unix socket (use_tcp 0) or TCP (1). */
 static void scenario(int use_tcp)
 {
@@ -252,6 +274,7 @@ static void scenario(int use_tcp)
     build_batch(&b, name, ts);
     ingest_batch(c, &b, 0);
     check_usage(c, ts);
+    check_entitlements(c);
 
     /* Restart: SIGTERM (exit 0), then the same data dir and socket. */
     int status = test_server_stop(&s);

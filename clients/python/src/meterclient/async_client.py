@@ -149,6 +149,22 @@ class AsyncClient:
         """See :meth:`meterclient.Client.current_usage`."""
         return await self._invoke(calls.current_usage(reference, customer, at))
 
+    async def set_entitlement(self, reference: str, limit, customer: str | None = None, soft: bool = False):
+        """See :meth:`meterclient.Client.set_entitlement`."""
+        return await self._invoke(calls.set_entitlement(reference, limit, customer, soft))
+
+    async def add_grant(self, reference: str, customer: str, amount, effective_from=None, expires_at=None):
+        """See :meth:`meterclient.Client.add_grant`."""
+        return await self._invoke(calls.add_grant(reference, customer, amount, effective_from, expires_at))
+
+    async def check_entitlement(self, reference: str, customer: str, at=None) -> models.EntitlementCheck:
+        """See :meth:`meterclient.Client.check_entitlement`."""
+        return await self._invoke(calls.check_entitlement(reference, customer, at))
+
+    async def add_threshold_rule(self, reference: str, *, value=None, percent=None, customer: str | None = None):
+        """See :meth:`meterclient.Client.add_threshold_rule`."""
+        return await self._invoke(calls.add_threshold_rule(reference, value=value, percent=percent, customer=customer))
+
     async def health(self) -> models.Health:
         """See :meth:`meterclient.Client.health`."""
         return await self._invoke(calls.health())

@@ -115,6 +115,45 @@ def current_usage(reference: str, customer: str | None = None,
                                                      models.UsageRow.from_message(response.row)))
 
 
+def set_entitlement(reference: str, limit, customer: str | None = None, soft: bool = False) -> Call:
+    request = pb.SetEntitlementRequest(meter=models.meter_reference(reference), customer_id=customer or "",
+                                       limit=models.decimal_text(limit),
+                                       enforcement=pb.ENFORCEMENT_SOFT if soft else pb.ENFORCEMENT_HARD)
+    return Call(Method.SET_ENTITLEMENT, request, pb.SetEntitlementResponse, lambda response: response.entitlement)
+
+
+def add_grant(reference: str, customer: str, amount, effective_from=None, expires_at=None) -> Call:
+    request = pb.AddGrantRequest(meter=models.meter_reference(reference), customer_id=customer,
+                                 amount=models.decimal_text(amount),
+                                 effective_from_ms=0 if effective_from is None else models.to_milliseconds(effective_from),
+                                 expires_at_ms=0 if expires_at is None else models.to_milliseconds(expires_at))
+    return Call(Method.ADD_GRANT, request, pb.AddGrantResponse, lambda response: response.grant)
+
+
+def check_entitlement(reference: str, customer: str, at=None) -> Call:
+    request = pb.CheckEntitlementRequest(meter=models.meter_reference(reference), customer_id=customer,
+                                         at_ms=0 if at is None else models.to_milliseconds(at))
+    return Call(Method.CHECK_ENTITLEMENT, request, pb.CheckEntitlementResponse, models.EntitlementCheck.from_message)
+
+
+def add_threshold_rule(reference: str, *, value=None, percent=None, customer: str | None = None) -> Call:
+    if (value is None) == (percent is None):
+        raise ValueError("give exactly one of value and percent")
+    request = pb.AddThresholdRuleRequest(meter=models.meter_reference(reference), customer_id=customer or "")
+    if value is not None:
+        request.value = models.decimal_text(value)
+    else:
+        request.percent = models.decimal_text(percent)
+    return Call(Method.ADD_THRESHOLD_RULE, request, pb.AddThresholdRuleResponse, lambda response: response.rule)
+
+
+def list_notifications(after: int = 0, limit: int = 0, wait_ms: int = 0) -> Call:
+    request = pb.ListNotificationsRequest(after_number=after, limit=limit, wait_ms=wait_ms)
+    return Call(Method.LIST_NOTIFICATIONS, request, pb.ListNotificationsResponse,
+                lambda response: models.NotificationPage(
+                    [models.Notification.from_message(item) for item in response.notifications], response.last_number))
+
+
 def health() -> Call:
     return Call(Method.HEALTH_CHECK, pb.HealthCheckRequest(), pb.HealthCheckResponse,
                 lambda response: models.Health(models.ServingStatus.from_wire(response.status),

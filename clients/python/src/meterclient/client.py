@@ -166,6 +166,31 @@ class Client:
         return self._invoke(calls.current_usage(reference, customer, at))
 
     # ------------------------------------------------------------------------------------------
+    # Entitlements and notifications (docs/entitlements.md)
+    # ------------------------------------------------------------------------------------------
+
+    def set_entitlement(self, reference: str, limit, customer: str | None = None, soft: bool = False):
+        """Set a meter's limit for ``customer``, or the tenant-wide default (admin)."""
+        return self._invoke(calls.set_entitlement(reference, limit, customer, soft))
+
+    def add_grant(self, reference: str, customer: str, amount, effective_from=None, expires_at=None):
+        """Raise a customer's limit by ``amount`` from ``effective_from`` (default now) until ``expires_at`` (admin)."""
+        return self._invoke(calls.add_grant(reference, customer, amount, effective_from, expires_at))
+
+    def check_entitlement(self, reference: str, customer: str, at=None) -> models.EntitlementCheck:
+        """Whether ``customer`` may use the meter at ``at`` (default now), answered from the server's memory."""
+        return self._invoke(calls.check_entitlement(reference, customer, at))
+
+    def add_threshold_rule(self, reference: str, *, value=None, percent=None, customer: str | None = None):
+        """Notify once per customer and period when usage reaches ``value`` or ``percent`` of the entitlement (admin)."""
+        return self._invoke(calls.add_threshold_rule(reference, value=value, percent=percent, customer=customer))
+
+    def list_notifications(self, after: int = 0, limit: int = 0, wait_ms: int = 0) -> models.NotificationPage:
+        """Notifications numbered above ``after``, waiting up to ``wait_ms`` (at most 30000) for one."""
+        return self._invoke(calls.list_notifications(after, limit, wait_ms),
+                            timeout=None if wait_ms == 0 else self.timeout + wait_ms / 1000)
+
+    # ------------------------------------------------------------------------------------------
     # Health
     # ------------------------------------------------------------------------------------------
 

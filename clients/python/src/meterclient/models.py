@@ -475,3 +475,67 @@ class ConnectionInfo:
     role: str = ""
     #: Who the server took the connection for: "key key_3" or "uid 1000".
     principal: str = ""
+
+
+@dataclass(frozen=True)
+class EntitlementCheck:
+    """Whether a customer may use a meter, with the usage, limit and balance behind the answer.
+
+    ``period_start_ms``/``period_end_ms`` are ``None`` for a CUMULATIVE meter (lifetime).
+    """
+
+    has_access: bool
+    meter_id: str
+    customer_id: str
+    enforcement: str
+    is_default: bool
+    usage: decimal.Decimal
+    limit: decimal.Decimal
+    granted: decimal.Decimal
+    remaining: decimal.Decimal
+    overage: decimal.Decimal
+    period_start_ms: int | None
+    period_end_ms: int | None
+    at_ms: int
+
+    @classmethod
+    def from_message(cls, message) -> "EntitlementCheck":
+        bounded = message.period_end_ms != 0
+        return cls(message.has_access, message.meter_id, message.customer_id,
+                   "SOFT" if message.enforcement == 2 else "HARD", message.is_default,
+                   parse_decimal(message.usage), parse_decimal(message.limit), parse_decimal(message.granted),
+                   parse_decimal(message.remaining), parse_decimal(message.overage),
+                   message.period_start_ms if bounded else None, message.period_end_ms if bounded else None,
+                   message.at_ms)
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One threshold crossing, numbered in log order for the whole server."""
+
+    number: int
+    rule_id: str
+    meter_id: str
+    customer_id: str
+    threshold: decimal.Decimal
+    usage: decimal.Decimal
+    period_start_ms: int | None
+    period_end_ms: int | None
+    sequence: int
+    at_ms: int
+
+    @classmethod
+    def from_message(cls, message) -> "Notification":
+        bounded = message.period_end_ms != 0
+        return cls(message.number, message.rule_id, message.meter_id, message.customer_id,
+                   parse_decimal(message.threshold), parse_decimal(message.usage),
+                   message.period_start_ms if bounded else None, message.period_end_ms if bounded else None,
+                   message.sequence, message.at_ms)
+
+
+@dataclass(frozen=True)
+class NotificationPage:
+    """A ListNotifications answer: the notifications and the number to resume after."""
+
+    notifications: list
+    last_number: int

@@ -19,6 +19,9 @@ DAILY: BillingPeriod
 DAY: WindowSize
 DESCRIPTOR: _descriptor.FileDescriptor
 DUPLICATE: EventStatus
+ENFORCEMENT_HARD: Enforcement
+ENFORCEMENT_SOFT: Enforcement
+ENFORCEMENT_UNSPECIFIED: Enforcement
 EVENT_STATUS_UNSPECIFIED: EventStatus
 FIFTEEN_MINUTES: WindowSize
 FILTERED_OUT: EventOutcome
@@ -50,6 +53,44 @@ TWELVE_HOURS: WindowSize
 WEEK: WindowSize
 WEEKLY: BillingPeriod
 WINDOW_UNSPECIFIED: WindowSize
+
+class AddGrantRequest(_message.Message):
+    __slots__ = ["amount", "customer_id", "effective_from_ms", "expires_at_ms", "meter"]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_FROM_MS_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    METER_FIELD_NUMBER: _ClassVar[int]
+    amount: str
+    customer_id: str
+    effective_from_ms: int
+    expires_at_ms: int
+    meter: MeterReference
+    def __init__(self, meter: _Optional[_Union[MeterReference, _Mapping]] = ..., customer_id: _Optional[str] = ..., amount: _Optional[str] = ..., effective_from_ms: _Optional[int] = ..., expires_at_ms: _Optional[int] = ...) -> None: ...
+
+class AddGrantResponse(_message.Message):
+    __slots__ = ["grant"]
+    GRANT_FIELD_NUMBER: _ClassVar[int]
+    grant: Grant
+    def __init__(self, grant: _Optional[_Union[Grant, _Mapping]] = ...) -> None: ...
+
+class AddThresholdRuleRequest(_message.Message):
+    __slots__ = ["customer_id", "meter", "percent", "value"]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    METER_FIELD_NUMBER: _ClassVar[int]
+    PERCENT_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    meter: MeterReference
+    percent: str
+    value: str
+    def __init__(self, meter: _Optional[_Union[MeterReference, _Mapping]] = ..., customer_id: _Optional[str] = ..., value: _Optional[str] = ..., percent: _Optional[str] = ...) -> None: ...
+
+class AddThresholdRuleResponse(_message.Message):
+    __slots__ = ["rule"]
+    RULE_FIELD_NUMBER: _ClassVar[int]
+    rule: ThresholdRule
+    def __init__(self, rule: _Optional[_Union[ThresholdRule, _Mapping]] = ...) -> None: ...
 
 class ApiKey(_message.Message):
     __slots__ = ["created_at_ms", "created_by", "id", "name", "revoked_at_ms", "role", "tenant_id"]
@@ -111,6 +152,46 @@ class Backfill(_message.Message):
     target_sequence: int
     def __init__(self, target_sequence: _Optional[int] = ..., completed_through_sequence: _Optional[int] = ..., events_counted: _Optional[int] = ..., complete: bool = ...) -> None: ...
 
+class CheckEntitlementRequest(_message.Message):
+    __slots__ = ["at_ms", "customer_id", "meter"]
+    AT_MS_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    METER_FIELD_NUMBER: _ClassVar[int]
+    at_ms: int
+    customer_id: str
+    meter: MeterReference
+    def __init__(self, meter: _Optional[_Union[MeterReference, _Mapping]] = ..., customer_id: _Optional[str] = ..., at_ms: _Optional[int] = ...) -> None: ...
+
+class CheckEntitlementResponse(_message.Message):
+    __slots__ = ["at_ms", "customer_id", "enforcement", "granted", "has_access", "is_default", "limit", "meter_id", "overage", "period_end_ms", "period_start_ms", "remaining", "usage"]
+    AT_MS_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    ENFORCEMENT_FIELD_NUMBER: _ClassVar[int]
+    GRANTED_FIELD_NUMBER: _ClassVar[int]
+    HAS_ACCESS_FIELD_NUMBER: _ClassVar[int]
+    IS_DEFAULT_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    METER_ID_FIELD_NUMBER: _ClassVar[int]
+    OVERAGE_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_END_MS_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_START_MS_FIELD_NUMBER: _ClassVar[int]
+    REMAINING_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
+    at_ms: int
+    customer_id: str
+    enforcement: Enforcement
+    granted: str
+    has_access: bool
+    is_default: bool
+    limit: str
+    meter_id: str
+    overage: str
+    period_end_ms: int
+    period_start_ms: int
+    remaining: str
+    usage: str
+    def __init__(self, has_access: bool = ..., meter_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., enforcement: _Optional[_Union[Enforcement, str]] = ..., is_default: bool = ..., usage: _Optional[str] = ..., limit: _Optional[str] = ..., granted: _Optional[str] = ..., remaining: _Optional[str] = ..., overage: _Optional[str] = ..., period_start_ms: _Optional[int] = ..., period_end_ms: _Optional[int] = ..., at_ms: _Optional[int] = ...) -> None: ...
+
 class CreateApiKeyRequest(_message.Message):
     __slots__ = ["name", "role"]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -156,6 +237,20 @@ class CurrentUsageResponse(_message.Message):
     meter: Meter
     row: UsageRow
     def __init__(self, meter: _Optional[_Union[Meter, _Mapping]] = ..., row: _Optional[_Union[UsageRow, _Mapping]] = ...) -> None: ...
+
+class Entitlement(_message.Message):
+    __slots__ = ["customer_id", "enforcement", "limit", "meter_id", "updated_at_ms"]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    ENFORCEMENT_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    METER_ID_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    enforcement: Enforcement
+    limit: str
+    meter_id: str
+    updated_at_ms: int
+    def __init__(self, meter_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., limit: _Optional[str] = ..., enforcement: _Optional[_Union[Enforcement, str]] = ..., updated_at_ms: _Optional[int] = ...) -> None: ...
 
 class ErrorDetail(_message.Message):
     __slots__ = ["code", "message", "reason"]
@@ -207,6 +302,30 @@ class GetMeterResponse(_message.Message):
     meter: Meter
     def __init__(self, meter: _Optional[_Union[Meter, _Mapping]] = ...) -> None: ...
 
+class GetWebhookStatusRequest(_message.Message):
+    __slots__ = []
+    def __init__(self) -> None: ...
+
+class GetWebhookStatusResponse(_message.Message):
+    __slots__ = ["dead_lettered", "dead_letters", "delivered", "delivered_through", "enabled", "failed_attempts", "last_notification_number", "url"]
+    DEAD_LETTERED_FIELD_NUMBER: _ClassVar[int]
+    DEAD_LETTERS_FIELD_NUMBER: _ClassVar[int]
+    DELIVERED_FIELD_NUMBER: _ClassVar[int]
+    DELIVERED_THROUGH_FIELD_NUMBER: _ClassVar[int]
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    FAILED_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    LAST_NOTIFICATION_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    dead_lettered: int
+    dead_letters: _containers.RepeatedCompositeFieldContainer[WebhookDeadLetter]
+    delivered: int
+    delivered_through: int
+    enabled: bool
+    failed_attempts: int
+    last_notification_number: int
+    url: str
+    def __init__(self, enabled: bool = ..., url: _Optional[str] = ..., delivered_through: _Optional[int] = ..., delivered: _Optional[int] = ..., failed_attempts: _Optional[int] = ..., dead_lettered: _Optional[int] = ..., dead_letters: _Optional[_Iterable[_Union[WebhookDeadLetter, _Mapping]]] = ..., last_notification_number: _Optional[int] = ...) -> None: ...
+
 class GoAway(_message.Message):
     __slots__ = ["last_stream_id", "reason"]
     LAST_STREAM_ID_FIELD_NUMBER: _ClassVar[int]
@@ -214,6 +333,24 @@ class GoAway(_message.Message):
     last_stream_id: int
     reason: str
     def __init__(self, reason: _Optional[str] = ..., last_stream_id: _Optional[int] = ...) -> None: ...
+
+class Grant(_message.Message):
+    __slots__ = ["amount", "created_at_ms", "customer_id", "effective_from_ms", "expires_at_ms", "id", "meter_id"]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_FROM_MS_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    METER_ID_FIELD_NUMBER: _ClassVar[int]
+    amount: str
+    created_at_ms: int
+    customer_id: str
+    effective_from_ms: int
+    expires_at_ms: int
+    id: str
+    meter_id: str
+    def __init__(self, id: _Optional[str] = ..., meter_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., amount: _Optional[str] = ..., effective_from_ms: _Optional[int] = ..., expires_at_ms: _Optional[int] = ..., created_at_ms: _Optional[int] = ...) -> None: ...
 
 class GroupValue(_message.Message):
     __slots__ = ["key", "present", "value"]
@@ -338,6 +475,20 @@ class ListAuditEntriesResponse(_message.Message):
     entries: _containers.RepeatedCompositeFieldContainer[AuditEntry]
     def __init__(self, entries: _Optional[_Iterable[_Union[AuditEntry, _Mapping]]] = ...) -> None: ...
 
+class ListEntitlementsRequest(_message.Message):
+    __slots__ = ["meter"]
+    METER_FIELD_NUMBER: _ClassVar[int]
+    meter: MeterReference
+    def __init__(self, meter: _Optional[_Union[MeterReference, _Mapping]] = ...) -> None: ...
+
+class ListEntitlementsResponse(_message.Message):
+    __slots__ = ["entitlements", "grants"]
+    ENTITLEMENTS_FIELD_NUMBER: _ClassVar[int]
+    GRANTS_FIELD_NUMBER: _ClassVar[int]
+    entitlements: _containers.RepeatedCompositeFieldContainer[Entitlement]
+    grants: _containers.RepeatedCompositeFieldContainer[Grant]
+    def __init__(self, entitlements: _Optional[_Iterable[_Union[Entitlement, _Mapping]]] = ..., grants: _Optional[_Iterable[_Union[Grant, _Mapping]]] = ...) -> None: ...
+
 class ListMetersRequest(_message.Message):
     __slots__ = ["include_archived", "page_size", "page_token"]
     INCLUDE_ARCHIVED_FIELD_NUMBER: _ClassVar[int]
@@ -355,6 +506,36 @@ class ListMetersResponse(_message.Message):
     meters: _containers.RepeatedCompositeFieldContainer[Meter]
     next_page_token: str
     def __init__(self, meters: _Optional[_Iterable[_Union[Meter, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ListNotificationsRequest(_message.Message):
+    __slots__ = ["after_number", "limit", "wait_ms"]
+    AFTER_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    WAIT_MS_FIELD_NUMBER: _ClassVar[int]
+    after_number: int
+    limit: int
+    wait_ms: int
+    def __init__(self, after_number: _Optional[int] = ..., limit: _Optional[int] = ..., wait_ms: _Optional[int] = ...) -> None: ...
+
+class ListNotificationsResponse(_message.Message):
+    __slots__ = ["last_number", "notifications"]
+    LAST_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    NOTIFICATIONS_FIELD_NUMBER: _ClassVar[int]
+    last_number: int
+    notifications: _containers.RepeatedCompositeFieldContainer[Notification]
+    def __init__(self, notifications: _Optional[_Iterable[_Union[Notification, _Mapping]]] = ..., last_number: _Optional[int] = ...) -> None: ...
+
+class ListThresholdRulesRequest(_message.Message):
+    __slots__ = ["meter"]
+    METER_FIELD_NUMBER: _ClassVar[int]
+    meter: MeterReference
+    def __init__(self, meter: _Optional[_Union[MeterReference, _Mapping]] = ...) -> None: ...
+
+class ListThresholdRulesResponse(_message.Message):
+    __slots__ = ["rules"]
+    RULES_FIELD_NUMBER: _ClassVar[int]
+    rules: _containers.RepeatedCompositeFieldContainer[ThresholdRule]
+    def __init__(self, rules: _Optional[_Iterable[_Union[ThresholdRule, _Mapping]]] = ...) -> None: ...
 
 class Meter(_message.Message):
     __slots__ = ["archived_at_ms", "backfill", "counters", "created_at_ms", "definition", "id", "status"]
@@ -428,6 +609,30 @@ class MeterReference(_message.Message):
     id: str
     def __init__(self, id: _Optional[str] = ..., event_name: _Optional[str] = ...) -> None: ...
 
+class Notification(_message.Message):
+    __slots__ = ["at_ms", "customer_id", "meter_id", "number", "period_end_ms", "period_start_ms", "rule_id", "sequence", "threshold", "usage"]
+    AT_MS_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    METER_ID_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_END_MS_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_START_MS_FIELD_NUMBER: _ClassVar[int]
+    RULE_ID_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
+    at_ms: int
+    customer_id: str
+    meter_id: str
+    number: int
+    period_end_ms: int
+    period_start_ms: int
+    rule_id: str
+    sequence: int
+    threshold: str
+    usage: str
+    def __init__(self, number: _Optional[int] = ..., rule_id: _Optional[str] = ..., meter_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., threshold: _Optional[str] = ..., usage: _Optional[str] = ..., period_start_ms: _Optional[int] = ..., period_end_ms: _Optional[int] = ..., sequence: _Optional[int] = ..., at_ms: _Optional[int] = ...) -> None: ...
+
 class Property(_message.Message):
     __slots__ = ["key", "value"]
     KEY_FIELD_NUMBER: _ClassVar[int]
@@ -476,6 +681,44 @@ class QueryUsageResponse(_message.Message):
     rows: _containers.RepeatedCompositeFieldContainer[UsageRow]
     def __init__(self, meter: _Optional[_Union[Meter, _Mapping]] = ..., rows: _Optional[_Iterable[_Union[UsageRow, _Mapping]]] = ...) -> None: ...
 
+class RemoveEntitlementRequest(_message.Message):
+    __slots__ = ["customer_id", "meter"]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    METER_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    meter: MeterReference
+    def __init__(self, meter: _Optional[_Union[MeterReference, _Mapping]] = ..., customer_id: _Optional[str] = ...) -> None: ...
+
+class RemoveEntitlementResponse(_message.Message):
+    __slots__ = ["entitlement"]
+    ENTITLEMENT_FIELD_NUMBER: _ClassVar[int]
+    entitlement: Entitlement
+    def __init__(self, entitlement: _Optional[_Union[Entitlement, _Mapping]] = ...) -> None: ...
+
+class RemoveGrantRequest(_message.Message):
+    __slots__ = ["id"]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class RemoveGrantResponse(_message.Message):
+    __slots__ = ["grant"]
+    GRANT_FIELD_NUMBER: _ClassVar[int]
+    grant: Grant
+    def __init__(self, grant: _Optional[_Union[Grant, _Mapping]] = ...) -> None: ...
+
+class RemoveThresholdRuleRequest(_message.Message):
+    __slots__ = ["id"]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class RemoveThresholdRuleResponse(_message.Message):
+    __slots__ = ["rule"]
+    RULE_FIELD_NUMBER: _ClassVar[int]
+    rule: ThresholdRule
+    def __init__(self, rule: _Optional[_Union[ThresholdRule, _Mapping]] = ...) -> None: ...
+
 class RevokeApiKeyRequest(_message.Message):
     __slots__ = ["id"]
     ID_FIELD_NUMBER: _ClassVar[int]
@@ -512,6 +755,40 @@ class ServerInfoResponse(_message.Message):
     version: str
     def __init__(self, version: _Optional[str] = ..., uptime_ms: _Optional[int] = ..., durability: _Optional[str] = ..., last_applied_sequence: _Optional[int] = ..., first_retained_sequence: _Optional[int] = ..., failure: _Optional[str] = ..., group_commits: _Optional[int] = ..., syncs: _Optional[int] = ...) -> None: ...
 
+class SetEntitlementRequest(_message.Message):
+    __slots__ = ["customer_id", "enforcement", "limit", "meter"]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    ENFORCEMENT_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    METER_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    enforcement: Enforcement
+    limit: str
+    meter: MeterReference
+    def __init__(self, meter: _Optional[_Union[MeterReference, _Mapping]] = ..., customer_id: _Optional[str] = ..., limit: _Optional[str] = ..., enforcement: _Optional[_Union[Enforcement, str]] = ...) -> None: ...
+
+class SetEntitlementResponse(_message.Message):
+    __slots__ = ["entitlement"]
+    ENTITLEMENT_FIELD_NUMBER: _ClassVar[int]
+    entitlement: Entitlement
+    def __init__(self, entitlement: _Optional[_Union[Entitlement, _Mapping]] = ...) -> None: ...
+
+class ThresholdRule(_message.Message):
+    __slots__ = ["created_at_ms", "customer_id", "id", "meter_id", "percent", "value"]
+    CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    METER_ID_FIELD_NUMBER: _ClassVar[int]
+    PERCENT_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    created_at_ms: int
+    customer_id: str
+    id: str
+    meter_id: str
+    percent: str
+    value: str
+    def __init__(self, id: _Optional[str] = ..., meter_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., value: _Optional[str] = ..., percent: _Optional[str] = ..., created_at_ms: _Optional[int] = ...) -> None: ...
+
 class UpdateMeterRequest(_message.Message):
     __slots__ = ["display_name", "immutable_changes", "meter"]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -546,6 +823,16 @@ class UsageRow(_message.Message):
     window_start_ms: int
     def __init__(self, window_start_ms: _Optional[int] = ..., window_end_ms: _Optional[int] = ..., customer_id: _Optional[str] = ..., group: _Optional[_Iterable[_Union[GroupValue, _Mapping]]] = ..., value: _Optional[str] = ..., has_value: bool = ..., event_count: _Optional[int] = ...) -> None: ...
 
+class WebhookDeadLetter(_message.Message):
+    __slots__ = ["attempts", "last_error", "number"]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    attempts: int
+    last_error: str
+    number: int
+    def __init__(self, number: _Optional[int] = ..., attempts: _Optional[int] = ..., last_error: _Optional[str] = ...) -> None: ...
+
 class Aggregation(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []
 
@@ -568,4 +855,7 @@ class EventOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []
 
 class KeyRole(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class Enforcement(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []

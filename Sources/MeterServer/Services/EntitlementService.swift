@@ -1,0 +1,187 @@
+import MeterCore
+import MeterEngine
+import MeterProto
+import MeterWire
+import MeterWireServer
+
+/// Entitlements, grants and threshold rules (admin), CheckEntitlement and the ListNotifications
+/// long poll (read role too). Changes are written to the log and answered once durable.
+///
+/// Requests are parsed into an `EntitlementCommand` and replies built from the state on the
+/// engine's writer, in synchronous code: no `ExactDecimal` is held across an `await` here (see
+/// `EntitlementCommand` for the Swift 6.3 crash this avoids).
+struct EntitlementService {
+    let engine: MeterEngine
+    /// The webhook dispatcher, when meterd runs one (GetWebhookStatus).
+    var webhooks: WebhookStatusSource? = nil
+
+    static let notificationLimitDefault = 100
+    static let notificationLimitMaximum = 1000
+    static let notificationWaitMaximumMilliseconds: UInt32 = 30_000
+
+    private static func customer(_ text: String) -> String? { text.isEmpty ? nil : text }
+
+    func register(with router: inout Router) {
+        let engine = engine
+        router.register(.setEntitlement, unary(Meterd_V1_SetEntitlementRequest.self) { request, context throws(RPCFailure) in
+            let command = try Self.setCommand(request, context)
+            return try await engineCall { () async throws(EngineError) in
+                try await engine.change(command) { change in
+                    var response = Meterd_V1_SetEntitlementResponse()
+                    if let entitlement = change.entitlement { response.entitlement = ProtoConversions.proto(entitlement) }
+                    return response
+                }
+            }
+        })
+        router.register(.listEntitlements, unary(Meterd_V1_ListEntitlementsRequest.self) { request, context throws(RPCFailure) in
+            let meter: MeterReference? = request.hasMeter ? try ProtoConversions.reference(request.meter) : nil
+            let tenantId = context.tenantId
+            return try await engineCall { () async throws(EngineError) in
+                try await engine.read { machine throws(MeterError) in
+                    let meterId = try meter.map { reference throws(MeterError) in try machine.meter(tenantId: tenantId, reference).id }
+                    var response = Meterd_V1_ListEntitlementsResponse()
+                    response.entitlements = machine.entitlements(tenantId: tenantId, meterId: meterId).map(ProtoConversions.proto)
+                    response.grants = machine.grants(tenantId: tenantId, meterId: meterId).map(ProtoConversions.proto)
+                    return response
+                }
+            }
+        })
+        router.register(.removeEntitlement, unary(Meterd_V1_RemoveEntitlementRequest.self) { request, context throws(RPCFailure) in
+            let command = EntitlementCommand.removeEntitlement(
+                tenantId: context.tenantId, meter: try ProtoConversions.reference(request.meter), customerId: Self.customer(request.customerID),
+                actor: context.actor ?? .bootstrap)
+            return try await engineCall { () async throws(EngineError) in
+                try await engine.change(command) { change in
+                    var response = Meterd_V1_RemoveEntitlementResponse()
+                    if let entitlement = change.entitlement { response.entitlement = ProtoConversions.proto(entitlement) }
+                    return response
+                }
+            }
+        })
+        router.register(.addGrant, unary(Meterd_V1_AddGrantRequest.self) { request, context throws(RPCFailure) in
+            let command = try Self.grantCommand(request, context)
+            return try await engineCall { () async throws(EngineError) in
+                try await engine.change(command) { change in
+                    var response = Meterd_V1_AddGrantResponse()
+                    if let grant = change.grant { response.grant = ProtoConversions.proto(grant) }
+                    return response
+                }
+            }
+        })
+        router.register(.removeGrant, unary(Meterd_V1_RemoveGrantRequest.self) { request, context throws(RPCFailure) in
+            let command = EntitlementCommand.removeGrant(tenantId: context.tenantId, grantId: request.id, actor: context.actor ?? .bootstrap)
+            return try await engineCall { () async throws(EngineError) in
+                try await engine.change(command) { change in
+                    var response = Meterd_V1_RemoveGrantResponse()
+                    if let grant = change.grant { response.grant = ProtoConversions.proto(grant) }
+                    return response
+                }
+            }
+        })
+        router.register(.checkEntitlement, unary(Meterd_V1_CheckEntitlementRequest.self) { request, context throws(RPCFailure) in
+            let meter = try ProtoConversions.reference(request.meter)
+            return try await engineCall { () async throws(EngineError) in
+                try await engine.checkEntitlement(tenantId: context.tenantId, meter: meter, customerId: request.customerID,
+                                                  atMilliseconds: request.atMs == 0 ? nil : request.atMs, answer: ProtoConversions.proto)
+            }
+        })
+        router.register(.addThresholdRule, unary(Meterd_V1_AddThresholdRuleRequest.self) { request, context throws(RPCFailure) in
+            let command = try Self.ruleCommand(request, context)
+            return try await engineCall { () async throws(EngineError) in
+                try await engine.change(command) { change in
+                    var response = Meterd_V1_AddThresholdRuleResponse()
+                    if let rule = change.thresholdRule { response.rule = ProtoConversions.proto(rule) }
+                    return response
+                }
+            }
+        })
+        router.register(.listThresholdRules, unary(Meterd_V1_ListThresholdRulesRequest.self) { request, context throws(RPCFailure) in
+            let meter: MeterReference? = request.hasMeter ? try ProtoConversions.reference(request.meter) : nil
+            let tenantId = context.tenantId
+            return try await engineCall { () async throws(EngineError) in
+                try await engine.read { machine throws(MeterError) in
+                    let meterId = try meter.map { reference throws(MeterError) in try machine.meter(tenantId: tenantId, reference).id }
+                    var response = Meterd_V1_ListThresholdRulesResponse()
+                    response.rules = machine.thresholdRules(tenantId: tenantId, meterId: meterId).map(ProtoConversions.proto)
+                    return response
+                }
+            }
+        })
+        router.register(.removeThresholdRule, unary(Meterd_V1_RemoveThresholdRuleRequest.self) { request, context throws(RPCFailure) in
+            let command = EntitlementCommand.removeThresholdRule(tenantId: context.tenantId, ruleId: request.id, actor: context.actor ?? .bootstrap)
+            return try await engineCall { () async throws(EngineError) in
+                try await engine.change(command) { change in
+                    var response = Meterd_V1_RemoveThresholdRuleResponse()
+                    if let rule = change.thresholdRule { response.rule = ProtoConversions.proto(rule) }
+                    return response
+                }
+            }
+        })
+        let webhooks = webhooks
+        router.register(.getWebhookStatus, unary(Meterd_V1_GetWebhookStatusRequest.self) { _, _ throws(RPCFailure) in
+            try await engineCall { () async throws(EngineError) in
+                let last = try await engine.read { machine in machine.lastNotificationNumber }
+                return Self.webhookStatus(webhooks?.current, lastNotificationNumber: last)
+            }
+        })
+        router.register(.listNotifications, unary(Meterd_V1_ListNotificationsRequest.self) { request, context throws(RPCFailure) in
+            let limit = request.limit == 0 ? Self.notificationLimitDefault : Swift.min(Int(request.limit), Self.notificationLimitMaximum)
+            let wait = Int64(Swift.min(request.waitMs, Self.notificationWaitMaximumMilliseconds))
+            return try await engineCall { () async throws(EngineError) in
+                let page = try await engine.notificationPage(tenantId: context.tenantId, afterNumber: request.afterNumber, limit: limit,
+                                                             waitMilliseconds: wait) { found, last in
+                    var response = Meterd_V1_ListNotificationsResponse()
+                    response.notifications = found.map(ProtoConversions.proto)
+                    response.lastNumber = found.last?.number ?? last
+                    return response
+                }
+                return page
+            }
+        })
+    }
+
+    static func webhookStatus(_ dispatcher: WebhookDispatcher?, lastNotificationNumber: UInt64) -> Meterd_V1_GetWebhookStatusResponse {
+        var response = Meterd_V1_GetWebhookStatusResponse()
+        response.lastNotificationNumber = lastNotificationNumber
+        guard let dispatcher else { return response }
+        let status = dispatcher.status
+        response.enabled = true
+        response.url = dispatcher.configuration.url.absoluteString
+        response.deliveredThrough = status.deliveredThrough
+        response.delivered = status.delivered
+        response.failedAttempts = status.failedAttempts
+        response.deadLettered = status.deadLettered
+        response.deadLetters = status.deadLetterDetails.map { detail in
+            var letter = Meterd_V1_WebhookDeadLetter()
+            letter.number = detail.number
+            letter.attempts = UInt32(clamping: detail.attempts)
+            letter.lastError = detail.lastError
+            return letter
+        }
+        return response
+    }
+
+    private static func setCommand(_ request: Meterd_V1_SetEntitlementRequest, _ context: RequestContext) throws(RPCFailure) -> EntitlementCommand {
+        .setEntitlement(tenantId: context.tenantId, meter: try ProtoConversions.reference(request.meter), customerId: customer(request.customerID),
+                        limit: try ProtoConversions.decimal(request.limit, field: "limit", code: .invalidEntitlement),
+                        enforcement: try ProtoConversions.enforcement(request.enforcement), actor: context.actor ?? .bootstrap)
+    }
+
+    private static func grantCommand(_ request: Meterd_V1_AddGrantRequest, _ context: RequestContext) throws(RPCFailure) -> EntitlementCommand {
+        .addGrant(tenantId: context.tenantId, meter: try ProtoConversions.reference(request.meter), customerId: request.customerID,
+                  amount: try ProtoConversions.decimal(request.amount, field: "amount", code: .invalidGrant),
+                  effectiveFromMilliseconds: request.effectiveFromMs == 0 ? nil : request.effectiveFromMs,
+                  expiresAtMilliseconds: request.expiresAtMs == 0 ? nil : request.expiresAtMs, actor: context.actor ?? .bootstrap)
+    }
+
+    private static func ruleCommand(_ request: Meterd_V1_AddThresholdRuleRequest, _ context: RequestContext) throws(RPCFailure) -> EntitlementCommand {
+        let level: ThresholdLevel
+        switch request.level {
+        case .value(let text): level = .absolute(try ProtoConversions.decimal(text, field: "value", code: .invalidThresholdRule))
+        case .percent(let text): level = .percentOfEntitlement(try ProtoConversions.decimal(text, field: "percent", code: .invalidThresholdRule))
+        case nil: throw RPCFailure(.invalidArgument, "give the threshold as a value or a percent", reason: RejectionCode.invalidThresholdRule.name)
+        }
+        return .addThresholdRule(tenantId: context.tenantId, meter: try ProtoConversions.reference(request.meter),
+                                 customerId: customer(request.customerID), level: level, actor: context.actor ?? .bootstrap)
+    }
+}
