@@ -70,6 +70,9 @@ public struct EngineOptions: Sendable {
     /// serialized. For tests: holding it shows that ingestion goes on while a snapshot is
     /// being written. nil in production.
     public var beforeSnapshotWrite: (@Sendable (UInt64) -> Void)?
+    /// Called just before each fdatasync of the log in `fsync` mode, on whichever thread runs
+    /// it. For tests: holding it holds a group commit's sync. nil in production.
+    public var beforeLogSync: (@Sendable () -> Void)?
     /// Told of snapshots, retention and failure (see `EngineEvent`), on the writer thread: it
     /// must return quickly. meterd logs these and turns them into metrics. nil: nobody listens.
     public var onEvent: (@Sendable (EngineEvent) -> Void)?

@@ -35,7 +35,8 @@ extension MeterEngine {
     public func checkEntitlement<Value: Sendable>(tenantId: String, meter: MeterReference, customerId: String, atMilliseconds: Int64?,
                                                   answer: @escaping (EntitlementCheck) -> Value) async throws(EngineError) -> Value {
         let instant = atMilliseconds ?? options.clock()
-        return try await read { machine throws(MeterError) in
+        // From the applied state at once, not behind the group commits queued with it.
+        return try await readApplied { machine throws(MeterError) in
             answer(try machine.checkEntitlement(tenantId: tenantId, meter: meter, customerId: customerId, atMilliseconds: instant))
         }
     }

@@ -105,11 +105,16 @@ extension MeterEngine {
         // Series the group being synced let in count against the cardinality quotas too.
         var ledger = previous?.seriesLedger.next() ?? SeriesLedger()
 
+        // Reads of the applied state first: they need nothing screened here.
+        for command in commands {
+            if case .readApplied(let body) = command { body(machine) }
+        }
         for command in commands {
             if case .read(let body) = command {
                 group.reads.append(body)
                 continue
             }
+            if case .readApplied = command { continue }
             if let failure {
                 command.fail(.unavailable("the log failed and refuses writes until restart: \(failure)"))
                 continue
@@ -175,7 +180,7 @@ extension MeterEngine {
                 }
                 group.finishers.append(Self.entitlementFinisher(recordIndex: group.records.count, reply: reply))
                 group.append(record)
-            case .read:
+            case .read, .readApplied:
                 break
             }
             if command.changesMeters { group.changesMeters = true }
@@ -442,6 +447,7 @@ extension MeterEngine {
     private func syncAfterAppend() throws {
         switch options.durability {
         case .fsync:
+            options.beforeLogSync?()
             try log.sync()
             syncs += 1
             lastSyncMilliseconds = options.clock()

@@ -72,7 +72,11 @@ public final class MeterEngine: @unchecked Sendable {
         self.lastSnapshotMilliseconds = options.clock()
         self.lastAcceptedAtMilliseconds = machine.highWaterMilliseconds
         let log = log
-        self.syncer = LogSyncer(engineCondition: condition) { try log.sync() }
+        let beforeLogSync = options.beforeLogSync
+        self.syncer = LogSyncer(engineCondition: condition) {
+            beforeLogSync?()
+            try log.sync()
+        }
         self.publishedStatus = EngineStatus(durability: options.durability, lastAppliedSequence: machine.lastAppliedSequence,
                                             firstRetainedSequence: log.firstSequence, failure: nil, queuedEvents: 0,
                                             snapshotSequence: snapshotSequence, dedupIndex: machine.dedupIndexFill)
@@ -173,6 +177,28 @@ public final class MeterEngine: @unchecked Sendable {
             return try await replicate(replicated, record, Self.keyReply)
         }
         return try await call { reply in .revokeApiKey(tenantId: tenantId, keyId: keyId, actor: actor, reply: reply) }
+    }
+
+    /// Like `read`, but answered as soon as the writer takes it, from the applied state (every
+    /// write acknowledged before this call is in it; writes still being screened or synced are
+    /// not): it does not wait behind the group commits queued with it. For point reads that
+    /// must stay fast under full ingest (CheckEntitlement).
+    public func readApplied<Value: Sendable>(_ body: @escaping (MeterStateMachine) throws(MeterError) -> Value) async throws(EngineError) -> Value {
+        try await call { reply in
+            .readApplied { machine in
+                do throws(MeterError) {
+                    reply(.success(try body(machine)))
+                } catch {
+                    reply(.failure(.rejected(error)))
+                }
+            }
+        }
+    }
+
+    /// `readApplied` for callers that are not async: `body` runs on the writer thread and must
+    /// be quick. Queued before this returns.
+    public func readApplied(completion body: @escaping (MeterStateMachine) -> Void) {
+        submit(.readApplied(body))
     }
 
     /// Runs `body` on the writer thread against the current (durable) state.

@@ -20,6 +20,10 @@ enum Command {
     case changeEntitlements(make: (MeterStateMachine, Int64) throws -> StateRecord, reply: (Result<EntitlementChange, EngineError>) -> Void)
     /// Runs against the state after every earlier write of its group was applied.
     case read((MeterStateMachine) -> Void)
+    /// Runs as soon as the writer takes it, against the applied (so durable) state, without
+    /// waiting for the writes taken with it or the group being synced: it sees every write
+    /// acknowledged before it was submitted (see `MeterEngine.readApplied`).
+    case readApplied((MeterStateMachine) -> Void)
 
     var eventCount: Int {
         if case .ingest(_, let events, _, _) = self { return events.count }
@@ -31,7 +35,7 @@ enum Command {
     var changesMeters: Bool {
         switch self {
         case .createMeter, .updateDisplayName, .archiveMeter, .createApiKey, .revokeApiKey, .changeEntitlements: return true
-        case .ingest, .read: return false
+        case .ingest, .read, .readApplied: return false
         }
     }
 
@@ -45,7 +49,7 @@ enum Command {
         case .createApiKey(_, _, let reply): reply(.failure(error))
         case .revokeApiKey(_, _, _, let reply): reply(.failure(error))
         case .changeEntitlements(_, let reply): reply(.failure(error))
-        case .read: break
+        case .read, .readApplied: break
         }
     }
 }
