@@ -35,6 +35,7 @@ decimal = {"type": "string", "description": "An exact decimal as text (at most 9
            "pattern": "^-?[0-9]+(\\.[0-9]+)?$"}
 timestamp = {"type": "string", "format": "date-time"}
 nullable_string = {"type": ["string", "null"]}
+decimal_input = {"type": ["string", "number"], "description": "An exact decimal (at most 9 fractional digits), as a string or a JSON number read exactly."}
 
 cloud_event = {
     "type": "object",
@@ -248,6 +249,63 @@ document = {
                                    "grants": {"type": "array", "items": {"$ref": "#/components/schemas/Grant"}}}}}}},
                               **problems(400, 401, 403, 404, 503)},
             },
+            "put": {
+                "operationId": "setEntitlement", "summary": "Set (create or replace) an entitlement (admin); no subject: the tenant-wide default",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["meter", "limit"], "additionalProperties": False,
+                    "properties": {"meter": {"type": "string", "minLength": 1}, "subject": {"type": ["string", "null"]},
+                                   "limit": decimal_input, "enforcement": {"type": "string", "enum": ["HARD", "SOFT"]}}}}}},
+                "responses": {"200": {"description": "The entitlement", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Entitlement"}}}},
+                              **problems(400, 401, 403, 404, 413, 503)},
+            },
+            "delete": {
+                "operationId": "removeEntitlement", "summary": "Remove an entitlement (admin); no subject: the tenant-wide default",
+                "parameters": [{"name": "meter", "in": "query", "required": True, "schema": {"type": "string", "minLength": 1}},
+                               {"name": "subject", "in": "query", "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "The removed entitlement", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Entitlement"}}}},
+                              **problems(400, 401, 403, 404, 503)},
+            },
+        },
+        "/api/v1/grants": {
+            "post": {
+                "operationId": "addGrant", "summary": "Add a grant that raises a customer's limit (admin)",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["meter", "subject", "amount"], "additionalProperties": False,
+                    "properties": {"meter": {"type": "string", "minLength": 1}, "subject": {"type": "string", "minLength": 1},
+                                   "amount": decimal_input, "effectiveFrom": timestamp, "expiresAt": timestamp}}}}},
+                "responses": {"201": {"description": "The grant", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Grant"}}}},
+                              **problems(400, 401, 403, 404, 413, 503)},
+            },
+        },
+        "/api/v1/grants/{id}": {
+            "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}],
+            "delete": {"operationId": "removeGrant", "summary": "Remove a grant (admin)",
+                       "responses": {"200": {"description": "The removed grant", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Grant"}}}},
+                                     **problems(400, 401, 403, 404, 503)}},
+        },
+        "/api/v1/thresholds": {
+            "get": {
+                "operationId": "listThresholdRules", "summary": "The tenant's threshold rules (admin)",
+                "parameters": [{"name": "meter", "in": "query", "schema": {"type": "string", "minLength": 1}}],
+                "responses": {"200": {"description": "Threshold rules", "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/ThresholdRule"}}}}}}},
+                              **problems(400, 401, 403, 404, 503)},
+            },
+            "post": {
+                "operationId": "addThresholdRule", "summary": "Add a threshold rule (admin): a usage value or a percent of the entitlement; no subject: every customer",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["meter"], "additionalProperties": False,
+                    "properties": {"meter": {"type": "string", "minLength": 1}, "subject": {"type": ["string", "null"]},
+                                   "value": decimal_input, "percent": decimal_input}}}}},
+                "responses": {"201": {"description": "The rule", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ThresholdRule"}}}},
+                              **problems(400, 401, 403, 404, 413, 503)},
+            },
+        },
+        "/api/v1/thresholds/{id}": {
+            "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}],
+            "delete": {"operationId": "removeThresholdRule", "summary": "Remove a threshold rule (admin)",
+                       "responses": {"200": {"description": "The removed rule", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ThresholdRule"}}}},
+                                     **problems(400, 401, 403, 404, 503)}},
         },
         "/api/v1/notifications": {
             "get": {
@@ -322,6 +380,9 @@ document = {
                 "periodStart": {"type": ["string", "null"], "format": "date-time", "description": "Null for a CUMULATIVE meter (lifetime)."},
                 "periodEnd": {"type": ["string", "null"], "format": "date-time"},
                 "time": timestamp}},
+            "ThresholdRule": {"type": "object", "required": ["id", "meterId", "subject", "value", "percent", "createdAt"], "properties": {
+                "id": {"type": "string"}, "meterId": {"type": "string"}, "subject": nullable_string,
+                "value": nullable_string, "percent": nullable_string, "createdAt": timestamp}},
             "Entitlement": {"type": "object", "required": ["meterId", "subject", "limit", "enforcement", "updatedAt"], "properties": {
                 "meterId": {"type": "string"}, "subject": {"type": ["string", "null"], "description": "Null: the tenant-wide default."},
                 "limit": decimal, "enforcement": {"type": "string", "enum": ["HARD", "SOFT"]}, "updatedAt": timestamp}},

@@ -47,6 +47,7 @@ public struct MeterHTTPService: Service {
         EntitlementRoutes.register(on: router, environment: environment)
         EventRoutes.register(on: router, environment: environment)
         AccessRoutes.register(on: router, environment: environment)
+        EntitlementChangeRoutes.register(on: router, environment: environment)
         ConsoleRoutes.register(on: router, environment: environment)
         router.get("api/openapi.json") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.bytes)))

@@ -4,8 +4,7 @@ import MeterEngine
 import MeterWire
 
 /// Entitlement checks, the entitlement list and the notification long poll over HTTP (read role
-/// for the check and notifications, admin for the list). Entitlements are changed through the
-/// binary protocol and meterctl.
+/// for the check and notifications, admin for the list). Changes: `EntitlementChangeRoutes`.
 ///
 /// - `GET /api/v1/subjects/{subject}/entitlements/{meter}/value[?time=RFC3339]`: the check, in
 ///   the shape of OpenMeter's entitlement value (`hasAccess`, `balance`, `usage`, `overage`)

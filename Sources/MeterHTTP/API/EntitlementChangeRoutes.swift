@@ -1,0 +1,248 @@
+import HTTPTypes
+import Hummingbird
+import MeterCore
+import MeterEngine
+import MeterWire
+
+/// Changing entitlements, grants and threshold rules over HTTP (admin), the same engine calls as
+/// the binary protocol's methods 80-88 and meterctl:
+///
+/// - `PUT /api/v1/entitlements` `{"meter", "subject" (absent or null: the tenant-wide default),
+///   "limit" (decimal string), "enforcement": "HARD" | "SOFT"}`: sets (creates or replaces) one.
+/// - `DELETE /api/v1/entitlements?meter=M[&subject=S]`: removes one (no subject: the default).
+/// - `POST /api/v1/grants` `{"meter", "subject", "amount", "effectiveFrom"?, "expiresAt"?}`;
+///   `DELETE /api/v1/grants/{id}`.
+/// - `GET /api/v1/thresholds[?meter=]`; `POST /api/v1/thresholds` `{"meter", "subject"?,
+///   "value" | "percent"}`; `DELETE /api/v1/thresholds/{id}`.
+///
+/// Every body is parsed into an `EntitlementCommand` in synchronous code and the answer built on
+/// the writer: no `ExactDecimal` is held across an `await` (see `EntitlementCommand`).
+enum EntitlementChangeRoutes {
+    static func register(on router: Hummingbird.Router<BasicRequestContext>, environment: MeterHTTPEnvironment) {
+        router.put("api/v1/entitlements") { request, _ -> Response in
+            var request = request
+            return await answer { () throws(HTTPProblem) in
+                let principal = try await environment.principal(request, needs: .admin)
+                let fields = try JSONFields(try JSONFields.parse(try await environment.body(&request)), context: "the entitlement")
+                let command = try setCommand(fields, principal: principal)
+                return try await change(command, environment: environment) { change in
+                    change.entitlement.map(json) ?? "{}"
+                }
+            }
+        }
+        router.delete("api/v1/entitlements") { request, _ -> Response in
+            await answer { () throws(HTTPProblem) in
+                let principal = try await environment.principal(request, needs: .admin)
+                let parameters = FormDecoding.pairs(Substring(request.uri.query ?? ""))
+                for (key, _) in parameters where key != "meter" && key != "subject" {
+                    throw HTTPProblem(.invalidArgument, "unknown query parameter \"\(key.prefix(40))\"; known: meter, subject", reason: RejectionCode.invalidQuery.name)
+                }
+                guard let meter = parameters.last(where: { $0.key == "meter" })?.value, !meter.isEmpty else {
+                    throw HTTPProblem(.invalidArgument, "name the meter: ?meter=ID or event name", reason: RejectionCode.invalidQuery.name)
+                }
+                let subject = parameters.last(where: { $0.key == "subject" })?.value
+                let command = EntitlementCommand.removeEntitlement(tenantId: principal.tenantId, meter: MeterRoutes.reference(meter),
+                                                                   customerId: subject?.isEmpty == false ? subject : nil, actor: principal.actor ?? .bootstrap)
+                return try await change(command, environment: environment) { change in change.entitlement.map(json) ?? "{}" }
+            }
+        }
+        router.post("api/v1/grants") { request, _ -> Response in
+            var request = request
+            return await answer { () throws(HTTPProblem) in
+                let principal = try await environment.principal(request, needs: .admin)
+                let fields = try JSONFields(try JSONFields.parse(try await environment.body(&request)), context: "the grant")
+                let command = try grantCommand(fields, principal: principal)
+                return try await change(command, environment: environment, status: .created) { change in change.grant.map(json) ?? "{}" }
+            }
+        }
+        router.delete("api/v1/grants/:id") { request, context -> Response in
+            await answer { () throws(HTTPProblem) in
+                let principal = try await environment.principal(request, needs: .admin)
+                let command = EntitlementCommand.removeGrant(tenantId: principal.tenantId, grantId: context.parameters.get("id") ?? "",
+                                                             actor: principal.actor ?? .bootstrap)
+                return try await change(command, environment: environment) { change in change.grant.map(json) ?? "{}" }
+            }
+        }
+        router.get("api/v1/thresholds") { request, _ -> Response in
+            await answer { () throws(HTTPProblem) in
+                let principal = try await environment.principal(request, needs: .admin)
+                let parameters = FormDecoding.pairs(Substring(request.uri.query ?? ""))
+                for (key, _) in parameters where key != "meter" {
+                    throw HTTPProblem(.invalidArgument, "unknown query parameter \"\(key.prefix(40))\"; known: meter", reason: RejectionCode.invalidQuery.name)
+                }
+                let meter = parameters.last(where: { $0.key == "meter" }).map { MeterRoutes.reference($0.value) }
+                let tenantId = principal.tenantId
+                let text = try await call { () async throws(EngineError) in
+                    try await environment.engine.read { machine throws(MeterError) in
+                        let meterId = try meter.map { reference throws(MeterError) in try machine.meter(tenantId: tenantId, reference).id }
+                        var output = JSONOutput()
+                        output.beginObject()
+                        output.key("items")
+                        output.beginArray()
+                        for rule in machine.thresholdRules(tenantId: tenantId, meterId: meterId) { write(rule, to: &output) }
+                        output.endArray()
+                        output.endObject()
+                        return output.text
+                    }
+                }
+                return jsonResponse(text)
+            }
+        }
+        router.post("api/v1/thresholds") { request, _ -> Response in
+            var request = request
+            return await answer { () throws(HTTPProblem) in
+                let principal = try await environment.principal(request, needs: .admin)
+                let fields = try JSONFields(try JSONFields.parse(try await environment.body(&request)), context: "the threshold rule")
+                let command = try thresholdCommand(fields, principal: principal)
+                return try await change(command, environment: environment, status: .created) { change in
+                    guard let rule = change.thresholdRule else { return "{}" }
+                    var output = JSONOutput()
+                    write(rule, to: &output)
+                    return output.text
+                }
+            }
+        }
+        router.delete("api/v1/thresholds/:id") { request, context -> Response in
+            await answer { () throws(HTTPProblem) in
+                let principal = try await environment.principal(request, needs: .admin)
+                let command = EntitlementCommand.removeThresholdRule(tenantId: principal.tenantId, ruleId: context.parameters.get("id") ?? "",
+                                                                     actor: principal.actor ?? .bootstrap)
+                return try await change(command, environment: environment) { change in
+                    guard let rule = change.thresholdRule else { return "{}" }
+                    var output = JSONOutput()
+                    write(rule, to: &output)
+                    return output.text
+                }
+            }
+        }
+    }
+
+    /// Writes the change; the JSON of what it changed is built on the writer.
+    private static func change(_ command: EntitlementCommand, environment: MeterHTTPEnvironment, status: HTTPResponse.Status = .ok,
+                               answer: @escaping (EntitlementChange) -> String) async throws(HTTPProblem) -> Response {
+        let text = try await call { () async throws(EngineError) in try await environment.engine.change(command, answer: answer) }
+        return jsonResponse(text, status: status)
+    }
+
+    // MARK: Parsing (synchronous: the decimals never cross an await)
+
+    private static func setCommand(_ fields: JSONFields, principal: HTTPPrincipal) throws(HTTPProblem) -> EntitlementCommand {
+        try fields.refuseUnknown(allowed: ["meter", "subject", "limit", "enforcement"])
+        let meter = try requiredString(fields, "meter")
+        let limit = try decimal(fields, "limit", required: true)!
+        let enforcementName = try fields.string("enforcement") ?? "HARD"
+        guard let enforcement = EntitlementEnforcement.allCases.first(where: { $0.name == enforcementName.uppercased() }) else {
+            throw HTTPProblem(.invalidArgument, "enforcement must be HARD or SOFT, got \"\(enforcementName.prefix(20))\"", reason: RejectionCode.invalidQuery.name)
+        }
+        let subject = try fields.string("subject")
+        return EntitlementCommand.setEntitlement(tenantId: principal.tenantId, meter: MeterRoutes.reference(meter),
+                                                 customerId: subject?.isEmpty == false ? subject : nil, limit: limit,
+                                                 enforcement: enforcement, actor: principal.actor ?? .bootstrap)
+    }
+
+    private static func grantCommand(_ fields: JSONFields, principal: HTTPPrincipal) throws(HTTPProblem) -> EntitlementCommand {
+        try fields.refuseUnknown(allowed: ["meter", "subject", "amount", "effectiveFrom", "expiresAt"])
+        let meter = try requiredString(fields, "meter")
+        let subject = try requiredString(fields, "subject")
+        let amount = try decimal(fields, "amount", required: true)!
+        return EntitlementCommand.addGrant(tenantId: principal.tenantId, meter: MeterRoutes.reference(meter), customerId: subject, amount: amount,
+                                           effectiveFromMilliseconds: try time(fields, "effectiveFrom"), expiresAtMilliseconds: try time(fields, "expiresAt"),
+                                           actor: principal.actor ?? .bootstrap)
+    }
+
+    private static func thresholdCommand(_ fields: JSONFields, principal: HTTPPrincipal) throws(HTTPProblem) -> EntitlementCommand {
+        try fields.refuseUnknown(allowed: ["meter", "subject", "value", "percent"])
+        let meter = try requiredString(fields, "meter")
+        let value = try decimal(fields, "value", required: false)
+        let percent = try decimal(fields, "percent", required: false)
+        let level: ThresholdLevel
+        switch (value, percent) {
+        case (let value?, nil): level = .absolute(value)
+        case (nil, let percent?): level = .percentOfEntitlement(percent)
+        default:
+            throw HTTPProblem(.invalidArgument, "give exactly one of \"value\" (usage) and \"percent\" (of the entitlement)", reason: RejectionCode.invalidQuery.name)
+        }
+        let subject = try fields.string("subject")
+        return EntitlementCommand.addThresholdRule(tenantId: principal.tenantId, meter: MeterRoutes.reference(meter),
+                                                   customerId: subject?.isEmpty == false ? subject : nil, level: level,
+                                                   actor: principal.actor ?? .bootstrap)
+    }
+
+    private static func requiredString(_ fields: JSONFields, _ name: String) throws(HTTPProblem) -> String {
+        guard let text = try fields.string(name), !text.isEmpty else {
+            throw HTTPProblem(.invalidArgument, "\"\(name)\" is required", reason: RejectionCode.invalidQuery.name)
+        }
+        return text
+    }
+
+    /// A decimal given as a JSON string ("1500.5") or number (read exactly, never via Double).
+    private static func decimal(_ fields: JSONFields, _ name: String, required: Bool) throws(HTTPProblem) -> ExactDecimal? {
+        let text: String
+        switch fields.value(name) {
+        case nil, .null?:
+            if required { throw HTTPProblem(.invalidArgument, "\"\(name)\" is required (a decimal such as \"1000\")", reason: RejectionCode.invalidQuery.name) }
+            return nil
+        case .string(let string)?: text = string
+        case .number(let number)?: text = number
+        case let other?:
+            throw HTTPProblem(.invalidArgument, "\"\(name)\" must be a decimal (string or number), not \(other.kindDescription)", reason: RejectionCode.invalidQuery.name)
+        }
+        do {
+            return try ExactDecimal(parsing: text)
+        } catch {
+            throw HTTPProblem(.invalidArgument, "\"\(name)\" \"\(text.prefix(40))\" is not a decimal with at most 9 fractional digits", reason: RejectionCode.invalidQuery.name)
+        }
+    }
+
+    private static func time(_ fields: JSONFields, _ name: String) throws(HTTPProblem) -> Int64? {
+        guard let text = try fields.string(name) else { return nil }
+        guard let milliseconds = CivilTime.parseRFC3339(text) else {
+            throw HTTPProblem(.invalidArgument, "\"\(name)\" \"\(text.prefix(40))\" is not an RFC 3339 time such as 2026-01-31T12:00:00Z", reason: RejectionCode.invalidQuery.name)
+        }
+        return milliseconds
+    }
+
+    // MARK: JSON
+
+    private static func json(_ entitlement: Entitlement) -> String {
+        var output = JSONOutput()
+        output.beginObject()
+        output.field("meterId", entitlement.definition.meterId)
+        output.field("subject", entitlement.definition.customerId)
+        output.field("limit", entitlement.definition.limit.description)
+        output.field("enforcement", entitlement.definition.enforcement.name)
+        output.field("updatedAt", CivilTime.rfc3339(milliseconds: entitlement.updatedAtMilliseconds))
+        output.endObject()
+        return output.text
+    }
+
+    private static func json(_ grant: Grant) -> String {
+        var output = JSONOutput()
+        output.beginObject()
+        output.field("id", grant.id)
+        output.field("meterId", grant.definition.meterId)
+        output.field("subject", grant.definition.customerId)
+        output.field("amount", grant.definition.amount.description)
+        output.field("effectiveFrom", CivilTime.rfc3339(milliseconds: grant.definition.effectiveFromMilliseconds))
+        output.field("expiresAt", grant.definition.expiresAtMilliseconds.map { CivilTime.rfc3339(milliseconds: $0) })
+        output.endObject()
+        return output.text
+    }
+
+    private static func write(_ rule: ThresholdRule, to output: inout JSONOutput) {
+        output.beginObject()
+        output.field("id", rule.id)
+        output.field("meterId", rule.definition.meterId)
+        output.field("subject", rule.definition.customerId)
+        switch rule.definition.level {
+        case .absolute(let value):
+            output.field("value", value.description)
+            output.field("percent", nil as String?)
+        case .percentOfEntitlement(let percent):
+            output.field("value", nil as String?)
+            output.field("percent", percent.description)
+        }
+        output.field("createdAt", CivilTime.rfc3339(milliseconds: rule.createdAtMilliseconds))
+        output.endObject()
+    }
+}
