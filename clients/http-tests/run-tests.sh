@@ -58,8 +58,10 @@ METERD_HTTP="$base" METERD_API_KEY="$key" METERD_SOCKET="$work/meterd.sock" pyth
 
 # The OpenAPI document against the running server (run in the temporary directory, where
 # schemathesis keeps its cache): no 5xx, documented status codes, content
-# types and response bodies that match their schemas.
+# types and response bodies that match their schemas. Revoking keys is left out (AccessRoutesTests
+# covers it): its stateful links would revoke the key this run authenticates with.
 (cd "$work" && schemathesis run "$base/api/openapi.json" --url "$base" --header "Authorization: Bearer $key" \
+    --exclude-operation-id revokeKey \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
     --max-examples 40 --seed 16 --no-color) || status=1
 
