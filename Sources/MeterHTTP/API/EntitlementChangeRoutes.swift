@@ -206,26 +206,13 @@ enum EntitlementChangeRoutes {
 
     private static func json(_ entitlement: Entitlement) -> String {
         var output = JSONOutput()
-        output.beginObject()
-        output.field("meterId", entitlement.definition.meterId)
-        output.field("subject", entitlement.definition.customerId)
-        output.field("limit", entitlement.definition.limit.description)
-        output.field("enforcement", entitlement.definition.enforcement.name)
-        output.field("updatedAt", CivilTime.rfc3339(milliseconds: entitlement.updatedAtMilliseconds))
-        output.endObject()
+        EntitlementRoutes.write(entitlement, to: &output)
         return output.text
     }
 
     private static func json(_ grant: Grant) -> String {
         var output = JSONOutput()
-        output.beginObject()
-        output.field("id", grant.id)
-        output.field("meterId", grant.definition.meterId)
-        output.field("subject", grant.definition.customerId)
-        output.field("amount", grant.definition.amount.description)
-        output.field("effectiveFrom", CivilTime.rfc3339(milliseconds: grant.definition.effectiveFromMilliseconds))
-        output.field("expiresAt", grant.definition.expiresAtMilliseconds.map { CivilTime.rfc3339(milliseconds: $0) })
-        output.endObject()
+        EntitlementRoutes.write(grant, to: &output)
         return output.text
     }
 

@@ -148,33 +148,39 @@ enum EntitlementRoutes {
         return output.text
     }
 
+    /// One entitlement as JSON (`subject` null for the tenant-wide default).
+    static func write(_ entitlement: Entitlement, to output: inout JSONOutput) {
+        output.beginObject()
+        output.field("meterId", entitlement.definition.meterId)
+        output.field("subject", entitlement.definition.customerId)
+        output.field("limit", entitlement.definition.limit.description)
+        output.field("enforcement", entitlement.definition.enforcement.name)
+        output.field("updatedAt", CivilTime.rfc3339(milliseconds: entitlement.updatedAtMilliseconds))
+        output.endObject()
+    }
+
+    /// One grant as JSON.
+    static func write(_ grant: Grant, to output: inout JSONOutput) {
+        output.beginObject()
+        output.field("id", grant.id)
+        output.field("meterId", grant.definition.meterId)
+        output.field("subject", grant.definition.customerId)
+        output.field("amount", grant.definition.amount.description)
+        output.field("effectiveFrom", CivilTime.rfc3339(milliseconds: grant.definition.effectiveFromMilliseconds))
+        output.field("expiresAt", time(grant.definition.expiresAtMilliseconds))
+        output.endObject()
+    }
+
     static func json(entitlements: [Entitlement], grants: [Grant]) -> String {
         var output = JSONOutput()
         output.beginObject()
         output.key("entitlements")
         output.beginArray()
-        for entitlement in entitlements {
-            output.beginObject()
-            output.field("meterId", entitlement.definition.meterId)
-            output.field("subject", entitlement.definition.customerId)
-            output.field("limit", entitlement.definition.limit.description)
-            output.field("enforcement", entitlement.definition.enforcement.name)
-            output.field("updatedAt", CivilTime.rfc3339(milliseconds: entitlement.updatedAtMilliseconds))
-            output.endObject()
-        }
+        for entitlement in entitlements { write(entitlement, to: &output) }
         output.endArray()
         output.key("grants")
         output.beginArray()
-        for grant in grants {
-            output.beginObject()
-            output.field("id", grant.id)
-            output.field("meterId", grant.definition.meterId)
-            output.field("subject", grant.definition.customerId)
-            output.field("amount", grant.definition.amount.description)
-            output.field("effectiveFrom", CivilTime.rfc3339(milliseconds: grant.definition.effectiveFromMilliseconds))
-            output.field("expiresAt", time(grant.definition.expiresAtMilliseconds))
-            output.endObject()
-        }
+        for grant in grants { write(grant, to: &output) }
         output.endArray()
         output.endObject()
         return output.text
