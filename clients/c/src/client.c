@@ -337,3 +337,16 @@ int meter_ping(meter_client *c, int64_t *round_trip_us, meter_error *error)
         *round_trip_us = mc_now_us() - start;
     return 0;
 }
+
+int mc_call_with_arena(meter_client *c, uint16_t method, mc_arena *arena, const ProtobufCMessage *request,
+                       const ProtobufCMessageDescriptor *response_descriptor, ProtobufCMessage **response,
+                       meter_error *error)
+{
+    if (arena->failed) {
+        mc_arena_free(arena);
+        return mc_fail(error, METER_INTERNAL, "", "out of memory");
+    }
+    int rc = mc_call(c, method, request, response_descriptor, response, error);
+    mc_arena_free(arena);
+    return rc;
+}

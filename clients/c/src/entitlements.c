@@ -12,14 +12,8 @@ int meter_set_entitlement(meter_client *c, meter_ref meter, const char *customer
     req.customer_id = mc_str(&a, customer_id);
     req.limit = mc_str(&a, limit);
     req.enforcement = soft ? METERD__V1__ENFORCEMENT__ENFORCEMENT_SOFT : METERD__V1__ENFORCEMENT__ENFORCEMENT_HARD;
-    if (a.failed) {
-        mc_arena_free(&a);
-        return mc_fail(error, METER_INTERNAL, "", "out of memory");
-    }
     Meterd__V1__SetEntitlementResponse *resp;
-    int rc = mc_call(c, MC_METHOD_SET_ENTITLEMENT, &req.base, &meterd__v1__set_entitlement_response__descriptor,
-                     (ProtobufCMessage **)&resp, error);
-    mc_arena_free(&a);
+    int rc = mc_call_with_arena(c, MC_METHOD_SET_ENTITLEMENT, &a, &req.base, &meterd__v1__set_entitlement_response__descriptor, (ProtobufCMessage **)&resp, error);
     if (rc)
         return rc;
     meterd__v1__set_entitlement_response__free_unpacked(resp, NULL);
@@ -37,14 +31,8 @@ int meter_check_entitlement(meter_client *c, meter_ref meter, const char *custom
     req.meter = mc_ref_to_pb(&a, meter);
     req.customer_id = mc_str(&a, customer_id);
     req.at_ms = at_ms;
-    if (a.failed) {
-        mc_arena_free(&a);
-        return mc_fail(error, METER_INTERNAL, "", "out of memory");
-    }
     Meterd__V1__CheckEntitlementResponse *resp;
-    int rc = mc_call(c, MC_METHOD_CHECK_ENTITLEMENT, &req.base, &meterd__v1__check_entitlement_response__descriptor,
-                     (ProtobufCMessage **)&resp, error);
-    mc_arena_free(&a);
+    int rc = mc_call_with_arena(c, MC_METHOD_CHECK_ENTITLEMENT, &a, &req.base, &meterd__v1__check_entitlement_response__descriptor, (ProtobufCMessage **)&resp, error);
     if (rc)
         return rc;
     check->has_access = resp->has_access ? 1 : 0;

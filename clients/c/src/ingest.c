@@ -103,14 +103,8 @@ int meter_ingest_batch(meter_client *c, const meter_event *events, size_t n, met
             req.events[i] = mc_event_to_pb(&a, &events[i]);
         req.n_events = n;
     }
-    if (a.failed) {
-        mc_arena_free(&a);
-        return mc_fail(error, METER_INTERNAL, "", "out of memory");
-    }
     Meterd__V1__IngestBatchResponse *resp;
-    int rc = mc_call(c, MC_METHOD_INGEST_BATCH, &req.base, &meterd__v1__ingest_batch_response__descriptor,
-                     (ProtobufCMessage **)&resp, error);
-    mc_arena_free(&a);
+    int rc = mc_call_with_arena(c, MC_METHOD_INGEST_BATCH, &a, &req.base, &meterd__v1__ingest_batch_response__descriptor, (ProtobufCMessage **)&resp, error);
     if (rc)
         return rc;
     if (resp->n_results != n) {

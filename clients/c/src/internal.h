@@ -140,6 +140,11 @@ struct meter_client {
 int mc_call(meter_client *client, uint16_t method, const ProtobufCMessage *request,
             const ProtobufCMessageDescriptor *response_descriptor, ProtobufCMessage **response,
             meter_error *error);
+/* mc_call for a request built in `arena`: fails with METER_INTERNAL when the arena ran out of
+ * memory while the request was built, and frees the arena either way. */
+int mc_call_with_arena(meter_client *client, uint16_t method, mc_arena *arena, const ProtobufCMessage *request,
+                       const ProtobufCMessageDescriptor *response_descriptor, ProtobufCMessage **response,
+                       meter_error *error);
 
 /* ---- Conversions between the public structs and protobuf-c messages ---- */
 

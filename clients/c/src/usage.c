@@ -92,14 +92,8 @@ int meter_query_usage(meter_client *c, const meter_query *q, meter_usage **out, 
     }
     req.n_group_filters = q->n_group_filters;
     req.group_filters = mc_filters_to_pb(&a, q->group_filters, q->n_group_filters);
-    if (a.failed) {
-        mc_arena_free(&a);
-        return mc_fail(error, METER_INTERNAL, "", "out of memory");
-    }
     Meterd__V1__QueryUsageResponse *resp;
-    int rc = mc_call(c, MC_METHOD_QUERY_USAGE, &req.base, &meterd__v1__query_usage_response__descriptor,
-                     (ProtobufCMessage **)&resp, error);
-    mc_arena_free(&a);
+    int rc = mc_call_with_arena(c, MC_METHOD_QUERY_USAGE, &a, &req.base, &meterd__v1__query_usage_response__descriptor, (ProtobufCMessage **)&resp, error);
     if (rc)
         return rc;
     rc = usage_from_pb(resp->meter, resp->rows, resp->n_rows, out, error);
@@ -118,14 +112,8 @@ int meter_current_usage(meter_client *c, meter_ref meter, const char *customer_i
     req.meter = mc_ref_to_pb(&a, meter);
     req.customer_id = mc_str(&a, customer_id);
     req.at_ms = at_ms;
-    if (a.failed) {
-        mc_arena_free(&a);
-        return mc_fail(error, METER_INTERNAL, "", "out of memory");
-    }
     Meterd__V1__CurrentUsageResponse *resp;
-    int rc = mc_call(c, MC_METHOD_CURRENT_USAGE, &req.base, &meterd__v1__current_usage_response__descriptor,
-                     (ProtobufCMessage **)&resp, error);
-    mc_arena_free(&a);
+    int rc = mc_call_with_arena(c, MC_METHOD_CURRENT_USAGE, &a, &req.base, &meterd__v1__current_usage_response__descriptor, (ProtobufCMessage **)&resp, error);
     if (rc)
         return rc;
     rc = usage_from_pb(resp->meter, &resp->row, resp->row ? 1 : 0, out, error);
