@@ -34,9 +34,7 @@ enum EntitlementChangeRoutes {
             await answer { () throws(HTTPProblem) in
                 let principal = try await environment.principal(request, needs: .admin)
                 let parameters = FormDecoding.pairs(Substring(request.uri.query ?? ""))
-                for (key, _) in parameters where key != "meter" && key != "subject" {
-                    throw HTTPProblem(.invalidArgument, "unknown query parameter \"\(key.prefix(40))\"; known: meter, subject", reason: RejectionCode.invalidQuery.name)
-                }
+                try EntitlementRoutes.refuseUnknown(parameters, known: ["meter", "subject"])
                 guard let meter = parameters.last(where: { $0.key == "meter" })?.value, !meter.isEmpty else {
                     throw HTTPProblem(.invalidArgument, "name the meter: ?meter=ID or event name", reason: RejectionCode.invalidQuery.name)
                 }
@@ -67,9 +65,7 @@ enum EntitlementChangeRoutes {
             await answer { () throws(HTTPProblem) in
                 let principal = try await environment.principal(request, needs: .admin)
                 let parameters = FormDecoding.pairs(Substring(request.uri.query ?? ""))
-                for (key, _) in parameters where key != "meter" {
-                    throw HTTPProblem(.invalidArgument, "unknown query parameter \"\(key.prefix(40))\"; known: meter", reason: RejectionCode.invalidQuery.name)
-                }
+                try EntitlementRoutes.refuseUnknown(parameters, known: ["meter"])
                 let meter = parameters.last(where: { $0.key == "meter" }).map { MeterRoutes.reference($0.value) }
                 let tenantId = principal.tenantId
                 let text = try await call { () async throws(EngineError) in

@@ -118,7 +118,7 @@ enum EntitlementRoutes {
         }
     }
 
-    private static func refuseUnknown(_ parameters: [(key: String, value: String)], known: Set<String>) throws(HTTPProblem) {
+    static func refuseUnknown(_ parameters: [(key: String, value: String)], known: Set<String>) throws(HTTPProblem) {
         for (key, _) in parameters where !known.contains(key) {
             throw HTTPProblem(.invalidArgument, "unknown query parameter \"\(key.prefix(40))\"; known: \(known.sorted().joined(separator: ", "))", reason: RejectionCode.invalidQuery.name)
         }
