@@ -7,12 +7,17 @@ import Darwin
 /// Durable, checksummed snapshots of the engine's state, one file per snapshot, so that
 /// startup replays only the log records after the newest snapshot and old segments can go.
 ///
-/// A snapshot is written to a `.tmp` file, fsynced, renamed into place and the directory
+/// A snapshot is written to a `.tmp` file (paced: its writeback is started chunk by chunk so
+/// that it never queues hundreds of megabytes ahead of the log's fdatasyncs), fsynced, renamed into place and the directory
 /// fsynced, so a crash leaves either the old set of snapshots or the new one, never a partial
 /// file under a real name. Loading still validates each file (magic, name, length, CRC-32C)
 /// and falls back to older snapshots past any that are damaged. Format: `SnapshotFormat.swift`
 /// and docs/log-format.md. Not thread-safe: the log's single writer owns it.
 public struct SnapshotStore: Sendable {
+    /// Bytes written between two writeback waits (`FileOperations.writePaced`): at most two
+    /// such chunks of a snapshot are dirty or in flight while the log syncs its groups.
+    static let writebackChunk = 2 << 20
+
     /// The directory holding the snapshot files.
     public let directory: String
     let files: FileOperations
@@ -35,7 +40,12 @@ public struct SnapshotStore: Sendable {
         let descriptor = try files.openFile(temporaryPath, flags: O_WRONLY | O_CREAT | O_TRUNC)
         do {
             try writeAll(SnapshotFormat.header(sequence: sequence, bytes: bytes), to: descriptor, at: 0, path: temporaryPath, files: files)
-            try writeAll(bytes, to: descriptor, at: Int64(SnapshotFormat.headerByteCount), path: temporaryPath, files: files)
+            let result: Result<Void, LogError> = bytes.withUnsafeBytes { buffer in
+                Result { () throws(LogError) in
+                    try files.writePaced(descriptor, buffer, at: Int64(SnapshotFormat.headerByteCount), chunk: Self.writebackChunk, path: temporaryPath)
+                }
+            }
+            try result.get()
             try files.synchronize(descriptor, path: temporaryPath)
         } catch {
             files.closeFile(descriptor)

@@ -8,7 +8,7 @@ struct MeterCompare: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "meter-compare",
         abstract: "Benchmark meterd against PostgreSQL and Redis (durable ingest, latency, queries, growth).",
-        subcommands: [Run.self, SmokeDatabases.self],
+        subcommands: [Run.self, SmokeDatabases.self, SnapshotPause.self],
         defaultSubcommand: Run.self)
 }
 

@@ -17,6 +17,10 @@ import MeterLog
 /// log position the writer had when it asked. The writer collects finished snapshots with
 /// `takeFinishedSnapshots()` and does the log retention itself (it owns the log).
 ///
+/// Serializing and writing a snapshot runs on a lower-priority thread (`BackgroundWork`) while
+/// the replica waits for it, and the file's writeback is paced (`SnapshotStore.write`), so that
+/// neither the CPU nor the disk queue is taken from the writer's group commits.
+///
 /// Memory: while a snapshot is serialized, the records the writer applies meanwhile wait in
 /// the queue (bounded by the writer's own rate times the snapshot's duration).
 final class SnapshotReplica: @unchecked Sendable {
@@ -154,13 +158,18 @@ final class SnapshotReplica: @unchecked Sendable {
     private func write(_ machine: MeterStateMachine) -> Finished {
         let sequence = machine.lastAppliedSequence
         beforeWrite?(sequence)
-        let bytes = machine.snapshot()
-        do {
-            try store.write(sequence: sequence, bytes: bytes)
-            try store.prune(keeping: 2)
-            return Finished(sequence: sequence, byteCount: bytes.count, error: nil)
-        } catch {
-            return Finished(sequence: sequence, byteCount: bytes.count, error: "\(error)")
+        // The replica waits meanwhile (records the writer applies queue up), so the machine
+        // is not touched by two threads at once.
+        let store = store
+        return BackgroundWork.run(name: "meterd-snapshot-write") {
+            let bytes = machine.snapshot()
+            do {
+                try store.write(sequence: sequence, bytes: bytes)
+                try store.prune(keeping: 2)
+                return Finished(sequence: sequence, byteCount: bytes.count, error: nil)
+            } catch {
+                return Finished(sequence: sequence, byteCount: bytes.count, error: "\(error)")
+            }
         }
     }
 }

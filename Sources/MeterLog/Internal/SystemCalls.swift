@@ -19,6 +19,15 @@ protocol SystemCalls: Sendable {
     func ftruncate(_ descriptor: Int32, _ length: off_t) -> Int32
     func rename(_ source: String, _ destination: String) -> Int32
     func unlink(_ path: String) -> Int32
+    /// Starts writing back `count` bytes at `offset` (Linux `sync_file_range`); with `wait`,
+    /// first waits for writeback already under way in that range and then for this one. A hint
+    /// for pacing large writes: durability still comes from fsync/fdatasync.
+    func writeBack(_ descriptor: Int32, offset: off_t, count: off_t, wait: Bool) -> Int32
+}
+
+extension SystemCalls {
+    /// Substitutes (the tests' fault injectors) need not pace writes.
+    func writeBack(_ descriptor: Int32, offset: off_t, count: off_t, wait: Bool) -> Int32 { 0 }
 }
 
 /// The real system calls.
@@ -94,4 +103,21 @@ struct PosixSystemCalls: SystemCalls {
         Darwin.unlink(path)
         #endif
     }
+
+    func writeBack(_ descriptor: Int32, offset: off_t, count: off_t, wait: Bool) -> Int32 {
+        guard let syncFileRange = Self.syncFileRange else { return 0 }
+        // SYNC_FILE_RANGE_WAIT_BEFORE 1, SYNC_FILE_RANGE_WRITE 2, SYNC_FILE_RANGE_WAIT_AFTER 4.
+        return syncFileRange(descriptor, Int64(offset), Int64(count), wait ? 7 : 2)
+    }
+
+    /// glibc's `sync_file_range`, which Swift's Glibc module does not export (it is declared
+    /// only under _GNU_SOURCE); looked up once. Nil elsewhere: pacing is then skipped.
+    private static let syncFileRange: (@convention(c) (Int32, Int64, Int64, UInt32) -> Int32)? = {
+        #if os(Linux)
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "sync_file_range") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (Int32, Int64, Int64, UInt32) -> Int32).self)
+        #else
+        return nil
+        #endif
+    }()
 }

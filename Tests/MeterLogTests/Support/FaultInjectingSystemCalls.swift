@@ -81,4 +81,13 @@ final class FaultInjectingSystemCalls: SystemCalls, @unchecked Sendable {
     }
 
     func unlink(_ path: String) -> Int32 { injected(.unlink) ? -1 : real.unlink(path) }
+
+    /// The writeback requests seen, in order (`offset`, `count`, whether it waited).
+    var writeBackCalls: [(offset: Int64, count: Int64, wait: Bool)] { lock.withLock { writeBacks } }
+    private var writeBacks: [(offset: Int64, count: Int64, wait: Bool)] = []
+
+    func writeBack(_ descriptor: Int32, offset: off_t, count: off_t, wait: Bool) -> Int32 {
+        lock.withLock { writeBacks.append((Int64(offset), Int64(count), wait)) }
+        return real.writeBack(descriptor, offset: offset, count: count, wait: wait)
+    }
 }
