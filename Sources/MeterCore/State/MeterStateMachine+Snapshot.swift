@@ -8,8 +8,10 @@ extension MeterStateMachine {
     /// The whole state as bytes. Deterministic: two state machines that applied the same
     /// records produce identical bytes (dictionaries are written in sorted key order), which is
     /// how replay determinism is checked. The log wraps these bytes with a checksum.
-    public func snapshot() -> [UInt8] {
-        var writer = BinaryWriter(capacity: 1 << 16)
+    /// `expectedByteCount` (for example the previous snapshot's size) is reserved up front, so
+    /// that a large state is not copied again at every doubling of the buffer.
+    public func snapshot(expectedByteCount: Int = 1 << 16) -> [UInt8] {
+        var writer = BinaryWriter(capacity: max(1 << 16, expectedByteCount))
         writer.write(varint: Self.snapshotFormatVersion)
         writer.write(varint: nextMeterNumber)
         writer.write(signed: highWaterMilliseconds)

@@ -49,6 +49,8 @@ final class SnapshotReplica: @unchecked Sendable {
     private var busy = false
     private var thread: Thread?
     private let store: SnapshotStore
+    /// The size of the last snapshot, reserved (plus an eighth) for the next one.
+    private var lastByteCount = 0
     private let beforeWrite: (@Sendable (UInt64) -> Void)?
     /// Called (on the replica thread, with no lock held) after each snapshot finished, so the
     /// writer wakes up to collect it.
@@ -161,8 +163,9 @@ final class SnapshotReplica: @unchecked Sendable {
         // The replica waits meanwhile (records the writer applies queue up), so the machine
         // is not touched by two threads at once.
         let store = store
-        return BackgroundWork.run(name: "meterd-snapshot-write") {
-            let bytes = machine.snapshot()
+        let expectedByteCount = lastByteCount + lastByteCount / 8
+        let finished = BackgroundWork.run(name: "meterd-snapshot-write") {
+            let bytes = machine.snapshot(expectedByteCount: expectedByteCount)
             do {
                 try store.write(sequence: sequence, bytes: bytes)
                 try store.prune(keeping: 2)
@@ -171,5 +174,7 @@ final class SnapshotReplica: @unchecked Sendable {
                 return Finished(sequence: sequence, byteCount: bytes.count, error: "\(error)")
             }
         }
+        lastByteCount = finished.byteCount
+        return finished
     }
 }
