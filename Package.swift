@@ -26,6 +26,9 @@ let dependencies: [Package.Dependency] = [
     .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
     // TLS on TCP (docs/security.md), server and Swift client.
     .package(url: "https://github.com/apple/swift-nio-ssl", exact: "2.37.6"),
+    // Webhook delivery of threshold notifications (docs/entitlements.md): pooled keep-alive
+    // HTTP/1.1 and HTTPS on the server's own NIO event loops.
+    .package(url: "https://github.com/swift-server/async-http-client", exact: "1.37.0"),
 ]
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
@@ -39,6 +42,7 @@ let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-p
 let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummingbird")
 let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
 let nioSSL = Target.Dependency.product(name: "NIOSSL", package: "swift-nio-ssl")
+let asyncHTTPClient = Target.Dependency.product(name: "AsyncHTTPClient", package: "async-http-client")
 
 let package = Package(
     name: "meterd",
@@ -84,7 +88,7 @@ let package = Package(
                                                       .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         // meterd's services on the wire-server core, dispatching to the engine; its metrics.
         .target(name: "MeterServer", dependencies: ["MeterCore", "MeterEngine", "MeterWire", "MeterWireServer", "MeterOperations", "MeterProto", nioCore, nioPosix, swiftProtobuf,
-                                                  logging, metrics, serviceLifecycle, crypto]),
+                                                  logging, metrics, serviceLifecycle, crypto, asyncHTTPClient]),
         // The HTTP listener: JSON API (CloudEvents ingest, meters, usage query), OpenAPI document,
         // web console and /metrics, on the same engine as the binary protocol (docs/http-api.md).
         .target(name: "MeterHTTP", dependencies: ["MeterCore", "MeterEngine", "MeterServer", "MeterOperations", "MeterWire", "MeterWireServer", "MeterProto", "MeterClient",
@@ -103,7 +107,8 @@ let package = Package(
         // Batching ingestion next to a service: local socket, fsynced spool, forwarding with backoff.
         .target(name: "MeterSidecar", dependencies: ["MeterCore", "MeterClient", "MeterLog", "MeterWire", "MeterWireServer", "MeterProto", nioCore, nioPosix, swiftProtobuf, logging]),
         .executableTarget(name: "meter-sidecar", dependencies: ["MeterSidecar", "MeterClient", "MeterOperations", argumentParser, logging, metrics, serviceLifecycle, prometheus]),
-        .executableTarget(name: "meter-bench", dependencies: ["MeterCore", "MeterLog", "MeterEngine", "MeterServer", "MeterWireServer", "MeterClient", "MeterProto", "MeterWire", "MeterTestSupport", nioCore]),
+        .executableTarget(name: "meter-bench", dependencies: ["MeterCore", "MeterLog", "MeterEngine", "MeterServer", "MeterWireServer", "MeterClient", "MeterProto", "MeterWire", "MeterTestSupport", "MeterOperations", nioCore, hummingbird,
+                                                           .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         // Runs the engine alone in a child process for the crash tests.
         .executableTarget(name: "meter-engine-driver", dependencies: ["MeterCore", "MeterEngine", unixSignals]),
         // Shared by every test target, meter-bench and the comparison benchmark: the seeded

@@ -14,6 +14,7 @@ import MeterEngine
 //   swift run -c release meter-bench log [records] [directory]
 //   swift run -c release meter-bench remote SOCKET[,SOCKET...] [batches-per-writer] [writers] [batch-size]
 //   swift run -c release meter-bench entitlement [events-per-second] [seconds] [directory]
+//   swift run -c release meter-bench webhooks [notifications] [directory]
 
 /// Runs `body` to completion from synchronous top-level code. The top level stays synchronous
 /// (no `await`), so the main thread never parks in dispatch_main, which valgrind 3.19 cannot
@@ -86,7 +87,13 @@ case "entitlement":
                                            eventsPerSecond: rest.first.flatMap { Int($0) } ?? 100_000,
                                            seconds: rest.dropFirst().first.flatMap { Int($0) } ?? 10)
     }
+case "webhooks":
+    let rest = Array(arguments.dropFirst())
+    try blocking {
+        try await WebhookBenchmark.run(directory: rest.dropFirst().first ?? "./.build/bench-webhooks",
+                                       count: rest.first.flatMap { Int($0) } ?? 20_000)
+    }
 default:
-    print("unknown suite \(suite); known: core, dedup, engine, wire, decode, ingest, fsync, decimal, log, remote, entitlement")
+    print("unknown suite \(suite); known: core, dedup, engine, wire, decode, ingest, fsync, decimal, log, remote, entitlement, webhooks")
     exit(2)
 }

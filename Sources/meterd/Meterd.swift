@@ -160,7 +160,7 @@ struct Meterd: AsyncParsableCommand {
     @Option(name: .long, help: "Cluster mode: replicas of a new stream (default 3, one per NATS server).")
     var clusterReplicas: Int?
 
-    @Option(name: .long, help: ArgumentHelp("POST every threshold notification to this http:// URL (off by default), signed with --webhook-secret-file; progress is kept in DATA_DIR/webhook-outbox.", valueName: "url"))
+    @Option(name: .long, help: ArgumentHelp("POST every threshold notification to this http:// or https:// URL (off by default), signed with --webhook-secret-file; progress is kept in DATA_DIR/webhook-outbox.", valueName: "url"))
     var webhookUrl: String?
 
     @Option(name: .long, help: ArgumentHelp("File holding the webhook signing secret (its bytes, without a trailing newline); required with --webhook-url.", valueName: "path"))

@@ -8,8 +8,11 @@ import Foundation
 /// The durable part of webhook delivery. The notifications themselves are in the log and the
 /// state (numbered, replayed identically), so the outbox only records progress: every number up
 /// to `deliveredThrough` was delivered (2xx) or dead-lettered, and the dead letters with their
-/// attempts and last error. Rewritten atomically (temporary file, fsync, rename, directory
-/// fsync) after each notification is settled.
+/// attempts and last error. Rewritten (temporary file, rename) after each notification is
+/// settled, so a killed process redelivers at most the one in flight; made durable (fsync of
+/// the file and the directory) at the end of each page of notifications, on every dead letter,
+/// at least once a second and at shutdown, so a power loss redelivers at most that much, under
+/// the same delivery ids. Syncing every save capped delivery near 150 notifications/s.
 ///
 /// Format: text lines, `delivered-through N` then one `dead N ATTEMPTS ERROR` line per dead
 /// letter (the error with newlines replaced).
@@ -43,7 +46,9 @@ struct WebhookOutbox: Sendable, Equatable {
         return outbox
     }
 
-    func save(_ path: String) throws {
+    /// Replaces the file at `path` by this outbox; with `durable`, also syncs it and its
+    /// directory before and after the rename.
+    func save(_ path: String, durable: Bool) throws {
         var text = "delivered-through \(deliveredThrough)\n"
         for letter in deadLetters {
             text += "dead \(letter.number) \(letter.attempts) \(letter.lastError.replacingOccurrences(of: "\n", with: " "))\n"
@@ -62,12 +67,13 @@ struct WebhookOutbox: Sendable, Equatable {
             }
             offset += written
         }
-        guard fsync(descriptor) == 0 else {
+        guard !durable || fsync(descriptor) == 0 else {
             close(descriptor)
             throw OutboxError("fsync \(temporary): \(String(cString: strerror(errno)))")
         }
         close(descriptor)
         guard rename(temporary, path) == 0 else { throw OutboxError("rename \(temporary): \(String(cString: strerror(errno)))") }
+        guard durable else { return }
         let directory = (path as NSString).deletingLastPathComponent
         let directoryDescriptor = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY)
         if directoryDescriptor >= 0 {
