@@ -101,6 +101,29 @@ final class NotificationStreamEndToEndTests: XCTestCase {
         await watcher.close()
     }
 
+    func testCancellingAWatchGivesItsInFlightSlotBack() async throws {
+        // Two slots: if CANCEL did not end the server's streams (RESPONSE CANCELLED), the
+        // second round could not start (the client waits for a free slot) and would time out.
+        let server = try ServerProcess(self, arguments: ["--max-in-flight", "2"])
+        defer { XCTAssertEqual(server.stop(), 0) }
+        let admin = try await prepare(server)
+        try await ingest(admin, ["e1"])
+        let watcher = try await connect(server)
+        for round in 1...3 {
+            let first = NotificationCollector(watcher.watchNotifications(after: 0))
+            let second = NotificationCollector(watcher.watchNotifications(after: 0))
+            try await first.waitFor(count: 1)
+            try await second.waitFor(count: 1)
+            try await first.cancelAndWait()
+            try await second.cancelAndWait()
+            XCTAssertEqual(first.numbers + second.numbers, [1, 1], "round \(round)")
+        }
+        let health = try await watcher.call(.healthCheck, Meterd_V1_HealthCheckRequest(), as: Meterd_V1_HealthCheckResponse.self)
+        XCTAssertEqual(health.status, .serving)
+        await watcher.close()
+        await admin.close()
+    }
+
     func testMeterctlFollowPrintsEachNotificationAsItIsRaisedAndTheCursor() async throws {
         let server = try ServerProcess(self)
         defer { XCTAssertEqual(server.stop(), 0) }
