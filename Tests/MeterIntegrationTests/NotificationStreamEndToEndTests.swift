@@ -3,6 +3,7 @@ import MeterClient
 import MeterProto
 import MeterTestSupport
 import MeterWire
+import NIOCore
 import XCTest
 
 /// Entitlements/WatchNotifications through a real meterd child process: the backlog then live
@@ -121,6 +122,53 @@ final class NotificationStreamEndToEndTests: XCTestCase {
         let health = try await watcher.call(.healthCheck, Meterd_V1_HealthCheckRequest(), as: Meterd_V1_HealthCheckResponse.self)
         XCTAssertEqual(health.status, .serving)
         await watcher.close()
+        await admin.close()
+    }
+
+    func testAWatcherThatStopsReadingLosesNothingAndHoldsUpNoOne() async throws {
+        let server = try ServerProcess(self)
+        defer { XCTAssertEqual(server.stop(), 0) }
+        let admin = try await prepare(server)
+        // 6,000 notifications: 1,000 customers x 6 events, each event one crossing.
+        let customers = 1000
+        for round in 0..<6 {
+            let events = (0..<customers).map { SidecarEndToEndTests.event("r\(round)-c\($0)", customer: "c\($0)") }
+            let response = try await admin.ingestBatch(events)
+            XCTAssertEqual(response.accepted, UInt32(customers))
+        }
+        let total = UInt64(customers * 6)
+
+        // A watcher with a tiny receive buffer that does not read: the server's writes to it stall.
+        let slow = try RawWireClient(.unix(server.socketPath), timeoutSeconds: 30, receiveBufferBytes: 4096)
+        try slow.handshake()
+        try slow.send(WireFrame(type: .request, code: MethodID.watchNotifications.rawValue, streamId: 1,
+                                payload: try ProtobufPayload.encode(Meterd_V1_WatchNotificationsRequest())))
+        // Meanwhile another connection watches, and a new notification is raised and delivered.
+        let other = try await connect(server)
+        let live = NotificationCollector(other.watchNotifications(after: total - 2))
+        try await live.waitFor(count: 2)
+        try await ingest(admin, ["late-1"], customer: "late")
+        try await live.waitFor(count: 3)
+        XCTAssertEqual(live.numbers, [total - 1, total, total + 1])
+        try await live.cancelAndWait()
+
+        // Reading now: every notification, in order, each once, then CANCEL ends the stream.
+        var expected: UInt64 = 1
+        while expected <= total + 1 {
+            let frame = try XCTUnwrap(try slow.readFrame(), "the connection closed at \(expected)")
+            XCTAssertEqual(frame.type, .message, slow.goAwayReason(frame))
+            XCTAssertEqual(frame.streamId, 1)
+            let notification = try ProtobufPayload.decode(Meterd_V1_Notification.self, from: frame.payload)
+            guard notification.number == expected else {
+                return XCTFail("got notification \(notification.number), expected \(expected)")
+            }
+            expected += 1
+        }
+        try slow.send(WireFrame(type: .cancel, streamId: 1, payload: ByteBuffer()))
+        let end = try XCTUnwrap(try slow.readFrame())
+        XCTAssertEqual(end.type, .response)
+        XCTAssertEqual(StatusCode(rawValue: end.code), .cancelled)
+        await other.close()
         await admin.close()
     }
 
