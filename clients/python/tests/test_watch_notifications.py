@@ -4,6 +4,7 @@ SIGKILL restart with nothing missed and nothing twice, and the end of the stream
 
 from __future__ import annotations
 
+import asyncio
 import decimal
 import time
 
@@ -90,3 +91,34 @@ def test_shutdown_ends_the_stream_cleanly(meterd, transport):
         # meterd ends open streams with OK before its GOAWAY: the iteration simply stops.
         with pytest.raises(StopIteration):
             next(stream)
+
+
+def test_async_watch_backlog_live_cancel_and_resume(meterd, transport):
+    from meterclient import AsyncClient
+
+    async def scenario():
+        options = meterd.options(transport)
+        async with await AsyncClient.connect(meterd.address(transport), **options) as admin, \
+                await AsyncClient.connect(meterd.address(transport), **options) as watcher:
+            await admin.create_meter("api_call", "API calls", "COUNT")
+            for level in range(1, 4):
+                await admin.add_threshold_rule("api_call", value=decimal.Decimal(level))
+            await admin.ingest_batch([_event("a1")])
+
+            stream = watcher.watch_notifications(after=0, wait=20)
+            first = await anext(stream)                     # the backlog
+            await admin.ingest_batch([_event("a2")])        # raised while the stream is open
+            second = await anext(stream)
+            assert (first.number, second.number) == (1, 2)
+            await stream.aclose()                            # CANCEL, then RESPONSE CANCELLED
+            assert (await watcher.health()).serving
+
+            await admin.ingest_batch([_event("a3")])
+            resumed = watcher.watch_notifications(after=2, wait=20)
+            assert (await anext(resumed)).number == 3
+            await resumed.aclose()
+
+            with pytest.raises(NotFound):
+                await anext(watcher.watch_notifications(meter="no_such_meter", wait=20))
+
+    asyncio.run(scenario())
