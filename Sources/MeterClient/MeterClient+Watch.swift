@@ -14,6 +14,11 @@ extension MeterClient {
     /// this connection or a new one, call again with the number of the last notification
     /// received: nothing is missed and nothing comes twice.
     ///
+    /// The server sends the next notification only once the previous one reached the socket, but
+    /// this client reads as fast as they come and buffers what the consumer has not taken yet
+    /// (notifications are small; there is no client-side flow control). The stream holds one of
+    /// the connection's in-flight slots until it ends.
+    ///
     /// - Parameter meter: only this meter's notifications (nil: every meter's).
     public func watchNotifications(after: UInt64, meter: Meterd_V1_MeterReference? = nil) -> AsyncThrowingStream<Meterd_V1_Notification, any Error> {
         var request = Meterd_V1_WatchNotificationsRequest()
