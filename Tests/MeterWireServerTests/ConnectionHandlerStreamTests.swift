@@ -190,6 +190,20 @@ final class ConnectionHandlerStreamTests: XCTestCase {
         XCTAssertTrue(harness.streams.wasAskedToEnd(0), "the closed connection's stream handler was not stopped")
     }
 
+    func testAMessageOverTheClientsFrameLimitEndsTheStreamResourceExhausted() throws {
+        let harness = try ConnectionHarness()
+        try harness.handshake(maximumFrameBytes: UInt32(WireLimits.minimumFrameBytes))
+        try harness.send(harness.request(.watchNotifications, streamId: 3))
+        let oversized = send(Array(repeating: 7, count: WireLimits.minimumFrameBytes + 1), on: harness.streams[0])
+        XCTAssertEqual(oversized.value, false)
+        XCTAssertTrue(harness.streams.wasAskedToEnd(0))
+        harness.streams[0].finish(RPCReply(status: .ok, payload: ByteBuffer()))
+        let frames = try harness.writtenFrames()
+        XCTAssertEqual(frames.map(\.type), [.response], "the oversized message was written")
+        XCTAssertEqual(frames.first?.code, StatusCode.resourceExhausted.rawValue)
+        XCTAssertFalse(harness.isClosed)
+    }
+
     func testARefusedRoleEndsTheStreamAtOnce() throws {
         let harness = try ConnectionHarness(configure: { _ in })
         try harness.handshake()
