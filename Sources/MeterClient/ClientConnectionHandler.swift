@@ -9,6 +9,15 @@ enum ClientCommand: Sendable {
     case call(OutgoingCall)
     /// Send a PING and complete the promise when the matching PONG arrives.
     case ping(promise: EventLoopPromise<Void>, timeout: TimeAmount)
+    /// Send CANCEL for a server stream started with `.call` (ignored once it has ended).
+    case cancelStream(ClientStreamHandle)
+}
+
+/// Names one server-streaming call so that its caller can cancel it. Touched only on the
+/// channel's event loop after the call was written.
+final class ClientStreamHandle: @unchecked Sendable {
+    fileprivate var record: AnyObject?
+    init() {}
 }
 
 /// One request the client wants sent.
@@ -17,6 +26,10 @@ struct OutgoingCall: Sendable {
     var payload: ByteBuffer
     var promise: EventLoopPromise<WireFrame>
     var timeout: TimeAmount
+    /// For a server-streaming call: receives each MESSAGE payload, on the event loop, in order.
+    /// Such a call has no deadline; it ends with its RESPONSE (the promise) or a cancel.
+    var onMessage: (@Sendable (ByteBuffer) -> Void)? = nil
+    var streamHandle: ClientStreamHandle? = nil
 }
 
 /// The client end of one meterd connection: sits above the frame decoder and encoder.
@@ -80,6 +93,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     /// After the server's GOAWAY: the highest stream id it will still answer.
     private var lastStreamIdServerAnswers: UInt32?
     private var needsFlush = false
+    /// The server understands CANCEL (HandshakeAck.server_streams); an older one would take it
+    /// for a protocol error, and answers a streaming method UNIMPLEMENTED anyway.
+    private var serverStreams = false
 
     init(handshakePromise: EventLoopPromise<Meterd_V1_HandshakeAck>) {
         self.handshakePromise = handshakePromise
@@ -95,6 +111,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         case .ping(let pingPromise, let timeout):
             promise?.succeed(())
             startPing(pingPromise, timeout: timeout, context: context)
+        case .cancelStream(let handle):
+            promise?.succeed(())
+            cancelStream(handle, context: context)
         }
     }
 
@@ -129,8 +148,12 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         if record.isFinished {
             return  // cancelled by the caller before it got here
         }
-        record.timer = context.eventLoop.assumeIsolated().scheduleTask(in: call.timeout) { [self] in
-            self.expire(record)
+        if let handle = call.streamHandle {
+            handle.record = record
+        } else {
+            record.timer = context.eventLoop.assumeIsolated().scheduleTask(in: call.timeout) { [self] in
+                self.expire(record)
+            }
         }
         if outstandingCount < maximumInFlight {
             send(record, context: context)
@@ -164,6 +187,20 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             }
         }
         context.write(wrapOutboundOut(frame), promise: written)
+        needsFlush = true
+    }
+
+    /// The caller stopped listening to a server stream: a stream still waiting for a slot is
+    /// dropped; an open one gets CANCEL, and its final RESPONSE (CANCELLED) completes it.
+    private func cancelStream(_ handle: ClientStreamHandle, context: ChannelHandlerContext) {
+        guard let record = handle.record as? CallRecord, !record.isFinished else { return }
+        handle.record = nil
+        guard record.streamId != 0, inFlight[record.streamId] === record else {
+            record.finish(.failure(.status(code: .cancelled, message: "cancelled before it was sent", reason: "")))
+            return
+        }
+        guard serverStreams else { return }  // its RESPONSE (UNIMPLEMENTED) is on its way
+        context.write(wrapOutboundOut(WireFrame(type: .cancel, streamId: record.streamId, payload: ByteBuffer())), promise: nil)
         needsFlush = true
     }
 
@@ -221,7 +258,12 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             }
         case .goAway:
             receiveGoAway(frame, context: context)
-        case .request, .handshake:
+        case .message:
+            // A stream's message; one for a call no longer waited for is ignored.
+            if let record = inFlight[frame.streamId], let onMessage = record.call.onMessage {
+                onMessage(frame.payload)
+            }
+        case .request, .handshake, .cancel:
             failConnection(.protocolViolation("the server sent a \(frame.type) frame, which only clients send"), context: context)
         }
     }
@@ -250,6 +292,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         }
         if ack.maxInFlight > 0 { maximumInFlight = Int(ack.maxInFlight) }
         if ack.maxFrameBytes > 0 { maximumFrameBytes = Int(ack.maxFrameBytes) }
+        serverStreams = ack.serverStreams
         promise.succeed(ack)
     }
 

@@ -41,7 +41,7 @@ public final class MeterClient: Sendable {
     /// Who the server took this connection for: "key key_3" or "uid 1000".
     public let principal: String
 
-    private let channel: any Channel
+    let channel: any Channel
     private let isClosed = Mutex(false)
 
     private init(address: MeterAddress, channel: any Channel, acknowledgement: Meterd_V1_HandshakeAck) {

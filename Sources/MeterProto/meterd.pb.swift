@@ -585,6 +585,11 @@ public nonisolated struct Meterd_V1_HandshakeAck: Sendable {
   /// Who the server took the connection for: "key key_3" or "uid 1000" (a local user).
   public var principal: String = String()
 
+  /// The server speaks server streams (MESSAGE and CANCEL frames, docs/protocol.md "Server
+  /// streams"). A client sends CANCEL only when this is true: an older server would take the
+  /// unknown frame type for a protocol error.
+  public var serverStreams: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2433,6 +2438,51 @@ public nonisolated struct Meterd_V1_GetWebhookStatusResponse: Sendable {
   public init() {}
 }
 
+/// Entitlements.WatchNotifications (method 91, read): a server stream. The server sends every
+/// notification of the tenant numbered above after_number, oldest first, each in its own MESSAGE
+/// frame whose payload is a Notification, then each new one as it is raised, until the client
+/// sends CANCEL (final RESPONSE CANCELLED) or the server drains (final RESPONSE OK carrying a
+/// WatchNotificationsResponse). Resume on a new connection with the last number received.
+public nonisolated struct Meterd_V1_WatchNotificationsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var afterNumber: UInt64 = 0
+
+  /// Only this meter's notifications (by id or event name); unset: every meter's. NOT_FOUND
+  /// (METER_NOT_FOUND) when no meter matches.
+  public var meter: Meterd_V1_MeterReference {
+    get {_meter ?? Meterd_V1_MeterReference()}
+    set {_meter = newValue}
+  }
+  /// Returns true if `meter` has been explicitly set.
+  public var hasMeter: Bool {self._meter != nil}
+  /// Clears the value of `meter`. Subsequent reads from it will return its default value.
+  public mutating func clearMeter() {self._meter = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _meter: Meterd_V1_MeterReference? = nil
+}
+
+/// The payload of the RESPONSE with status 0 that ends a WatchNotifications stream (the server is
+/// shutting down or closing the connection).
+public nonisolated struct Meterd_V1_WatchNotificationsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Resume after this number: every notification of the stream numbered up to it was sent.
+  public var lastNumber: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "meterd.v1"
@@ -2525,7 +2575,7 @@ nonisolated extension Meterd_V1_Handshake: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Meterd_V1_HandshakeAck: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".HandshakeAck"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{3}server_version\0\u{3}max_frame_bytes\0\u{3}max_batch_events\0\u{3}max_in_flight\0\u{3}tenant_id\0\u{1}role\0\u{1}principal\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{3}server_version\0\u{3}max_frame_bytes\0\u{3}max_batch_events\0\u{3}max_in_flight\0\u{3}tenant_id\0\u{1}role\0\u{1}principal\0\u{3}server_streams\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2541,6 +2591,7 @@ nonisolated extension Meterd_V1_HandshakeAck: SwiftProtobuf.Message, SwiftProtob
       case 6: try { try decoder.decodeSingularStringField(value: &self.tenantID) }()
       case 7: try { try decoder.decodeSingularEnumField(value: &self.role) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.principal) }()
+      case 9: try { try decoder.decodeSingularBoolField(value: &self.serverStreams) }()
       default: break
       }
     }
@@ -2571,6 +2622,9 @@ nonisolated extension Meterd_V1_HandshakeAck: SwiftProtobuf.Message, SwiftProtob
     if !self.principal.isEmpty {
       try visitor.visitSingularStringField(value: self.principal, fieldNumber: 8)
     }
+    if self.serverStreams != false {
+      try visitor.visitSingularBoolField(value: self.serverStreams, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2583,6 +2637,7 @@ nonisolated extension Meterd_V1_HandshakeAck: SwiftProtobuf.Message, SwiftProtob
     if lhs.tenantID != rhs.tenantID {return false}
     if lhs.role != rhs.role {return false}
     if lhs.principal != rhs.principal {return false}
+    if lhs.serverStreams != rhs.serverStreams {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -5788,6 +5843,75 @@ nonisolated extension Meterd_V1_GetWebhookStatusResponse: SwiftProtobuf.Message,
     if lhs.deadLettered != rhs.deadLettered {return false}
     if lhs.deadLetters != rhs.deadLetters {return false}
     if lhs.lastNotificationNumber != rhs.lastNotificationNumber {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Meterd_V1_WatchNotificationsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WatchNotificationsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}after_number\0\u{1}meter\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.afterNumber) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._meter) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.afterNumber != 0 {
+      try visitor.visitSingularUInt64Field(value: self.afterNumber, fieldNumber: 1)
+    }
+    try { if let v = self._meter {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Meterd_V1_WatchNotificationsRequest, rhs: Meterd_V1_WatchNotificationsRequest) -> Bool {
+    if lhs.afterNumber != rhs.afterNumber {return false}
+    if lhs._meter != rhs._meter {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Meterd_V1_WatchNotificationsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WatchNotificationsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}last_number\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.lastNumber) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.lastNumber != 0 {
+      try visitor.visitSingularUInt64Field(value: self.lastNumber, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Meterd_V1_WatchNotificationsResponse, rhs: Meterd_V1_WatchNotificationsResponse) -> Bool {
+    if lhs.lastNumber != rhs.lastNumber {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -53,6 +53,7 @@ public final class MeterServer: Sendable, Service {
         IngestService(engine: engine, maximumBatchEvents: configuration.limits.maximumBatchEvents, metrics: metrics, quotas: quotas, observer: ingestObserver).register(with: &router)
         QueryService(engine: engine).register(with: &router)
         EntitlementService(engine: engine, webhooks: webhooks).register(with: &router)
+        NotificationWatch(engine: engine).register(with: &router)
         HealthService(engine: engine, version: configuration.serverVersion, startedAt: .now).register(with: &router)
         server = WireServer(configuration: configuration, router: router, threads: threads, observer: metrics, logger: logger)
     }

@@ -36,6 +36,8 @@ public struct MethodID: Hashable, Sendable, CustomStringConvertible {
     public static let removeThresholdRule = MethodID(88, "Entitlements/RemoveThresholdRule")
     public static let listNotifications = MethodID(89, "Entitlements/ListNotifications")
     public static let getWebhookStatus = MethodID(90, "Entitlements/GetWebhookStatus")
+    /// A server-streaming method: MESSAGE frames, then one RESPONSE (docs/protocol.md, "Server streams").
+    public static let watchNotifications = MethodID(91, "Entitlements/WatchNotifications")
 
     public static let all: [MethodID] = [
         .createMeter, .getMeter, .listMeters, .updateMeter, .archiveMeter, .ingest, .ingestBatch,
@@ -43,6 +45,7 @@ public struct MethodID: Hashable, Sendable, CustomStringConvertible {
         .createApiKey, .listApiKeys, .revokeApiKey, .listAuditEntries,
         .setEntitlement, .listEntitlements, .removeEntitlement, .addGrant, .removeGrant, .checkEntitlement,
         .addThresholdRule, .listThresholdRules, .removeThresholdRule, .listNotifications, .getWebhookStatus,
+        .watchNotifications,
     ]
 
     public init?(rawValue: UInt16) {

@@ -32,6 +32,12 @@ public enum FrameType: UInt8, Sendable {
     case ping = 5
     case pong = 6
     case goAway = 7
+    /// One message of a server stream (WatchNotifications): sent by the server zero or more
+    /// times on an open streaming REQUEST's stream id, before the RESPONSE that ends the stream.
+    case message = 8
+    /// Sent by a client to end one of its open server streams; the server answers with the
+    /// stream's final RESPONSE (CANCELLED). Ignored for any other stream id.
+    case cancel = 9
 
     /// The name docs/protocol.md uses, for GOAWAY reasons and errors.
     public var name: String {
@@ -43,14 +49,16 @@ public enum FrameType: UInt8, Sendable {
         case .ping: return "PING"
         case .pong: return "PONG"
         case .goAway: return "GOAWAY"
+        case .message: return "MESSAGE"
+        case .cancel: return "CANCEL"
         }
     }
 
     /// Frame types only a server sends; a client sending one breaks the protocol.
     public var isServerOnly: Bool {
         switch self {
-        case .response, .handshakeAck, .pong, .goAway: return true
-        case .request, .handshake, .ping: return false
+        case .response, .handshakeAck, .pong, .goAway, .message: return true
+        case .request, .handshake, .ping, .cancel: return false
         }
     }
 }

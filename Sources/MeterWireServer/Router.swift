@@ -42,7 +42,11 @@ public struct Router: Sendable {
     /// Called on the connection's event loop; calls its last argument once, from any thread,
     /// with the reply. For the hot ingest path: no task, no hop through the thread pool.
     public typealias CompletionHandler = @Sendable (ByteBuffer, RequestContext, @escaping @Sendable (RPCReply) -> Void) -> Void
+    /// Called on the connection's event loop for a server-streaming method: sends MESSAGE frames
+    /// through the `ServerStream` and ends it with `finish` (once, from any thread).
+    public typealias StreamingHandler = @Sendable (ByteBuffer, RequestContext, ServerStream) -> Void
     private var handlers: [UInt16: CompletionHandler] = [:]
+    private var streamingHandlers: [UInt16: StreamingHandler] = [:]
     /// When set, every known method's latency (call to reply) and reply status are reported.
     public var observer: (any WireServerObserver)?
     /// When set, every call is checked first (meterd: a revoked key, a role that does not allow
@@ -60,8 +64,28 @@ public struct Router: Sendable {
 
     /// Registers a handler that answers through a completion instead of a task.
     public mutating func register(_ method: MethodID, completion handler: @escaping CompletionHandler) {
-        precondition(handlers[method.rawValue] == nil, "method \(method) registered twice")
+        precondition(handlers[method.rawValue] == nil && streamingHandlers[method.rawValue] == nil, "method \(method) registered twice")
         handlers[method.rawValue] = handler
+    }
+
+    /// Registers a server-streaming method (docs/protocol.md, "Server streams").
+    public mutating func registerStreaming(_ method: MethodID, _ handler: @escaping StreamingHandler) {
+        precondition(handlers[method.rawValue] == nil && streamingHandlers[method.rawValue] == nil, "method \(method) registered twice")
+        streamingHandlers[method.rawValue] = handler
+    }
+
+    /// The streaming handler of `methodId`, or nil when it is not a streaming method. A call
+    /// `authorize` refuses ends at once with the refusal and no MESSAGE.
+    public func streamingHandler(for methodId: UInt16) -> StreamingHandler? {
+        guard let registered = streamingHandlers[methodId] else { return nil }
+        guard let authorize else { return registered }
+        return { payload, context, stream in
+            if let identity = context.identity, let refusal = authorize(identity, methodId) {
+                stream.finish(refusal)
+            } else {
+                registered(payload, context, stream)
+            }
+        }
     }
 
     /// The handler of `methodId`, or nil when no service registered it.

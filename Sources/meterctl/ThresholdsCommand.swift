@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import MeterClient
 import MeterProto
 
@@ -71,25 +72,47 @@ struct RemoveThresholdCommand: AsyncParsableCommand {
 struct NotificationsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "notifications",
-        abstract: "Print threshold notifications numbered after --after; with --follow, keep waiting for new ones.",
-        discussion: "Uses the ListNotifications long poll: resume a later run with --after set to the last number printed."
+        abstract: "Print threshold notifications numbered after --after; with --follow, keep printing new ones as they are raised.",
+        discussion: """
+            Without --follow, pages through ListNotifications. With --follow, watches the WatchNotifications \
+            stream: each notification is printed as it arrives, and the resume cursor goes to standard error \
+            ("cursor N") after each one and when the stream ends, so a later run resumes with --after N and \
+            gets exactly what it missed.
+            """
     )
 
     @OptionGroup var connection: ConnectionOptions
     @Option(help: ArgumentHelp("Only notifications numbered above this.", valueName: "number")) var after: UInt64 = 0
-    @Flag(help: "Keep waiting for new notifications (until interrupted).") var follow = false
+    @Flag(help: "Keep printing new notifications as they are raised (until interrupted).") var follow = false
 
     func run() async throws {
-        let (follow, json) = (follow, connection.json)
+        let json = connection.json
         var cursor = after
+        if follow {
+            try await connection.withClient { client in
+                do {
+                    for try await notification in client.watchNotifications(after: cursor) {
+                        print(json ? JSONOutput.object(ThresholdOutput.json(notification)).rendered() : ThresholdOutput.line(notification))
+                        cursor = notification.number
+                        FileHandle.standardError.write(Data("cursor \(cursor)\n".utf8))
+                        fflush(nil)
+                    }
+                } catch {
+                    FileHandle.standardError.write(Data("cursor \(cursor): the stream failed; resume with --after \(cursor)\n".utf8))
+                    throw error
+                }
+                FileHandle.standardError.write(Data("cursor \(cursor): the server ended the stream; resume with --after \(cursor)\n".utf8))
+            }
+            return
+        }
         try await connection.withClient { client in
             repeat {
-                let page = try await client.listNotifications(afterNumber: cursor, limit: 1000, waitMilliseconds: follow ? 25_000 : 0)
+                let page = try await client.listNotifications(afterNumber: cursor, limit: 1000, waitMilliseconds: 0)
                 for notification in page.notifications {
                     print(json ? JSONOutput.object(ThresholdOutput.json(notification)).rendered() : ThresholdOutput.line(notification))
                 }
                 cursor = Swift.max(cursor, page.lastNumber)
-                if !follow && page.notifications.count < 1000 { break }
+                if page.notifications.count < 1000 { break }
             } while true
         }
     }

@@ -64,6 +64,22 @@ final class MeterClientConnectionTests: XCTestCase {
         XCTAssertEqual(payload.map { String(format: "%02x", $0) }.joined(), golden)
     }
 
+    func testWatchingAServerWithoutStreamsFailsUnimplementedAndKeepsTheConnection() async throws {
+        // The fake is an older server: no HandshakeAck.server_streams, and method 91 unknown.
+        try await withConnection { client, _ in
+            do {
+                for try await notification in client.watchNotifications(after: 0) {
+                    XCTFail("a notification from a server that has no streams: \(notification)")
+                }
+                XCTFail("the watch ended without the server's UNIMPLEMENTED")
+            } catch let error as MeterClientError {
+                XCTAssertEqual(error.code, .unimplemented, "\(error)")
+            }
+            let meter = try await client.getMeter(MeterClient.reference("mtr_after_watch"))
+            XCTAssertEqual(meter.id, "mtr_after_watch")
+        }
+    }
+
     func testRepliesOutOfOrderAreMatchedByStreamId() async throws {
         try await withConnection { client, server in
             // The fake holds both requests until it has both, then answers the later one first.

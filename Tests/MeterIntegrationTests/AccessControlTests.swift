@@ -30,7 +30,8 @@ final class AccessControlTests: XCTestCase {
     static let allowed: [Meterd_V1_KeyRole: Set<MethodID>] = [
         .admin: Set(MethodID.all),
         .ingest: [.ingest, .ingestBatch],
-        .read: [.getMeter, .listMeters, .queryUsage, .currentUsage, .healthCheck, .serverInfo, .checkEntitlement, .listNotifications],
+        .read: [.getMeter, .listMeters, .queryUsage, .currentUsage, .healthCheck, .serverInfo, .checkEntitlement, .listNotifications,
+                .watchNotifications],
     ]
 
     /// Creates a key through the socket owner's connection (admin of `tenant` without a key).
@@ -96,6 +97,20 @@ final class AccessControlTests: XCTestCase {
                 } else {
                     XCTAssertEqual(status, .permissionDenied, "\(role) \(method)")
                 }
+            }
+            // WatchNotifications, a server stream: an allowed role gets an open stream (no
+            // notification exists, so nothing comes until CANCEL ends it CANCELLED).
+            let watch = WireFrame(type: .request, code: MethodID.watchNotifications.rawValue, streamId: stream,
+                                  payload: try ProtobufPayload.encode(Meterd_V1_WatchNotificationsRequest()))
+            try client.send(watch)
+            if Self.allowed[role]!.contains(.watchNotifications) {
+                try client.send(WireFrame(type: .cancel, streamId: stream, payload: ByteBuffer()))
+                let end = try XCTUnwrap(try client.readFrame())
+                XCTAssertEqual(end.type, .response, client.goAwayReason(end))
+                XCTAssertEqual(StatusCode(rawValue: end.code), .cancelled, "\(role) WatchNotifications")
+            } else {
+                let refusal = try XCTUnwrap(try client.readFrame())
+                XCTAssertEqual(StatusCode(rawValue: refusal.code), .permissionDenied, "\(role) WatchNotifications")
             }
         }
     }

@@ -14,10 +14,12 @@ final class ConnectionHarness {
     let channel = EmbeddedChannel()
     let socket = SocketStandIn()
     let answers = HeldAnswers()
+    let streams = HeldStreams()
 
     /// `maximumInFlight` and `configure` set the configuration; the router's methods are fixed.
     /// Health.Check answers when the test says (`answers`); Health.ServerInfo answers at once
     /// with a payload of as many bytes as its request carries in its first 4 bytes (or none).
+    /// Entitlements.WatchNotifications is a server stream the test drives (`streams`).
     init(maximumInFlight: Int = 64, configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
         var configuration = ServerConfiguration()
         configuration.limits.maximumInFlight = maximumInFlight
@@ -29,6 +31,8 @@ final class ConnectionHarness {
             let size = payload.getInteger(at: payload.readerIndex, as: UInt32.self).map(Int.init) ?? 0
             done(RPCReply(status: .ok, payload: ByteBuffer(repeating: 0xAB, count: size)))
         })
+        let streams = streams
+        router.registerStreaming(.watchNotifications) { _, _, stream in streams.hold(stream) }
         let operations = channel.pipeline.syncOperations
         try operations.addHandler(socket)
         try operations.addHandler(MessageToByteHandler(FrameEncoder()))
@@ -107,6 +111,27 @@ final class HeldAnswers: @unchecked Sendable {
         let completion = lock.withLock { completions[index] }
         completion(RPCReply(status: .ok, payload: ByteBuffer(bytes: payload)))
     }
+}
+
+/// Server streams opened on the harness, driven by the test: each records whether the
+/// connection asked it to end.
+final class HeldStreams: @unchecked Sendable {
+    private let lock = NSLock()
+    private var streams: [ServerStream] = []
+    private var ended: [Bool] = []
+
+    func hold(_ stream: ServerStream) {
+        let index = lock.withLock { () -> Int in
+            streams.append(stream)
+            ended.append(false)
+            return streams.count - 1
+        }
+        stream.onEnd { [self] in lock.withLock { ended[index] = true } }
+    }
+
+    var count: Int { lock.withLock { streams.count } }
+    subscript(index: Int) -> ServerStream { lock.withLock { streams[index] } }
+    func wasAskedToEnd(_ index: Int) -> Bool { lock.withLock { ended[index] } }
 }
 
 /// Stands in for the socket at the head of the pipeline: counts `read()` calls that reach it,

@@ -7,7 +7,7 @@ enum RolePermissions {
     static let ingestMethods: Set<UInt16> = [MethodID.ingest.rawValue, MethodID.ingestBatch.rawValue]
     static let readMethods: Set<UInt16> = Set([
         MethodID.getMeter, .listMeters, .queryUsage, .currentUsage, .healthCheck, .serverInfo,
-        .checkEntitlement, .listNotifications,
+        .checkEntitlement, .listNotifications, .watchNotifications,
     ].map(\.rawValue))
 
     static func allows(_ role: KeyRole, method: UInt16) -> Bool {

@@ -31,7 +31,14 @@ enum ClientFrameRules {
                     return "a PING needs an 8-byte payload, got \(frame.payload.readableBytes) bytes"
                 }
             }
-        case .response, .handshakeAck, .pong, .goAway:
+        case .cancel:
+            if !handshakeDone { return "the first frame must be a HANDSHAKE, got CANCEL" }
+            if frame.streamId == 0 { return "a CANCEL needs a non-zero stream id" }
+            if frame.code != 0 { return "a CANCEL needs code 0, got \(frame.code)" }
+            if frame.payload.readableBytes != 0 {
+                return "a CANCEL needs an empty payload, got \(frame.payload.readableBytes) bytes"
+            }
+        case .response, .handshakeAck, .pong, .goAway, .message:
             break  // server-only, refused above
         }
         return nil

@@ -43,6 +43,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var handlersRunning = 0
     private var lastStreamId: UInt32 = 0
     private var activeStreams = Set<UInt32>()
+    /// Open server streams (docs/protocol.md, "Server streams") by stream id, until their final
+    /// RESPONSE is handed to the channel. Each also counts in `inFlight` until that RESPONSE is
+    /// written.
+    private var openStreams: [UInt32: OpenStream] = [:]
     /// Largest payload the client accepts (from its handshake).
     private var clientMaximumFrameBytes = WireLimits().maximumFrameBytes
     /// A `read()` arrived while reading was held; issue it when reading may resume.
@@ -71,6 +75,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
     func channelInactive(context: ChannelHandlerContext) {
         handshakeTimer?.cancel()
         state = .closed
+        // Streaming handlers stop producing; their final replies are dropped.
+        for stream in openStreams.values { stream.server.requestEnd() }
         context.fireChannelInactive()
     }
 
@@ -120,7 +126,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
             if let identity { request(frame, identity: identity, context: context) }
         case .ping:
             write(WireFrame(type: .pong, streamId: frame.streamId, payload: frame.payload), context: context)
-        case .response, .handshakeAck, .pong, .goAway:
+        case .cancel:
+            cancelStream(frame.streamId)
+        case .response, .handshakeAck, .pong, .goAway, .message:
             break  // refused by ClientFrameRules
         }
     }
@@ -163,6 +171,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         acknowledgement.tenantID = tenantId
         acknowledgement.role = identity.role
         acknowledgement.principal = identity.name
+        acknowledgement.serverStreams = true
         write(WireFrame(type: .handshakeAck, payload: (try? ProtobufPayload.encode(acknowledgement)) ?? ByteBuffer()), context: context)
     }
 
@@ -190,6 +199,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
             return
         }
         lastStreamId = frame.streamId
+        if let streaming = router.streamingHandler(for: frame.code) {
+            openStream(frame, handler: streaming, identity: identity, context: context)
+            return
+        }
         guard let handler = router.handler(for: frame.code) else {
             write(responseFrame(RPCFailure(.unimplemented, "unknown method id \(frame.code)").reply, streamId: frame.streamId), context: context)
             return
@@ -231,6 +244,95 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
     }
 
+    // MARK: Server streams
+
+    /// One open server stream: the handler's `ServerStream`, why the connection ended it, and
+    /// how many of its MESSAGE frames are handed to the channel but not yet written.
+    private final class OpenStream {
+        let server: ServerStream
+        /// Replaces the handler's final reply: CANCELLED when the client sent CANCEL.
+        var finalReplyOverride: RPCReply?
+        var unwrittenMessages = 0
+
+        init(server: ServerStream) { self.server = server }
+    }
+
+    private func openStream(_ frame: WireFrame, handler: @escaping Router.StreamingHandler, identity: ConnectionIdentity,
+                            context: ChannelHandlerContext) {
+        guard inFlight < configuration.limits.maximumInFlight else {
+            let refusal = RPCFailure(.resourceExhausted, "more than \(configuration.limits.maximumInFlight) requests in flight on this connection; read the replies before sending more")
+            write(responseFrame(refusal.reply, streamId: frame.streamId), context: context)
+            return
+        }
+        inFlight += 1
+        activeStreams.insert(frame.streamId)
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        let streamId = frame.streamId
+        let server = ServerStream(
+            writeMessage: { payload, whenWritten in
+                Self.onLoop(eventLoop) {
+                    let (connection, context) = loopBound.value
+                    connection.streamMessage(payload, streamId: streamId, context: context, whenWritten: whenWritten)
+                }
+            },
+            finishCall: { reply in
+                Self.onLoop(eventLoop) {
+                    let (connection, context) = loopBound.value
+                    connection.streamFinished(reply, streamId: streamId, context: context)
+                }
+            })
+        openStreams[streamId] = OpenStream(server: server)
+        handler(frame.payload, RequestContext(tenantId: identity.tenantId, eventLoop: eventLoop, identity: identity), server)
+    }
+
+    private static func onLoop(_ eventLoop: any EventLoop, _ body: @escaping @Sendable () -> Void) {
+        if eventLoop.inEventLoop { body() } else { eventLoop.execute(body) }
+    }
+
+    private func streamMessage(_ payload: ByteBuffer, streamId: UInt32, context: ChannelHandlerContext,
+                               whenWritten: @escaping @Sendable (Bool) -> Void) {
+        guard let stream = openStreams[streamId], case .ready = state, !stream.server.isEnding else {
+            whenWritten(false)
+            return
+        }
+        guard payload.readableBytes <= clientMaximumFrameBytes else {
+            stream.finalReplyOverride = RPCFailure(.resourceExhausted, "a stream message (\(payload.readableBytes) bytes) exceeds the client's max_frame_bytes (\(clientMaximumFrameBytes))").reply
+            stream.server.requestEnd()
+            whenWritten(false)
+            return
+        }
+        stream.unwrittenMessages += 1
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        promise.futureResult.assumeIsolated().whenComplete { result in
+            stream.unwrittenMessages -= 1
+            if case .success = result { whenWritten(true) } else { whenWritten(false) }
+        }
+        context.writeAndFlush(wrapOutboundOut(WireFrame(type: .message, streamId: streamId, payload: payload)), promise: promise)
+    }
+
+    /// The handler ended its stream: the final RESPONSE goes out, and the stream stays in flight
+    /// until it is written.
+    private func streamFinished(_ reply: RPCReply, streamId: UInt32, context: ChannelHandlerContext) {
+        guard let stream = openStreams.removeValue(forKey: streamId) else { return }
+        if case .closed = state { return }
+        write(responseFrame(stream.finalReplyOverride ?? reply, streamId: streamId), context: context) { connection, context in
+            connection.inFlight -= 1
+            connection.activeStreams.remove(streamId)
+            connection.sendGoAwayIfDrained(context: context)
+        }
+    }
+
+    /// CANCEL from the client: the stream's handler is asked to stop, and its final RESPONSE
+    /// says CANCELLED. A stream id that is not an open server stream (already ended, a unary
+    /// request, never used) is ignored: the client may have sent CANCEL while the RESPONSE was
+    /// on its way.
+    private func cancelStream(_ streamId: UInt32) {
+        guard let stream = openStreams[streamId], !stream.server.isEnding else { return }
+        stream.finalReplyOverride = RPCFailure(.cancelled, "the stream was cancelled by the client").reply
+        stream.server.requestEnd()
+    }
+
     private func responseFrame(_ answer: RPCReply, streamId: UInt32) -> WireFrame {
         guard answer.payload.readableBytes <= clientMaximumFrameBytes else {
             let refusal = RPCFailure(.resourceExhausted, "the response (\(answer.payload.readableBytes) bytes) exceeds the client's max_frame_bytes (\(clientMaximumFrameBytes)); ask for less").reply
@@ -268,6 +370,12 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private func idle(context: ChannelHandlerContext) {
         // A connection waiting for its own replies (a big batch on a busy server) is not idle.
         guard handlersRunning == 0 else { return }
+        if !openStreams.isEmpty {
+            // A stream message unwritten for a whole idle period: the client does not read.
+            // Otherwise the streams wait for something to send: not idle.
+            if openStreams.values.contains(where: { $0.unwrittenMessages > 0 }) { close(context: context) }
+            return
+        }
         switch state {
         case .awaitingHandshake, .ready:
             // Replies unwritten for a whole idle period: the client does not read, so a GOAWAY
@@ -304,6 +412,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
         handshakeTimer?.cancel()
         state = .draining(reason: reason)
+        // Open streams end (each with its handler's final RESPONSE) before the GOAWAY.
+        for stream in openStreams.values { stream.server.requestEnd() }
         sendGoAwayIfDrained(context: context)
     }
 

@@ -476,6 +476,43 @@ typedef struct meter_entitlement_check {
 METER_API int meter_check_entitlement(meter_client *client, meter_ref meter, const char *customer_id,
                                       int64_t at_ms, meter_entitlement_check *check, meter_error *error);
 
+/* ----- Notifications: the WatchNotifications server stream ------------------------------- */
+
+/* One threshold crossing (docs/entitlements.md). The strings belong to the library and are
+ * valid only during the callback; copy what you keep. */
+typedef struct meter_notification {
+    uint64_t number;           /* 1, 2, 3... in log order for the whole server: the cursor */
+    const char *rule_id;
+    const char *meter_id;
+    const char *customer_id;
+    const char *threshold;     /* exact decimal text */
+    const char *usage;         /* exact decimal text, right after the crossing */
+    int64_t period_start_ms;   /* 0 for a CUMULATIVE meter (lifetime) */
+    int64_t period_end_ms;
+    uint64_t sequence;         /* the crossing record's log position */
+    int64_t at_ms;
+} meter_notification;
+
+/* Called for each notification, oldest first. Return 0 to keep watching, non-zero to stop. */
+typedef int (*meter_notification_callback)(const meter_notification *notification, void *user);
+
+/* Entitlements.WatchNotifications (read role, docs/protocol.md "Server streams"): blocks the
+ * calling thread, calling callback for every notification of the tenant numbered above
+ * after_number (those already raised, then each new one as it is raised), until:
+ *  - callback returns non-zero: the library sends CANCEL, waits for the stream's end, and
+ *    returns METER_OK (the connection stays usable);
+ *  - the server ends the stream (it is shutting down): METER_OK; connect again and resume;
+ *  - an error: its status (METER_NOT_FOUND for an unknown meter, METER_UNAVAILABLE when the
+ *    connection broke, ...).
+ * meter: only that meter's notifications; a meter_ref with id and event_name both NULL for
+ * every meter. max_wait_ms > 0 fails with METER_DEADLINE_EXCEEDED (and closes
+ * the connection) when nothing arrives for that long; 0 waits as long as it takes. Resume,
+ * after a reconnect or a server restart, with the number of the last notification received:
+ * nothing is missed and nothing comes twice. */
+METER_API int meter_watch_notifications(meter_client *client, uint64_t after_number, meter_ref meter,
+                                        meter_notification_callback callback, void *user, int max_wait_ms,
+                                        meter_error *error);
+
 /* PING/PONG: measures a round trip (microseconds, may be NULL) and keeps the connection alive. */
 METER_API int meter_ping(meter_client *client, int64_t *round_trip_us, meter_error *error);
 

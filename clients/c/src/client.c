@@ -112,6 +112,7 @@ static int handshake(meter_client *c, const char *tenant, const char *credential
     c->max_in_flight = ack->max_in_flight ? ack->max_in_flight : 64;
     c->tenant = mc_strdup(ack->tenant_id);
     c->server_version = mc_strdup(ack->server_version);
+    c->server_streams = ack->server_streams ? 1 : 0;
     meterd__v1__handshake_ack__free_unpacked(ack, NULL);
     if (!c->tenant || !c->server_version)
         return mc_fail(error, METER_INTERNAL, "", "out of memory");
@@ -349,4 +350,74 @@ int mc_call_with_arena(meter_client *c, uint16_t method, mc_arena *arena, const 
     int rc = mc_call(c, method, request, response_descriptor, response, error);
     mc_arena_free(arena);
     return rc;
+}
+
+int mc_stream_call(meter_client *c, uint16_t method, const ProtobufCMessage *request,
+                   int (*on_message)(const uint8_t *payload, size_t length, void *user), void *user,
+                   int max_wait_ms, meter_error *error)
+{
+    mc_clear(error);
+    if (!c || c->conn.fd < 0)
+        return mc_fail(error, METER_UNAVAILABLE, "CONNECTION_CLOSED",
+                       "the connection is closed; connect again");
+    uint32_t stream = next_stream(c);
+    mc_header h = {.type = MC_FRAME_REQUEST, .code = method, .stream_id = stream};
+    size_t size;
+    uint8_t *frame = mc_frame_encode(&h, request, &size);
+    if (!frame)
+        return mc_fail(error, METER_INTERNAL, "", "out of memory");
+    int rc = send_frame(c, frame, size, mc_now_ms() + c->timeout_ms, error);
+    free(frame);
+    if (rc)
+        return rc;
+    int cancelled = 0;
+    for (;;) {
+        /* No deadline by default: a watch waits as long as it takes for the next notification. */
+        int64_t deadline = max_wait_ms > 0 ? mc_now_ms() + max_wait_ms : INT64_MAX / 4;
+        uint8_t *payload;
+        rc = read_frame(c, deadline, &h, &payload, error);
+        if (rc) {
+            mark_broken(c);
+            return rc;
+        }
+        if (h.type == MC_FRAME_MESSAGE && h.stream_id == stream) {
+            int stop = cancelled ? 0 : on_message(payload, h.length, user);
+            free(payload);
+            if (stop) {
+                cancelled = 1;
+                if (c->server_streams) {
+                    uint8_t cancel[MC_HEADER_SIZE];
+                    mc_header ch = {.type = MC_FRAME_CANCEL, .stream_id = stream};
+                    mc_header_encode(&ch, cancel);
+                    rc = send_frame(c, cancel, sizeof cancel, mc_now_ms() + c->timeout_ms, error);
+                    if (rc)
+                        return rc;
+                }
+            }
+            continue;
+        }
+        if (h.type == MC_FRAME_RESPONSE && h.stream_id == stream) {
+            if (cancelled && h.code == METER_CANCELLED)
+                h.code = 0;
+            if (h.code == 0)
+                mc_clear(error); /* a GOAWAY covering the stream may have filled it */
+            rc = h.code == 0 ? 0 : decode_response(&h, payload, NULL, NULL, error);
+            free(payload);
+            return rc;
+        }
+        if (h.type == MC_FRAME_GOAWAY) {
+            uint32_t last = 0;
+            rc = goaway_error(payload, h.length, "the server is closing the connection", &last, error);
+            free(payload);
+            if (last != 0 && last >= stream)
+                continue; /* the stream was accepted: its RESPONSE comes before the GOAWAY */
+            mark_broken(c);
+            return rc;
+        }
+        free(payload);
+        if (h.type == MC_FRAME_RESPONSE || h.type == MC_FRAME_PONG || h.type == MC_FRAME_MESSAGE)
+            continue; /* for an earlier, abandoned request */
+        mark_broken(c);
+        return mc_fail(error, METER_INTERNAL, "PROTOCOL", "unexpected frame type %u", h.type);
+    }
 }

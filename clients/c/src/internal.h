@@ -25,7 +25,9 @@ enum mc_frame_type {
     MC_FRAME_HANDSHAKE_ACK = 4,
     MC_FRAME_PING = 5,
     MC_FRAME_PONG = 6,
-    MC_FRAME_GOAWAY = 7
+    MC_FRAME_GOAWAY = 7,
+    MC_FRAME_MESSAGE = 8, /* server: one message of a server stream */
+    MC_FRAME_CANCEL = 9   /* client: end one of its server streams */
 };
 
 /* Method ids, carried in a REQUEST header's code. */
@@ -42,7 +44,8 @@ enum mc_method {
     MC_METHOD_HEALTH_CHECK = 48,
     MC_METHOD_SERVER_INFO = 49,
     MC_METHOD_SET_ENTITLEMENT = 80,
-    MC_METHOD_CHECK_ENTITLEMENT = 85
+    MC_METHOD_CHECK_ENTITLEMENT = 85,
+    MC_METHOD_WATCH_NOTIFICATIONS = 91
 };
 
 typedef struct mc_header {
@@ -130,6 +133,7 @@ struct meter_client {
     uint32_t max_in_flight;
     char *tenant;
     char *server_version;
+    int server_streams;        /* HandshakeAck.server_streams: CANCEL is safe to send */
 };
 
 /*
@@ -145,6 +149,18 @@ int mc_call(meter_client *client, uint16_t method, const ProtobufCMessage *reque
 int mc_call_with_arena(meter_client *client, uint16_t method, mc_arena *arena, const ProtobufCMessage *request,
                        const ProtobufCMessageDescriptor *response_descriptor, ProtobufCMessage **response,
                        meter_error *error);
+
+/*
+ * A server-streaming call (docs/protocol.md, "Server streams"): sends `request` as `method`, then
+ * calls on_message for every MESSAGE payload of its stream until the stream's RESPONSE. When
+ * on_message returns non-zero, sends CANCEL and keeps reading (without calling it again) until
+ * the RESPONSE (CANCELLED). Returns 0 when the stream ended OK or by the caller's cancel, else
+ * the status (from the ErrorDetail, or of the transport). max_wait_ms > 0: fail with
+ * METER_DEADLINE_EXCEEDED (the connection is closed) when no frame came for that long.
+ */
+int mc_stream_call(meter_client *client, uint16_t method, const ProtobufCMessage *request,
+                   int (*on_message)(const uint8_t *payload, size_t length, void *user), void *user,
+                   int max_wait_ms, meter_error *error);
 
 /* ---- Conversions between the public structs and protobuf-c messages ---- */
 

@@ -32,6 +32,7 @@ void test_golden(void);
 void test_fake(void);
 void test_live(void);
 void test_tls(void);
+void test_watch(void);
 
 /* A meterd child process (server.c). */
 typedef struct test_server {

@@ -16,6 +16,8 @@ int main(void)
     test_live();
     printf("== TLS to a live meterd\n");
     test_tls();
+    printf("== WatchNotifications on a live meterd\n");
+    test_watch();
     printf("%d passed, %d failed\n", test_passed, test_failed);
     return test_failed == 0 ? 0 : 1;
 }

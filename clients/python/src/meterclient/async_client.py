@@ -5,13 +5,14 @@ from __future__ import annotations
 import ssl as _ssl
 
 import asyncio
-from typing import Iterable, Mapping, Sequence
+from typing import AsyncIterator, Iterable, Mapping, Sequence
 
 from . import calls, errors, models
 from .address import parse_address
 from .async_connection import AsyncConnection
 from .handshake import resolve_api_key
-from .wire import DEFAULT_MAX_FRAME_BYTES
+from .proto import meterd_pb2 as pb
+from .wire import DEFAULT_MAX_FRAME_BYTES, Method
 
 
 class AsyncClient:
@@ -164,6 +165,26 @@ class AsyncClient:
     async def add_threshold_rule(self, reference: str, *, value=None, percent=None, customer: str | None = None):
         """See :meth:`meterclient.Client.add_threshold_rule`."""
         return await self._invoke(calls.add_threshold_rule(reference, value=value, percent=percent, customer=customer))
+
+    async def watch_notifications(self, after: int = 0, *, meter: str | None = None,
+                                  wait: float | None = None) -> AsyncIterator[models.Notification]:
+        """See :meth:`meterclient.Client.watch_notifications`: an async generator. Leaving the
+        ``async for`` and calling ``aclose()`` on it (or letting it be collected) sends CANCEL."""
+        request = pb.WatchNotificationsRequest(after_number=after)
+        if meter is not None:
+            request.meter.CopyFrom(models.meter_reference(meter))
+        connection = await self._current_connection()
+        stream = await connection.open_stream(Method.WATCH_NOTIFICATIONS, request.SerializeToString(), self.timeout)
+        try:
+            while True:
+                payload = await stream.next(wait)
+                if payload is None:
+                    return
+                message = pb.Notification()
+                message.ParseFromString(payload)
+                yield models.Notification.from_message(message)
+        finally:
+            await stream.cancel(self.timeout)
 
     async def health(self) -> models.Health:
         """See :meth:`meterclient.Client.health`."""

@@ -29,6 +29,7 @@ class AsyncConnection:
         self._decoder = decoder
         self._stream_ids = StreamIdAllocator()
         self._pending: dict[int, asyncio.Future] = {}
+        self._messages: dict[int, asyncio.Queue] = {}  # open server streams: MESSAGE payloads
         self._write_lock = asyncio.Lock()
         # Callers beyond the server's in-flight limit wait here instead of getting
         # RESOURCE_EXHAUSTED from the server.
@@ -99,6 +100,49 @@ class AsyncConnection:
         frame = await self._exchange(FrameType.PING, 0, payload, timeout)
         if frame.payload != payload:
             raise errors.ProtocolError("PONG payload differs from the PING's")
+
+    async def open_stream(self, method: int, payload: bytes, timeout: float) -> "AsyncServerStream":
+        """Send the REQUEST of a server-streaming method (docs/protocol.md, "Server streams").
+        The stream holds one in-flight slot until it has ended (see AsyncServerStream)."""
+        try:
+            async with asyncio.timeout(timeout):
+                await self._in_flight.acquire()
+        except TimeoutError as error:
+            raise errors.DeadlineExceeded(
+                f"timed out waiting for a free request slot on {self.address}") from error
+        try:
+            if self._failure is not None:
+                raise self._failure
+            if self._goaway is not None:
+                raise not_processed_error(self._goaway)
+            stream_id = self._stream_ids.allocate(self._pending)
+            future = asyncio.get_running_loop().create_future()
+            queue: asyncio.Queue = asyncio.Queue()
+            self._pending[stream_id] = future
+            self._messages[stream_id] = queue
+            try:
+                async with asyncio.timeout(timeout):
+                    async with self._write_lock:
+                        self._writer.write(encode_frame(FrameType.REQUEST, payload, code=method, stream_id=stream_id))
+                        await self._writer.drain()
+            except (OSError, RuntimeError, TimeoutError) as error:
+                self._fail(errors.ConnectionError(f"writing to {self.address} failed: {error}"))
+                raise self._failure from error
+        except BaseException:
+            self._in_flight.release()
+            raise
+        return AsyncServerStream(self, stream_id, future, queue)
+
+    async def _send_cancel(self, stream_id: int, timeout: float) -> None:
+        async with asyncio.timeout(timeout):
+            async with self._write_lock:
+                self._writer.write(encode_frame(FrameType.CANCEL, stream_id=stream_id))
+                await self._writer.drain()
+
+    def _end_stream(self, stream_id: int) -> None:
+        if self._messages.pop(stream_id, None) is not None:
+            self._pending.pop(stream_id, None)
+            self._in_flight.release()
 
     async def _exchange(self, frame_type: int, code: int, payload: bytes, timeout: float) -> Frame:
         try:
@@ -172,6 +216,12 @@ class AsyncConnection:
                 if stream_id > self._goaway.last_stream_id and not future.done():
                     future.set_exception(not_processed_error(self._goaway))
             return
+        if frame.frame_type == FrameType.MESSAGE:
+            queue = self._messages.get(frame.stream_id)
+            if queue is None:
+                raise errors.ProtocolError(f"stream message for unknown stream {frame.stream_id} from {self.address}")
+            queue.put_nowait(frame.payload)
+            return
         if frame.frame_type not in (FrameType.RESPONSE, FrameType.PONG):
             raise errors.ProtocolError(f"unexpected frame type {frame.frame_type} from {self.address}")
         future = self._pending.pop(frame.stream_id, None)
@@ -187,6 +237,68 @@ class AsyncConnection:
             if not future.done():
                 future.set_exception(self._failure)
         self._pending.clear()
+
+
+class AsyncServerStream:
+    """One open server stream of an AsyncConnection: its MESSAGE payloads in order, then its end."""
+
+    def __init__(self, connection: AsyncConnection, stream_id: int, future: asyncio.Future,
+                 queue: asyncio.Queue) -> None:
+        self._connection = connection
+        self.stream_id = stream_id
+        self._future = future
+        self._queue = queue
+        self._cancelled = False
+        self._ended = False
+
+    @property
+    def ended(self) -> bool:
+        return self._ended
+
+    async def next(self, wait: float | None = None) -> bytes | None:
+        """The next MESSAGE payload, or None once the stream ended OK (or CANCELLED after
+        :meth:`cancel`); another status raises its error. DeadlineExceeded after ``wait`` seconds
+        without a message (the stream stays open)."""
+        while True:
+            if not self._queue.empty():
+                return self._queue.get_nowait()
+            if self._future.done():
+                return self._finish()
+            getter = asyncio.ensure_future(self._queue.get())
+            done, _ = await asyncio.wait({getter, self._future}, timeout=wait,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if getter in done:
+                return getter.result()
+            getter.cancel()
+            if not done:
+                raise errors.DeadlineExceeded(f"no message from {self._connection.address} in time "
+                                              f"(stream {self.stream_id})")
+
+    def _finish(self) -> None:
+        self._ended = True
+        self._connection._end_stream(self.stream_id)
+        frame = self._future.result()  # raises the connection's failure
+        if frame.code == 0 or (self._cancelled and frame.code == 1):
+            return None
+        response_payload(frame)  # raises the status's error
+        return None
+
+    async def cancel(self, timeout: float = 10.0) -> None:
+        """Send CANCEL (when the server speaks streams) and wait for the stream's end, dropping
+        messages still on their way. A stream that has ended is left alone."""
+        if self._ended:
+            return
+        self._cancelled = True
+        try:
+            if self._connection.info.server_streams:
+                await self._connection._send_cancel(self.stream_id, timeout)
+            async with asyncio.timeout(timeout):
+                while await self.next() is not None:
+                    pass
+        except (errors.MeterError, TimeoutError, OSError):
+            if not self._ended:
+                self._ended = True
+                self._connection._end_stream(self.stream_id)
 
 
 async def _read_frame(reader: asyncio.StreamReader, decoder: FrameDecoder) -> Frame:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import ssl as _ssl
 
 import time
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Iterator, Mapping, Sequence
 
 from . import calls, errors, models
 from .address import parse_address
 from .connection import Connection
 from .handshake import resolve_api_key
-from .wire import DEFAULT_MAX_FRAME_BYTES
+from .proto import meterd_pb2 as pb
+from .wire import DEFAULT_MAX_FRAME_BYTES, Method
 
 
 class Client:
@@ -189,6 +190,49 @@ class Client:
         """Notifications numbered above ``after``, waiting up to ``wait_ms`` (at most 30000) for one."""
         return self._invoke(calls.list_notifications(after, limit, wait_ms),
                             timeout=None if wait_ms == 0 else self.timeout + wait_ms / 1000)
+
+    def watch_notifications(self, after: int = 0, *, meter: str | None = None,
+                            wait: float | None = None) -> Iterator[models.Notification]:
+        """Yield the notifications numbered above ``after``, oldest first: those already raised,
+        then each new one as the server raises it (WatchNotifications, a server stream).
+
+        Runs until the caller stops iterating (``break``, ``close()`` on the generator, or the
+        generator being dropped: the client then sends CANCEL and waits for the stream's end),
+        or the server ends the stream (it is shutting down: the iteration simply stops). To
+        resume, call again with the number of the last notification received: nothing is
+        missed and nothing comes twice, across reconnects and server restarts.
+
+        ``meter`` keeps only that meter's notifications (id or event name). ``wait`` bounds the
+        time to wait for the next notification (DeadlineExceeded, the stream then cancelled);
+        None waits as long as it takes.
+        """
+        request = pb.WatchNotificationsRequest(after_number=after)
+        if meter is not None:
+            request.meter.CopyFrom(models.meter_reference(meter))
+        connection = self._current_connection()
+        stream_id = connection.open_stream(Method.WATCH_NOTIFICATIONS, request.SerializeToString(), self.timeout)
+        ended = False
+        try:
+            while True:
+                deadline = time.monotonic() + (wait if wait is not None else 3600.0)
+                try:
+                    payload = connection.next_message(stream_id, deadline)
+                except errors.DeadlineExceeded:
+                    if wait is not None:
+                        raise
+                    continue
+                if payload is None:
+                    ended = True
+                    return
+                message = pb.Notification()
+                message.ParseFromString(payload)
+                yield models.Notification.from_message(message)
+        except errors.MeterError:
+            ended = not connection.usable
+            raise
+        finally:
+            if not ended:
+                connection.cancel_stream(stream_id, timeout=self.timeout)
 
     # ------------------------------------------------------------------------------------------
     # Health

@@ -8,6 +8,7 @@ reads and writes are continued; EINTR is retried (Python does it too, PEP 475).
 
 from __future__ import annotations
 
+import collections
 import select
 import ssl as ssl_module
 import socket
@@ -41,6 +42,7 @@ class Connection:
         self._waiting: set[int] = set()          # stream ids whose answer someone will collect
         self._answers: dict[int, Frame] = {}      # answers not yet collected
         self._abandoned: set[int] = set()          # timed-out stream ids: drop their answers
+        self._messages: dict[int, collections.deque] = {}  # open server streams: MESSAGE payloads
         self._reading = False
         self._goaway: GoAway | None = None
         self._failure: errors.MeterError | None = None
@@ -191,6 +193,112 @@ class Connection:
         return time.monotonic() - started
 
     # ------------------------------------------------------------------------------------------
+    # Server streams (docs/protocol.md, "Server streams")
+    # ------------------------------------------------------------------------------------------
+
+    def open_stream(self, method: int, payload: bytes, timeout: float) -> int:
+        """Send the REQUEST of a server-streaming method and return its stream id. The stream
+        holds one of the connection's in-flight slots until :meth:`next_message` returns None
+        (its RESPONSE arrived) or :meth:`cancel_stream` has finished."""
+        deadline = time.monotonic() + timeout
+        if not self._in_flight.acquire(timeout=timeout):
+            raise errors.DeadlineExceeded(f"timed out waiting for a free request slot on {self.address}")
+        try:
+            with self._state:
+                self._raise_if_unusable()
+                stream_id = self._stream_ids.allocate(self._in_use() | self._messages.keys())
+                self._messages[stream_id] = collections.deque()
+            try:
+                return self._send_stream_request(method, payload, stream_id, deadline)
+            except BaseException:
+                with self._state:
+                    self._messages.pop(stream_id, None)
+                raise
+        except BaseException:
+            self._in_flight.release()
+            raise
+
+    def _send_stream_request(self, method: int, payload: bytes, stream_id: int, deadline: float) -> int:
+        with self._state:
+            self._waiting.add(stream_id)
+        frame = encode_frame(FrameType.REQUEST, payload, code=method, stream_id=stream_id)
+        try:
+            with self._write_lock:
+                _send_all(self._socket, frame, deadline, self.address)
+        except errors.MeterError as error:
+            self._fail(error)
+            raise
+        return stream_id
+
+    def next_message(self, stream_id: int, deadline: float) -> bytes | None:
+        """The next MESSAGE payload of an open stream, or None once its RESPONSE ended it with
+        OK or CANCELLED (another status raises its error). Raises DeadlineExceeded when nothing
+        came before ``deadline``; the stream stays open, so the caller may wait again."""
+        while True:
+            with self._state:
+                while True:
+                    queue = self._messages.get(stream_id)
+                    if queue:
+                        return queue.popleft()
+                    if stream_id in self._answers:
+                        return self._end_stream(stream_id, self._answers.pop(stream_id))
+                    if self._failure is not None or self._goaway_without_answer(stream_id):
+                        self._forget_stream(stream_id)
+                        if self._failure is None:
+                            raise not_processed_error(self._goaway)
+                        raise self._failure
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise errors.DeadlineExceeded(f"no message from {self.address} in time (stream {stream_id})")
+                    if not self._reading:
+                        self._reading = True
+                        break
+                    self._state.wait(remaining)
+            try:
+                self._read_some(deadline)
+            finally:
+                with self._state:
+                    self._reading = False
+                    self._state.notify_all()
+
+    def cancel_stream(self, stream_id: int, timeout: float = 10.0) -> None:
+        """Send CANCEL and wait (dropping messages) for the stream's final RESPONSE. A stream
+        that already ended is left alone."""
+        with self._state:
+            if stream_id not in self._messages:
+                return
+        deadline = time.monotonic() + timeout
+        try:
+            # An older server does not know CANCEL (it would close the connection); it answers
+            # the streaming method UNIMPLEMENTED at once, so waiting for that is enough.
+            if self.info.server_streams:
+                with self._write_lock:
+                    _send_all(self._socket, encode_frame(FrameType.CANCEL, stream_id=stream_id), deadline, self.address)
+            while self.next_message(stream_id, deadline) is not None:
+                pass
+        except errors.MeterError:
+            with self._state:
+                if stream_id in self._messages:
+                    self._forget_stream(stream_id)
+                    self._abandoned.add(stream_id)
+
+    def _goaway_without_answer(self, stream_id: int) -> bool:
+        return self._goaway is not None and stream_id > self._goaway.last_stream_id
+
+    def _end_stream(self, stream_id: int, frame: Frame) -> None:
+        self._forget_stream(stream_id)
+        if frame.code == 1:  # CANCELLED: the end this client asked for
+            return None
+        response_payload(frame)  # raises the error of any other status
+        return None
+
+    def _forget_stream(self, stream_id: int) -> None:
+        """Called with the state lock held: the stream is over for this client."""
+        if self._messages.pop(stream_id, None) is not None:
+            self._waiting.discard(stream_id)
+            self._in_flight.release()
+
+    # ------------------------------------------------------------------------------------------
     # Reading
     # ------------------------------------------------------------------------------------------
 
@@ -254,6 +362,14 @@ class Connection:
     def _file(self, frame: Frame) -> None:
         if frame.frame_type == FrameType.GOAWAY:
             self._goaway = GoAway.from_frame(frame)
+            return
+        if frame.frame_type == FrameType.MESSAGE:
+            queue = self._messages.get(frame.stream_id)
+            if queue is not None:
+                queue.append(frame.payload)
+            elif frame.stream_id not in self._abandoned:
+                self._failure = errors.ProtocolError(
+                    f"stream message for unknown stream {frame.stream_id} from {self.address}")
             return
         if frame.frame_type not in (FrameType.RESPONSE, FrameType.PONG):
             self._failure = errors.ProtocolError(

@@ -62,7 +62,7 @@ def read_handshake_reply(frame: Frame, address: str) -> ConnectionInfo:
         ack.ParseFromString(frame.payload)
         return ConnectionInfo(ack.protocol_version, ack.server_version, ack.max_frame_bytes,
                               ack.max_batch_events, ack.max_in_flight, ack.tenant_id,
-                              _ROLE_NAMES.get(ack.role, ""), ack.principal)
+                              _ROLE_NAMES.get(ack.role, ""), ack.principal, ack.server_streams)
     if frame.frame_type == FrameType.GOAWAY:
         goaway = GoAway.from_frame(frame)
         if frame.code != 0:

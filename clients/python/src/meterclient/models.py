@@ -475,6 +475,8 @@ class ConnectionInfo:
     role: str = ""
     #: Who the server took the connection for: "key key_3" or "uid 1000".
     principal: str = ""
+    #: The server speaks server streams (WatchNotifications; CANCEL frames are safe to send).
+    server_streams: bool = False
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,8 @@ class FrameType(enum.IntEnum):
     PING = 5
     PONG = 6
     GOAWAY = 7
+    MESSAGE = 8   # server: one message of a server stream (WatchNotifications)
+    CANCEL = 9    # client: end one of its open server streams
 
 
 class Method(enum.IntEnum):
@@ -57,6 +59,7 @@ class Method(enum.IntEnum):
     LIST_THRESHOLD_RULES = 87
     REMOVE_THRESHOLD_RULE = 88
     LIST_NOTIFICATIONS = 89
+    WATCH_NOTIFICATIONS = 91  # a server stream (docs/protocol.md, "Server streams")
 
 
 @dataclass(frozen=True)

@@ -377,13 +377,14 @@ class Handshake(_message.Message):
     def __init__(self, protocol_version: _Optional[int] = ..., client_name: _Optional[str] = ..., tenant_id: _Optional[str] = ..., credential: _Optional[str] = ..., max_frame_bytes: _Optional[int] = ...) -> None: ...
 
 class HandshakeAck(_message.Message):
-    __slots__ = ["max_batch_events", "max_frame_bytes", "max_in_flight", "principal", "protocol_version", "role", "server_version", "tenant_id"]
+    __slots__ = ["max_batch_events", "max_frame_bytes", "max_in_flight", "principal", "protocol_version", "role", "server_streams", "server_version", "tenant_id"]
     MAX_BATCH_EVENTS_FIELD_NUMBER: _ClassVar[int]
     MAX_FRAME_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_IN_FLIGHT_FIELD_NUMBER: _ClassVar[int]
     PRINCIPAL_FIELD_NUMBER: _ClassVar[int]
     PROTOCOL_VERSION_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
+    SERVER_STREAMS_FIELD_NUMBER: _ClassVar[int]
     SERVER_VERSION_FIELD_NUMBER: _ClassVar[int]
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     max_batch_events: int
@@ -392,9 +393,10 @@ class HandshakeAck(_message.Message):
     principal: str
     protocol_version: int
     role: KeyRole
+    server_streams: bool
     server_version: str
     tenant_id: str
-    def __init__(self, protocol_version: _Optional[int] = ..., server_version: _Optional[str] = ..., max_frame_bytes: _Optional[int] = ..., max_batch_events: _Optional[int] = ..., max_in_flight: _Optional[int] = ..., tenant_id: _Optional[str] = ..., role: _Optional[_Union[KeyRole, str]] = ..., principal: _Optional[str] = ...) -> None: ...
+    def __init__(self, protocol_version: _Optional[int] = ..., server_version: _Optional[str] = ..., max_frame_bytes: _Optional[int] = ..., max_batch_events: _Optional[int] = ..., max_in_flight: _Optional[int] = ..., tenant_id: _Optional[str] = ..., role: _Optional[_Union[KeyRole, str]] = ..., principal: _Optional[str] = ..., server_streams: bool = ...) -> None: ...
 
 class HealthCheckRequest(_message.Message):
     __slots__ = []
@@ -822,6 +824,20 @@ class UsageRow(_message.Message):
     window_end_ms: int
     window_start_ms: int
     def __init__(self, window_start_ms: _Optional[int] = ..., window_end_ms: _Optional[int] = ..., customer_id: _Optional[str] = ..., group: _Optional[_Iterable[_Union[GroupValue, _Mapping]]] = ..., value: _Optional[str] = ..., has_value: bool = ..., event_count: _Optional[int] = ...) -> None: ...
+
+class WatchNotificationsRequest(_message.Message):
+    __slots__ = ["after_number", "meter"]
+    AFTER_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    METER_FIELD_NUMBER: _ClassVar[int]
+    after_number: int
+    meter: MeterReference
+    def __init__(self, after_number: _Optional[int] = ..., meter: _Optional[_Union[MeterReference, _Mapping]] = ...) -> None: ...
+
+class WatchNotificationsResponse(_message.Message):
+    __slots__ = ["last_number"]
+    LAST_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    last_number: int
+    def __init__(self, last_number: _Optional[int] = ...) -> None: ...
 
 class WebhookDeadLetter(_message.Message):
     __slots__ = ["attempts", "last_error", "number"]
