@@ -86,7 +86,9 @@ case "entitlement":
                                            eventsPerSecond: rest.first.flatMap { Int($0) } ?? 100_000,
                                            seconds: rest.dropFirst().first.flatMap { Int($0) } ?? 10)
     }
+case "thresholds":
+    ThresholdApplyBenchmark.run(records: arguments.dropFirst().first.flatMap { Int($0) } ?? 100)
 default:
-    print("unknown suite \(suite); known: core, dedup, engine, wire, decode, ingest, fsync, decimal, log, remote, entitlement")
+    print("unknown suite \(suite); known: core, dedup, engine, wire, decode, ingest, fsync, decimal, log, remote, entitlement, thresholds")
     exit(2)
 }

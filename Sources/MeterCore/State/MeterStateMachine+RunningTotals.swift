@@ -5,9 +5,11 @@ extension MeterStateMachine {
     /// One customer's usage in `period` (nil: the lifetime of a CUMULATIVE meter). Creates the
     /// meter's running totals and the customer's slot on first use (one fold); a period before
     /// the slot's (a late event, a check of the past) is folded as before.
-    func periodUsage(_ state: MeterState, tenantId: String, customerId: String, period: (start: Int64, end: Int64)?) throws(MeterError) -> ExactDecimal {
+    /// `customerIndex`: the customer's number in the tenant when the caller has it (saves a lookup).
+    func periodUsage(_ state: MeterState, tenantId: String, customerId: String, customerIndex: UInt32? = nil,
+                     period: (start: Int64, end: Int64)?) throws(MeterError) -> ExactDecimal {
         guard usesRunningTotals else { return try customerUsage(state, tenantId: tenantId, customerId: customerId, period: period) }
-        guard let customer = tenants[tenantId]?.customerIndex.value(for: customerId) else { return .zero }
+        guard let customer = customerIndex ?? tenants[tenantId]?.customerIndex.value(for: customerId) else { return .zero }
         // The checks the fold's query plan makes, in its order, so the errors are the same.
         let from = period?.start ?? UsageQuery.earliestMilliseconds
         let to = period?.end ?? UsageQuery.latestMilliseconds

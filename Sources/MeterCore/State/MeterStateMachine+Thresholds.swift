@@ -73,6 +73,8 @@ extension MeterStateMachine {
         // The last period computed: most events of a record fall in the same one (a calendar
         // computation per event otherwise).
         var lastPeriod: (meter: MeterState, start: Int64, end: Int64)?
+        // Percentage levels by rule and limit: most customers share a limit (the default's).
+        var levels: [PercentLevelKey: ExactDecimal] = [:]
         for candidate in candidates {
             let state = candidate.meter
             let period: (start: Int64, end: Int64)?
@@ -94,10 +96,10 @@ extension MeterStateMachine {
             guard !armed.isEmpty else { continue }
             // Usage the hour roll-up can no longer split by this period's bounds cannot be
             // decided; it is skipped the same way on every replay.
-            guard let usage = try? periodUsage(state, tenantId: tenantId, customerId: candidate.customerId, period: period) else { continue }
+            guard let usage = try? periodUsage(state, tenantId: tenantId, customerId: candidate.customerId, customerIndex: candidate.customerIndex, period: period) else { continue }
             for ruleId in armed {
                 let rule = entitlementState.rulesById[ruleId]!
-                guard let threshold = level(of: rule, customerId: candidate.customerId, atMilliseconds: atMilliseconds),
+                guard let threshold = level(of: rule, customerId: candidate.customerId, atMilliseconds: atMilliseconds, cache: &levels),
                       usage >= threshold else { continue }
                 let fired = FiredThreshold(ruleId: ruleId, customerId: candidate.customerId, periodStartMilliseconds: period?.start ?? .min)
                 guard entitlementState.fired.insert(fired).inserted else { continue }
@@ -112,7 +114,7 @@ extension MeterStateMachine {
 
     /// A rule's level in usage units: the absolute value, or the percentage of the customer's
     /// limit (entitlement plus grants effective at `atMilliseconds`); nil without an entitlement.
-    private func level(of rule: ThresholdRule, customerId: String, atMilliseconds: Int64) -> ExactDecimal? {
+    private func level(of rule: ThresholdRule, customerId: String, atMilliseconds: Int64, cache: inout [PercentLevelKey: ExactDecimal]) -> ExactDecimal? {
         switch rule.definition.level {
         case .absolute(let value):
             return value
@@ -120,10 +122,14 @@ extension MeterStateMachine {
             let definition = rule.definition
             guard let entitlement = entitlementState.entitlement(tenantId: definition.tenantId, meterId: definition.meterId, customerId: customerId),
                   let granted = try? grantedAmount(tenantId: definition.tenantId, meterId: definition.meterId, customerId: customerId, atMilliseconds: atMilliseconds),
-                  let limit = try? entitlement.definition.limit.adding(granted),
-                  let scaled = try? limit.multiplied(by: percent)
+                  let limit = try? entitlement.definition.limit.adding(granted)
             else { return nil }
-            return scaled.divided(by: 100)
+            let key = PercentLevelKey(ruleId: rule.id, limitUnits: limit.units)
+            if let known = cache[key] { return known }
+            guard let scaled = try? limit.multiplied(by: percent) else { return nil }
+            let level = scaled.divided(by: 100)
+            cache[key] = level
+            return level
         }
     }
 }
@@ -141,4 +147,10 @@ private struct ThresholdScope: Hashable {
     var meterId: String
     var customerIndex: UInt32
     var periodStart: Int64
+}
+
+/// A percentage rule and the limit it applies to: the level is a function of both.
+private struct PercentLevelKey: Hashable {
+    var ruleId: String
+    var limitUnits: Int128
 }

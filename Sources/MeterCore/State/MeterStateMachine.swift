@@ -33,8 +33,9 @@ public final class MeterStateMachine {
     /// Entitlements, grants, threshold rules and notifications (MeterStateMachine+Entitlements).
     var entitlementState = EntitlementState()
     /// False: usage for thresholds and checks is folded from the buckets every time, as before
-    /// running totals existed (tests compare both ways; see `RunningTotals`).
-    var usesRunningTotals = true
+    /// running totals existed (tests and `meter-bench thresholds` compare both ways; see
+    /// `RunningTotals`). Answers are the same either way; only their cost differs.
+    public var usesRunningTotals = true
     /// Non-nil while `apply(_:sequence:entitlementEffects:)` collects per-event effects.
     var collectedEffects: [EntitlementEffect?]?
 
