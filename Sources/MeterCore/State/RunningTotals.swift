@@ -17,7 +17,7 @@
 /// went into, as the fold does; billing period bounds are whole hours (the anchor is validated
 /// to be one), so rolling minutes into hours never moves a bucket to another period.
 ///
-/// Memory: one `RunningTotal` (about 100 bytes with the dictionary entry) per customer with
+/// Memory: one `RunningTotal` (96 bytes, 100-135 with the dictionary's key and spare room) per customer with
 /// usage on a meter that has an entitlement or a threshold rule, plus, for COUNT_UNIQUE, the
 /// distinct values of that customer's current period (the buckets hold them too).
 final class RunningTotals {
