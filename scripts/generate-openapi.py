@@ -65,6 +65,12 @@ event_result = {
         "outcome": {"type": "string", "enum": ["COUNTED", "NO_ACTIVE_METER", "FILTERED_OUT", "MISSING_VALUE", "OVERFLOW"]},
         "reason": {"type": "string", "description": "The rejection code, as in the binary protocol (`TIMESTAMP_TOO_OLD`, ...)."},
         "message": {"type": "string"},
+        "entitlement": {"type": "object", "required": ["hasAccess", "usage", "limit", "remaining", "crossed"],
+                        "description": "With ?entitlement_effects=true, for an accepted event on a meter with an entitlement for its customer: the entitlement right after the event.",
+                        "properties": {
+                            "hasAccess": {"type": "boolean"},
+                            "usage": {"type": "string"}, "limit": {"type": "string"}, "remaining": {"type": "string"},
+                            "crossed": {"type": "boolean", "description": "This event took usage from below the limit to the limit or above."}}},
     },
 }
 
@@ -341,6 +347,8 @@ document = {
         "/api/v1/events": {
             "post": {
                 "operationId": "ingestEvents", "summary": "Send one event or a batch",
+                "parameters": [{"name": "entitlement_effects", "in": "query", "schema": {"type": "string", "enum": ["true", "false"]},
+                                "description": "true: each accepted result on a meter with an entitlement for its customer carries `entitlement`."}],
                 "requestBody": {"required": True, "content": {
                     "application/cloudevents+json": {"schema": {"$ref": "#/components/schemas/CloudEvent"}},
                     "application/cloudevents-batch+json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/CloudEvent"}, "maxItems": 10000}},

@@ -93,11 +93,17 @@ extension MeterClient {
     /// pipelined, and their results merged in order. If one of them fails the error is thrown;
     /// some other batches may have been accepted, so retry the whole call (with the same event
     /// ids, which the server counts once).
-    public func ingestBatch(_ events: [Meterd_V1_Event], timeout: Duration? = nil) async throws(MeterClientError) -> Meterd_V1_IngestBatchResponse {
+    ///
+    /// `includeEntitlementEffects`: each accepted event on a meter with an entitlement for its
+    /// customer carries `entitlement` in its result (has access, usage, limit, remaining, and
+    /// whether this event crossed the limit), decided when the event was applied.
+    public func ingestBatch(_ events: [Meterd_V1_Event], includeEntitlementEffects: Bool = false,
+                            timeout: Duration? = nil) async throws(MeterClientError) -> Meterd_V1_IngestBatchResponse {
         let batchSize = max(1, serverLimits.maximumBatchEvents)
         if events.count <= batchSize {
             var request = Meterd_V1_IngestBatchRequest()
             request.events = events
+            request.includeEntitlementEffects = includeEntitlementEffects
             return try await call(.ingestBatch, request, as: Meterd_V1_IngestBatchResponse.self, timeout: timeout)
         }
         let starts = Array(stride(from: 0, to: events.count, by: batchSize))
@@ -107,6 +113,7 @@ extension MeterClient {
             for (index, start) in starts.enumerated() {
                 var request = Meterd_V1_IngestBatchRequest()
                 request.events = Array(events[start..<min(start + batchSize, events.count)])
+                request.includeEntitlementEffects = includeEntitlementEffects
                 group.addTask {
                     do throws(MeterClientError) {
                         return (index, .success(try await self.call(.ingestBatch, request, as: Meterd_V1_IngestBatchResponse.self, timeout: timeout)))

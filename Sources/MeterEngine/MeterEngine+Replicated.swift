@@ -17,7 +17,7 @@ extension MeterEngine {
                                  completion: @escaping @Sendable (Result<ReplicatedReply, EngineError>) -> Void) {
         switch record {
         case .eventsAccepted(let tenantId, _, let events):
-            submit(.ingest(tenantId: tenantId, events: events, encoded: EncodedEvents(events), reply: { completion($0.map(ReplicatedReply.events)) }))
+            submit(.ingest(tenantId: tenantId, events: events, encoded: EncodedEvents(events), effects: nil, reply: { completion($0.map(ReplicatedReply.events)) }))
         case .meterCreated(let definition, _):
             submit(.createMeter(definition, actor: actor, reply: { completion($0.map(ReplicatedReply.meter)) }))
         case .meterDisplayNameChanged(let tenantId, let meterId, let displayName, _):

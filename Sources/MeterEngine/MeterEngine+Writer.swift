@@ -120,8 +120,9 @@ extension MeterEngine {
                 continue
             }
             switch command {
-            case .ingest(let tenantId, let events, let encoded, let reply):
-                guard let finisher = screenIngest(tenantId: tenantId, events: events, encoded: encoded, now: now, reply: reply,
+            case .ingest(let tenantId, let events, let encoded, let effects, let reply):
+                guard let finisher = screenIngest(tenantId: tenantId, events: events, encoded: encoded, effects: effects, now: now, reply: reply,
+                                                  effectRequests: &group.effectRequests,
                                                   dedupRoom: &dedupRoom, ledger: &ledger, records: &group.records, logRecords: &group.logRecords, pendingIds: &pendingIds[tenantId, default: PendingEventIds(minimumCapacity: pendingCapacity, after: previousIds[tenantId])]) else { continue }
                 group.finishers.append(finisher)
             case .createMeter(let definition, let actor, let reply):
@@ -250,7 +251,7 @@ extension MeterEngine {
         } else {
             var outcomes: [ApplyOutcome] = []
             if let range = group.range {
-                outcomes = applyWritten(group.records, logRecords: group.logRecords, firstSequence: range.lowerBound)
+                outcomes = applyWritten(group.records, logRecords: group.logRecords, firstSequence: range.lowerBound, effectRequests: group.effectRequests)
             }
             for finisher in group.finishers { finisher(.success(outcomes)) }
         }
@@ -259,8 +260,9 @@ extension MeterEngine {
 
     /// Screens one ingest request; returns how to answer it once the group is durable.
     private func screenIngest(
-        tenantId: String, events: [UsageEvent], encoded: EncodedEvents, now: Int64,
-        reply: @escaping (Result<[EventResult], EngineError>) -> Void, dedupRoom: inout Int, ledger: inout SeriesLedger,
+        tenantId: String, events: [UsageEvent], encoded: EncodedEvents, effects: EntitlementEffects?, now: Int64,
+        reply: @escaping (Result<[EventResult], EngineError>) -> Void, effectRequests: inout [Int: EntitlementEffects],
+        dedupRoom: inout Int, ledger: inout SeriesLedger,
         records: inout [StateRecord], logRecords: inout [LogRecord], pendingIds: inout PendingEventIds
     ) -> Command.Finisher? {
         guard NameRules.isValidEventName(tenantId) else {
@@ -293,6 +295,7 @@ extension MeterEngine {
         dedupRoom -= accepted.count
         let recordIndex: Int? = accepted.isEmpty ? nil : records.count
         if !accepted.isEmpty {
+            if let effects { effectRequests[records.count] = effects }
             records.append(.eventsAccepted(tenantId: tenantId, acceptedAtMilliseconds: now, events: accepted))
             let payload = RecordCodec.eventsAcceptedPayload(
                 tenantId: tenantId, acceptedAtMilliseconds: now, encoded: encoded,
@@ -311,7 +314,14 @@ extension MeterEngine {
                 var next = 0
                 var results: [EventResult] = []
                 results.reserveCapacity(screening.count)
+                // The record's effects (one per accepted event) in request order.
+                let recordEffects = effects?.effects ?? []
+                var requestEffects: [EntitlementEffect?] = []
+                if effects != nil { requestEffects.reserveCapacity(screening.count) }
                 for screened in screening {
+                    if effects != nil {
+                        requestEffects.append(screened == .accept && next < recordEffects.count ? recordEffects[next] : nil)
+                    }
                     switch screened {
                     case .accept:
                         let applied = next < eventOutcomes.count ? eventOutcomes[next] : .noActiveMeter
@@ -323,6 +333,7 @@ extension MeterEngine {
                         results.append(.rejected(error))
                     }
                 }
+                effects?.effects = requestEffects
                 reply(.success(results))
             }
         }
@@ -427,11 +438,16 @@ extension MeterEngine {
 
     /// Applies records the log holds (durably, per the mode) at their positions, hands them to
     /// the snapshot replica and publishes the new status. Before any reply of their group.
-    private func applyWritten(_ records: [StateRecord], logRecords: [LogRecord], firstSequence: UInt64) -> [ApplyOutcome] {
+    private func applyWritten(_ records: [StateRecord], logRecords: [LogRecord], firstSequence: UInt64,
+                              effectRequests: [Int: EntitlementEffects] = [:]) -> [ApplyOutcome] {
         var outcomes: [ApplyOutcome] = []
         outcomes.reserveCapacity(records.count)
         for (offset, record) in records.enumerated() {
-            outcomes.append(machine.apply(record, sequence: firstSequence + UInt64(offset)))
+            if let effects = effectRequests[offset] {
+                outcomes.append(machine.apply(record, sequence: firstSequence + UInt64(offset), entitlementEffects: &effects.effects))
+            } else {
+                outcomes.append(machine.apply(record, sequence: firstSequence + UInt64(offset)))
+            }
         }
         replica.enqueue(.apply(records, firstSequence: firstSequence))
         recordsSinceSnapshot += UInt64(records.count)

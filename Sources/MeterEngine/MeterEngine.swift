@@ -115,13 +115,17 @@ public final class MeterEngine: @unchecked Sendable {
             }
         }
         let encoded = EncodedEvents(events)
-        return try await call { reply in .ingest(tenantId: tenantId, events: events, encoded: encoded, reply: reply) }
+        return try await call { reply in .ingest(tenantId: tenantId, events: events, encoded: encoded, effects: nil, reply: reply) }
     }
 
     /// `ingest` for callers that are not in an async context (the server's event loop):
     /// `completion` runs on the writer thread once the group is durable, with no hop through
     /// the concurrency thread pool. It must be quick (hand the result on, do not work in it).
-    public func ingest(tenantId: String = Tenant.defaultId, events: [UsageEvent],
+    ///
+    /// `entitlementEffects`, when given, receives each event's effect on its customer's
+    /// entitlement (`EntitlementEffect`, decided while the events are applied) before
+    /// `completion` runs; in cluster mode (where entitlements cannot be set yet) it stays empty.
+    public func ingest(tenantId: String = Tenant.defaultId, events: [UsageEvent], entitlementEffects: EntitlementEffects? = nil,
                        completion: @escaping @Sendable (Result<[EventResult], EngineError>) -> Void) {
         if let replicated = options.replicatedLog {
             replicate(replicated, .eventsAccepted(tenantId: tenantId, acceptedAtMilliseconds: EngineOptions.systemClock(), events: events),
@@ -129,7 +133,7 @@ public final class MeterEngine: @unchecked Sendable {
             return
         }
         let encoded = EncodedEvents(events)
-        submit(.ingest(tenantId: tenantId, events: events, encoded: encoded, reply: completion))
+        submit(.ingest(tenantId: tenantId, events: events, encoded: encoded, effects: entitlementEffects, reply: completion))
     }
 
     /// Creates a meter. Its backfill of retained events starts right after. With an `actor`,

@@ -1237,6 +1237,10 @@ public nonisolated struct Meterd_V1_IngestBatchRequest: Sendable {
 
   public var events: [Meterd_V1_Event] = []
 
+  /// When true, each ACCEPTED result of an event on a meter with an entitlement for its customer
+  /// carries `entitlement`: the entitlement's state right after that event (docs/entitlements.md).
+  public var includeEntitlementEffects: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1257,9 +1261,22 @@ public nonisolated struct Meterd_V1_EventResult: Sendable {
   /// For REJECTED: what is wrong with the event.
   public var message: String = String()
 
+  /// Only when the request set include_entitlement_effects, for an ACCEPTED event on a meter with
+  /// an entitlement for its customer (counted or not).
+  public var entitlement: Meterd_V1_EntitlementEffect {
+    get {_entitlement ?? Meterd_V1_EntitlementEffect()}
+    set {_entitlement = newValue}
+  }
+  /// Returns true if `entitlement` has been explicitly set.
+  public var hasEntitlement: Bool {self._entitlement != nil}
+  /// Clears the value of `entitlement`. Subsequent reads from it will return its default value.
+  public mutating func clearEntitlement() {self._entitlement = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _entitlement: Meterd_V1_EntitlementEffect? = nil
 }
 
 public nonisolated struct Meterd_V1_IngestBatchResponse: Sendable {
@@ -2483,6 +2500,33 @@ public nonisolated struct Meterd_V1_WatchNotificationsResponse: Sendable {
   public init() {}
 }
 
+/// What one accepted event did to its customer's entitlement on the event's meter (IngestBatch
+/// with include_entitlement_effects): decided when the event was applied, in the billing period
+/// containing the batch's accept time (the lifetime for a CUMULATIVE meter), with the grants
+/// effective then. Decimals as exact decimal text.
+public nonisolated struct Meterd_V1_EntitlementEffect: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var hasAccess_p: Bool = false
+
+  public var usage: String = String()
+
+  /// Entitlement limit plus effective grants.
+  public var limit: String = String()
+
+  /// limit - usage, never below 0.
+  public var remaining: String = String()
+
+  /// This event took usage from below the limit to the limit or above.
+  public var crossed: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "meterd.v1"
@@ -3694,7 +3738,7 @@ nonisolated extension Meterd_V1_IngestResponse: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Meterd_V1_IngestBatchRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".IngestBatchRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}events\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}events\0\u{3}include_entitlement_effects\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3703,6 +3747,7 @@ nonisolated extension Meterd_V1_IngestBatchRequest: SwiftProtobuf.Message, Swift
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.events) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.includeEntitlementEffects) }()
       default: break
       }
     }
@@ -3712,11 +3757,15 @@ nonisolated extension Meterd_V1_IngestBatchRequest: SwiftProtobuf.Message, Swift
     if !self.events.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.events, fieldNumber: 1)
     }
+    if self.includeEntitlementEffects != false {
+      try visitor.visitSingularBoolField(value: self.includeEntitlementEffects, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Meterd_V1_IngestBatchRequest, rhs: Meterd_V1_IngestBatchRequest) -> Bool {
     if lhs.events != rhs.events {return false}
+    if lhs.includeEntitlementEffects != rhs.includeEntitlementEffects {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3724,7 +3773,7 @@ nonisolated extension Meterd_V1_IngestBatchRequest: SwiftProtobuf.Message, Swift
 
 nonisolated extension Meterd_V1_EventResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".EventResult"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}status\0\u{1}outcome\0\u{1}reason\0\u{1}message\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}status\0\u{1}outcome\0\u{1}reason\0\u{1}message\0\u{1}entitlement\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3736,12 +3785,17 @@ nonisolated extension Meterd_V1_EventResult: SwiftProtobuf.Message, SwiftProtobu
       case 2: try { try decoder.decodeSingularEnumField(value: &self.outcome) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.reason) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.message) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._entitlement) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if self.status != .unspecified {
       try visitor.visitSingularEnumField(value: self.status, fieldNumber: 1)
     }
@@ -3754,6 +3808,9 @@ nonisolated extension Meterd_V1_EventResult: SwiftProtobuf.Message, SwiftProtobu
     if !self.message.isEmpty {
       try visitor.visitSingularStringField(value: self.message, fieldNumber: 4)
     }
+    try { if let v = self._entitlement {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3762,6 +3819,7 @@ nonisolated extension Meterd_V1_EventResult: SwiftProtobuf.Message, SwiftProtobu
     if lhs.outcome != rhs.outcome {return false}
     if lhs.reason != rhs.reason {return false}
     if lhs.message != rhs.message {return false}
+    if lhs._entitlement != rhs._entitlement {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -5912,6 +5970,56 @@ nonisolated extension Meterd_V1_WatchNotificationsResponse: SwiftProtobuf.Messag
 
   public static func ==(lhs: Meterd_V1_WatchNotificationsResponse, rhs: Meterd_V1_WatchNotificationsResponse) -> Bool {
     if lhs.lastNumber != rhs.lastNumber {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Meterd_V1_EntitlementEffect: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".EntitlementEffect"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}has_access\0\u{1}usage\0\u{1}limit\0\u{1}remaining\0\u{1}crossed\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.hasAccess_p) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.usage) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.limit) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.remaining) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.crossed) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.hasAccess_p != false {
+      try visitor.visitSingularBoolField(value: self.hasAccess_p, fieldNumber: 1)
+    }
+    if !self.usage.isEmpty {
+      try visitor.visitSingularStringField(value: self.usage, fieldNumber: 2)
+    }
+    if !self.limit.isEmpty {
+      try visitor.visitSingularStringField(value: self.limit, fieldNumber: 3)
+    }
+    if !self.remaining.isEmpty {
+      try visitor.visitSingularStringField(value: self.remaining, fieldNumber: 4)
+    }
+    if self.crossed != false {
+      try visitor.visitSingularBoolField(value: self.crossed, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Meterd_V1_EntitlementEffect, rhs: Meterd_V1_EntitlementEffect) -> Bool {
+    if lhs.hasAccess_p != rhs.hasAccess_p {return false}
+    if lhs.usage != rhs.usage {return false}
+    if lhs.limit != rhs.limit {return false}
+    if lhs.remaining != rhs.remaining {return false}
+    if lhs.crossed != rhs.crossed {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -93,7 +93,9 @@ case "webhooks":
         try await WebhookBenchmark.run(directory: rest.dropFirst().first ?? "./.build/bench-webhooks",
                                        count: rest.first.flatMap { Int($0) } ?? 20_000)
     }
+case "thresholds":
+    ThresholdApplyBenchmark.run(records: arguments.dropFirst().first.flatMap { Int($0) } ?? 100)
 default:
-    print("unknown suite \(suite); known: core, dedup, engine, wire, decode, ingest, fsync, decimal, log, remote, entitlement, webhooks")
+    print("unknown suite \(suite); known: core, dedup, engine, wire, decode, ingest, fsync, decimal, log, remote, entitlement, thresholds, webhooks")
     exit(2)
 }

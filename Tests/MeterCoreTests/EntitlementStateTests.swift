@@ -227,4 +227,53 @@ final class EntitlementStateTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("unsupported snapshot format version 5"), "\(error)")
         }
     }
+
+    /// Applies a batch asking for entitlement effects (one per event of the record).
+    private func ingestWithEffects(_ harness: Harness, _ events: [UsageEvent], now: Int64) -> (outcomes: [EventOutcome], effects: [EntitlementEffect?]) {
+        var effects: [EntitlementEffect?] = []
+        harness.sequence += 1
+        let record = StateRecord.eventsAccepted(tenantId: Tenant.defaultId, acceptedAtMilliseconds: now, events: events)
+        harness.records.append(record)
+        guard case .events(let outcomes) = harness.machine.apply(record, sequence: harness.sequence, entitlementEffects: &effects) else {
+            XCTFail("events not applied")
+            return ([], [])
+        }
+        return (outcomes, effects)
+    }
+
+    func testEntitlementEffectsReportTheCrossingEventAndNoAccessAfterIt() throws {
+        let harness = try setUpMeter()
+        set(harness, customer: "acme", limit: "10")
+        let first = ingestWithEffects(harness, [tokens("e1", 4), tokens("e2", 4, customer: "globex"), tokens("e3", 6), tokens("e4", 1)],
+                                      now: baseTime + minute)
+        XCTAssertEqual(first.effects.count, 4)
+        let below = try XCTUnwrap(first.effects[0])
+        XCTAssertEqual(below, EntitlementEffect(hasAccess: true, usage: decimal("4"), limit: decimal("10"), remaining: decimal("6"), crossed: false))
+        XCTAssertNil(first.effects[1], "globex has no entitlement")
+        let crossing = try XCTUnwrap(first.effects[2])
+        XCTAssertTrue(crossing.crossed)
+        XCTAssertFalse(crossing.hasAccess, "the event reaching a hard limit is accepted and ends access")
+        XCTAssertEqual(crossing.usage, decimal("10"))
+        XCTAssertEqual(crossing.remaining, .zero)
+        let after = try XCTUnwrap(first.effects[3])
+        XCTAssertFalse(after.hasAccess)
+        XCTAssertFalse(after.crossed, "only the event that reached the limit crossed it")
+        XCTAssertEqual(after.usage, decimal("11"))
+
+        // The next batch: still no access; a duplicate has no effect; a late event of the previous
+        // period does not change this period's usage.
+        let second = ingestWithEffects(harness, [tokens("e5", 1), tokens("e1", 4), tokens("e6", 3, at: baseTime - minute)], now: baseTime + 2 * minute)
+        XCTAssertEqual(second.outcomes, [.counted, .duplicate, .counted])
+        XCTAssertEqual(second.effects[0]?.hasAccess, false)
+        XCTAssertEqual(second.effects[0]?.usage, decimal("12"))
+        XCTAssertNil(second.effects[1])
+        XCTAssertEqual(second.effects[2]?.usage, decimal("12"))
+        XCTAssertEqual(second.effects[2]?.crossed, false)
+
+        // The same records without effects give the same state.
+        let replayed = MeterStateMachine()
+        for (offset, record) in harness.records.enumerated() { replayed.apply(record, sequence: UInt64(offset + 1)) }
+        XCTAssertEqual(replayed.snapshot(), harness.machine.snapshot())
+        XCTAssertEqual(try check(harness, at: baseTime + 3 * minute).usage, decimal("12"))
+    }
 }

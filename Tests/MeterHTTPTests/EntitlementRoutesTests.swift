@@ -14,6 +14,43 @@ final class EntitlementRoutesTests: XCTestCase {
         """
     }
 
+    /// `POST /api/v1/events?entitlement_effects=true`: each accepted result carries the
+    /// entitlement right after its event; without the parameter none does.
+    func testIngestReportsEntitlementEffectsWhenAsked() async throws {
+        let server = try HTTPTestServer(testCase: self)
+        let engine = server.engine
+        try await server.run { client in
+            try await client.execute(uri: "/api/v1/meters", method: .post, headers: jsonHeaders, body: ByteBuffer(string: guideMeter))
+            _ = try await engine.change(.setEntitlement(tenantId: Tenant.defaultId, meter: .eventName("tokens_used"), customerId: "acme",
+                                                        limit: ExactDecimal(100), enforcement: .hard, actor: .bootstrap)).entitlement
+            let batch = "[" + [Self.event("x1", tokens: 60), Self.event("x2", tokens: 40), Self.event("x3", tokens: 1)].joined(separator: ",") + "]"
+            try await client.execute(uri: "/api/v1/events?entitlement_effects=true", method: .post, headers: batchHeaders, body: ByteBuffer(string: batch)) { response in
+                XCTAssertEqual(response.status, .ok, response.text)
+                let results = response.json["results"] as? [[String: Any]] ?? []
+                let effects = results.map { $0["entitlement"] as? [String: Any] ?? [:] }
+                XCTAssertEqual(effects.count, 3)
+                XCTAssertEqual(effects.map { $0["usage"] as? String }, ["60", "100", "101"])
+                XCTAssertEqual(effects.map { $0["crossed"] as? Bool }, [false, true, false])
+                XCTAssertEqual(effects.map { $0["hasAccess"] as? Bool }, [true, false, false])
+                XCTAssertEqual(effects[1]["remaining"] as? String, "0")
+                XCTAssertEqual(effects[1]["limit"] as? String, "100")
+            }
+            try await client.execute(uri: "/api/v1/events", method: .post, headers: singleEventHeaders, body: ByteBuffer(string: Self.event("x4", tokens: 1))) { response in
+                XCTAssertEqual(response.status, .ok, response.text)
+                XCTAssertNil(response.json["entitlement"], "not asked for")
+            }
+            try await client.execute(uri: "/api/v1/events?entitlement_effects=true", method: .post, headers: singleEventHeaders, body: ByteBuffer(string: Self.event("x5", tokens: 1))) { response in
+                XCTAssertEqual(response.status, .ok, response.text)
+                XCTAssertEqual((response.json["entitlement"] as? [String: Any])?["usage"] as? String, "103")
+            }
+            for query in ["entitlement_effects=yes", "effects=true"] {
+                try await client.execute(uri: "/api/v1/events?\(query)", method: .post, headers: singleEventHeaders, body: ByteBuffer(string: Self.event("x6", tokens: 1))) { response in
+                    XCTAssertEqual(response.status, .badRequest, query)
+                }
+            }
+        }
+    }
+
     func testValueListAndNotifications() async throws {
         let server = try HTTPTestServer(testCase: self)
         let engine = server.engine

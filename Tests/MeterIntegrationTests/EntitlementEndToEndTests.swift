@@ -23,6 +23,45 @@ final class EntitlementEndToEndTests: XCTestCase {
         try await client.listNotifications(afterNumber: 0, limit: 100).notifications.map(\.ruleID)
     }
 
+    /// IngestBatch with include_entitlement_effects: the event reaching a hard limit reports
+    /// crossed and no access, the next one no access; without the flag the reply carries none.
+    func testIngestBatchReportsEachEventsEntitlementEffect() async throws {
+        let server = try ServerProcess(self)
+        let admin = try await connect(server)
+        _ = try await admin.createMeter(SidecarEndToEndTests.countMeter())
+        _ = try await admin.setEntitlement(meter: Self.meter, customerId: "acme", limit: "2")
+        let plain = try await admin.ingestBatch([SidecarEndToEndTests.event("p1")])
+        XCTAssertEqual(plain.results.count, 1)
+        XCTAssertFalse(plain.results[0].hasEntitlement, "not asked for")
+        var unchanged = Meterd_V1_IngestBatchResponse()
+        var counted = Meterd_V1_EventResult()
+        counted.status = .accepted
+        counted.outcome = .counted
+        unchanged.results = [counted]
+        unchanged.accepted = 1
+        XCTAssertEqual(try plain.serializedBytes() as [UInt8], try unchanged.serializedBytes() as [UInt8])
+
+        let events = [SidecarEndToEndTests.event("f1"), SidecarEndToEndTests.event("f2"), SidecarEndToEndTests.event("f3", customer: "globex"),
+                      SidecarEndToEndTests.event("p1")]
+        let response = try await admin.ingestBatch(events, includeEntitlementEffects: true)
+        XCTAssertEqual(response.results.map(\.status), [.accepted, .accepted, .accepted, .duplicate])
+        let crossing = response.results[0].entitlement
+        XCTAssertTrue(response.results[0].hasEntitlement)
+        XCTAssertTrue(crossing.crossed)
+        XCTAssertFalse(crossing.hasAccess_p)
+        XCTAssertEqual([crossing.usage, crossing.limit, crossing.remaining], ["2", "2", "0"])
+        let next = response.results[1].entitlement
+        XCTAssertFalse(next.hasAccess_p)
+        XCTAssertFalse(next.crossed)
+        XCTAssertEqual(next.usage, "3")
+        XCTAssertFalse(response.results[2].hasEntitlement, "globex has no entitlement")
+        XCTAssertFalse(response.results[3].hasEntitlement, "a duplicate changes nothing")
+        let check = try await admin.checkEntitlement(meter: Self.meter, customerId: "acme")
+        XCTAssertFalse(check.hasAccess_p)
+        XCTAssertEqual(check.usage, "3")
+        await admin.close()
+    }
+
     func testThresholdsAreRaisedOnceAcrossSigkillRestartsAndTheLongPollWakes() async throws {
         let server = try ServerProcess(self)
         var admin = try await connect(server)

@@ -38,6 +38,7 @@ final class IngestBatchDecoderTests: XCTestCase {
             }
             request.events.append(event)
         }
+        if Int.random(in: 0...3, using: &generator) == 0 { request.includeEntitlementEffects = true }
         return request
     }
 
@@ -64,6 +65,9 @@ final class IngestBatchDecoderTests: XCTestCase {
             let bytes: [UInt8] = try randomRequest(&generator).serializedBytes()
             let fast = try IngestBatchDecoder.decode(ByteBuffer(bytes: bytes))
             assertSame(fast, try XCTUnwrap(reference(bytes)), "seed \(seed) round \(round)")
+            let request = try IngestBatchDecoder.decodeRequest(ByteBuffer(bytes: bytes))
+            XCTAssertEqual(request.includeEntitlementEffects, try Meterd_V1_IngestBatchRequest(serializedBytes: bytes).includeEntitlementEffects,
+                           "seed \(seed) round \(round)")
         }
     }
 

@@ -39,6 +39,35 @@ final class IngestBatchResponseEncoderTests: XCTestCase {
         }
     }
 
+    /// With entitlement effects (some events with one, some without) the bytes are still
+    /// swift-protobuf's, and results without an effect are encoded as before.
+    func testRandomResultsWithEntitlementEffectsEncodeExactlyAsSwiftProtobufDoes() throws {
+        let seed = TestSeed.description
+        var generator = TestSeed.generator(for: #function)
+        func decimal(_ generator: inout SplitMix64) -> ExactDecimal {
+            ExactDecimal(units: Int128(Int64.random(in: 0...Int64.max, using: &generator)) * Int128(Int.random(in: 0...3, using: &generator)))
+        }
+        for round in 0..<300 {
+            let results = (0..<Int.random(in: 0...200, using: &generator)).map { _ in randomResult(&generator) }
+            let effects: [EntitlementEffect?] = results.map { _ in
+                Bool.random(using: &generator) ? nil : EntitlementEffect(
+                    hasAccess: Bool.random(using: &generator), usage: decimal(&generator), limit: decimal(&generator),
+                    remaining: decimal(&generator), crossed: Bool.random(using: &generator))
+            }
+            let reference = IngestBatchResponseEncoder.message(results, effects: effects)
+            let encoded = IngestBatchResponseEncoder.encode(results, effects: effects)
+            XCTAssertEqual(encoded, try ProtobufPayload.encode(reference), "seed \(seed) round \(round)")
+            let decoded = try ProtobufPayload.decode(Meterd_V1_IngestBatchResponse.self, from: encoded)
+            XCTAssertEqual(decoded, reference, "seed \(seed) round \(round)")
+            // Only accepted (not duplicate) results carry an effect.
+            for (position, result) in decoded.results.enumerated() where result.hasEntitlement {
+                XCTAssertEqual(result.status, .accepted)
+                XCTAssertEqual(result.entitlement.usage, effects[position]!.usage.description)
+            }
+            XCTAssertEqual(IngestBatchResponseEncoder.encode(results, effects: []), IngestBatchResponseEncoder.encode(results))
+        }
+    }
+
     func testAnAcceptedEventIsSixBytes() {
         let encoded = IngestBatchResponseEncoder.encode([.accepted(.counted)])
         XCTAssertEqual(Array(encoded.readableBytesView), [0x0A, 0x04, 0x08, 0x01, 0x10, 0x01, 0x10, 0x01])

@@ -19,12 +19,28 @@ struct EntitlementState {
     /// Every notification raised, in number order (number = index + 1).
     var notifications: [ThresholdNotification] = []
 
+    /// Grant ids by meter and customer, in creation order (derived from the grants; rebuilt on
+    /// load), so a check or a percentage threshold reads one customer's grants, not all of them.
+    var grantIdsByScope: [GrantScope: [String]] = [:]
+
     /// The grants of one meter and customer, in creation order.
     func grants(meterId: String, customerId: String) -> [Grant] {
-        grantOrder.compactMap { id in
-            let grant = grantsById[id]!
-            return grant.definition.meterId == meterId && grant.definition.customerId == customerId ? grant : nil
-        }
+        (grantIdsByScope[GrantScope(meterId: meterId, customerId: customerId)] ?? []).map { grantsById[$0]! }
+    }
+
+    mutating func addGrant(_ grant: Grant) {
+        grantsById[grant.id] = grant
+        grantOrder.append(grant.id)
+        grantIdsByScope[GrantScope(meterId: grant.definition.meterId, customerId: grant.definition.customerId), default: []].append(grant.id)
+    }
+
+    mutating func removeGrant(id: String) -> Grant {
+        let grant = grantsById.removeValue(forKey: id)!
+        grantOrder.removeAll { $0 == id }
+        let scope = GrantScope(meterId: grant.definition.meterId, customerId: grant.definition.customerId)
+        grantIdsByScope[scope]?.removeAll { $0 == id }
+        if grantIdsByScope[scope]?.isEmpty == true { grantIdsByScope[scope] = nil }
+        return grant
     }
 
     /// The entitlement that applies to a customer: their own, else the tenant-wide default.
@@ -49,4 +65,10 @@ struct FiredThreshold: Hashable, Comparable {
     static func < (left: FiredThreshold, right: FiredThreshold) -> Bool {
         (left.ruleId, left.customerId, left.periodStartMilliseconds) < (right.ruleId, right.customerId, right.periodStartMilliseconds)
     }
+}
+
+/// A meter and a customer: the scope grants apply to.
+struct GrantScope: Hashable {
+    var meterId: String
+    var customerId: String
 }

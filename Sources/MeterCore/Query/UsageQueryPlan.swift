@@ -38,15 +38,7 @@ struct UsageQueryPlan {
         multiplier = definition.aggregation.multiplier
         if case .cumulative = definition.reset { cumulative = true } else { cumulative = false }
 
-        guard query.fromMilliseconds >= UsageQuery.earliestMilliseconds, query.toMilliseconds <= UsageQuery.latestMilliseconds else {
-            throw MeterError(.invalidQuery, "from and to must lie between 1970-01-01 and 9999-12-31")
-        }
-        guard query.fromMilliseconds < query.toMilliseconds else {
-            throw MeterError(.invalidQuery, "from must be before to")
-        }
-        guard query.fromMilliseconds.isMultiple(of: 60_000), query.toMilliseconds.isMultiple(of: 60_000) else {
-            throw MeterError(.invalidQuery, "from and to must be whole minutes (usage is kept per minute)")
-        }
+        try Self.checkRange(from: query.fromMilliseconds, to: query.toMilliseconds)
         var projection: [Int] = []
         for key in query.groupBy {
             guard let position = definition.groupBy.firstIndex(of: key) else {
@@ -67,12 +59,28 @@ struct UsageQueryPlan {
         }
         groupFilterChecks = checks
         boundaries = try Self.boundaries(query: query)
-        // Old usage is kept per hour: every window edge in the hour-resolution past must be a whole hour.
-        if rolledBeforeMinute != .min {
-            let rolledBefore = rolledBeforeMinute * 60_000
-            for boundary in boundaries where boundary < rolledBefore && !boundary.isMultiple(of: 3_600_000) {
-                throw MeterError(.resolutionUnavailable, "usage before \(CivilTime.rfc3339(milliseconds: rolledBefore)) is kept per hour; use whole-hour bounds and windows of an hour or more there")
-            }
+        try Self.checkResolution(boundaries, rolledBeforeMinute: rolledBeforeMinute)
+    }
+
+    /// The checks of a query's range: inside 1970-9999, from before to, whole minutes.
+    static func checkRange(from: Int64, to: Int64) throws(MeterError) {
+        guard from >= UsageQuery.earliestMilliseconds, to <= UsageQuery.latestMilliseconds else {
+            throw MeterError(.invalidQuery, "from and to must lie between 1970-01-01 and 9999-12-31")
+        }
+        guard from < to else {
+            throw MeterError(.invalidQuery, "from must be before to")
+        }
+        guard from.isMultiple(of: 60_000), to.isMultiple(of: 60_000) else {
+            throw MeterError(.invalidQuery, "from and to must be whole minutes (usage is kept per minute)")
+        }
+    }
+
+    /// Old usage is kept per hour: every window edge in the hour-resolution past must be a whole hour.
+    static func checkResolution(_ boundaries: [Int64], rolledBeforeMinute: Int64) throws(MeterError) {
+        guard rolledBeforeMinute != .min else { return }
+        let rolledBefore = rolledBeforeMinute * 60_000
+        for boundary in boundaries where boundary < rolledBefore && !boundary.isMultiple(of: 3_600_000) {
+            throw MeterError(.resolutionUnavailable, "usage before \(CivilTime.rfc3339(milliseconds: rolledBefore)) is kept per hour; use whole-hour bounds and windows of an hour or more there")
         }
     }
 
@@ -173,11 +181,11 @@ struct UsageQueryPlan {
     }
 
     private func merge(_ first: Aggregate, _ second: Aggregate) throws(MeterError) -> Aggregate {
-        guard let merged = first.merged(with: second, kind: kind) else {
-            throw MeterError(.valueOverflow, "the aggregate exceeds the supported range of ±1.7×10^29")
-        }
+        guard let merged = first.merged(with: second, kind: kind) else { throw Self.aggregateOverflow }
         return merged
     }
+
+    static let aggregateOverflow = MeterError(.valueOverflow, "the aggregate exceeds the supported range of ±1.7×10^29")
 
     /// The rows of the answer, ordered by customer id, group values, then window.
     func rows(customers: [String]) throws(MeterError) -> [UsageRow] {
@@ -226,6 +234,11 @@ struct UsageQueryPlan {
     }
 
     private func value(of aggregate: Aggregate, uniqueCount: Int) throws(MeterError) -> ExactDecimal? {
+        try Self.value(of: aggregate, uniqueCount: uniqueCount, kind: kind, multiplier: multiplier)
+    }
+
+    /// The value of a merged aggregate for a meter's aggregation (nil: AVG, MIN, MAX or LATEST of nothing).
+    static func value(of aggregate: Aggregate, uniqueCount: Int, kind: AggregationKind, multiplier: ExactDecimal?) throws(MeterError) -> ExactDecimal? {
         switch kind {
         case .count:
             return ExactDecimal(aggregate.count)

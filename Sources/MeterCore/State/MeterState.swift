@@ -18,6 +18,9 @@ final class MeterState {
     @exclusivity(unchecked) var series: [UInt64: Series] = [:]
     /// Customer indexes with at least one series here (derived from `series`; not in snapshots).
     @exclusivity(unchecked) var customers: Set<UInt32> = []
+    /// Each customer's usage in their newest period, kept while the meter has an entitlement or
+    /// a threshold rule (derived; not in snapshots). See `RunningTotals`.
+    @exclusivity(unchecked) var runningTotals: RunningTotals?
 
     init(meter: Meter) {
         self.meter = meter
@@ -85,17 +88,24 @@ final class MeterState {
         }
         let minute = event.timestampMilliseconds.flooredDivision(by: 60_000)
         let added: Bool
+        let bucketStart: Int64
         if minute >= rolledBeforeMinute {
             added = target.minutes.add(units, to: minute, kind: kind, timestamp: event.timestampMilliseconds, sequence: sequence, index: index)
             if added, let uniqueValue { target.uniqueMinutes[minute, default: []].insert(uniqueValue) }
+            bucketStart = minute &* 60_000
         } else {
             let hour = minute.flooredDivision(by: 60)
             added = target.hours.add(units, to: hour, kind: kind, timestamp: event.timestampMilliseconds, sequence: sequence, index: index)
             if added, let uniqueValue { target.uniqueHours[hour, default: []].insert(uniqueValue) }
+            bucketStart = hour &* 3_600_000
         }
         guard added else {
             meter.counters.overflowed += 1
             return .overflow
+        }
+        if let runningTotals {
+            runningTotals.add(customerIndex: customerIndex, bucketStart: bucketStart, units: units, uniqueValue: uniqueValue,
+                              timestamp: event.timestampMilliseconds, sequence: sequence, index: index)
         }
         meter.counters.counted += 1
         return .counted

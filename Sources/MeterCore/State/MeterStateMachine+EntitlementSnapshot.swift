@@ -65,8 +65,7 @@ extension MeterStateMachine {
         for _ in 0..<(try reader.readCount()) {
             let id = try reader.readString()
             let definition = try RecordCodec.readGrantDefinition(from: &reader)
-            state.grantsById[id] = Grant(id: id, definition: definition, createdAtMilliseconds: try reader.readSigned())
-            state.grantOrder.append(id)
+            state.addGrant(Grant(id: id, definition: definition, createdAtMilliseconds: try reader.readSigned()))
         }
         state.nextRuleNumber = try reader.readVarint()
         for _ in 0..<(try reader.readCount()) {

@@ -136,7 +136,7 @@ extension MeterStateMachine {
             throw MeterError(.entitlementNotFound, "customer \(quoted(customerId)) has no entitlement on meter \(meterId), and the meter has no tenant-wide default")
         }
         let period = periodBounds(of: state, containing: atMilliseconds)
-        let usage = try customerUsage(state, tenantId: tenantId, customerId: customerId, period: period)
+        let usage = try periodUsage(state, tenantId: tenantId, customerId: customerId, period: period)
         let granted = try grantedAmount(tenantId: tenantId, meterId: meterId, customerId: customerId, atMilliseconds: atMilliseconds)
         let limit = try checked { () throws(ExactDecimalError) in try entitlement.definition.limit.adding(granted) }
         let balance = try checked { () throws(ExactDecimalError) in try limit.subtracting(usage) }

@@ -21,21 +21,20 @@ extension MeterStateMachine {
             case .entitlementRemoved(let tenantId, let meterId, let customerId, let actor, let at):
                 try validateEntitlementRemoval(tenantId: tenantId, meterId: meterId, customerId: customerId)
                 let removed = entitlementState.entitlements.removeValue(forKey: EntitlementKey(tenantId: tenantId, meterId: meterId, customerId: customerId))!
+                releaseRunningTotalsIfUnused(meterId: meterId)
                 audit(.entitlementRemoved, tenantId, actor, at, sequence, target: meterId, detail: customerId.map { "customer \($0)" } ?? "default")
                 return .entitlementChanged(.entitlementRemoved(removed))
             case .grantAdded(let definition, let actor, let at):
                 try validateGrant(definition)
                 let grant = Grant(id: "grt_\(entitlementState.nextGrantNumber)", definition: definition, createdAtMilliseconds: at)
                 entitlementState.nextGrantNumber += 1
-                entitlementState.grantsById[grant.id] = grant
-                entitlementState.grantOrder.append(grant.id)
+                entitlementState.addGrant(grant)
                 audit(.grantAdded, definition.tenantId, actor, at, sequence, target: grant.id,
                       detail: "\(definition.meterId) customer \(definition.customerId): \(definition.amount)")
                 return .entitlementChanged(.grantAdded(grant))
             case .grantRemoved(let tenantId, let grantId, let actor, let at):
                 try validateGrantRemoval(tenantId: tenantId, grantId: grantId)
-                let grant = entitlementState.grantsById.removeValue(forKey: grantId)!
-                entitlementState.grantOrder.removeAll { $0 == grantId }
+                let grant = entitlementState.removeGrant(id: grantId)
                 audit(.grantRemoved, tenantId, actor, at, sequence, target: grantId, detail: "\(grant.definition.meterId) customer \(grant.definition.customerId)")
                 return .entitlementChanged(.grantRemoved(grant))
             case .thresholdRuleAdded(let definition, let actor, let at):
@@ -52,6 +51,7 @@ extension MeterStateMachine {
                 let rule = entitlementState.rulesById.removeValue(forKey: ruleId)!
                 entitlementState.ruleOrder.removeAll { $0 == ruleId }
                 entitlementState.rebuildRuleIndex()
+                releaseRunningTotalsIfUnused(meterId: rule.definition.meterId)
                 audit(.thresholdRuleRemoved, tenantId, actor, at, sequence, target: ruleId, detail: rule.definition.meterId)
                 return .entitlementChanged(.thresholdRuleRemoved(rule))
             default:
@@ -70,9 +70,20 @@ extension MeterStateMachine {
     func evaluateThresholds(_ candidates: [ThresholdCandidate], sequence: UInt64, atMilliseconds: Int64) {
         // Each (meter, customer, period) once, in the order the record first touched it.
         var seen = Set<ThresholdScope>()
+        // The last period computed: most events of a record fall in the same one (a calendar
+        // computation per event otherwise).
+        var lastPeriod: (meter: MeterState, start: Int64, end: Int64)?
+        // Percentage levels by rule and limit: most customers share a limit (the default's).
+        var levels: [PercentLevelKey: ExactDecimal] = [:]
         for candidate in candidates {
             let state = candidate.meter
-            let period = periodBounds(of: state, containing: candidate.timestampMilliseconds)
+            let period: (start: Int64, end: Int64)?
+            if let last = lastPeriod, last.meter === state, candidate.timestampMilliseconds >= last.start, candidate.timestampMilliseconds < last.end {
+                period = (last.start, last.end)
+            } else {
+                period = periodBounds(of: state, containing: candidate.timestampMilliseconds)
+                if let period { lastPeriod = (state, period.start, period.end) }
+            }
             let scope = ThresholdScope(meterId: state.meter.id, customerIndex: candidate.customerIndex, periodStart: period?.start ?? .min)
             guard seen.insert(scope).inserted, let ruleIds = entitlementState.rulesByMeter[state.meter.id] else { continue }
             let tenantId = state.meter.definition.tenantId
@@ -85,10 +96,10 @@ extension MeterStateMachine {
             guard !armed.isEmpty else { continue }
             // Usage the hour roll-up can no longer split by this period's bounds cannot be
             // decided; it is skipped the same way on every replay.
-            guard let usage = try? customerUsage(state, tenantId: tenantId, customerId: candidate.customerId, period: period) else { continue }
+            guard let usage = try? periodUsage(state, tenantId: tenantId, customerId: candidate.customerId, customerIndex: candidate.customerIndex, period: period) else { continue }
             for ruleId in armed {
                 let rule = entitlementState.rulesById[ruleId]!
-                guard let threshold = level(of: rule, customerId: candidate.customerId, atMilliseconds: atMilliseconds),
+                guard let threshold = level(of: rule, customerId: candidate.customerId, atMilliseconds: atMilliseconds, cache: &levels),
                       usage >= threshold else { continue }
                 let fired = FiredThreshold(ruleId: ruleId, customerId: candidate.customerId, periodStartMilliseconds: period?.start ?? .min)
                 guard entitlementState.fired.insert(fired).inserted else { continue }
@@ -103,7 +114,7 @@ extension MeterStateMachine {
 
     /// A rule's level in usage units: the absolute value, or the percentage of the customer's
     /// limit (entitlement plus grants effective at `atMilliseconds`); nil without an entitlement.
-    private func level(of rule: ThresholdRule, customerId: String, atMilliseconds: Int64) -> ExactDecimal? {
+    private func level(of rule: ThresholdRule, customerId: String, atMilliseconds: Int64, cache: inout [PercentLevelKey: ExactDecimal]) -> ExactDecimal? {
         switch rule.definition.level {
         case .absolute(let value):
             return value
@@ -111,10 +122,14 @@ extension MeterStateMachine {
             let definition = rule.definition
             guard let entitlement = entitlementState.entitlement(tenantId: definition.tenantId, meterId: definition.meterId, customerId: customerId),
                   let granted = try? grantedAmount(tenantId: definition.tenantId, meterId: definition.meterId, customerId: customerId, atMilliseconds: atMilliseconds),
-                  let limit = try? entitlement.definition.limit.adding(granted),
-                  let scaled = try? limit.multiplied(by: percent)
+                  let limit = try? entitlement.definition.limit.adding(granted)
             else { return nil }
-            return scaled.divided(by: 100)
+            let key = PercentLevelKey(ruleId: rule.id, limitUnits: limit.units)
+            if let known = cache[key] { return known }
+            guard let scaled = try? limit.multiplied(by: percent) else { return nil }
+            let level = scaled.divided(by: 100)
+            cache[key] = level
+            return level
         }
     }
 }
@@ -132,4 +147,10 @@ private struct ThresholdScope: Hashable {
     var meterId: String
     var customerIndex: UInt32
     var periodStart: Int64
+}
+
+/// A percentage rule and the limit it applies to: the level is a function of both.
+private struct PercentLevelKey: Hashable {
+    var ruleId: String
+    var limitUnits: Int128
 }

@@ -32,6 +32,12 @@ public final class MeterStateMachine {
     var auditTrail: [AuditEntry] = []
     /// Entitlements, grants, threshold rules and notifications (MeterStateMachine+Entitlements).
     var entitlementState = EntitlementState()
+    /// False: usage for thresholds and checks is folded from the buckets every time, as before
+    /// running totals existed (tests and `meter-bench thresholds` compare both ways; see
+    /// `RunningTotals`). Answers are the same either way; only their cost differs.
+    public var usesRunningTotals = true
+    /// Non-nil while `apply(_:sequence:entitlementEffects:)` collects per-event effects.
+    var collectedEffects: [EntitlementEffect?]?
 
     /// Creates an empty state machine. Precondition: `configuration.problems` is empty.
     public init(configuration: MeterCoreConfiguration = MeterCoreConfiguration()) {
@@ -200,23 +206,31 @@ public final class MeterStateMachine {
         outcomes.reserveCapacity(events.count)
         var touched: [ThresholdCandidate] = []
         let watchesThresholds = !entitlementState.rulesByMeter.isEmpty
+        let collectsEffects = collectedEffects != nil
         var index: UInt32 = 0
         for event in events {
             defer { index &+= 1 }
             let fingerprint = fingerprinter.fingerprint(prefix: tenantPrefix, eventId: event.eventId)
             guard eventIds.insert(fingerprint, acceptedAtMilliseconds: effectiveTime, firstLivePosition: firstLive) else {
                 outcomes.append(.duplicate)
+                if collectsEffects { collectedEffects!.append(nil) }
                 continue
             }
             guard let meter = tenant.activeMeterByEventName.value(for: event.eventName) else {
                 tenant.eventsWithoutMeter += 1
                 outcomes.append(.noActiveMeter)
+                if collectsEffects { collectedEffects!.append(nil) }
                 continue
             }
+            let baseline = collectsEffects
+                ? effectBaseline(meter, tenantId: tenantId, customerId: event.customerId, atMilliseconds: acceptedAtMilliseconds) : nil
             let customer = tenant.customerNumber(for: event.customerId)
             let outcome = meter.count(
                 event, customerIndex: customer, sequence: sequence, index: index, rolledBeforeMinute: rolledBeforeMinute)
             outcomes.append(outcome)
+            if collectsEffects {
+                collectedEffects!.append(baseline.flatMap { effect(after: $0, tenantId: tenantId, customerId: event.customerId) })
+            }
             if watchesThresholds, outcome == .counted, entitlementState.rulesByMeter[meter.meter.id] != nil {
                 touched.append(ThresholdCandidate(meter: meter, customerIndex: customer, customerId: event.customerId,
                                                   timestampMilliseconds: event.timestampMilliseconds))

@@ -7,7 +7,8 @@ enum Command {
     typealias Finisher = (Result<[ApplyOutcome], EngineError>) -> Void
 
     /// `encoded` holds the events as the log record will (encoded by the caller, off the writer).
-    case ingest(tenantId: String, events: [UsageEvent], encoded: EncodedEvents, reply: (Result<[EventResult], EngineError>) -> Void)
+    /// `effects`: set when the request asked for each event's entitlement effect (filled before `reply`).
+    case ingest(tenantId: String, events: [UsageEvent], encoded: EncodedEvents, effects: EntitlementEffects?, reply: (Result<[EventResult], EngineError>) -> Void)
     /// Meter changes carry who asks (nil: unattributed, as in tests and tools); an attributed
     /// change is written as an `audited` record.
     case createMeter(MeterDefinition, actor: AuditActor?, reply: (Result<Meter, EngineError>) -> Void)
@@ -26,7 +27,7 @@ enum Command {
     case readApplied((MeterStateMachine) -> Void)
 
     var eventCount: Int {
-        if case .ingest(_, let events, _, _) = self { return events.count }
+        if case .ingest(_, let events, _, _, _) = self { return events.count }
         return 0
     }
 
@@ -42,7 +43,7 @@ enum Command {
     /// Answers the command with `error` without running it.
     func fail(_ error: EngineError) {
         switch self {
-        case .ingest(_, _, _, let reply): reply(.failure(error))
+        case .ingest(_, _, _, _, let reply): reply(.failure(error))
         case .createMeter(_, _, let reply): reply(.failure(error))
         case .updateDisplayName(_, _, _, _, let reply): reply(.failure(error))
         case .archiveMeter(_, _, _, let reply): reply(.failure(error))

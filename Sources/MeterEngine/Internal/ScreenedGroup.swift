@@ -8,6 +8,8 @@ struct ScreenedGroup {
     /// The records as the log stores them, one per record, in order.
     var logRecords: [LogRecord] = []
     var finishers: [Command.Finisher] = []
+    /// Record indexes whose ingest request asked for entitlement effects, and where they go.
+    var effectRequests: [Int: EntitlementEffects] = [:]
     /// Reads that run after the group is applied.
     var reads: [(MeterStateMachine) -> Void] = []
     /// Ids each tenant's requests in this group accepted (each set also looks up, without

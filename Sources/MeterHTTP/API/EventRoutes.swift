@@ -9,12 +9,24 @@ import MeterWireServer
 /// (`application/cloudevents-batch+json`, an array), sent to the engine like the binary
 /// protocol's Ingest and IngestBatch. A batch answers one result per event, in order; a bad
 /// event is rejected alone. Plain `application/json` takes either shape.
+///
+/// `?entitlement_effects=true` adds to each accepted result on a meter with an entitlement for
+/// its customer an `entitlement` object (`hasAccess`, `usage`, `limit`, `remaining`, `crossed`):
+/// the entitlement right after that event, as IngestBatch's `include_entitlement_effects`.
 enum EventRoutes {
     static func register(on router: Hummingbird.Router<BasicRequestContext>, environment: MeterHTTPEnvironment) {
         router.post("api/v1/events") { request, _ -> Response in
             var request = request
             return await answer { () throws(HTTPProblem) in
                 let principal = try await environment.principal(request, needs: .ingest)
+                let parameters = FormDecoding.pairs(Substring(request.uri.query ?? ""))
+                try EntitlementRoutes.refuseUnknown(parameters, known: ["entitlement_effects"])
+                let wantsEffects: Bool
+                switch parameters.last(where: { $0.key == "entitlement_effects" })?.value {
+                case nil, "false"?: wantsEffects = false
+                case "true"?: wantsEffects = true
+                case let other?: throw HTTPProblem(.invalidArgument, "entitlement_effects must be true or false, got \"\(other.prefix(20))\"")
+                }
                 let mediaType = (request.headers[.contentType] ?? "").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
                 let value = try JSONFields.parse(try await environment.body(&request))
                 let isBatch: Bool
@@ -36,13 +48,15 @@ enum EventRoutes {
                 if let refusal = environment.quotas?.admitEvents(items.count, tenantId: principal.tenantId) { throw HTTPProblem(refusal) }
                 let now = environment.engine.options.clock()
                 let decoded = items.map { CloudEventDecoder.event($0, nowMilliseconds: now) }
-                let results = try await ingest(decoded, tenantId: principal.tenantId, environment: environment)
+                let (results, effects) = wantsEffects
+                    ? try await ingestWithEffects(decoded, tenantId: principal.tenantId, environment: environment)
+                    : (try await ingest(decoded, tenantId: principal.tenantId, environment: environment), [])
                 environment.metrics?.record(results, tenantId: principal.tenantId)
                 record(items: items, decoded: decoded, results: results, tenantId: principal.tenantId, now: now, log: environment.recentEvents)
-                if isBatch { return jsonResponse(batchJSON(items: items, results: results)) }
+                if isBatch { return jsonResponse(batchJSON(items: items, results: results, effects: effects)) }
                 if case .rejected(let error) = results[0] { throw HTTPProblem(.invalidArgument, error.message, reason: error.code.name) }
                 var output = JSONOutput()
-                writeResult(results[0], id: eventId(items[0]), index: nil, to: &output)
+                writeResult(results[0], id: eventId(items[0]), index: nil, effect: effects.first ?? nil, to: &output)
                 return jsonResponse(output.text)
             }
         }
@@ -63,7 +77,60 @@ enum EventRoutes {
         }
     }
 
-    static func batchJSON(items: [ExactJSONValue], results: [EventResult]) -> String {
+    /// `ingest` asking for entitlement effects: the engine's completion form, the effects turned
+    /// into text there (so no `ExactDecimal` lives in this async frame; see `EntitlementCommand`).
+    static func ingestWithEffects(_ decoded: [Result<UsageEvent, MeterError>], tenantId: String,
+                                  environment: MeterHTTPEnvironment) async throws(HTTPProblem) -> ([EventResult], [EffectText?]) {
+        let events = decoded.compactMap { try? $0.get() }
+        var engineResults: [EventResult] = []
+        var engineEffects: [EffectText?] = []
+        if !events.isEmpty {
+            let sink = EntitlementEffects()
+            let answer: Result<([EventResult], [EffectText?]), EngineError> = await withCheckedContinuation { continuation in
+                environment.engine.ingest(tenantId: tenantId, events: events, entitlementEffects: sink) { result in
+                    continuation.resume(returning: result.map { ($0, sink.effects.map { $0.map(EffectText.init) }) })
+                }
+            }
+            switch answer {
+            case .success(let value): (engineResults, engineEffects) = value
+            case .failure(let error): throw HTTPProblem(error)
+            }
+        }
+        var nextResult = engineResults.makeIterator()
+        var nextEffect = engineEffects.makeIterator()
+        var results: [EventResult] = []
+        var effects: [EffectText?] = []
+        for item in decoded {
+            switch item {
+            case .success:
+                results.append(nextResult.next()!)
+                effects.append(nextEffect.next() ?? nil)
+            case .failure(let error):
+                results.append(.rejected(error))
+                effects.append(nil)
+            }
+        }
+        return (results, effects)
+    }
+
+    /// An entitlement effect as the JSON writes it.
+    struct EffectText: Sendable {
+        var hasAccess: Bool
+        var usage: String
+        var limit: String
+        var remaining: String
+        var crossed: Bool
+
+        init(_ effect: EntitlementEffect) {
+            hasAccess = effect.hasAccess
+            usage = effect.usage.description
+            limit = effect.limit.description
+            remaining = effect.remaining.description
+            crossed = effect.crossed
+        }
+    }
+
+    static func batchJSON(items: [ExactJSONValue], results: [EventResult], effects: [EffectText?] = []) -> String {
         var output = JSONOutput()
         var counts = (accepted: 0, duplicates: 0, rejected: 0)
         output.beginObject()
@@ -75,7 +142,7 @@ enum EventRoutes {
             case "DUPLICATE": counts.duplicates += 1
             default: counts.rejected += 1
             }
-            writeResult(result, id: eventId(items[index]), index: index, to: &output)
+            writeResult(result, id: eventId(items[index]), index: index, effect: index < effects.count ? effects[index] : nil, to: &output)
         }
         output.endArray()
         output.field("accepted", integer: counts.accepted)
@@ -85,7 +152,7 @@ enum EventRoutes {
         return output.text
     }
 
-    static func writeResult(_ result: EventResult, id: String?, index: Int?, to output: inout JSONOutput) {
+    static func writeResult(_ result: EventResult, id: String?, index: Int?, effect: EffectText? = nil, to output: inout JSONOutput) {
         let names = MeterJSON.names(result)
         output.beginObject()
         if let index { output.field("index", integer: index) }
@@ -95,6 +162,16 @@ enum EventRoutes {
         if case .rejected(let error) = result {
             output.field("reason", error.code.name)
             output.field("message", error.message)
+        }
+        if let effect, case .accepted(let outcome) = result, outcome != .duplicate {
+            output.key("entitlement")
+            output.beginObject()
+            output.field("hasAccess", boolean: effect.hasAccess)
+            output.field("usage", effect.usage)
+            output.field("limit", effect.limit)
+            output.field("remaining", effect.remaining)
+            output.field("crossed", boolean: effect.crossed)
+            output.endObject()
         }
         output.endObject()
     }

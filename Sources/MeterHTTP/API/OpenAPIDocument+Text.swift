@@ -1440,6 +1440,20 @@ extension OpenAPIDocument {
       "post": {
         "operationId": "ingestEvents",
         "summary": "Send one event or a batch",
+        "parameters": [
+          {
+            "name": "entitlement_effects",
+            "in": "query",
+            "schema": {
+              "type": "string",
+              "enum": [
+                "true",
+                "false"
+              ]
+            },
+            "description": "true: each accepted result on a meter with an entitlement for its customer carries `entitlement`."
+          }
+        ],
         "requestBody": {
           "required": true,
           "content": {
@@ -1937,6 +1951,35 @@ extension OpenAPIDocument {
           },
           "message": {
             "type": "string"
+          },
+          "entitlement": {
+            "type": "object",
+            "required": [
+              "hasAccess",
+              "usage",
+              "limit",
+              "remaining",
+              "crossed"
+            ],
+            "description": "With ?entitlement_effects=true, for an accepted event on a meter with an entitlement for its customer: the entitlement right after the event.",
+            "properties": {
+              "hasAccess": {
+                "type": "boolean"
+              },
+              "usage": {
+                "type": "string"
+              },
+              "limit": {
+                "type": "string"
+              },
+              "remaining": {
+                "type": "string"
+              },
+              "crossed": {
+                "type": "boolean",
+                "description": "This event took usage from below the limit to the limit or above."
+              }
+            }
           }
         }
       },

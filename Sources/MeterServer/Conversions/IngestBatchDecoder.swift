@@ -29,19 +29,27 @@ public enum IngestBatchDecoder {
 
     /// The events in request order: each one decoded, or the reason it cannot be an event.
     public static func decode(_ buffer: ByteBuffer) throws -> [Result<UsageEvent, MeterError>] {
+        try decodeRequest(buffer).events
+    }
+
+    /// The events, and whether the request asked for entitlement effects (field 2).
+    public static func decodeRequest(_ buffer: ByteBuffer) throws -> (events: [Result<UsageEvent, MeterError>], includeEntitlementEffects: Bool) {
         try buffer.withUnsafeReadableBytes { bytes in
             var reader = WireReader(bytes: bytes)
             var events: [Result<UsageEvent, MeterError>] = []
+            var includeEffects = false
             while !reader.isAtEnd {
                 let (field, wireType) = try reader.readTag()
                 if field == 1 && matches(wireType, 2) {
                     var eventReader = try reader.readNested()
                     events.append(try decodeEvent(&eventReader))
+                } else if field == 2 && matches(wireType, 0) {
+                    includeEffects = try reader.readVarint() != 0
                 } else {
                     try reader.skip(field: field, wireType: wireType)
                 }
             }
-            return events
+            return (events, includeEffects)
         }
     }
 

@@ -13,11 +13,14 @@ import NIOCore
 /// order, zero values and empty strings left out, as proto3 requires and swift-protobuf does.
 enum IngestBatchResponseEncoder {
     /// The reference it replaces: the message built with swift-protobuf.
-    static func message(_ results: [EventResult]) -> Meterd_V1_IngestBatchResponse {
+    static func message(_ results: [EventResult], effects: [EntitlementEffect?] = []) -> Meterd_V1_IngestBatchResponse {
         var response = Meterd_V1_IngestBatchResponse()
         response.results.reserveCapacity(results.count)
-        for result in results {
-            let message = ProtoConversions.proto(result)
+        for (position, result) in results.enumerated() {
+            var message = ProtoConversions.proto(result)
+            if position < effects.count, let effect = effects[position], case .accepted(let outcome) = result, outcome != .duplicate {
+                message.entitlement = ProtoConversions.proto(effect)
+            }
             switch message.status {
             case .accepted: response.accepted += 1
             case .duplicate: response.duplicates += 1
@@ -28,12 +31,30 @@ enum IngestBatchResponseEncoder {
         return response
     }
 
-    /// The encoded response: one result per event, in order, then the three counts.
-    static func encode(_ results: [EventResult]) -> ByteBuffer {
+    /// The encoded response: one result per event, in order, then the three counts. `effects`
+    /// (empty, or one per result) adds each accepted event's entitlement effect (field 5).
+    static func encode(_ results: [EventResult], effects: [EntitlementEffect?] = []) -> ByteBuffer {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(results.count * 6 + 16)
         var accepted: UInt32 = 0, duplicates: UInt32 = 0, rejected: UInt32 = 0
-        for result in results {
+        for (position, result) in results.enumerated() {
+            if position < effects.count, let effect = effects[position], case .accepted(let outcome) = result, outcome != .duplicate {
+                accepted += 1
+                var body: [UInt8] = [0x08, UInt8(Meterd_V1_EventStatus.accepted.rawValue), 0x10, UInt8(ProtoConversions.proto(outcome).rawValue)]
+                var nested: [UInt8] = []
+                if effect.hasAccess { nested += [0x08, 1] }
+                appendString(effect.usage.description, field: 2, to: &nested)
+                appendString(effect.limit.description, field: 3, to: &nested)
+                appendString(effect.remaining.description, field: 4, to: &nested)
+                if effect.crossed { nested += [0x28, 1] }
+                body.append(5 << 3 | 2)
+                appendVarint(UInt64(nested.count), to: &body)
+                body.append(contentsOf: nested)
+                bytes.append(0x0A)
+                appendVarint(UInt64(body.count), to: &bytes)
+                bytes.append(contentsOf: body)
+                continue
+            }
             switch result {
             case .accepted(.duplicate), .duplicate:
                 duplicates += 1

@@ -60,6 +60,16 @@ extension ProtoConversions {
         return proto
     }
 
+    static func proto(_ effect: EntitlementEffect) -> Meterd_V1_EntitlementEffect {
+        var proto = Meterd_V1_EntitlementEffect()
+        proto.hasAccess_p = effect.hasAccess
+        proto.usage = effect.usage.description
+        proto.limit = effect.limit.description
+        proto.remaining = effect.remaining.description
+        proto.crossed = effect.crossed
+        return proto
+    }
+
     static func proto(_ check: EntitlementCheck) -> Meterd_V1_CheckEntitlementResponse {
         var proto = Meterd_V1_CheckEntitlementResponse()
         proto.hasAccess_p = check.hasAccess

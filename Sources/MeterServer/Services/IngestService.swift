@@ -54,8 +54,9 @@ struct IngestService {
         // The hot path: decoded straight from the frame bytes (IngestBatchDecoder), not via swift-protobuf.
         router.register(.ingestBatch, completion: { payload, context, done in
             let decoded: [Result<UsageEvent, MeterError>]
+            let includeEffects: Bool
             do {
-                decoded = try IngestBatchDecoder.decode(payload)
+                (decoded, includeEffects) = try IngestBatchDecoder.decodeRequest(payload)
             } catch {
                 done(RPCFailure(.invalidArgument, "the request does not decode as meterd.v1.IngestBatchRequest").reply)
                 return
@@ -68,11 +69,13 @@ struct IngestService {
                 done(refusal.reply)
                 return
             }
-            Self.ingest(decoded, engine: engine, context: context, observer: observer) { outcome in
+            let effects = includeEffects ? EntitlementEffects() : nil
+            Self.ingest(decoded, engine: engine, context: context, observer: observer, entitlementEffects: effects) { outcome in
                 switch outcome {
                 case .success(let results):
                     metrics.record(results, tenantId: context.tenantId)
-                    done(RPCReply(status: .ok, payload: IngestBatchResponseEncoder.encode(results)))
+                    let perEvent = effects.map { Self.merge(decoded, engineEffects: $0.effects) } ?? []
+                    done(RPCReply(status: .ok, payload: IngestBatchResponseEncoder.encode(results, effects: perEvent)))
                 case .failure(let failure): done(failure.reply)
                 }
             }
@@ -84,6 +87,7 @@ struct IngestService {
     /// the merge and `completion` (which encodes the reply) run on the connection's event loop,
     /// so the writer only decides each event's result and moves on.
     static func ingest(_ decoded: [Result<UsageEvent, MeterError>], engine: MeterEngine, context: RequestContext, observer: IngestObserver? = nil,
+                       entitlementEffects: EntitlementEffects? = nil,
                        completion: @escaping @Sendable (Result<[EventResult], RPCFailure>) -> Void) {
         let completion: @Sendable (Result<[EventResult], RPCFailure>) -> Void = { outcome in
             if let observer, case .success(let results) = outcome { observer(context.tenantId, decoded, results) }
@@ -98,13 +102,24 @@ struct IngestService {
             completion(.success(merge(decoded, engineResults: [])))
             return
         }
-        engine.ingest(tenantId: context.tenantId, events: events) { result in
+        engine.ingest(tenantId: context.tenantId, events: events, entitlementEffects: entitlementEffects) { result in
             context.onEventLoop {
                 switch result {
                 case .success(let engineResults): completion(.success(merge(decoded, engineResults: engineResults)))
                 case .failure(let error): completion(.failure(RPCFailure(error)))
                 }
             }
+        }
+    }
+
+    /// Puts the engine's effects (one per event sent, in order) back between the rejected events
+    /// (which have none). Empty when the engine answered none (nothing was sent).
+    static func merge(_ decoded: [Result<UsageEvent, MeterError>], engineEffects: [EntitlementEffect?]) -> [EntitlementEffect?] {
+        if engineEffects.count == decoded.count || engineEffects.isEmpty { return engineEffects }
+        var next = engineEffects.makeIterator()
+        return decoded.map { item in
+            if case .success = item { return next.next() ?? nil }
+            return nil
         }
     }
 

@@ -476,24 +476,86 @@ typedef struct meter_entitlement_check {
 METER_API int meter_check_entitlement(meter_client *client, meter_ref meter, const char *customer_id,
                                       int64_t at_ms, meter_entitlement_check *check, meter_error *error);
 
-/* ----- Notifications: the WatchNotifications server stream ------------------------------- */
+/* Entitlements.RemoveEntitlement (admin): removes the meter's entitlement for customer_id, or the
+ * tenant-wide default when customer_id is NULL or "". NOT_FOUND (ENTITLEMENT_NOT_FOUND) when none. */
+METER_API int meter_remove_entitlement(meter_client *client, meter_ref meter, const char *customer_id,
+                                       meter_error *error);
 
-/* One threshold crossing (docs/entitlements.md). The strings belong to the library and are
- * valid only during the callback; copy what you keep. */
+/* Text fields below are copied into fixed buffers; longer text (a customer id above 255 bytes,
+ * beyond the server's default limit of 128) is cut short, always NUL-terminated. */
+
+/* A grant: raises customer_id's limit on the meter by amount over [effective_from_ms, expires_at_ms). */
+typedef struct meter_grant {
+    char id[32];                /* "grt_<n>" */
+    char meter_id[32];
+    char customer_id[256];
+    char amount[64];            /* exact decimal text */
+    int64_t effective_from_ms;
+    int64_t expires_at_ms;      /* 0: never expires */
+    int64_t created_at_ms;
+} meter_grant;
+
+/* Entitlements.AddGrant (admin): amount (exact decimal text, above 0) for customer_id, effective
+ * from effective_from_ms (0: now) until expires_at_ms (0: never). *out (if not NULL) receives it. */
+METER_API int meter_add_grant(meter_client *client, meter_ref meter, const char *customer_id, const char *amount,
+                              int64_t effective_from_ms, int64_t expires_at_ms, meter_grant *out, meter_error *error);
+
+/* Entitlements.RemoveGrant (admin). NOT_FOUND (GRANT_NOT_FOUND) when no grant has the id. */
+METER_API int meter_remove_grant(meter_client *client, const char *grant_id, meter_error *error);
+
+/* A threshold rule: notify when a customer's usage reaches value, or percent of their limit. */
+typedef struct meter_threshold_rule {
+    char id[32];                /* "thr_<n>" */
+    char meter_id[32];
+    char customer_id[256];      /* "": every customer of the tenant */
+    char value[64];             /* an absolute level, or "" */
+    char percent[64];           /* a percentage of the entitlement limit, or "" */
+    int64_t created_at_ms;
+} meter_threshold_rule;
+
+/* Entitlements.AddThresholdRule (admin): exactly one of value and percent (exact decimal text) is
+ * given, the other NULL; customer_id NULL or "": every customer. *out (if not NULL) receives it. */
+METER_API int meter_add_threshold_rule(meter_client *client, meter_ref meter, const char *customer_id,
+                                       const char *value, const char *percent, meter_threshold_rule *out,
+                                       meter_error *error);
+
+/* Entitlements.ListThresholdRules (admin): the rules of one meter, or of every meter when both
+ * fields of meter are NULL. *rules is an array of *n rules (NULL when none); free it with
+ * meter_threshold_rules_free(). */
+METER_API int meter_list_threshold_rules(meter_client *client, meter_ref meter, meter_threshold_rule **rules,
+                                         size_t *n, meter_error *error);
+METER_API void meter_threshold_rules_free(meter_threshold_rule *rules);
+
+/* Entitlements.RemoveThresholdRule (admin). NOT_FOUND (THRESHOLD_RULE_NOT_FOUND) when none. */
+METER_API int meter_remove_threshold_rule(meter_client *client, const char *rule_id, meter_error *error);
+
+/* One threshold crossing, numbered 1, 2, 3... in log order for the whole server. */
 typedef struct meter_notification {
-    uint64_t number;           /* 1, 2, 3... in log order for the whole server: the cursor */
-    const char *rule_id;
-    const char *meter_id;
-    const char *customer_id;
-    const char *threshold;     /* exact decimal text */
-    const char *usage;         /* exact decimal text, right after the crossing */
-    int64_t period_start_ms;   /* 0 for a CUMULATIVE meter (lifetime) */
+    uint64_t number;
+    char rule_id[32];
+    char meter_id[32];
+    char customer_id[256];
+    char threshold[64];         /* the level and the usage right after the crossing, exact text */
+    char usage[64];
+    int64_t period_start_ms;    /* both 0 for a CUMULATIVE meter */
     int64_t period_end_ms;
-    uint64_t sequence;         /* the crossing record's log position */
+    uint64_t sequence;          /* the crossing record's log position and accept time */
     int64_t at_ms;
 } meter_notification;
 
-/* Called for each notification, oldest first. Return 0 to keep watching, non-zero to stop. */
+/* Entitlements.ListNotifications (read role), a long poll: the tenant's notifications numbered
+ * above after_number (at most limit; 0 means 100), waiting up to wait_ms for one when there is
+ * none yet (keep the client timeout above wait_ms). *out is an array of *n (NULL when none); free
+ * it with meter_notifications_free(). *last_number (if not NULL): resume from it when *n is 0. */
+METER_API int meter_list_notifications(meter_client *client, uint64_t after_number, uint32_t limit, uint32_t wait_ms,
+                                       meter_notification **out, size_t *n, uint64_t *last_number,
+                                       meter_error *error);
+METER_API void meter_notifications_free(meter_notification *notifications);
+
+/* ----- Notifications: the WatchNotifications server stream ------------------------------- */
+
+/* Called for each notification, oldest first (the struct is the library's, valid only during
+ * the call; copy what you keep). Return 0 to keep watching, non-zero to stop. */
 typedef int (*meter_notification_callback)(const meter_notification *notification, void *user);
 
 /* Entitlements.WatchNotifications (read role, docs/protocol.md "Server streams"): blocks the

@@ -1,6 +1,7 @@
-/* Entitlements.SetEntitlement and Entitlements.CheckEntitlement. */
+/* The Entitlements service: entitlements, checks, grants, threshold rules and notifications. */
 #include "internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 int meter_set_entitlement(meter_client *c, meter_ref meter, const char *customer_id, const char *limit, int soft,
@@ -47,4 +48,205 @@ int meter_check_entitlement(meter_client *c, meter_ref meter, const char *custom
     check->period_end_ms = resp->period_end_ms;
     meterd__v1__check_entitlement_response__free_unpacked(resp, NULL);
     return 0;
+}
+
+int meter_remove_entitlement(meter_client *c, meter_ref meter, const char *customer_id, meter_error *error)
+{
+    mc_arena a = {0};
+    Meterd__V1__RemoveEntitlementRequest req = METERD__V1__REMOVE_ENTITLEMENT_REQUEST__INIT;
+    req.meter = mc_ref_to_pb(&a, meter);
+    req.customer_id = mc_str(&a, customer_id);
+    Meterd__V1__RemoveEntitlementResponse *resp;
+    int rc = mc_call_with_arena(c, MC_METHOD_REMOVE_ENTITLEMENT, &a, &req.base, &meterd__v1__remove_entitlement_response__descriptor, (ProtobufCMessage **)&resp, error);
+    if (rc)
+        return rc;
+    meterd__v1__remove_entitlement_response__free_unpacked(resp, NULL);
+    return 0;
+}
+
+static void grant_from_pb(const Meterd__V1__Grant *pb, meter_grant *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!pb)
+        return;
+    mc_copy_text(out->id, sizeof out->id, pb->id);
+    mc_copy_text(out->meter_id, sizeof out->meter_id, pb->meter_id);
+    mc_copy_text(out->customer_id, sizeof out->customer_id, pb->customer_id);
+    mc_copy_text(out->amount, sizeof out->amount, pb->amount);
+    out->effective_from_ms = pb->effective_from_ms;
+    out->expires_at_ms = pb->expires_at_ms;
+    out->created_at_ms = pb->created_at_ms;
+}
+
+int meter_add_grant(meter_client *c, meter_ref meter, const char *customer_id, const char *amount,
+                    int64_t effective_from_ms, int64_t expires_at_ms, meter_grant *out, meter_error *error)
+{
+    if (out)
+        memset(out, 0, sizeof *out);
+    mc_arena a = {0};
+    Meterd__V1__AddGrantRequest req = METERD__V1__ADD_GRANT_REQUEST__INIT;
+    req.meter = mc_ref_to_pb(&a, meter);
+    req.customer_id = mc_str(&a, customer_id);
+    req.amount = mc_str(&a, amount);
+    req.effective_from_ms = effective_from_ms;
+    req.expires_at_ms = expires_at_ms;
+    Meterd__V1__AddGrantResponse *resp;
+    int rc = mc_call_with_arena(c, MC_METHOD_ADD_GRANT, &a, &req.base, &meterd__v1__add_grant_response__descriptor, (ProtobufCMessage **)&resp, error);
+    if (rc)
+        return rc;
+    if (out)
+        grant_from_pb(resp->grant, out);
+    meterd__v1__add_grant_response__free_unpacked(resp, NULL);
+    return 0;
+}
+
+int meter_remove_grant(meter_client *c, const char *grant_id, meter_error *error)
+{
+    Meterd__V1__RemoveGrantRequest req = METERD__V1__REMOVE_GRANT_REQUEST__INIT;
+    req.id = (char *)(grant_id ? grant_id : "");
+    Meterd__V1__RemoveGrantResponse *resp;
+    int rc = mc_call(c, MC_METHOD_REMOVE_GRANT, &req.base, &meterd__v1__remove_grant_response__descriptor, (ProtobufCMessage **)&resp, error);
+    if (rc)
+        return rc;
+    meterd__v1__remove_grant_response__free_unpacked(resp, NULL);
+    return 0;
+}
+
+static void rule_from_pb(const Meterd__V1__ThresholdRule *pb, meter_threshold_rule *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!pb)
+        return;
+    mc_copy_text(out->id, sizeof out->id, pb->id);
+    mc_copy_text(out->meter_id, sizeof out->meter_id, pb->meter_id);
+    mc_copy_text(out->customer_id, sizeof out->customer_id, pb->customer_id);
+    if (pb->level_case == METERD__V1__THRESHOLD_RULE__LEVEL_VALUE)
+        mc_copy_text(out->value, sizeof out->value, pb->value);
+    else if (pb->level_case == METERD__V1__THRESHOLD_RULE__LEVEL_PERCENT)
+        mc_copy_text(out->percent, sizeof out->percent, pb->percent);
+    out->created_at_ms = pb->created_at_ms;
+}
+
+int meter_add_threshold_rule(meter_client *c, meter_ref meter, const char *customer_id, const char *value,
+                             const char *percent, meter_threshold_rule *out, meter_error *error)
+{
+    if (out)
+        memset(out, 0, sizeof *out);
+    if ((value == NULL) == (percent == NULL))
+        return mc_fail(error, METER_INVALID_ARGUMENT, "", "give exactly one of value and percent");
+    mc_arena a = {0};
+    Meterd__V1__AddThresholdRuleRequest req = METERD__V1__ADD_THRESHOLD_RULE_REQUEST__INIT;
+    req.meter = mc_ref_to_pb(&a, meter);
+    req.customer_id = mc_str(&a, customer_id);
+    if (value) {
+        req.level_case = METERD__V1__ADD_THRESHOLD_RULE_REQUEST__LEVEL_VALUE;
+        req.value = mc_str(&a, value);
+    } else {
+        req.level_case = METERD__V1__ADD_THRESHOLD_RULE_REQUEST__LEVEL_PERCENT;
+        req.percent = mc_str(&a, percent);
+    }
+    Meterd__V1__AddThresholdRuleResponse *resp;
+    int rc = mc_call_with_arena(c, MC_METHOD_ADD_THRESHOLD_RULE, &a, &req.base, &meterd__v1__add_threshold_rule_response__descriptor, (ProtobufCMessage **)&resp, error);
+    if (rc)
+        return rc;
+    if (out)
+        rule_from_pb(resp->rule, out);
+    meterd__v1__add_threshold_rule_response__free_unpacked(resp, NULL);
+    return 0;
+}
+
+int meter_list_threshold_rules(meter_client *c, meter_ref meter, meter_threshold_rule **rules, size_t *n,
+                               meter_error *error)
+{
+    if (!rules || !n)
+        return mc_fail(error, METER_INVALID_ARGUMENT, "", "rules and n must not be NULL");
+    *rules = NULL;
+    *n = 0;
+    mc_arena a = {0};
+    Meterd__V1__ListThresholdRulesRequest req = METERD__V1__LIST_THRESHOLD_RULES_REQUEST__INIT;
+    if (meter.id || meter.event_name)
+        req.meter = mc_ref_to_pb(&a, meter);
+    Meterd__V1__ListThresholdRulesResponse *resp;
+    int rc = mc_call_with_arena(c, MC_METHOD_LIST_THRESHOLD_RULES, &a, &req.base, &meterd__v1__list_threshold_rules_response__descriptor, (ProtobufCMessage **)&resp, error);
+    if (rc)
+        return rc;
+    if (resp->n_rules) {
+        *rules = calloc(resp->n_rules, sizeof **rules);
+        if (!*rules) {
+            meterd__v1__list_threshold_rules_response__free_unpacked(resp, NULL);
+            return mc_fail(error, METER_INTERNAL, "", "out of memory");
+        }
+        for (size_t i = 0; i < resp->n_rules; i++)
+            rule_from_pb(resp->rules[i], &(*rules)[i]);
+        *n = resp->n_rules;
+    }
+    meterd__v1__list_threshold_rules_response__free_unpacked(resp, NULL);
+    return 0;
+}
+
+void meter_threshold_rules_free(meter_threshold_rule *rules)
+{
+    free(rules);
+}
+
+int meter_remove_threshold_rule(meter_client *c, const char *rule_id, meter_error *error)
+{
+    Meterd__V1__RemoveThresholdRuleRequest req = METERD__V1__REMOVE_THRESHOLD_RULE_REQUEST__INIT;
+    req.id = (char *)(rule_id ? rule_id : "");
+    Meterd__V1__RemoveThresholdRuleResponse *resp;
+    int rc = mc_call(c, MC_METHOD_REMOVE_THRESHOLD_RULE, &req.base, &meterd__v1__remove_threshold_rule_response__descriptor, (ProtobufCMessage **)&resp, error);
+    if (rc)
+        return rc;
+    meterd__v1__remove_threshold_rule_response__free_unpacked(resp, NULL);
+    return 0;
+}
+
+int meter_list_notifications(meter_client *c, uint64_t after_number, uint32_t limit, uint32_t wait_ms,
+                             meter_notification **out, size_t *n, uint64_t *last_number, meter_error *error)
+{
+    if (!out || !n)
+        return mc_fail(error, METER_INVALID_ARGUMENT, "", "out and n must not be NULL");
+    *out = NULL;
+    *n = 0;
+    if (last_number)
+        *last_number = 0;
+    Meterd__V1__ListNotificationsRequest req = METERD__V1__LIST_NOTIFICATIONS_REQUEST__INIT;
+    req.after_number = after_number;
+    req.limit = limit;
+    req.wait_ms = wait_ms;
+    Meterd__V1__ListNotificationsResponse *resp;
+    int rc = mc_call(c, MC_METHOD_LIST_NOTIFICATIONS, &req.base, &meterd__v1__list_notifications_response__descriptor, (ProtobufCMessage **)&resp, error);
+    if (rc)
+        return rc;
+    if (resp->n_notifications) {
+        *out = calloc(resp->n_notifications, sizeof **out);
+        if (!*out) {
+            meterd__v1__list_notifications_response__free_unpacked(resp, NULL);
+            return mc_fail(error, METER_INTERNAL, "", "out of memory");
+        }
+        for (size_t i = 0; i < resp->n_notifications; i++) {
+            const Meterd__V1__Notification *pb = resp->notifications[i];
+            meter_notification *item = &(*out)[i];
+            item->number = pb->number;
+            mc_copy_text(item->rule_id, sizeof item->rule_id, pb->rule_id);
+            mc_copy_text(item->meter_id, sizeof item->meter_id, pb->meter_id);
+            mc_copy_text(item->customer_id, sizeof item->customer_id, pb->customer_id);
+            mc_copy_text(item->threshold, sizeof item->threshold, pb->threshold);
+            mc_copy_text(item->usage, sizeof item->usage, pb->usage);
+            item->period_start_ms = pb->period_start_ms;
+            item->period_end_ms = pb->period_end_ms;
+            item->sequence = pb->sequence;
+            item->at_ms = pb->at_ms;
+        }
+        *n = resp->n_notifications;
+    }
+    if (last_number)
+        *last_number = resp->last_number;
+    meterd__v1__list_notifications_response__free_unpacked(resp, NULL);
+    return 0;
+}
+
+void meter_notifications_free(meter_notification *notifications)
+{
+    free(notifications);
 }

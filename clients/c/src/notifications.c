@@ -20,16 +20,16 @@ static int on_notification(const uint8_t *payload, size_t length, void *user)
     }
     meter_notification out = {
         .number = n->number,
-        .rule_id = n->rule_id,
-        .meter_id = n->meter_id,
-        .customer_id = n->customer_id,
-        .threshold = n->threshold,
-        .usage = n->usage,
         .period_start_ms = n->period_start_ms,
         .period_end_ms = n->period_end_ms,
         .sequence = n->sequence,
         .at_ms = n->at_ms,
     };
+    mc_copy_text(out.rule_id, sizeof out.rule_id, n->rule_id);
+    mc_copy_text(out.meter_id, sizeof out.meter_id, n->meter_id);
+    mc_copy_text(out.customer_id, sizeof out.customer_id, n->customer_id);
+    mc_copy_text(out.threshold, sizeof out.threshold, n->threshold);
+    mc_copy_text(out.usage, sizeof out.usage, n->usage);
     int stop = state->callback(&out, state->user);
     meterd__v1__notification__free_unpacked(n, NULL);
     return stop;

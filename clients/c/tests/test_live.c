@@ -247,6 +247,98 @@ static void check_entitlements(meter_client *c)
     CHECK_STR(check.remaining, "999.999999999");
 }
 
+/* Grants, threshold rules and notifications, after check_entitlements (a hard default of 1000;
+ * cust-42 at 1275.5, cust-7 at 0.000000001). */
+static void check_grants_and_rules(meter_client *c, int64_t ts)
+{
+    meter_error err;
+    meter_entitlement_check check;
+    meter_grant grant;
+    int rc = meter_add_grant(c, meter_by_name("tokens_used"), "cust-42", "500", 0, 0, &grant, &err);
+    CHECK(rc == METER_OK && strncmp(grant.id, "grt_", 4) == 0, "add grant: %s %s", meter_status_name(rc), err.message);
+    CHECK_STR(grant.customer_id, "cust-42");
+    CHECK_STR(grant.amount, "500");
+    CHECK(grant.effective_from_ms > 0 && grant.expires_at_ms == 0, "grant from now, no expiry");
+    rc = meter_check_entitlement(c, meter_by_name("tokens_used"), "cust-42", 0, &check, &err);
+    CHECK(rc == METER_OK && check.has_access, "the grant gives cust-42 access: %s", meter_status_name(rc));
+    CHECK_STR(check.limit, "1500");
+    CHECK_STR(check.granted, "500");
+
+    meter_threshold_rule rule;
+    rc = meter_add_threshold_rule(c, meter_by_name("tokens_used"), "cust-42", "2000", NULL, &rule, &err);
+    CHECK(rc == METER_OK && strncmp(rule.id, "thr_", 4) == 0, "add value rule: %s %s", meter_status_name(rc), err.message);
+    CHECK_STR(rule.value, "2000");
+    CHECK_STR(rule.percent, "");
+    char value_rule[32];
+    snprintf(value_rule, sizeof value_rule, "%s", rule.id);
+    rc = meter_add_threshold_rule(c, meter_by_name("tokens_used"), NULL, NULL, "50", &rule, &err);
+    CHECK(rc == METER_OK, "add percent rule: %s %s", meter_status_name(rc), err.message);
+    CHECK_STR(rule.percent, "50");
+    CHECK_STR(rule.customer_id, "");
+    rc = meter_add_threshold_rule(c, meter_by_name("tokens_used"), NULL, "1", "50", &rule, &err);
+    CHECK(rc == METER_INVALID_ARGUMENT, "value and percent together: %s", meter_status_name(rc));
+    rc = meter_add_threshold_rule(c, meter_by_name("tokens_used"), NULL, "-1", NULL, &rule, &err);
+    CHECK(rc == METER_INVALID_ARGUMENT && strcmp(err.reason, "INVALID_THRESHOLD_RULE") == 0, "negative level: %s %s",
+          meter_status_name(rc), err.reason);
+
+    meter_threshold_rule *rules = NULL;
+    size_t n = 0;
+    rc = meter_list_threshold_rules(c, meter_by_name("tokens_used"), &rules, &n, &err);
+    CHECK(rc == METER_OK && n == 2, "list rules of the meter: %s, %zu", meter_status_name(rc), n);
+    if (n == 2) {
+        CHECK_STR(rules[0].id, value_rule);
+        CHECK_STR(rules[1].percent, "50");
+    }
+    meter_threshold_rules_free(rules);
+    meter_ref every = {NULL, NULL};
+    rc = meter_list_threshold_rules(c, every, &rules, &n, &err);
+    CHECK(rc == METER_OK && n == 2, "list every rule: %s, %zu", meter_status_name(rc), n);
+    meter_threshold_rules_free(rules);
+
+    meter_notification *notes = NULL;
+    uint64_t last = 99;
+    rc = meter_list_notifications(c, 0, 0, 0, &notes, &n, &last, &err);
+    CHECK(rc == METER_OK && n == 0 && notes == NULL && last == 0, "no notification yet: %s %zu %llu", meter_status_name(rc), n,
+          (unsigned long long)last);
+    /* cust-7 reaches 50% of the default 1000 (two hours back: outside check_usage's window). */
+    meter_property props[2] = {meter_prop_string("model", "llama3.1"), meter_prop_int("tokens", 600)};
+    meter_event event = {.event_id = "c-test-rule-crossing", .event_name = "tokens_used", .customer_id = "cust-7",
+                         .timestamp_ms = ts - 2 * 3600000LL, .properties = props, .n_properties = 2};
+    meter_event_result result;
+    rc = meter_ingest(c, &event, &result, &err);
+    CHECK(rc == METER_OK && result.outcome == METER_OUTCOME_COUNTED, "crossing event: %s %s", meter_status_name(rc), err.message);
+    rc = meter_list_notifications(c, 0, 10, 5000, &notes, &n, &last, &err);
+    CHECK(rc == METER_OK && n == 1, "one notification: %s %zu %s", meter_status_name(rc), n, err.message);
+    if (n == 1) {
+        CHECK(notes[0].number == 1 && last == 1, "numbered 1 (last %llu)", (unsigned long long)last);
+        CHECK_STR(notes[0].customer_id, "cust-7");
+        CHECK_STR(notes[0].threshold, "500");
+        CHECK_STR(notes[0].usage, "600.000000001");
+        CHECK(notes[0].period_end_ms > notes[0].period_start_ms && notes[0].sequence > 0, "a monthly period and a log position");
+    }
+    meter_notifications_free(notes);
+
+    rc = meter_remove_grant(c, "grt_999", &err);
+    CHECK(rc == METER_NOT_FOUND && strcmp(err.reason, "GRANT_NOT_FOUND") == 0, "unknown grant: %s %s", meter_status_name(rc), err.reason);
+    rc = meter_remove_grant(c, grant.id, &err);
+    CHECK(rc == METER_OK, "remove grant: %s %s", meter_status_name(rc), err.message);
+    rc = meter_check_entitlement(c, meter_by_name("tokens_used"), "cust-42", 0, &check, &err);
+    CHECK(rc == METER_OK && !check.has_access, "without the grant cust-42 is over again");
+    rc = meter_remove_threshold_rule(c, value_rule, &err);
+    CHECK(rc == METER_OK, "remove rule: %s %s", meter_status_name(rc), err.message);
+    rc = meter_remove_threshold_rule(c, value_rule, &err);
+    CHECK(rc == METER_NOT_FOUND && strcmp(err.reason, "THRESHOLD_RULE_NOT_FOUND") == 0, "removed twice: %s", meter_status_name(rc));
+    rc = meter_list_threshold_rules(c, meter_by_name("tokens_used"), &rules, &n, &err);
+    CHECK(rc == METER_OK && n == 1, "one rule left: %zu", n);
+    meter_threshold_rules_free(rules);
+    rc = meter_remove_entitlement(c, meter_by_name("tokens_used"), NULL, &err);
+    CHECK(rc == METER_OK, "remove the default: %s %s", meter_status_name(rc), err.message);
+    rc = meter_remove_entitlement(c, meter_by_name("tokens_used"), NULL, &err);
+    CHECK(rc == METER_NOT_FOUND && strcmp(err.reason, "ENTITLEMENT_NOT_FOUND") == 0, "removed twice: %s", meter_status_name(rc));
+    rc = meter_check_entitlement(c, meter_by_name("tokens_used"), "cust-7", 0, &check, &err);
+    CHECK(rc == METER_NOT_FOUND, "no entitlement left: %s", meter_status_name(rc));
+}
+
 /* One full scenario on a fresh meterd, over the Unix socket (use_tcp 0) or TCP (1). */
 static void scenario(int use_tcp)
 {
@@ -275,6 +367,7 @@ static void scenario(int use_tcp)
     ingest_batch(c, &b, 0);
     check_usage(c, ts);
     check_entitlements(c);
+    check_grants_and_rules(c, ts);
 
     /* Restart: SIGTERM (exit 0), then the same data dir and socket. */
     int status = test_server_stop(&s);

@@ -46,3 +46,20 @@ def test_check_grant_threshold_and_long_poll(meterd, transport):
         check = client.check_entitlement("api_call", "acme")
         assert check.has_access and check.limit == decimal.Decimal("4.5") and check.granted == decimal.Decimal("1.5")
         assert client.list_notifications(after=1).notifications == []
+
+
+def test_ingest_batch_reports_each_events_entitlement_effect(meterd, transport):
+    with Client.connect(meterd.address(transport), tenant="default", timeout=10.0, **meterd.options(transport)) as client:
+        client.create_meter("effect_call", "Effect calls", "COUNT")
+        client.set_entitlement("effect_call", decimal.Decimal("2"), customer="acme")
+        now_ms = int(time.time() * 1000)
+        events = [Event(event_id=f"fx{i}", event_name="effect_call", customer_id=customer, timestamp=now_ms)
+                  for i, customer in enumerate(["acme", "acme", "acme", "globex"])]
+        plain = client.ingest_batch(events[:1])
+        assert plain[0].entitlement is None  # not asked for
+        results = client.ingest_batch(events[1:], entitlement_effects=True)
+        crossing, after, other = results
+        assert crossing.entitlement.crossed and not crossing.entitlement.has_access
+        assert crossing.entitlement.usage == 2 and crossing.entitlement.limit == 2 and crossing.entitlement.remaining == 0
+        assert not after.entitlement.crossed and not after.entitlement.has_access and after.entitlement.usage == 3
+        assert other.accepted and other.entitlement is None  # globex has no entitlement

@@ -13,7 +13,8 @@ from .errors import (Aborted, AlreadyExists, Cancelled, DataLoss,
                      NotFound, OutOfRange, PermissionDenied, ProtocolError, ResourceExhausted,
                      StatusCode, Unauthenticated, Unavailable, Unimplemented, Unknown)
 from .models import (Aggregation, Backfill, BatchResult, BillingPeriod, ConnectionInfo,
-                     CurrentUsage, Event, EventOutcome, EventResult, EventStatus, Health, Meter,
+                     CurrentUsage, EntitlementEffect, Event, EventOutcome, EventResult, EventStatus,
+                     Health, Meter,
                      MeterCounters, MeterStatus, ResetMode, ServerInfo, ServingStatus, UsageRow,
                      UsageRows, WindowSize)
 
@@ -24,7 +25,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Aborted", "Aggregation", "AlreadyExists", "AsyncClient", "Backfill", "BatchResult",
     "BillingPeriod", "Cancelled", "Client", "ConnectionInfo", "CurrentUsage", "DataLoss",
-    "DeadlineExceeded", "Event", "EventOutcome", "EventResult", "EventStatus",
+    "DeadlineExceeded", "EntitlementEffect", "Event", "EventOutcome", "EventResult", "EventStatus",
     "FailedPrecondition", "Health", "Internal", "InvalidArgument", "Meter", "MeterCounters",
     "MeterError", "MeterStatus", "NotFound", "OutOfRange", "PermissionDenied", "ProtocolError",
     "ResetMode", "ResourceExhausted", "ServerInfo", "ServingStatus", "StatusCode",

@@ -131,9 +131,10 @@ class AsyncClient:
         """See :meth:`meterclient.Client.ingest`."""
         return await self._invoke(calls.ingest(event))
 
-    async def ingest_batch(self, events: Iterable[models.Event]) -> models.BatchResult:
+    async def ingest_batch(self, events: Iterable[models.Event], *,
+                           entitlement_effects: bool = False) -> models.BatchResult:
         """See :meth:`meterclient.Client.ingest_batch`."""
-        return await self._invoke(calls.ingest_batch(events))
+        return await self._invoke(calls.ingest_batch(events, entitlement_effects))
 
     async def query_usage(self, reference: str, start, end, *, window=None,
                           customer: str | None = None, group_by_customer: bool = False,

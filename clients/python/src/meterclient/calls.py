@@ -81,8 +81,9 @@ def ingest(event: models.Event) -> Call:
                 lambda response: models.EventResult.from_message(response.result))
 
 
-def ingest_batch(events: Iterable[models.Event]) -> Call:
-    request = pb.IngestBatchRequest(events=[_event_message(event) for event in events])
+def ingest_batch(events: Iterable[models.Event], entitlement_effects: bool = False) -> Call:
+    request = pb.IngestBatchRequest(events=[_event_message(event) for event in events],
+                                    include_entitlement_effects=entitlement_effects)
     return Call(Method.INGEST_BATCH, request, pb.IngestBatchResponse,
                 models.BatchResult.from_message)
 

@@ -140,9 +140,15 @@ class Client:
         """Ingest one event. A rejected event is a REJECTED result, not an exception."""
         return self._invoke(calls.ingest(event))
 
-    def ingest_batch(self, events: Iterable[models.Event]) -> models.BatchResult:
-        """Ingest events; returns one EventResult per event, in order (a list with counts)."""
-        return self._invoke(calls.ingest_batch(events))
+    def ingest_batch(self, events: Iterable[models.Event], *,
+                     entitlement_effects: bool = False) -> models.BatchResult:
+        """Ingest events; returns one EventResult per event, in order (a list with counts).
+
+        With ``entitlement_effects=True`` each accepted event on a meter with an entitlement for
+        its customer carries ``entitlement`` (an EntitlementEffect: has_access, usage, limit,
+        remaining, crossed), decided when the event was applied.
+        """
+        return self._invoke(calls.ingest_batch(events, entitlement_effects))
 
     # ------------------------------------------------------------------------------------------
     # Query

@@ -239,17 +239,23 @@ class Event:
 
 @dataclass(frozen=True)
 class EventResult:
-    """What happened to one ingested event."""
+    """What happened to one ingested event.
+
+    ``entitlement`` is set only when the batch asked for entitlement effects, for an accepted
+    event on a meter with an entitlement for its customer.
+    """
 
     status: EventStatus
     outcome: EventOutcome
     reason: str = ""
     message: str = ""
+    entitlement: "EntitlementEffect | None" = None
 
     @classmethod
     def from_message(cls, message: pb.EventResult) -> "EventResult":
+        effect = EntitlementEffect.from_message(message.entitlement) if message.HasField("entitlement") else None
         return cls(EventStatus.from_wire(message.status), EventOutcome.from_wire(message.outcome),
-                   message.reason, message.message)
+                   message.reason, message.message, effect)
 
     @property
     def accepted(self) -> bool:
@@ -477,6 +483,25 @@ class ConnectionInfo:
     principal: str = ""
     #: The server speaks server streams (WatchNotifications; CANCEL frames are safe to send).
     server_streams: bool = False
+
+
+@dataclass(frozen=True)
+class EntitlementEffect:
+    """One accepted event's effect on its customer's entitlement: the state right after it.
+
+    ``crossed`` is true for the event that took usage from below the limit to the limit or above.
+    """
+
+    has_access: bool
+    usage: decimal.Decimal
+    limit: decimal.Decimal
+    remaining: decimal.Decimal
+    crossed: bool
+
+    @classmethod
+    def from_message(cls, message) -> "EntitlementEffect":
+        return cls(message.has_access, parse_decimal(message.usage), parse_decimal(message.limit),
+                   parse_decimal(message.remaining), message.crossed)
 
 
 @dataclass(frozen=True)

@@ -252,6 +252,20 @@ class Entitlement(_message.Message):
     updated_at_ms: int
     def __init__(self, meter_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., limit: _Optional[str] = ..., enforcement: _Optional[_Union[Enforcement, str]] = ..., updated_at_ms: _Optional[int] = ...) -> None: ...
 
+class EntitlementEffect(_message.Message):
+    __slots__ = ["crossed", "has_access", "limit", "remaining", "usage"]
+    CROSSED_FIELD_NUMBER: _ClassVar[int]
+    HAS_ACCESS_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    REMAINING_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
+    crossed: bool
+    has_access: bool
+    limit: str
+    remaining: str
+    usage: str
+    def __init__(self, has_access: bool = ..., usage: _Optional[str] = ..., limit: _Optional[str] = ..., remaining: _Optional[str] = ..., crossed: bool = ...) -> None: ...
+
 class ErrorDetail(_message.Message):
     __slots__ = ["code", "message", "reason"]
     CODE_FIELD_NUMBER: _ClassVar[int]
@@ -279,16 +293,18 @@ class Event(_message.Message):
     def __init__(self, event_id: _Optional[str] = ..., event_name: _Optional[str] = ..., customer_id: _Optional[str] = ..., timestamp_ms: _Optional[int] = ..., properties: _Optional[_Iterable[_Union[Property, _Mapping]]] = ..., source: _Optional[str] = ...) -> None: ...
 
 class EventResult(_message.Message):
-    __slots__ = ["message", "outcome", "reason", "status"]
+    __slots__ = ["entitlement", "message", "outcome", "reason", "status"]
+    ENTITLEMENT_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
+    entitlement: EntitlementEffect
     message: str
     outcome: EventOutcome
     reason: str
     status: EventStatus
-    def __init__(self, status: _Optional[_Union[EventStatus, str]] = ..., outcome: _Optional[_Union[EventOutcome, str]] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+    def __init__(self, status: _Optional[_Union[EventStatus, str]] = ..., outcome: _Optional[_Union[EventOutcome, str]] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ..., entitlement: _Optional[_Union[EntitlementEffect, _Mapping]] = ...) -> None: ...
 
 class GetMeterRequest(_message.Message):
     __slots__ = ["meter"]
@@ -416,10 +432,12 @@ class HealthCheckResponse(_message.Message):
     def __init__(self, status: _Optional[_Union[HealthCheckResponse.ServingStatus, str]] = ..., message: _Optional[str] = ...) -> None: ...
 
 class IngestBatchRequest(_message.Message):
-    __slots__ = ["events"]
+    __slots__ = ["events", "include_entitlement_effects"]
     EVENTS_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_ENTITLEMENT_EFFECTS_FIELD_NUMBER: _ClassVar[int]
     events: _containers.RepeatedCompositeFieldContainer[Event]
-    def __init__(self, events: _Optional[_Iterable[_Union[Event, _Mapping]]] = ...) -> None: ...
+    include_entitlement_effects: bool
+    def __init__(self, events: _Optional[_Iterable[_Union[Event, _Mapping]]] = ..., include_entitlement_effects: bool = ...) -> None: ...
 
 class IngestBatchResponse(_message.Message):
     __slots__ = ["accepted", "duplicates", "rejected", "results"]
