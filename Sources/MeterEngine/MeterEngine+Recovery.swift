@@ -76,7 +76,8 @@ extension MeterEngine {
         if options.core.dedupKey == .unkeyed {
             options.core.dedupKey = try DedupKeyFile.loadOrCreate(directory: options.dataDirectory)
         }
-        let snapshots = try SnapshotStore(directory: options.dataDirectory)
+        var snapshots = try SnapshotStore(directory: options.dataDirectory)
+        snapshots.writeBytesPerSecond = options.snapshotWriteBytesPerSecond
         let loaded = try snapshots.load()
         let machine: MeterStateMachine
         var snapshotSequence: UInt64 = 0

@@ -18,6 +18,10 @@ public struct SnapshotStore: Sendable {
     /// such chunks of a snapshot are dirty or in flight while the log syncs its groups.
     static let writebackChunk = 2 << 20
 
+    /// The most bytes per second a snapshot file is written at (nil or 0: as fast as the disk
+    /// takes them). See `FileOperations.writePaced`.
+    public var writeBytesPerSecond: Int?
+
     /// The directory holding the snapshot files.
     public let directory: String
     let files: FileOperations
@@ -42,7 +46,8 @@ public struct SnapshotStore: Sendable {
             try writeAll(SnapshotFormat.header(sequence: sequence, bytes: bytes), to: descriptor, at: 0, path: temporaryPath, files: files)
             let result: Result<Void, LogError> = bytes.withUnsafeBytes { buffer in
                 Result { () throws(LogError) in
-                    try files.writePaced(descriptor, buffer, at: Int64(SnapshotFormat.headerByteCount), chunk: Self.writebackChunk, path: temporaryPath)
+                    try files.writePaced(descriptor, buffer, at: Int64(SnapshotFormat.headerByteCount), chunk: Self.writebackChunk,
+                                         bytesPerSecond: writeBytesPerSecond, path: temporaryPath)
                 }
             }
             try result.get()

@@ -79,6 +79,9 @@ struct Meterd: AsyncParsableCommand {
     @Option(name: .long, help: "...but only once the log grew by this percentage of the previous snapshot's size, so large states are not re-written every N records (default 100; 0 turns the rule off).")
     var snapshotLogGrowthPercent: Int?
 
+    @Option(name: .long, help: "Write snapshot files at most this many MiB per second, so that the log's fsyncs do not queue behind them (default 64; 0: no limit).")
+    var snapshotWriteMibPerSecond: Int?
+
     @Option(name: .long, help: "Delete log segments older than this many hours once a snapshot covers them (default 168).")
     var retentionHours: Int?
 

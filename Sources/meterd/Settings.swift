@@ -83,6 +83,10 @@ struct Settings {
             guard percent >= 0 else { throw ValidationError("snapshot-log-growth-percent must be 0 or more, got \(percent)") }
             engine.snapshotMinimumLogGrowth = Double(percent) / 100
         }
+        if let rate = try integer("snapshot-write-mib-per-second", command.snapshotWriteMibPerSecond) {
+            guard rate >= 0 else { throw ValidationError("snapshot-write-mib-per-second must be 0 or more, got \(rate)") }
+            engine.snapshotWriteBytesPerSecond = rate << 20
+        }
         if let hours = try integer("retention-hours", command.retentionHours) { engine.retentionMilliseconds = Int64(try Self.positive("retention-hours", hours)) * 3_600_000 }
         if let seconds = try integer("late-window-seconds", command.lateWindowSeconds) { engine.core.lateWindowMilliseconds = Int64(seconds) * 1000 }
         if let seconds = try integer("future-skew-seconds", command.futureSkewSeconds) { engine.core.futureSkewMilliseconds = Int64(seconds) * 1000 }

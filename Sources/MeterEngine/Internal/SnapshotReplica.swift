@@ -162,9 +162,11 @@ final class SnapshotReplica: @unchecked Sendable {
         beforeWrite?(sequence)
         // The replica waits meanwhile (records the writer applies queue up), so the machine
         // is not touched by two threads at once.
-        let store = store
+        // The final snapshot at shutdown is written at full speed: no ingest waits behind it.
+        var store = store
+        if condition.withLock({ stopping }) { store.writeBytesPerSecond = nil }
         let expectedByteCount = lastByteCount + lastByteCount / 8
-        let finished = BackgroundWork.run(name: "meterd-snapshot-write") {
+        let finished = BackgroundWork.run(name: "meterd-snapshot-write") { [store] in
             let bytes = machine.snapshot(expectedByteCount: expectedByteCount)
             do {
                 try store.write(sequence: sequence, bytes: bytes)

@@ -70,10 +70,20 @@ struct FileOperations: Sendable {
     /// chunk as soon as it is written and waiting for the one before it, so that no more than
     /// two chunks are ever dirty or in flight. A large file (a snapshot) then never floods the
     /// device queue ahead of the log's small fdatasyncs. The caller still syncs the file.
-    func writePaced(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int64, chunk: Int, path: String) throws(LogError) {
+    /// With `bytesPerSecond`, it also sleeps between chunks so as not to write faster than that:
+    /// on a virtual disk every fdatasync flushes what any file wrote since the last one, so a
+    /// snapshot written at full speed makes the log's group commits wait behind it.
+    func writePaced(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int64, chunk: Int,
+                    bytesPerSecond: Int? = nil, path: String) throws(LogError) {
         var start = 0
         var previous: (offset: Int64, count: Int)?
+        let began = monotonicNanoseconds()
         while start < bytes.count {
+            if let bytesPerSecond, bytesPerSecond > 0, start > 0 {
+                let due = began + UInt64(Double(start) / Double(bytesPerSecond) * 1e9)
+                let now = monotonicNanoseconds()
+                if due > now { usleep(useconds_t(min((due - now) / 1000, 1_000_000))) }
+            }
             let end = min(start + chunk, bytes.count)
             let piece = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
             try writeAll(descriptor, piece, at: offset + Int64(start), path: path)
@@ -191,4 +201,11 @@ func parentDirectory(of path: String) -> String {
 /// The last component of `path`.
 func lastPathComponent(_ path: String) -> String {
     path.split(separator: "/").last.map(String.init) ?? path
+}
+
+/// CLOCK_MONOTONIC in nanoseconds.
+func monotonicNanoseconds() -> UInt64 {
+    var time = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &time)
+    return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
 }
