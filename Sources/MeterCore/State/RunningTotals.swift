@@ -24,6 +24,10 @@ final class RunningTotals {
     let kind: AggregationKind
     let reset: ResetPolicy
     @exclusivity(unchecked) var slots: [UInt32: RunningTotal] = [:]
+    /// True once a customer of this meter is held by the engine's `EntitlementCheckView`: then
+    /// `changed` collects the customers whose slot changed since the writer last published them.
+    var watched = false
+    @exclusivity(unchecked) var changed: Set<UInt32> = []
 
     init(kind: AggregationKind, reset: ResetPolicy) {
         self.kind = kind
@@ -53,6 +57,7 @@ final class RunningTotals {
             slots.values[position] = RunningTotal(start: next.start, end: next.end)  // rollover: the new period starts at zero
         }
         slots.values[position].add(units, uniqueValue: uniqueValue, kind: kind, timestamp: timestamp, sequence: sequence, index: index)
+        if watched { changed.insert(customerIndex) }
     }
 }
 
