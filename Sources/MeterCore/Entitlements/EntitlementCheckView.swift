@@ -3,7 +3,8 @@ import Synchronization
 /// A read-only copy of what `CheckEntitlement` needs, published by the engine's writer so that
 /// a check is answered on the caller's thread instead of queueing behind the writer's work.
 ///
-/// Per (tenant, meter, customer) that was checked once through the writer, it holds the resolved
+/// Once a check of a meter went through the writer, that meter is watched: per (tenant, meter,
+/// customer) checked since, or with events since and an entitlement, it holds the resolved
 /// meter (id and reset policy), the entitlement that applies (the customer's own or the
 /// tenant-wide default), the customer's grants on the meter, and the usage of the customer's
 /// running-total slot (see `RunningTotals`): its period bounds, its value, and the value of any
@@ -12,14 +13,16 @@ import Synchronization
 /// sees every acknowledged write; a change of meters, entitlements, grants, rules or a backfill
 /// step clears it (`clear()`), and checks fall back to the writer until they repopulate it.
 ///
-/// Not covered (`check` answers nil, the caller asks the writer): a (tenant, meter reference,
-/// customer) not checked through the writer since the last clear; a customer without a
-/// running-total slot (no events and never checked); an instant in a period before the slot's
+/// Not covered (`check` answers nil, the caller asks the writer): a meter reference not checked
+/// through the writer since the last clear; a customer neither checked through the writer nor
+/// with events since then (their first check goes to the writer, which adds them); an instant in a period before the slot's
 /// (a check of the past); errors that come before the usage (unknown meter, no entitlement).
 ///
-/// Memory: one `Entry` per checked (tenant, meter, customer) with usage (about 300 bytes plus
-/// 80 per grant) and one meter reference per checked reference, at most `maximumEntries`
+/// Memory: one `Entry` per held (tenant, meter, customer) (about 300 bytes plus 80 per grant,
+/// plus the customer id) and one meter per checked reference, at most `maximumEntries`
 /// customers; beyond it new customers are not added (their checks keep going to the writer).
+/// A watched meter also gets a running-total slot for each customer with events (see
+/// `RunningTotals`), which a check of that customer would have made anyway.
 public final class EntitlementCheckView: Sendable {
     /// What the view keeps of one customer's usage: the running-total slot's bounds and value,
     /// and the value of a later period (no usage yet).
@@ -139,14 +142,30 @@ public final class EntitlementCheckView: Sendable {
         }
     }
 
-    /// Replaces the usage of customers already held (others are skipped).
-    func update(_ changes: [(key: CustomerKey, usage: Usage)], rolledBeforeMinute: Int64) {
+    /// Replaces the usage of customers already held; returns the changes of those not held.
+    func update(_ changes: [(key: CustomerKey, usage: Usage)], rolledBeforeMinute: Int64) -> [(key: CustomerKey, usage: Usage)] {
         contents.withLock { contents in
+            var missing: [(key: CustomerKey, usage: Usage)] = []
             for change in changes {
-                guard let position = contents.customers.index(forKey: change.key) else { continue }
-                contents.customers.values[position].usage = change.usage
+                if let position = contents.customers.index(forKey: change.key) {
+                    contents.customers.values[position].usage = change.usage
+                } else {
+                    missing.append(change)
+                }
             }
             contents.rolledBeforeMinute = rolledBeforeMinute
+            return missing
+        }
+    }
+
+    /// Adds customers not held yet (made by the writer between `update` and this call, so
+    /// nothing else changed the view meanwhile), up to `maximumEntries`.
+    func insert(_ entries: [(key: CustomerKey, entry: Entry)]) {
+        guard !entries.isEmpty else { return }
+        contents.withLock { contents in
+            for (key, entry) in entries where contents.customers.count < maximumEntries {
+                contents.customers[key] = entry
+            }
         }
     }
 }

@@ -22,8 +22,11 @@ extension MeterStateMachine {
                    customerId: customerId, entry: entry, rolledBeforeMinute: rolledBeforeMinute)
     }
 
-    /// Copies into the view the usage of every held customer whose slot changed since the last
-    /// call. Call on the writer after applying a group and before answering it.
+    /// Copies into the view the usage of every customer of a watched meter with events since
+    /// the last call: replaces it for customers held, and adds customers not held yet that have
+    /// an entitlement (making their running-total slot first, the one fold `periodUsage` would
+    /// do on their first check), so that their first check is answered by the view too. Call on
+    /// the writer after applying a group and before answering it.
     public func publishCheckViewChanges(into view: EntitlementCheckView) {
         guard !checkViewMeters.isEmpty else { return }
         var changes: [(key: EntitlementCheckView.CustomerKey, usage: EntitlementCheckView.Usage)] = []
@@ -32,13 +35,28 @@ extension MeterStateMachine {
             let tenantId = state.meter.definition.tenantId
             let customers = tenants[tenantId]?.customers ?? []
             for customer in totals.changed where Int(customer) < customers.count {
-                guard let slot = totals.slots[customer] else { continue }
+                let slot: RunningTotal
+                if let existing = totals.slots[customer] {
+                    slot = existing
+                } else {
+                    slot = initialSlot(state, totals: totals, customer: customer)
+                    totals.slots[customer] = slot
+                }
                 changes.append((EntitlementCheckView.CustomerKey(tenantId: tenantId, meterId: meterId, customerId: customers[Int(customer)]),
                                 checkViewUsage(slot, of: state)))
             }
             totals.changed.removeAll(keepingCapacity: true)
         }
-        view.update(changes, rolledBeforeMinute: rolledBeforeMinute)
+        let missing = view.update(changes, rolledBeforeMinute: rolledBeforeMinute)
+        guard !missing.isEmpty else { return }
+        var entries: [(key: EntitlementCheckView.CustomerKey, entry: EntitlementCheckView.Entry)] = []
+        for (key, usage) in missing {
+            guard let entitlement = entitlementState.entitlement(tenantId: key.tenantId, meterId: key.meterId, customerId: key.customerId) else { continue }
+            entries.append((key, EntitlementCheckView.Entry(
+                entitlement: entitlement.definition,
+                grants: grantDefinitions(tenantId: key.tenantId, meterId: key.meterId, customerId: key.customerId), usage: usage)))
+        }
+        view.insert(entries)
     }
 
     /// Empties the view and stops tracking changes for it (after a change of meters,
