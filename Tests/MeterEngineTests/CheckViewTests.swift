@@ -88,6 +88,59 @@ final class CheckViewTests: XCTestCase {
         await engine.shutdown()
     }
 
+    final class Counter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = 0
+        func increment() { lock.lock(); value += 1; lock.unlock() }
+        func read() -> Int { lock.lock(); defer { lock.unlock() }; return value }
+    }
+
+    /// Checks from the view while ingests are acknowledged one by one on other tasks: every
+    /// check counts at least every event acknowledged before it started, and never more than
+    /// was sent; at the end it counts them all.
+    func testConcurrentChecksSeeEveryAcknowledgedWrite() async throws {
+        let directory = DataDirectory(self)
+        let engine = try MeterEngine.open(options: options(directory))
+        let meter = try await engine.createMeter(MeterDefinition(eventName: "tokens_used", displayName: "Tokens", aggregation: .sum("tokens"), reset: Self.daily))
+        _ = try await engine.change(.setEntitlement(tenantId: Tenant.defaultId, meter: .id(meter.id), customerId: nil, limit: ExactDecimal(1000),
+                                                    enforcement: .hard, actor: .bootstrap))
+        _ = try await engine.ingest(events: [usageEvent("seed", tokens: 1)])
+        _ = try await engine.checkEntitlement(tenantId: Tenant.defaultId, meter: .id(meter.id), customerId: "acme")  // watches the meter
+        let acknowledged = Counter()
+        acknowledged.increment()
+        let writers = 4, perWriter = 50
+        let ingests = Task {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for writer in 0..<writers {
+                    group.addTask {
+                        for number in 0..<perWriter {
+                            _ = try await engine.ingest(events: [usageEvent("w\(writer)-\(number)", tokens: 1)])
+                            acknowledged.increment()
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        var checks = 0, viewed = 0
+        let hitsBefore = engine.checkView.counts.hits
+        let sent = writers * perWriter + 1
+        while acknowledged.read() < sent {
+            let before = acknowledged.read()
+            let usage = try await engine.checkEntitlement(tenantId: Tenant.defaultId, meter: .id(meter.id), customerId: "acme").usage
+            XCTAssertGreaterThanOrEqual(usage, ExactDecimal(Int64(before)), "a check missed an acknowledged write")
+            XCTAssertLessThanOrEqual(usage, ExactDecimal(Int64(sent)))
+            checks += 1
+        }
+        try await ingests.value
+        viewed = Int(engine.checkView.counts.hits - hitsBefore)
+        XCTAssertEqual(viewed, checks, "every check of the watched customer came from the view")
+        let final = try await engine.checkEntitlement(tenantId: Tenant.defaultId, meter: .id(meter.id), customerId: "acme")
+        XCTAssertEqual(final.usage, ExactDecimal(Int64(sent)))
+        XCTAssertGreaterThan(checks, 0)
+        await engine.shutdown()
+    }
+
     /// A randomized sequence of ingests (late events included), clock moves across period
     /// boundaries, entitlement and grant changes: after each step, every check through the view
     /// equals the check on the writer, for three meters (daily SUM, CUMULATIVE MAX, daily
