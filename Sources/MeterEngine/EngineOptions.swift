@@ -78,6 +78,13 @@ public struct EngineOptions: Sendable {
     /// Called just before each fdatasync of the log in `fsync` mode, on whichever thread runs
     /// it. For tests: holding it holds a group commit's sync. nil in production.
     public var beforeLogSync: (@Sendable () -> Void)?
+    /// Answer CheckEntitlement from the view the writer publishes (`EntitlementCheckView`)
+    /// when it covers the check. false: every check queues for the writer, as before the view
+    /// existed (`meter-bench entitlement` compares both with METERD_BENCH_NO_VIEW=1).
+    public var entitlementCheckView = true
+    /// Called on the writer thread just before it applies each written group (after its log
+    /// write and sync). For tests: holding it holds the writer itself busy. nil in production.
+    public var beforeApply: (@Sendable () -> Void)?
     /// Told of snapshots, retention and failure (see `EngineEvent`), on the writer thread: it
     /// must return quickly. meterd logs these and turns them into metrics. nil: nobody listens.
     public var onEvent: (@Sendable (EngineEvent) -> Void)?

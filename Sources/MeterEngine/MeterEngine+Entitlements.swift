@@ -35,9 +35,40 @@ extension MeterEngine {
     public func checkEntitlement<Value: Sendable>(tenantId: String, meter: MeterReference, customerId: String, atMilliseconds: Int64?,
                                                   answer: @escaping (EntitlementCheck) -> Value) async throws(EngineError) -> Value {
         let instant = atMilliseconds ?? options.clock()
-        // From the applied state at once, not behind the group commits queued with it.
+        // From the writer's published view when it covers the check, without queueing.
+        if let answered = try checkFromView(tenantId: tenantId, meter: meter, customerId: customerId, atMilliseconds: instant, answer: answer) {
+            return answered
+        }
+        // Else from the applied state at once, not behind the group commits queued with it,
+        // publishing the customer into the view for the next checks.
+        let view = checkView
+        let publishes = options.entitlementCheckView && options.replicatedLog == nil
         return try await readApplied { machine throws(MeterError) in
-            answer(try machine.checkEntitlement(tenantId: tenantId, meter: meter, customerId: customerId, atMilliseconds: instant))
+            let check = try machine.checkEntitlement(tenantId: tenantId, meter: meter, customerId: customerId, atMilliseconds: instant)
+            if publishes { machine.publishCheck(into: view, tenantId: tenantId, meter: meter, customerId: customerId) }
+            return answer(check)
+        }
+    }
+
+    /// The check answered from `checkView` (see `EntitlementCheckView`), nil when the view does
+    /// not cover it. Synchronous, so that no `ExactDecimal` lives in an async frame. Not in
+    /// cluster mode, where the replicated apply path does not publish the view.
+    public func checkFromView<Value>(tenantId: String, meter: MeterReference, customerId: String, atMilliseconds instant: Int64,
+                                     answer: (EntitlementCheck) -> Value) throws(EngineError) -> Value? {
+        guard options.entitlementCheckView, options.replicatedLog == nil,
+              let result = checkView.check(tenantId: tenantId, meter: meter, customerId: customerId, atMilliseconds: instant) else { return nil }
+        switch result {
+        case .success(let check): return answer(check)
+        case .failure(let error): throw .rejected(error)
+        }
+    }
+
+    /// The check answered on the writer from the applied state, never from the view (tests
+    /// compare the two).
+    public func checkEntitlementOnWriter(tenantId: String, meter: MeterReference, customerId: String,
+                                         atMilliseconds: Int64) async throws(EngineError) -> EntitlementCheck {
+        try await readApplied { machine throws(MeterError) in
+            try machine.checkEntitlement(tenantId: tenantId, meter: meter, customerId: customerId, atMilliseconds: atMilliseconds)
         }
     }
 

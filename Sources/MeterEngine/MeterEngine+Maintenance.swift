@@ -119,6 +119,8 @@ extension MeterEngine {
     /// Drains the queue after `shutdown()`: everything was committed by the loop; sync, write
     /// the final snapshot, close the log and wake the callers.
     func finishShutdown() {
+        // A stopped engine answers checks as it answers other reads (unavailable).
+        machine.resetCheckView(checkView)
         if failure == nil { syncLogOrFail() }
         if failure == nil && (recordsSinceSnapshot > 0 || snapshotSequence < machine.lastAppliedSequence) {
             replica.enqueue(.snapshot)

@@ -440,6 +440,7 @@ extension MeterEngine {
     /// the snapshot replica and publishes the new status. Before any reply of their group.
     private func applyWritten(_ records: [StateRecord], logRecords: [LogRecord], firstSequence: UInt64,
                               effectRequests: [Int: EntitlementEffects] = [:]) -> [ApplyOutcome] {
+        options.beforeApply?()
         var outcomes: [ApplyOutcome] = []
         outcomes.reserveCapacity(records.count)
         for (offset, record) in records.enumerated() {
@@ -448,6 +449,13 @@ extension MeterEngine {
             } else {
                 outcomes.append(machine.apply(record, sequence: firstSequence + UInt64(offset)))
             }
+        }
+        // The checks' view sees the group before anyone is answered: a change of definitions
+        // (meters, entitlements, grants, rules, backfill) empties it, usage is copied over.
+        if outcomes.contains(where: { if case .events = $0 { false } else { true } }) {
+            machine.resetCheckView(checkView)
+        } else {
+            machine.publishCheckViewChanges(into: checkView)
         }
         replica.enqueue(.apply(records, firstSequence: firstSequence))
         recordsSinceSnapshot += UInt64(records.count)

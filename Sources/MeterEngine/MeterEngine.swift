@@ -59,6 +59,9 @@ public final class MeterEngine: @unchecked Sendable {
     var syncs: UInt64 = 0
     /// Wakes long polls for notifications (published with the status after each group).
     let notificationSignal = NotificationSignal()
+    /// What CheckEntitlement reads without entering the writer's queue: published by the writer
+    /// after each applied group, before its replies (see `EntitlementCheckView`).
+    public let checkView = EntitlementCheckView()
 
     init(options: EngineOptions, machine: MeterStateMachine, log: SegmentedLog, snapshots: SnapshotStore,
          replica: SnapshotReplica, snapshotSequence: UInt64, recovery: EngineRecoveryReport) {

@@ -26,7 +26,7 @@ enum EntitlementBenchmark {
         let batchSize = 1000
         let batchesPerSecondPerWriter = Swift.max(1, eventsPerSecond / batchSize / writers)
         let deadline = ContinuousClock.now + .seconds(seconds)
-        print("== entitlement: meterd in-process, fsync, unix socket; \(writers) writers paced to \(writers * batchesPerSecondPerWriter * batchSize) events/s for \(seconds) s; CheckEntitlement back to back; threshold rule: \(withRule ? "80% of the entitlement" : "none")")
+        print("== entitlement: meterd in-process, fsync, unix socket; \(writers) writers paced to \(writers * batchesPerSecondPerWriter * batchSize) events/s for \(seconds) s; CheckEntitlement back to back; threshold rule: \(withRule ? "80% of the entitlement" : "none"); check view: \(ProcessInfo.processInfo.environment["METERD_BENCH_NO_VIEW"] == "1" ? "off (writer queue)" : "on")")
         let checker = try await MeterClient.connect(to: .unixSocket(path: running.socketPath))
         async let checks: [Duration] = {
             var random = SplitMix64(seed: 7)
@@ -77,6 +77,8 @@ enum EntitlementBenchmark {
         }
         print("ingest: \(ingested / seconds) events/s accepted")
         print("CheckEntitlement: \(latencies.count / seconds) checks/s, p50 \(percentile(0.5)), p99 \(percentile(0.99)), max \(percentile(1.0))")
+        let counts = running.engine.checkView.counts
+        print("check view: \(counts.hits) answered from the view, \(counts.misses) left to the writer")
         await checker.close()
         await admin.close()
         await running.stop()

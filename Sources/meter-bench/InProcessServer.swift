@@ -20,6 +20,8 @@ struct InProcessServer {
         var options = EngineOptions(dataDirectory: directory + "/data")
         options.snapshotEveryRecords = .max
         options.durability = durability
+        // METERD_BENCH_NO_VIEW=1: CheckEntitlement always queues for the writer (the path before the check view).
+        options.entitlementCheckView = ProcessInfo.processInfo.environment["METERD_BENCH_NO_VIEW"] != "1"
         let engine = try MeterEngine.open(options: options)
         var configuration = ServerConfiguration()
         configuration.unixSocketPath = directory + "/meterd.sock"

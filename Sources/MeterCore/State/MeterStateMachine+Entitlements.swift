@@ -129,35 +129,22 @@ extension MeterStateMachine {
     ) throws(MeterError) -> EntitlementCheck {
         let state = try resolve(tenantId: tenantId, reference)
         let meterId = state.meter.id
-        guard atMilliseconds >= UsageQuery.earliestMilliseconds, atMilliseconds < UsageQuery.latestMilliseconds - 400 * 86_400_000 else {
-            throw MeterError(.invalidQuery, "the instant must lie between 1970 and 9998")
-        }
+        try EntitlementCheck.checkInstant(atMilliseconds)
         guard let entitlement = entitlementState.entitlement(tenantId: tenantId, meterId: meterId, customerId: customerId) else {
             throw MeterError(.entitlementNotFound, "customer \(quoted(customerId)) has no entitlement on meter \(meterId), and the meter has no tenant-wide default")
         }
         let period = periodBounds(of: state, containing: atMilliseconds)
         let usage = try periodUsage(state, tenantId: tenantId, customerId: customerId, period: period)
         let granted = try grantedAmount(tenantId: tenantId, meterId: meterId, customerId: customerId, atMilliseconds: atMilliseconds)
-        let limit = try checked { () throws(ExactDecimalError) in try entitlement.definition.limit.adding(granted) }
-        let balance = try checked { () throws(ExactDecimalError) in try limit.subtracting(usage) }
-        let enforcement = entitlement.definition.enforcement
-        return EntitlementCheck(
-            meterId: meterId, customerId: customerId,
-            hasAccess: enforcement == .soft || balance.units > 0,
-            enforcement: enforcement, isDefault: entitlement.definition.customerId == nil,
-            usage: usage, limit: limit, granted: granted,
-            remaining: balance.isNegative ? .zero : balance,
-            overage: balance.isNegative ? ExactDecimal(units: -balance.units) : .zero,
-            periodStartMilliseconds: period?.start, periodEndMilliseconds: period?.end, atMilliseconds: atMilliseconds)
+        return try EntitlementCheck(meterId: meterId, customerId: customerId, entitlement: entitlement.definition,
+                                    usage: usage, granted: granted, period: period, atMilliseconds: atMilliseconds)
     }
 
     // MARK: Usage of one customer
 
     /// The billing period of a PERIODIC meter containing the instant; nil for CUMULATIVE meters.
     func periodBounds(of state: MeterState, containing instant: Int64) -> (start: Int64, end: Int64)? {
-        guard case .periodic(let period, let anchor) = state.meter.definition.reset else { return nil }
-        let bounds = period.periodBounds(containing: instant, anchorMilliseconds: anchor)
-        return (bounds.startMilliseconds, bounds.endMilliseconds)
+        EntitlementCheck.periodBounds(reset: state.meter.definition.reset, containing: instant)
     }
 
     /// One customer's usage in `period` (nil: the lifetime of a CUMULATIVE meter), folding only
@@ -181,16 +168,15 @@ extension MeterStateMachine {
         var total = ExactDecimal.zero
         for grant in entitlementState.grants(meterId: meterId, customerId: customerId)
         where grant.definition.tenantId == tenantId && grant.definition.isEffective(atMilliseconds: atMilliseconds) {
-            total = try checked { () throws(ExactDecimalError) in try total.adding(grant.definition.amount) }
+            total = try EntitlementCheck.checked { () throws(ExactDecimalError) in try total.adding(grant.definition.amount) }
         }
         return total
     }
 
-    private func checked(_ body: () throws(ExactDecimalError) -> ExactDecimal) throws(MeterError) -> ExactDecimal {
-        do {
-            return try body()
-        } catch {
-            throw MeterError(.valueOverflow, "the limit or balance exceeds the supported range")
+    /// The customer's grants on the meter, in the order they were added.
+    func grantDefinitions(tenantId: String, meterId: String, customerId: String) -> [GrantDefinition] {
+        entitlementState.grants(meterId: meterId, customerId: customerId).compactMap { grant in
+            grant.definition.tenantId == tenantId ? grant.definition : nil
         }
     }
 }

@@ -36,6 +36,9 @@ public final class MeterStateMachine {
     /// running totals existed (tests and `meter-bench thresholds` compare both ways; see
     /// `RunningTotals`). Answers are the same either way; only their cost differs.
     public var usesRunningTotals = true
+    /// Meters (by id) with customers held by the engine's `EntitlementCheckView`
+    /// (MeterStateMachine+CheckView). Derived, never in snapshots.
+    var checkViewMeters: [String: MeterState] = [:]
     /// Non-nil while `apply(_:sequence:entitlementEffects:)` collects per-event effects.
     var collectedEffects: [EntitlementEffect?]?
 

@@ -24,6 +24,12 @@ final class RunningTotals {
     let kind: AggregationKind
     let reset: ResetPolicy
     @exclusivity(unchecked) var slots: [UInt32: RunningTotal] = [:]
+    /// True once a check of this meter went through the engine's `EntitlementCheckView`: then
+    /// `changed` collects the customers with events since the writer last published them
+    /// (with or without a slot: the writer makes the missing slots, see
+    /// `MeterStateMachine.publishCheckViewChanges`).
+    var watched = false
+    @exclusivity(unchecked) var changed: Set<UInt32> = []
 
     init(kind: AggregationKind, reset: ResetPolicy) {
         self.kind = kind
@@ -44,7 +50,10 @@ final class RunningTotals {
     func add(customerIndex: UInt32, bucketStart: Int64, units: Int128, uniqueValue: String?,
              timestamp: Int64, sequence: UInt64, index: UInt32) {
         // Mutated in place through the index: a copy out and back would copy COUNT_UNIQUE's set.
-        guard let position = slots.index(forKey: customerIndex) else { return }
+        guard let position = slots.index(forKey: customerIndex) else {
+            if watched { changed.insert(customerIndex) }  // the writer makes its slot for the view
+            return
+        }
         let start = slots.values[position].start, end = slots.values[position].end
         if bucketStart < start { return }  // late: an earlier period, folded when read
         if bucketStart >= end {
@@ -53,6 +62,7 @@ final class RunningTotals {
             slots.values[position] = RunningTotal(start: next.start, end: next.end)  // rollover: the new period starts at zero
         }
         slots.values[position].add(units, uniqueValue: uniqueValue, kind: kind, timestamp: timestamp, sequence: sequence, index: index)
+        if watched { changed.insert(customerIndex) }
     }
 }
 
