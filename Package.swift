@@ -120,6 +120,8 @@ let package = Package(
         .testTarget(name: "MeterSidecarTests", dependencies: ["MeterTestSupport", "MeterSidecar", "MeterClient", "MeterWire", "MeterProto"]),
         .testTarget(name: "MeterClientTests", dependencies: ["MeterTestSupport", "MeterClient", "MeterWire", "MeterProto", nioCore, nioPosix]),
         .testTarget(name: "MeterWireTests", dependencies: ["MeterWire", "MeterProto", nioCore, swiftProtobuf, .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOTestUtils", package: "swift-nio")]),
+        // Cluster mode's partition function and lease decisions, without NATS.
+        .testTarget(name: "MeterClusterTests", dependencies: ["MeterCluster"]),
         // Cross-process tests: real child processes killed with SIGKILL.
         .testTarget(name: "MeterIntegrationTests", dependencies: ["MeterTestSupport", "MeterCore", "MeterWire", "MeterProto", "MeterClient", swiftProtobuf, nioCore]),
     ],

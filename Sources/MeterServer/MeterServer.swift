@@ -32,9 +32,11 @@ public final class MeterServer: Sendable, Service {
     ///   - access: who may connect without a key, and tenant quotas.
     ///   - ingestObserver: told every ingest request's events and results (meterd's event debugger).
     ///   - webhooks: the webhook dispatcher GetWebhookStatus reports on, when meterd runs one.
+    ///   - partitions: partitioned cluster mode: ingest and usage queries go to the engine of
+    ///     the customer's partition (docs/cluster.md); `engine` then holds meters and keys only.
     public init(engine: MeterEngine, configuration: ServerConfiguration, access: AccessSettings = AccessSettings(),
                 threads: Int = System.coreCount, metrics: ServerMetrics = ServerMetrics(), logger: Logger = Logger(label: "meterd"),
-                ingestObserver: IngestObserver? = nil, webhooks: WebhookStatusSource? = nil) {
+                ingestObserver: IngestObserver? = nil, webhooks: WebhookStatusSource? = nil, partitions: (any PartitionedEngines)? = nil) {
         self.engine = engine
         let authenticator = Authenticator(keys: KeyStore(), configuration: access.configuration, metrics: metrics.access, logger: logger)
         self.authenticator = authenticator
@@ -50,8 +52,8 @@ public final class MeterServer: Sendable, Service {
         self.quotas = quotas
         AccessService(engine: engine, keys: authenticator.keys).register(with: &router)
         AdminService(engine: engine, quotas: quotas).register(with: &router)
-        IngestService(engine: engine, maximumBatchEvents: configuration.limits.maximumBatchEvents, metrics: metrics, quotas: quotas, observer: ingestObserver).register(with: &router)
-        QueryService(engine: engine).register(with: &router)
+        IngestService(engine: engine, maximumBatchEvents: configuration.limits.maximumBatchEvents, metrics: metrics, quotas: quotas, observer: ingestObserver, partitions: partitions).register(with: &router)
+        QueryService(engine: engine, partitions: partitions).register(with: &router)
         EntitlementService(engine: engine, webhooks: webhooks).register(with: &router)
         HealthService(engine: engine, version: configuration.serverVersion, startedAt: .now).register(with: &router)
         server = WireServer(configuration: configuration, router: router, threads: threads, observer: metrics, logger: logger)

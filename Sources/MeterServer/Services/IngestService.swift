@@ -18,6 +18,8 @@ struct IngestService {
     let quotas: TenantQuotas
     /// Sees every request's events and results when set.
     var observer: IngestObserver?
+    /// Partitioned cluster mode: each event goes to its partition's engine (docs/cluster.md).
+    var partitions: (any PartitionedEngines)?
 
     func register(with router: inout Router) {
         let engine = engine
@@ -25,6 +27,7 @@ struct IngestService {
         let metrics = metrics
         let quotas = quotas
         let observer = observer
+        let partitions = partitions
         // Both methods answer through the engine's completion (writer thread -> event loop), not
         // a task: a durable single-event ingest is dominated by thread wake-ups, not by work.
         router.register(.ingest, completion: { payload, context, done in
@@ -39,7 +42,7 @@ struct IngestService {
                 done(refusal.reply)
                 return
             }
-            Self.ingest([ProtoConversions.event(request.event)], engine: engine, context: context, observer: observer) { outcome in
+            Self.ingest([ProtoConversions.event(request.event)], engine: engine, partitions: partitions, context: context, observer: observer) { outcome in
                 switch outcome {
                 case .success(let results):
                     metrics.record(results, tenantId: context.tenantId)
@@ -68,7 +71,7 @@ struct IngestService {
                 done(refusal.reply)
                 return
             }
-            Self.ingest(decoded, engine: engine, context: context, observer: observer) { outcome in
+            Self.ingest(decoded, engine: engine, partitions: partitions, context: context, observer: observer) { outcome in
                 switch outcome {
                 case .success(let results):
                     metrics.record(results, tenantId: context.tenantId)
@@ -83,7 +86,8 @@ struct IngestService {
     /// merges the results back into request order. The engine answers on its writer thread;
     /// the merge and `completion` (which encodes the reply) run on the connection's event loop,
     /// so the writer only decides each event's result and moves on.
-    static func ingest(_ decoded: [Result<UsageEvent, MeterError>], engine: MeterEngine, context: RequestContext, observer: IngestObserver? = nil,
+    static func ingest(_ decoded: [Result<UsageEvent, MeterError>], engine: MeterEngine, partitions: (any PartitionedEngines)? = nil,
+                       context: RequestContext, observer: IngestObserver? = nil,
                        completion: @escaping @Sendable (Result<[EventResult], RPCFailure>) -> Void) {
         let completion: @Sendable (Result<[EventResult], RPCFailure>) -> Void = { outcome in
             if let observer, case .success(let results) = outcome { observer(context.tenantId, decoded, results) }
@@ -96,6 +100,17 @@ struct IngestService {
         }
         guard !events.isEmpty else {
             completion(.success(merge(decoded, engineResults: [])))
+            return
+        }
+        if let partitions {
+            PartitionedIngest.ingest(events, tenantId: context.tenantId, partitions: partitions) { result in
+                context.onEventLoop {
+                    switch result {
+                    case .success(let engineResults): completion(.success(merge(decoded, engineResults: engineResults)))
+                    case .failure(let error): completion(.failure(RPCFailure(error)))
+                    }
+                }
+            }
             return
         }
         engine.ingest(tenantId: context.tenantId, events: events) { result in
