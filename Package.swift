@@ -82,8 +82,9 @@ let package = Package(
         .target(name: "MeterOperations", dependencies: ["MeterCore", logging, metrics, serviceLifecycle, prometheus, hummingbird, nioCore,
                                                       .product(name: "HummingbirdCore", package: "hummingbird"),
                                                       .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
-        // meterd's services on the wire-server core, dispatching to the engine; its metrics.
-        .target(name: "MeterServer", dependencies: ["MeterCore", "MeterEngine", "MeterWire", "MeterWireServer", "MeterOperations", "MeterProto", nioCore, nioPosix, swiftProtobuf,
+        // meterd's services on the wire-server core, dispatching to the engine (in partitioned
+        // cluster mode to partition owners, through the client); its metrics.
+        .target(name: "MeterServer", dependencies: ["MeterCore", "MeterEngine", "MeterWire", "MeterWireServer", "MeterOperations", "MeterProto", "MeterClient", nioCore, nioPosix, swiftProtobuf,
                                                   logging, metrics, serviceLifecycle, crypto]),
         // The HTTP listener: JSON API (CloudEvents ingest, meters, usage query), OpenAPI document,
         // web console and /metrics, on the same engine as the binary protocol (docs/http-api.md).

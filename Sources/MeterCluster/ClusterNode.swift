@@ -45,10 +45,7 @@ public final class ClusterNode: PartitionedEngines, @unchecked Sendable {
         bucketName = "\(options.streamName)_OWNERS"
         planner = LeasePlanner(node: options.nodeName, address: options.address, partitions: options.partitions,
                                leaseMilliseconds: options.leaseMilliseconds)
-        log.partitionGate = { [unowned self] partition in
-            if case .failure(let error) = self.engine(partition: partition) { return error }
-            return nil
-        }
+        log.partitionGate = { [unowned self] partition in self.route(partition: partition).refusal(partition: partition) }
     }
 
     // MARK: PartitionedEngines
@@ -57,20 +54,20 @@ public final class ClusterNode: PartitionedEngines, @unchecked Sendable {
         ClusterPartitioning.partition(tenantId: tenantId, customerId: customerId, partitions: log.options.partitions)
     }
 
-    public func engine(partition: Int) -> Result<MeterEngine, EngineError> {
+    public func route(partition: Int) -> PartitionRoute {
         let options = log.options
         condition.lock()
         defer { condition.unlock() }
         if let replica = replicas[partition] {
-            if let halted = replica.applier.haltReason { return .failure(.unavailable("partition \(partition) stopped on \(options.nodeName): \(halted)")) }
+            if let halted = replica.applier.haltReason { return .unavailable(.unavailable("partition \(partition) stopped on \(options.nodeName): \(halted)")) }
             let applied = replica.applier.appliedThrough
-            if applied >= replica.catchUpTo { return .success(replica.applier.engine) }
-            return .failure(.unavailable("partition \(partition) is being rebuilt on \(options.nodeName) (stream sequence \(applied) of \(replica.catchUpTo) applied); retry shortly"))
+            if applied >= replica.catchUpTo { return .local(replica.applier.engine) }
+            return .unavailable(.unavailable("partition \(partition) is being rebuilt on \(options.nodeName) (stream sequence \(applied) of \(replica.catchUpTo) applied); retry shortly"))
         }
-        if let lease = leases[partition], let owner = lease.owner, owner != options.nodeName {
-            return .failure(.unavailable("partition \(partition) is owned by \(owner) at \(lease.address); send requests for its customers there"))
+        if let lease = leases[partition], let owner = lease.owner, owner != options.nodeName, !lease.address.isEmpty {
+            return .remote(node: owner, address: lease.address)
         }
-        return .failure(.unavailable("partition \(partition) has no owner right now (its lease is being taken over); retry shortly"))
+        return .unavailable(.unavailable("partition \(partition) has no owner right now (its lease is being taken over); retry shortly"))
     }
 
     /// The partitions this node applies and answers for now, with whether each caught up.

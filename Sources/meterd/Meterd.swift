@@ -157,6 +157,9 @@ struct Meterd: AsyncParsableCommand {
     @Option(name: .long, help: "Cluster mode: event partitions (subjects) of a new stream (default 8).")
     var clusterPartitions: Int?
 
+    @Option(name: .long, help: "Cluster mode: the address other nodes forward this node's partitions' requests to (default: its --socket path, else its --tcp address).")
+    var clusterAddress: String?
+
     @Option(name: .long, help: "Cluster mode: event partition leases not renewed for this long may be taken by another node (default 3000 ms).")
     var clusterLeaseMs: Int?
 
@@ -249,7 +252,8 @@ struct Meterd: AsyncParsableCommand {
                                                      durability: settings.engine.durability, dataDirectory: settings.engine.dataDirectory,
                                                      keys: keyStoreHandle, logger: logger,
                                                      ingestObserver: settings.httpAddress == nil ? nil : observeIngest,
-                                                     createsBootstrapKey: settings.cluster == nil, webhooks: webhookSource, partitions: partitions)))
+                                                     createsBootstrapKey: settings.cluster == nil, webhooks: webhookSource, partitions: partitions,
+                                                     forwardingName: settings.cluster?.nodeName ?? "meterd")))
         if let address = settings.httpAddress {
             services.append(.init(service: HTTPService(handle: servingHandle, keys: keyStoreHandle, host: address.host, port: address.port,
                                                        maximumBatchEvents: settings.server.limits.maximumBatchEvents,

@@ -151,6 +151,8 @@ struct ServerService: Service {
     var webhooks: WebhookStatusSource? = nil
     /// Partitioned cluster mode: the engines of the event partitions this node holds.
     var partitions: (any PartitionedEngines)? = nil
+    /// This node's name in the client name of its forwarding connections.
+    var forwardingName = "meterd"
 
     func run() async throws {
         let engine = try await handle.engine()
@@ -164,7 +166,7 @@ struct ServerService: Service {
             throw StartupFailure.cannotOpen(dataDirectory: dataDirectory, reason: "cannot create the bootstrap admin key: \(error)")
         }
         let server = MeterServer(engine: engine, configuration: configuration, access: access, logger: logger, ingestObserver: ingestObserver,
-                                 webhooks: webhooks, partitions: partitions)
+                                 webhooks: webhooks, partitions: partitions, forwardingName: forwardingName)
         do {
             _ = try await server.start()
         } catch {

@@ -204,10 +204,14 @@ struct Settings {
             }
             cluster.partitionsDirectory = (engine.dataDirectory as NSString).appendingPathComponent("cluster-partitions")
             // Where other nodes tell clients to send this node's partitions' requests.
-            if let host = server.tcpHost {
-                cluster.address = "\(host):\(server.tcpPort)"
+            // On one machine the Unix socket (meterd's own user is admin of any tenant there);
+            // other machines need --cluster-address HOST:PORT and a credential (not built yet).
+            if let address = value("cluster-address", command.clusterAddress) {
+                cluster.address = address
             } else if let socket = server.unixSocketPath {
                 cluster.address = socket.hasPrefix("/") ? socket : FileManager.default.currentDirectoryPath + "/" + socket
+            } else if let host = server.tcpHost {
+                cluster.address = "\(host):\(server.tcpPort)"
             }
             guard httpAddress == nil else {
                 throw ValidationError("http: the HTTP listener is not supported in cluster mode yet (its ingest and usage routes are not routed to partition owners); use the binary protocol")
@@ -220,14 +224,14 @@ struct Settings {
             engine.snapshotEveryRecords = .max
             engine.snapshotEverySeconds = 100 * 365 * 86_400
         }
-        if cluster != nil {
+        if let partitions = cluster?.partitions {
             // Everything of the state machine's configuration that takes part in decisions (not
             // the data directory's dedup key, which only names fingerprints).
             let core = engine.core
             cluster?.settings = "late-window-ms=\(core.lateWindowMilliseconds) future-skew-ms=\(core.futureSkewMilliseconds) "
                 + "dedup-window-ms=\(core.dedupWindowMilliseconds) minute-retention-ms=\(core.minuteRetentionMilliseconds) "
                 + "fingerprint-bits=\(core.dedupFingerprintBits) limits=\(core.limits) quotas=\(core.quotas) "
-                + "partitions=\(cluster!.partitions)"
+                + "partitions=\(partitions)"
         }
         if let text = value("webhook-url", command.webhookUrl), text != "off" {
             guard let url = URL(string: text), url.scheme == "http" || url.scheme == "https", url.host != nil else {

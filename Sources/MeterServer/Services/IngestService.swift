@@ -18,8 +18,10 @@ struct IngestService {
     let quotas: TenantQuotas
     /// Sees every request's events and results when set.
     var observer: IngestObserver?
-    /// Partitioned cluster mode: each event goes to its partition's engine (docs/cluster.md).
+    /// Partitioned cluster mode: each event goes to its partition's engine here or is forwarded
+    /// to the partition's owner (docs/cluster.md).
     var partitions: (any PartitionedEngines)?
+    var forwarder: PartitionForwarder?
 
     func register(with router: inout Router) {
         let engine = engine
@@ -28,6 +30,7 @@ struct IngestService {
         let quotas = quotas
         let observer = observer
         let partitions = partitions
+        let forwarder = forwarder
         // Both methods answer through the engine's completion (writer thread -> event loop), not
         // a task: a durable single-event ingest is dominated by thread wake-ups, not by work.
         router.register(.ingest, completion: { payload, context, done in
@@ -42,7 +45,21 @@ struct IngestService {
                 done(refusal.reply)
                 return
             }
-            Self.ingest([ProtoConversions.event(request.event)], engine: engine, partitions: partitions, context: context, observer: observer) { outcome in
+            if let partitions {
+                Self.ingestPartitioned([ProtoConversions.event(request.event)], partitions: partitions, forwarder: forwarder, context: context) { outcome in
+                    switch outcome {
+                    case .success(let outcome):
+                        metrics.record(outcome.local, tenantId: context.tenantId)
+                        var response = Meterd_V1_IngestResponse()
+                        response.result = outcome.results[0]
+                        done(RPCReply(encoding: response))
+                    case .failure(let failure):
+                        done(failure.reply)
+                    }
+                }
+                return
+            }
+            Self.ingest([ProtoConversions.event(request.event)], engine: engine, context: context, observer: observer) { outcome in
                 switch outcome {
                 case .success(let results):
                     metrics.record(results, tenantId: context.tenantId)
@@ -71,7 +88,21 @@ struct IngestService {
                 done(refusal.reply)
                 return
             }
-            Self.ingest(decoded, engine: engine, partitions: partitions, context: context, observer: observer) { outcome in
+            if let partitions {
+                Self.ingestPartitioned(decoded, partitions: partitions, forwarder: forwarder, context: context) { outcome in
+                    switch outcome {
+                    case .success(let outcome):
+                        metrics.record(outcome.local, tenantId: context.tenantId)
+                        var response = Meterd_V1_IngestBatchResponse()
+                        response.results = outcome.results
+                        done(RPCReply(encoding: response))
+                    case .failure(let failure):
+                        done(failure.reply)
+                    }
+                }
+                return
+            }
+            Self.ingest(decoded, engine: engine, context: context, observer: observer) { outcome in
                 switch outcome {
                 case .success(let results):
                     metrics.record(results, tenantId: context.tenantId)
@@ -86,8 +117,7 @@ struct IngestService {
     /// merges the results back into request order. The engine answers on its writer thread;
     /// the merge and `completion` (which encodes the reply) run on the connection's event loop,
     /// so the writer only decides each event's result and moves on.
-    static func ingest(_ decoded: [Result<UsageEvent, MeterError>], engine: MeterEngine, partitions: (any PartitionedEngines)? = nil,
-                       context: RequestContext, observer: IngestObserver? = nil,
+    static func ingest(_ decoded: [Result<UsageEvent, MeterError>], engine: MeterEngine, context: RequestContext, observer: IngestObserver? = nil,
                        completion: @escaping @Sendable (Result<[EventResult], RPCFailure>) -> Void) {
         let completion: @Sendable (Result<[EventResult], RPCFailure>) -> Void = { outcome in
             if let observer, case .success(let results) = outcome { observer(context.tenantId, decoded, results) }
@@ -102,17 +132,6 @@ struct IngestService {
             completion(.success(merge(decoded, engineResults: [])))
             return
         }
-        if let partitions {
-            PartitionedIngest.ingest(events, tenantId: context.tenantId, partitions: partitions) { result in
-                context.onEventLoop {
-                    switch result {
-                    case .success(let engineResults): completion(.success(merge(decoded, engineResults: engineResults)))
-                    case .failure(let error): completion(.failure(RPCFailure(error)))
-                    }
-                }
-            }
-            return
-        }
         engine.ingest(tenantId: context.tenantId, events: events) { result in
             context.onEventLoop {
                 switch result {
@@ -120,6 +139,15 @@ struct IngestService {
                 case .failure(let error): completion(.failure(RPCFailure(error)))
                 }
             }
+        }
+    }
+
+    /// `PartitionedIngest` for a request of this connection; `completion` runs on its event loop.
+    static func ingestPartitioned(_ decoded: [Result<UsageEvent, MeterError>], partitions: any PartitionedEngines, forwarder: PartitionForwarder?,
+                                  context: RequestContext, completion: @escaping @Sendable (Result<PartitionedIngest.Outcome, RPCFailure>) -> Void) {
+        PartitionedIngest.ingest(decoded, tenantId: context.tenantId, partitions: partitions, forwarder: forwarder,
+                                 mayForward: !(context.principal?.forwarded ?? false)) { outcome in
+            context.onEventLoop { completion(outcome) }
         }
     }
 
