@@ -58,7 +58,7 @@ public final class ClusterNode: PartitionedEngines, @unchecked Sendable {
         let options = log.options
         condition.lock()
         defer { condition.unlock() }
-        if let replica = replicas[partition] {
+        if let replica = replicas[partition], planner.holds(partition, now: Self.monotonicMilliseconds()) {
             if let halted = replica.applier.haltReason { return .unavailable(.unavailable("partition \(partition) stopped on \(options.nodeName): \(halted)")) }
             let applied = replica.applier.appliedThrough
             if applied >= replica.catchUpTo { return .local(replica.applier.engine) }
@@ -67,12 +67,10 @@ public final class ClusterNode: PartitionedEngines, @unchecked Sendable {
         if let lease = leases[partition], let owner = lease.owner, owner != options.nodeName, !lease.address.isEmpty {
             return .remote(node: owner, address: lease.address)
         }
+        if replicas[partition] != nil {
+            return .unavailable(.unavailable("partition \(partition) is not answered on \(options.nodeName) right now: its lease could not be renewed in time (NATS unavailable?); retry shortly"))
+        }
         return .unavailable(.unavailable("partition \(partition) has no owner right now (its lease is being taken over); retry shortly"))
-    }
-
-    /// The partitions this node applies and answers for now, with whether each caught up.
-    public var partitionsServed: [Int: Bool] {
-        condition.withLock { replicas.mapValues { $0.applier.appliedThrough >= $0.catchUpTo } }
     }
 
     // MARK: Life cycle
@@ -81,7 +79,8 @@ public final class ClusterNode: PartitionedEngines, @unchecked Sendable {
     public func start() throws(NATSError) {
         guard let connection = log.activeConnection else { throw NATSError(message: "the cluster log is not started") }
         let deadline = Date(timeIntervalSinceNow: TimeInterval(log.options.startTimeoutSeconds))
-        let bucket = try connection.keyValue(bucket: bucketName, replicas: log.options.replicas, deadline: deadline)
+        let bucket = try connection.keyValue(bucket: bucketName, replicas: log.options.replicas, deadline: deadline,
+                                             waitMilliseconds: max(100, log.options.leaseMilliseconds / 4))
         condition.withLock { running = true }
         let thread = Thread { [self] in
             runLeases(connection, bucket: bucket)
@@ -117,25 +116,32 @@ public final class ClusterNode: PartitionedEngines, @unchecked Sendable {
     private func runLeases(_ connection: JetStreamConnection, bucket: KeyValueBucket) {
         let options = log.options
         let tick = max(50, options.leaseMilliseconds / 4)
+        var knownNodes: Set<String> = []
         while true {
             let now = Self.monotonicMilliseconds()
             _ = bucket.put(LeasePlanner.presenceKey(options.nodeName), options.address)
             var presence: [String: UInt64] = [:]
             var read: [Int: (revision: UInt64, lease: PartitionLease?)] = [:]
-            var readFailed = false
+            var readFailure: NATSError?
+            // Node names come from listing the bucket (a consumer per call: it can fail for a
+            // while after a NATS server restarts; the names known so far are read meanwhile).
             if case .success(let keys) = bucket.keys() {
-                for key in keys where key.hasPrefix("node.") {
-                    if case .success(let entry?) = bucket.get(key) { presence[String(key.dropFirst(5))] = entry.revision }
-                }
-            } else {
-                readFailed = true
+                for key in keys where key.hasPrefix("node.") { knownNodes.insert(String(key.dropFirst(5))) }
+            }
+            for name in knownNodes {
+                if case .success(let entry?) = bucket.get(LeasePlanner.presenceKey(name)) { presence[name] = entry.revision }
             }
             for partition in 0..<options.partitions {
                 switch bucket.get(LeasePlanner.leaseKey(partition)) {
                 case .success(let entry?): read[partition] = (entry.revision, PartitionLease(text: entry.value))
                 case .success(nil): break
-                case .failure: readFailed = true
+                case .failure(let error): readFailure = error
                 }
+            }
+            let readFailed = readFailure != nil
+            if let readFailure {
+                logger.warning("cannot read the partition leases; no lease writes this tick", metadata: [
+                    "error": "\(readFailure)", "milliseconds": "\(Self.monotonicMilliseconds() - now)"])
             }
             var writes: [(LeasePlanner.Action, UInt64?)] = []
             if !readFailed {
@@ -154,6 +160,9 @@ public final class ClusterNode: PartitionedEngines, @unchecked Sendable {
                         result = bucket.update(LeasePlanner.leaseKey(partition), PartitionLease.free.text, last: revision)
                     }
                     writes.append((action, try? result.get()))
+                    if case .failure(let error) = result, !(error.description.contains("wrong last sequence")) {
+                        logger.warning("a lease write did not get through", metadata: ["action": "\(action)", "error": "\(error)"])
+                    }
                     if case .success(let revision) = result {
                         switch action {
                         case .release: read[action.partition] = (revision, .free)
@@ -176,7 +185,13 @@ public final class ClusterNode: PartitionedEngines, @unchecked Sendable {
                 let holds = planner.holds(now: Self.monotonicMilliseconds())
                 let start = holds.subtracting(replicas.keys).sorted()
                 var stop: [Int: Replica] = [:]
-                for (partition, replica) in replicas where !holds.contains(partition) { stop[partition] = replica }
+                // A partition whose hold ran out while its lease still names this node (renewals
+                // did not get through, e.g. while NATS elects the bucket's leader) keeps its engine
+                // applying but is not answered for (`route`) until a renewal succeeds; one whose
+                // lease names another node, or is free, is stopped.
+                for (partition, replica) in replicas where !holds.contains(partition) && leases[partition]?.owner != options.nodeName {
+                    stop[partition] = replica
+                }
                 for partition in stop.keys { replicas[partition] = nil }
                 return (start, stop, false)
             }

@@ -12,8 +12,9 @@ import Foundation
 final class JetStreamConnection: @unchecked Sendable {
     private let connection: OpaquePointer
     private let jetStream: OpaquePointer
-    /// The JetStream context, for extensions in other files.
+    /// The JetStream context and the connection, for extensions in other files.
     var jetStreamContext: OpaquePointer { jetStream }
+    var natsConnection: OpaquePointer { connection }
 
     /// Connects, retrying until `deadline` (the NATS servers may still be starting).
     init(servers: [String], name: String, deadline: Date) throws(NATSError) {

@@ -7,10 +7,18 @@ import Foundation
 /// compare-and-set on a key's revision. Thread-safe as the C client is.
 final class KeyValueBucket: @unchecked Sendable {
     private let store: OpaquePointer
+    /// The JetStream context the bucket was opened with (its own, with its own wait).
+    private let context: OpaquePointer?
 
-    init(_ store: OpaquePointer) { self.store = store }
+    init(_ store: OpaquePointer, context: OpaquePointer? = nil) {
+        self.store = store
+        self.context = context
+    }
 
-    deinit { kvStore_Destroy(store) }
+    deinit {
+        kvStore_Destroy(store)
+        if let context { jsCtx_Destroy(context) }
+    }
 
     /// The key's revision and value; nil when the key does not exist (or was deleted).
     func get(_ key: String) -> Result<(revision: UInt64, value: String)?, NATSError> {
@@ -63,8 +71,19 @@ final class KeyValueBucket: @unchecked Sendable {
 
 extension JetStreamConnection {
     /// Opens the key-value bucket `bucket`, creating it when missing (history 1, file storage,
-    /// `replicas`), retrying until `deadline`.
-    func keyValue(bucket: String, replicas: Int, deadline: Date) throws(NATSError) -> KeyValueBucket {
+    /// `replicas`), retrying until `deadline`. With `waitMilliseconds`, the bucket's calls use a
+    /// JetStream context of their own that waits at most that long for an answer (the lease
+    /// thread must not stall for the default 5 s on each call while NATS elects a leader).
+    func keyValue(bucket: String, replicas: Int, deadline: Date, waitMilliseconds: Int64? = nil) throws(NATSError) -> KeyValueBucket {
+        var ownContext: OpaquePointer?
+        if let waitMilliseconds {
+            var options = jsOptions()
+            jsOptions_Init(&options)
+            options.Wait = waitMilliseconds
+            let status = natsConnection_JetStream(&ownContext, natsConnection, &options)
+            guard status == NATS_OK else { throw NATSError("cannot open a JetStream context for bucket \(bucket)", status) }
+        }
+        let context = ownContext ?? jetStreamContext
         while true {
             var config = kvConfig()
             kvConfig_Init(&config)
@@ -74,11 +93,14 @@ extension JetStreamConnection {
             var store: OpaquePointer?
             var status = bucket.withCString { name in
                 config.Bucket = name
-                return js_CreateKeyValue(&store, jetStreamContext, &config)
+                return js_CreateKeyValue(&store, context, &config)
             }
-            if status != NATS_OK { status = js_KeyValue(&store, jetStreamContext, bucket) }
-            if status == NATS_OK, let store { return KeyValueBucket(store) }
-            if Date() >= deadline { throw NATSError("cannot open key-value bucket \(bucket)", status) }
+            if status != NATS_OK { status = js_KeyValue(&store, context, bucket) }
+            if status == NATS_OK, let store { return KeyValueBucket(store, context: ownContext) }
+            if Date() >= deadline {
+                if let ownContext { jsCtx_Destroy(ownContext) }
+                throw NATSError("cannot open key-value bucket \(bucket)", status)
+            }
             usleep(250_000)
         }
     }

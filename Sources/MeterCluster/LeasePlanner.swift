@@ -181,6 +181,12 @@ public struct LeasePlanner: Sendable {
         Set(held.filter { now - $0.value.writtenAt < leaseMilliseconds / 2 }.keys)
     }
 
+    /// Whether this node holds `partition` now (`holds(now:)` for one partition).
+    public func holds(_ partition: Int, now: Int64) -> Bool {
+        guard let entry = held[partition] else { return false }
+        return now - entry.writtenAt < leaseMilliseconds / 2
+    }
+
     /// Forgets a partition this node no longer applies (it stopped, or failed to rebuild it).
     public mutating func forget(_ partition: Int) { held[partition] = nil }
 }

@@ -95,6 +95,13 @@ struct IngestService {
                         metrics.record(outcome.local, tenantId: context.tenantId)
                         var response = Meterd_V1_IngestBatchResponse()
                         response.results = outcome.results
+                        for result in outcome.results {
+                            switch result.status {
+                            case .accepted: response.accepted += 1
+                            case .duplicate: response.duplicates += 1
+                            default: response.rejected += 1
+                            }
+                        }
                         done(RPCReply(encoding: response))
                     case .failure(let failure):
                         done(failure.reply)

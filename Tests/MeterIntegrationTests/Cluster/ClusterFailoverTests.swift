@@ -59,12 +59,25 @@ final class ClusterFailoverTests: XCTestCase {
                 Thread {
                     var failure: String?
                     do {
+                        // The partitions spread over the three nodes first (each serves some), so
+                        // that killing a node takes partitions away.
+                        let spreadBy = Date(timeIntervalSinceNow: 60)
+                        while (0..<3).contains(where: { cluster.partitionsServed(node: $0).isEmpty }) {
+                            guard Date() < spreadBy else { throw LocalClusterError("the partitions did not spread over the nodes within 60 s") }
+                            usleep(20_000)
+                        }
                         for (step, downtime) in zip(schedule, downtimes) {
                             usleep(useconds_t(step.pauseMilliseconds * 1000))
                             switch step.action {
                             case .node(let index):
                                 // Failover time: from the SIGKILL until every partition the node
                                 // served is served again (by another node, or by it once restarted).
+                                // A node restarted earlier gets its share back within a few ticks.
+                                let servesBy = Date(timeIntervalSinceNow: 30)
+                                while cluster.partitionsServed(node: index).isEmpty {
+                                    guard Date() < servesBy else { throw LocalClusterError("node-\(index + 1) serves no partition when it is to be killed") }
+                                    usleep(20_000)
+                                }
                                 let held = cluster.partitionsServed(node: index)
                                 let killedAt = ContinuousClock.now
                                 cluster.killNode(index)
@@ -83,6 +96,13 @@ final class ClusterFailoverTests: XCTestCase {
                                 while servedAgain == nil && ContinuousClock.now - killedAt < .seconds(60) {
                                     check()
                                     usleep(20_000)
+                                }
+                                if servedAgain == nil || servedAgain! >= restartedAt {
+                                    // Why the others did not take over: their lease lines.
+                                    for other in 0..<3 where other != index {
+                                        let lines = cluster.log(node: other).split(separator: "\n").filter { $0.contains("lease") }.suffix(8)
+                                        print("cluster failover: node-\(other + 1) lease lines:\n" + lines.joined(separator: "\n"))
+                                    }
                                 }
                                 failovers.add("node-\(index + 1) (partitions \(held.sorted())): served again after "
                                               + (servedAgain.map { "\($0)" } ?? "never (60 s)")
@@ -270,6 +290,12 @@ final class ClusterFailoverTests: XCTestCase {
                         connections[node] = try await MeterClient.connect(to: .unixSocket(path: cluster.socketPath(node: node)), timeout: .seconds(5))
                     }
                     let response = try await connections[node]!.ingestBatch(batch, timeout: .seconds(30))
+                    let counted = response.results.filter { $0.status == .accepted }.count
+                    if response.results.count != batch.count || Int(response.accepted) != counted
+                        || Int(response.accepted + response.duplicates + response.rejected) != batch.count {
+                        outcome.problems.append("client \(client) lane \(lane) round \(round): \(response.results.count) results, counts "
+                                                + "\(response.accepted)/\(response.duplicates)/\(response.rejected) for \(batch.count) events (\(counted) accepted)")
+                    }
                     for (index, result) in response.results.enumerated() {
                         switch result.status {
                         case .accepted: break

@@ -54,6 +54,9 @@ final class LocalCluster: @unchecked Sendable {
         return served
     }
 
+    /// Node `index`'s log of its current start ("" when it is not running).
+    func log(node index: Int) -> String { nodes[index]?.log ?? "" }
+
     private static func number(after marker: String, in line: Substring) -> Int? {
         guard let range = line.range(of: marker) else { return nil }
         return Int(line[range.upperBound...].prefix { $0.isNumber })
