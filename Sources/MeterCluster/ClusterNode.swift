@@ -140,6 +140,7 @@ public final class ClusterNode: PartitionedEngines, @unchecked Sendable {
             }
             let readFailed = readFailure != nil
             if let readFailure {
+                condition.withLock { planner.restartExpiryClocks() }
                 logger.warning("cannot read the partition leases; no lease writes this tick", metadata: [
                     "error": "\(readFailure)", "milliseconds": "\(Self.monotonicMilliseconds() - now)"])
             }

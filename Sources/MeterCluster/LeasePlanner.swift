@@ -187,6 +187,11 @@ public struct LeasePlanner: Sendable {
         return now - entry.writtenAt < leaseMilliseconds / 2
     }
 
+    /// Forgets how long every key has kept its revision: after this node could not read the
+    /// bucket (NATS unavailable), nobody could renew, so expiry is counted again from the next
+    /// successful read (otherwise every lease would look expired the moment NATS came back).
+    public mutating func restartExpiryClocks() { seen.removeAll() }
+
     /// Forgets a partition this node no longer applies (it stopped, or failed to rebuild it).
     public mutating func forget(_ partition: Int) { held[partition] = nil }
 }

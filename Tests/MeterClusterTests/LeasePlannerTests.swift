@@ -141,4 +141,29 @@ final class LeasePlannerTests: XCTestCase {
         Self.tick(&restarted, bucket, now: 100)
         XCTAssertEqual(restarted.holds(now: 100), [0, 1])
     }
+
+    func testAReaderThatCouldNotReadTheBucketCountsExpiryAgainFromItsNextRead() {
+        let bucket = Bucket()
+        var one = LeasePlanner(node: "n1", address: "a1", partitions: 1, leaseMilliseconds: 1_000)
+        var two = LeasePlanner(node: "n2", address: "a2", partitions: 1, leaseMilliseconds: 1_000)
+        Self.tick(&one, bucket, now: 0)
+        Self.tick(&two, bucket, now: 0)
+        XCTAssertEqual(one.holds(now: 0), [0])
+        // NATS is unreachable for 5 s: nobody reads or writes. Then n2 reads first.
+        two.restartExpiryClocks()
+        Self.tick(&two, bucket, now: 5_000)
+        XCTAssertEqual(two.holds(now: 5_000), [], "n2 took a lease that nobody could renew")
+        // n1 renews at its next tick; n2 never takes it.
+        for now in stride(from: Int64(5_100), through: 8_000, by: 250) {
+            Self.tick(&one, bucket, now: now)
+            Self.tick(&two, bucket, now: now)
+            XCTAssertEqual(two.holds(now: now), [], "at \(now)")
+        }
+        XCTAssertEqual(one.holds(now: 8_000), [0])
+        // A reader that saw the same revision for a whole lease (n1 stopped at 8 s) takes it.
+        var three = LeasePlanner(node: "n3", address: "a3", partitions: 1, leaseMilliseconds: 1_000)
+        Self.tick(&three, bucket, now: 8_000)
+        Self.tick(&three, bucket, now: 20_000)
+        XCTAssertEqual(three.holds(now: 20_000), [0])
+    }
 }
