@@ -114,7 +114,7 @@ let package = Package(
         .testTarget(name: "MeterCoreTests", dependencies: ["MeterCore", "MeterTestSupport"]),
         .testTarget(name: "MeterLogTests", dependencies: ["MeterTestSupport", "MeterLog"], exclude: ["Inputs"]),
         .testTarget(name: "MeterEngineTests", dependencies: ["MeterTestSupport", "MeterCore", "MeterLog", "MeterEngine"], exclude: ["Inputs"]),
-        .testTarget(name: "MeterServerTests", dependencies: ["MeterTestSupport", "MeterServer", "MeterCore", "MeterEngine", "MeterProto", "MeterWire", nioCore, swiftProtobuf, crypto]),
+        .testTarget(name: "MeterServerTests", dependencies: ["MeterTestSupport", "MeterServer", "MeterWireServer", "MeterCore", "MeterEngine", "MeterProto", "MeterWire", nioCore, swiftProtobuf, crypto]),
         .testTarget(name: "MeterWireServerTests", dependencies: ["MeterWireServer", "MeterProto", "MeterWire", nioCore, swiftProtobuf, .product(name: "NIOEmbedded", package: "swift-nio")]),
         .testTarget(name: "MeterHTTPTests", dependencies: ["MeterTestSupport", "MeterHTTP", "MeterServer", "MeterCore", "MeterEngine", hummingbird,
                                                         .product(name: "HummingbirdTesting", package: "hummingbird")]),
