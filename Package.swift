@@ -86,8 +86,9 @@ let package = Package(
         .target(name: "MeterOperations", dependencies: ["MeterCore", logging, metrics, serviceLifecycle, prometheus, hummingbird, nioCore,
                                                       .product(name: "HummingbirdCore", package: "hummingbird"),
                                                       .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
-        // meterd's services on the wire-server core, dispatching to the engine; its metrics.
-        .target(name: "MeterServer", dependencies: ["MeterCore", "MeterEngine", "MeterWire", "MeterWireServer", "MeterOperations", "MeterProto", nioCore, nioPosix, swiftProtobuf,
+        // meterd's services on the wire-server core, dispatching to the engine (in partitioned
+        // cluster mode to partition owners, through the client); its metrics.
+        .target(name: "MeterServer", dependencies: ["MeterCore", "MeterEngine", "MeterWire", "MeterWireServer", "MeterOperations", "MeterProto", "MeterClient", nioCore, nioPosix, swiftProtobuf,
                                                   logging, metrics, serviceLifecycle, crypto, asyncHTTPClient]),
         // The HTTP listener: JSON API (CloudEvents ingest, meters, usage query), OpenAPI document,
         // web console and /metrics, on the same engine as the binary protocol (docs/http-api.md).
@@ -118,13 +119,15 @@ let package = Package(
         .testTarget(name: "MeterCoreTests", dependencies: ["MeterCore", "MeterTestSupport"]),
         .testTarget(name: "MeterLogTests", dependencies: ["MeterTestSupport", "MeterLog"], exclude: ["Inputs"]),
         .testTarget(name: "MeterEngineTests", dependencies: ["MeterTestSupport", "MeterCore", "MeterLog", "MeterEngine"], exclude: ["Inputs"]),
-        .testTarget(name: "MeterServerTests", dependencies: ["MeterTestSupport", "MeterServer", "MeterCore", "MeterEngine", "MeterProto", "MeterWire", nioCore, swiftProtobuf, crypto]),
+        .testTarget(name: "MeterServerTests", dependencies: ["MeterTestSupport", "MeterServer", "MeterWireServer", "MeterCore", "MeterEngine", "MeterProto", "MeterWire", nioCore, swiftProtobuf, crypto]),
         .testTarget(name: "MeterWireServerTests", dependencies: ["MeterWireServer", "MeterProto", "MeterWire", nioCore, swiftProtobuf, .product(name: "NIOEmbedded", package: "swift-nio")]),
         .testTarget(name: "MeterHTTPTests", dependencies: ["MeterTestSupport", "MeterHTTP", "MeterServer", "MeterCore", "MeterEngine", hummingbird,
                                                         .product(name: "HummingbirdTesting", package: "hummingbird")]),
         .testTarget(name: "MeterSidecarTests", dependencies: ["MeterTestSupport", "MeterSidecar", "MeterClient", "MeterWire", "MeterProto"]),
         .testTarget(name: "MeterClientTests", dependencies: ["MeterTestSupport", "MeterClient", "MeterWire", "MeterProto", nioCore, nioPosix]),
         .testTarget(name: "MeterWireTests", dependencies: ["MeterWire", "MeterProto", nioCore, swiftProtobuf, .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOTestUtils", package: "swift-nio")]),
+        // Cluster mode's partition function and lease decisions, without NATS.
+        .testTarget(name: "MeterClusterTests", dependencies: ["MeterCluster"]),
         // Cross-process tests: real child processes killed with SIGKILL.
         .testTarget(name: "MeterIntegrationTests", dependencies: ["MeterTestSupport", "MeterCore", "MeterWire", "MeterProto", "MeterClient", swiftProtobuf, nioCore]),
     ],

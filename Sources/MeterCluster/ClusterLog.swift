@@ -7,21 +7,24 @@ import MeterEngine
 import MeterLog
 
 /// Cluster mode's replicated log (docs/cluster.md): a JetStream stream on three NATS servers
-/// (R3) that every meterd node applies in order, whole, with its own engine.
+/// (R3). Every node applies its meta subject (meters and keys) with its meta engine; each
+/// event partition is applied by the engine of the node that owns it (`ClusterNode`).
 ///
 /// A write of this node (`submit`, called by the engine) is published as one message, the log
 /// record a single node would store, with a message id unique to this write: publisher threads
 /// wait for the stream's acknowledgement (the durability point) and retry a publish that was
 /// not acknowledged with the same id, which JetStream drops as a duplicate if the first one
-/// was stored. The consumer thread reads the stream from its start with an ordered consumer
-/// and hands each record to `MeterEngine.applyReplicated` with the engine's clock set to the
+/// was stored. Appliers (`LogApplier`) read the stream from its start with ordered consumers
+/// and hand each record of their subjects to `MeterEngine.applyReplicated` with the engine's clock set to the
 /// record's stream timestamp: every node screens (validation, dedup window, exactly-once
 /// index) the same records in the same order at the same times, so every node decides the
 /// same. The write is answered once it is acknowledged and applied here, with what applying it
 /// gave.
 public final class ClusterLog: ReplicatedLog, @unchecked Sendable {
-    /// Version of the message layout: [version][record type][record payload].
-    public static let messageFormatVersion: UInt8 = 1
+    /// Version of the message layout: [version][record type][record payload]. Version 2: event
+    /// subjects are partitioned by tenant and customer (version 1: by tenant), and each
+    /// partition is applied by its owner only.
+    public static let messageFormatVersion: UInt8 = 2
 
     public let options: ClusterOptions
     /// The engine's clock in cluster mode (see `LogClock`).
@@ -37,9 +40,12 @@ public final class ClusterLog: ReplicatedLog, @unchecked Sendable {
     private var published: UInt64 = 0
     private var stopping = false
     private var halted: String?
-    private var appliedSequence: UInt64 = 0
     private var runningThreads = 0
     private var connection: JetStreamConnection?
+    private var metaApplier: LogApplier?
+    /// Set by `ClusterNode`: why this node cannot take a write for a partition (it does not
+    /// own it, or is rebuilding it); nil when it can.
+    var partitionGate: (@Sendable (Int) -> EngineError?)?
 
     private struct Publish {
         var messageId: String
@@ -48,6 +54,7 @@ public final class ClusterLog: ReplicatedLog, @unchecked Sendable {
     }
 
     private struct Waiter {
+        var subject: String
         var completion: @Sendable (Result<ReplicatedReply, EngineError>) -> Void
         var acknowledged = false
         var reply: Result<ReplicatedReply, EngineError>?
@@ -58,17 +65,28 @@ public final class ClusterLog: ReplicatedLog, @unchecked Sendable {
         self.logger = logger
     }
 
-    /// The stream sequence this node has applied through.
-    public var appliedThrough: UInt64 { condition.withLock { appliedSequence } }
+    /// The stream sequence the meta engine has applied through.
+    public var appliedThrough: UInt64 { condition.withLock { metaApplier }?.appliedThrough ?? 0 }
+
+    /// The connection once started.
+    var activeConnection: JetStreamConnection? { condition.withLock { connection } }
 
     // MARK: Writes
 
-    public func submit(_ record: LogRecord, partitionKey: String?,
+    public func submit(_ record: LogRecord, partitionKey: PartitionKey?,
                        completion: @escaping @Sendable (Result<ReplicatedReply, EngineError>) -> Void) {
         var data: [UInt8] = [Self.messageFormatVersion, record.type]
         data.append(contentsOf: record.payload)
-        let subject = partitionKey.map { "\(options.subjectPrefix).p\(Self.partition(of: $0, partitions: options.partitions))" }
-            ?? "\(options.subjectPrefix).meta"
+        var subject = metaSubject
+        if let partitionKey {
+            let partition = ClusterPartitioning.partition(tenantId: partitionKey.tenantId, customerId: partitionKey.customerId, partitions: options.partitions)
+            // Only the partition's owner can answer the write (it applies the partition).
+            if let refusal = partitionGate?(partition) {
+                completion(.failure(refusal))
+                return
+            }
+            subject = partitionSubject(partition)
+        }
         condition.lock()
         if stopping || halted != nil {
             let reason = halted ?? "meterd is shutting down"
@@ -78,28 +96,24 @@ public final class ClusterLog: ReplicatedLog, @unchecked Sendable {
         }
         published += 1
         let messageId = "\(options.nodeName)-\(runId)-\(published)"
-        waiters[messageId] = Waiter(completion: completion)
+        waiters[messageId] = Waiter(subject: subject, completion: completion)
         queue.append(Publish(messageId: messageId, subject: subject, data: data))
         condition.signal()
         condition.unlock()
     }
 
-    /// The partition of a tenant's events: FNV-1a of its id, modulo `partitions`. Fixed by the
-    /// bytes of the id, so every node and every version agrees.
-    public static func partition(of key: String, partitions: Int) -> Int {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in key.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01b3
-        }
-        return Int(hash % UInt64(max(1, partitions)))
-    }
+    /// The subject of meters and keys, applied by every engine.
+    public var metaSubject: String { "\(options.subjectPrefix).meta" }
+
+    /// The subject of event partition `partition`.
+    public func partitionSubject(_ partition: Int) -> String { "\(options.subjectPrefix).p\(partition)" }
 
     // MARK: Life cycle
 
-    /// Connects to NATS, creates the stream when missing, and starts the publishers and the
-    /// consumer that applies the whole stream from its start to `engine`. Returns the stream's
-    /// last sequence at start: once `appliedThrough` reaches it, the node has caught up.
+    /// Connects to NATS, creates the stream when missing, checks the settings, and starts the
+    /// publishers and the applier of the meta subject to `engine` (the node's meta engine: meters
+    /// and keys) from the stream's start. Returns the stream's last sequence at start: once
+    /// `appliedThrough` reaches it, the node has caught up.
     @discardableResult
     public func start(engine: MeterEngine) throws(NATSError) -> UInt64 {
         let deadline = Date(timeIntervalSinceNow: TimeInterval(options.startTimeoutSeconds))
@@ -108,7 +122,7 @@ public final class ClusterLog: ReplicatedLog, @unchecked Sendable {
                                     duplicateWindowSeconds: options.duplicateWindowSeconds, deadline: deadline)
         condition.withLock {
             self.connection = connection
-            runningThreads = options.publisherThreads + 1
+            runningThreads = options.publisherThreads
         }
         if !options.settings.isEmpty {
             let bucket = "\(options.streamName)_SETTINGS"
@@ -125,23 +139,20 @@ public final class ClusterLog: ReplicatedLog, @unchecked Sendable {
         for index in 0..<options.publisherThreads {
             startThread(name: "meterd-publisher-\(index)") { [self] in runPublisher(connection) }
         }
-        startThread(name: "meterd-consumer") { [self] in runConsumer(connection, engine: engine) }
+        let applier = LogApplier(name: "meta", engine: engine, clock: clock, homeSubject: metaSubject, metaSubject: metaSubject, logger: logger)
+        condition.withLock { metaApplier = applier }
+        applier.start(connection: connection, log: self, streamName: options.streamName, subjectPrefix: options.subjectPrefix)
         return lastSequence
     }
 
-    /// Why the consumer stopped applying for good, if it did.
-    public var haltReason: String? { condition.withLock { halted } }
+    /// Why the meta applier stopped applying for good, if it did.
+    public var haltReason: String? { condition.withLock { metaApplier }?.haltReason }
 
-    /// Waits (polling every 10 ms) until this node has applied through `sequence`; throws if
-    /// the consumer halted or the node is stopping.
+    /// Waits until the meta engine has applied through `sequence`; throws if its applier
+    /// halted or the node is stopping.
     public func waitUntilApplied(_ sequence: UInt64) throws(NATSError) {
-        while true {
-            let (applied, halted, stopping) = condition.withLock { (appliedSequence, self.halted, self.stopping) }
-            if applied >= sequence { return }
-            if let halted { throw NATSError(message: "the cluster log consumer stopped: \(halted)") }
-            if stopping { throw NATSError(message: "stopping before catching up with the cluster log") }
-            usleep(10_000)
-        }
+        guard let applier = condition.withLock({ metaApplier }) else { throw NATSError(message: "the cluster log is not started") }
+        try applier.waitUntilApplied(sequence)
     }
 
     /// Stops publishing and applying (before the engine shuts down); writes still waiting are
@@ -151,6 +162,10 @@ public final class ClusterLog: ReplicatedLog, @unchecked Sendable {
         stopping = true
         condition.broadcast()
         while runningThreads > 0 { condition.wait() }
+        let applier = metaApplier
+        condition.unlock()
+        applier?.stop()
+        condition.lock()
         let orphans = waiters
         waiters.removeAll()
         queue.removeAll()
@@ -233,79 +248,42 @@ public final class ClusterLog: ReplicatedLog, @unchecked Sendable {
         waiter?.completion(.failure(error))
     }
 
-    // MARK: Consumer
+    // MARK: Answers
 
-    private func runConsumer(_ connection: JetStreamConnection, engine: MeterEngine) {
-        let subject = "\(options.subjectPrefix).>"
-        var subscription: OrderedSubscription?
-        while !condition.withLock({ stopping }) {
-            do throws(NATSError) {
-                let applied = appliedThrough
-                if subscription == nil {
-                    subscription = try connection.subscribeOrdered(stream: options.streamName, subject: subject, startSequence: applied + 1)
-                }
-                guard let message = try subscription?.next(timeoutMilliseconds: 250) else { continue }
-                if message.streamSequence <= applied { continue }
-                if message.streamSequence != applied + 1 {
-                    logger.warning("gap in the cluster log's delivery: subscribing again", metadata: [
-                        "expected": "\(applied + 1)", "received": "\(message.streamSequence)"])
-                    subscription = nil
-                    continue
-                }
-                let result = apply(message, engine: engine)
-                if case .failure(.unavailable(let reason)) = result {
-                    halt("cannot apply record \(message.streamSequence) of the cluster log: \(reason)")
-                    return
-                }
-                condition.lock()
-                appliedSequence = message.streamSequence
-                var completion: (@Sendable (Result<ReplicatedReply, EngineError>) -> Void)?
-                if let messageId = message.messageId, var waiter = waiters[messageId] {
-                    if waiter.acknowledged {
-                        waiters[messageId] = nil
-                        completion = waiter.completion
-                    } else {
-                        waiter.reply = result
-                        waiters[messageId] = waiter
-                    }
-                }
-                condition.unlock()
-                completion?(result)
-            } catch {
-                logger.warning("reading the cluster log failed; subscribing again", metadata: ["error": "\(error)"])
-                subscription = nil
-                // Back off while the NATS client reconnects.
-                usleep(200_000)
-            }
+    /// A record of this node's write was applied by the applier of its subject: answers the
+    /// write once it is also acknowledged.
+    func applied(messageId: String, result: Result<ReplicatedReply, EngineError>) {
+        condition.lock()
+        guard var waiter = waiters[messageId] else {
+            condition.unlock()
+            return
         }
+        if waiter.acknowledged {
+            waiters[messageId] = nil
+            condition.unlock()
+            waiter.completion(result)
+            return
+        }
+        waiter.reply = result
+        waiters[messageId] = waiter
+        condition.unlock()
     }
 
-    /// Decodes one message and applies it with the engine's clock at its stream timestamp.
-    private func apply(_ message: OrderedSubscription.Message, engine: MeterEngine) -> Result<ReplicatedReply, EngineError> {
-        guard message.data.count >= 2 else { return .failure(.unavailable("a message of \(message.data.count) bytes is not a log record")) }
-        guard message.data[0] == Self.messageFormatVersion else {
-            return .failure(.unavailable("message format version \(message.data[0]) is not the version \(Self.messageFormatVersion) this meterd reads; upgrade this node"))
-        }
-        let record: StateRecord
-        do {
-            record = try RecordCodec.decode(type: message.data[1], payload: Array(message.data[2...]))
-        } catch {
-            return .failure(.unavailable("record type \(message.data[1]) does not decode: \(error)"))
-        }
-        clock.set(message.timestampNanoseconds / 1_000_000)
-        let box = ReplyBox()
-        engine.applyReplicated(record) { result in
-            box.result = result
-            box.done.signal()
-        }
-        box.done.wait()
-        return box.result!
+    /// Answers every write on `subject` still waiting UNAVAILABLE (its applier stopped here:
+    /// the partition moved or halted); the client retries with the same event ids, which the
+    /// partition's next owner answers as duplicates if the write was stored.
+    func failWaiters(subject: String, reason: String) {
+        condition.lock()
+        let orphans = waiters.filter { $0.value.subject == subject }
+        for key in orphans.keys { waiters[key] = nil }
+        condition.unlock()
+        for waiter in orphans.values { waiter.completion(.failure(.unavailable("\(reason); retry with the same event ids"))) }
     }
 
-    /// Stops applying for good (the node can no longer agree with the others) and answers
-    /// every waiting write UNAVAILABLE.
-    private func halt(_ reason: String) {
-        logger.critical("cluster log consumer stopped: this node no longer applies the log", metadata: ["reason": "\(reason)"])
+    /// Stops accepting writes for good (the meta applier halted: this node no longer agrees
+    /// with the others) and answers every waiting write UNAVAILABLE.
+    func halt(_ reason: String) {
+        logger.critical("cluster log stopped: this node no longer applies the log", metadata: ["reason": "\(reason)"])
         condition.lock()
         halted = reason
         let orphans = waiters
@@ -316,9 +294,4 @@ public final class ClusterLog: ReplicatedLog, @unchecked Sendable {
     }
 }
 
-/// Carries one apply result from the writer thread to the waiting consumer thread.
-private final class ReplyBox: @unchecked Sendable {
-    var result: Result<ReplicatedReply, EngineError>?
-    let done = DispatchSemaphore(value: 0)
-}
 #endif

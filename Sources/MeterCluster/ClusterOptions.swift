@@ -26,6 +26,15 @@ public struct ClusterOptions: Sendable {
     /// them in the key-value bucket `<stream>_SETTINGS`; a node whose text differs refuses to
     /// start, since it would decide differently from the others.
     public var settings = ""
+    /// Where this node answers clients (a Unix socket path or HOST:PORT), written in the leases
+    /// it holds so that other nodes can name it to clients.
+    public var address = ""
+    /// A partition lease not renewed for this long (as seen by another node's clock) may be
+    /// taken by another node; owners renew every quarter of it (docs/cluster.md, "Leases").
+    public var leaseMilliseconds: Int64 = 3_000
+    /// Where the node's partition engines keep their working directories (rebuilt from the
+    /// stream whenever the node takes a partition).
+    public var partitionsDirectory = ""
     /// How long start-up waits for NATS and the stream.
     public var startTimeoutSeconds = 60
 

@@ -12,6 +12,9 @@ import Foundation
 final class JetStreamConnection: @unchecked Sendable {
     private let connection: OpaquePointer
     private let jetStream: OpaquePointer
+    /// The JetStream context and the connection, for extensions in other files.
+    var jetStreamContext: OpaquePointer { jetStream }
+    var natsConnection: OpaquePointer { connection }
 
     /// Connects, retrying until `deadline` (the NATS servers may still be starting).
     init(servers: [String], name: String, deadline: Date) throws(NATSError) {
@@ -198,6 +201,7 @@ final class OrderedSubscription {
     /// One message delivered by the stream.
     struct Message {
         var streamSequence: UInt64
+        var subject: String
         /// Stored at, in nanoseconds since the Unix epoch (set by the stream's leader).
         var timestampNanoseconds: Int64
         var messageId: String?
@@ -222,7 +226,8 @@ final class OrderedSubscription {
         if length > 0, let bytes = natsMsg_GetData(message) {
             data = Array(UnsafeRawBufferPointer(start: bytes, count: length).bindMemory(to: UInt8.self))
         }
-        return Message(streamSequence: metadata.pointee.Sequence.Stream, timestampNanoseconds: metadata.pointee.Timestamp,
+        let subject = natsMsg_GetSubject(message).map { String(cString: $0) } ?? ""
+        return Message(streamSequence: metadata.pointee.Sequence.Stream, subject: subject, timestampNanoseconds: metadata.pointee.Timestamp,
                        messageId: messageId, data: data)
     }
 }

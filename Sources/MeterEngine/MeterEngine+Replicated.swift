@@ -43,8 +43,10 @@ extension MeterEngine {
                                     _ extract: @escaping @Sendable (ReplicatedReply) -> Value?,
                                     reply: @escaping @Sendable (Result<Value, EngineError>) -> Void) {
         let encoded = RecordCodec.encode(record)
-        var partitionKey: String?
-        if case .eventsAccepted(let tenantId, _, _) = record { partitionKey = tenantId }
+        var partitionKey: PartitionKey?
+        if case .eventsAccepted(let tenantId, _, let events) = record, let first = events.first {
+            partitionKey = PartitionKey(tenantId: tenantId, customerId: first.customerId)
+        }
         log.submit(LogRecord(type: encoded.type, payload: encoded.payload), partitionKey: partitionKey) { result in
             switch result {
             case .failure(let error):

@@ -13,8 +13,20 @@ public protocol ReplicatedLog: Sendable {
     /// Appends `record`; `completion` runs once with what applying it at its log position
     /// gave, or with the error that kept it from being appended (then it may still have been
     /// appended: a retry with the same event ids is answered as duplicates). `partitionKey`
-    /// is the tenant of an event batch (nil for meters and keys).
-    func submit(_ record: LogRecord, partitionKey: String?, completion: @escaping @Sendable (Result<ReplicatedReply, EngineError>) -> Void)
+    /// names the tenant and customer of an event batch (the batch's first event: callers in
+    /// partitioned mode split batches by partition first); nil for meters and keys.
+    func submit(_ record: LogRecord, partitionKey: PartitionKey?, completion: @escaping @Sendable (Result<ReplicatedReply, EngineError>) -> Void)
+}
+
+/// What decides an event batch's partition in cluster mode: its tenant and customer.
+public struct PartitionKey: Sendable, Hashable {
+    public var tenantId: String
+    public var customerId: String
+
+    public init(tenantId: String, customerId: String) {
+        self.tenantId = tenantId
+        self.customerId = customerId
+    }
 }
 
 /// What applying one replicated record gave: the answer of the write that made the record.

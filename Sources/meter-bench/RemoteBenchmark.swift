@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import MeterClient
 import MeterProto
 import MeterTestSupport
@@ -27,6 +28,7 @@ enum RemoteBenchmark {
         }
         let runId = UInt64.random(in: 0...UInt64.max)
         print("== remote ingest: \(sockets.count) server(s), \(writers) writers x \(batchesPerWriter) IngestBatch of \(batchSize), one batch in flight per writer")
+        let retried = RetryCount()
         let start = ContinuousClock.now
         let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
             for writer in 0..<writers {
@@ -48,9 +50,27 @@ enum RemoteBenchmark {
                             return event
                         }
                         let sent = ContinuousClock.now
-                        let response = try await client.ingestBatch(events, timeout: .seconds(60))
+                        // A batch answered UNAVAILABLE (a cluster partition moving, a NATS failover)
+                        // is sent again unchanged, with backoff, for up to 60 s: its latency
+                        // includes the retries; events stored by an earlier attempt come back
+                        // as duplicates.
+                        var attempts = 0
+                        var response: Meterd_V1_IngestBatchResponse
+                        while true {
+                            attempts += 1
+                            do {
+                                response = try await client.ingestBatch(events, timeout: .seconds(60))
+                                break
+                            } catch {
+                                guard let failure = error as? MeterClientError, case .status(.unavailable, _, _) = failure,
+                                      ContinuousClock.now - sent < .seconds(60) else { throw error }
+                                retried.value.add(1, ordering: .relaxed)
+                                try await Task.sleep(for: .milliseconds(100))
+                            }
+                        }
                         latencies.append(WireBenchmark.milliseconds(ContinuousClock.now - sent))
-                        guard response.accepted == batchSize else { throw RemoteBenchmarkError("batch \(batch) of writer \(writer): \(response.accepted) of \(batchSize) accepted") }
+                        let stored = Int(response.accepted) + (attempts > 1 ? Int(response.duplicates) : 0)
+                        guard stored == batchSize else { throw RemoteBenchmarkError("batch \(batch) of writer \(writer): \(response.accepted) of \(batchSize) accepted") }
                     }
                     return latencies
                 }
@@ -62,7 +82,8 @@ enum RemoteBenchmark {
         func percentile(_ fraction: Double) -> String {
             String(format: "%.2f", latencies[min(latencies.count - 1, Int(Double(latencies.count) * fraction))])
         }
-        print("\(format(Double(total) / seconds)) acknowledged events/s; batch ack latency p50 \(percentile(0.5)) ms, p99 \(percentile(0.99)) ms, max \(String(format: "%.2f", latencies.last ?? 0)) ms (\(latencies.count) batches)")
+        print("\(format(Double(total) / seconds)) acknowledged events/s; batch ack latency p50 \(percentile(0.5)) ms, p99 \(percentile(0.99)) ms, max \(String(format: "%.2f", latencies.last ?? 0)) ms (\(latencies.count) batches)"
+              + (retried.value.load(ordering: .relaxed) > 0 ? "; \(retried.value.load(ordering: .relaxed)) attempts answered UNAVAILABLE and retried" : ""))
         for client in clients { await client.close() }
     }
 }
@@ -70,4 +91,9 @@ enum RemoteBenchmark {
 struct RemoteBenchmarkError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
+}
+
+/// How many batch attempts were answered UNAVAILABLE and sent again.
+final class RetryCount: Sendable {
+    let value = Atomic<Int>(0)
 }

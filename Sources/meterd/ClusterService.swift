@@ -8,12 +8,16 @@ import ServiceLifecycle
 
 #if Cluster
 /// Cluster mode's log as a service: once the engine is open, connects to NATS and starts
-/// applying the stream; once the node has applied everything the stream held at start, hands
+/// applying the stream's meta subject; once the node has applied everything the stream held at
+/// start, starts taking partition leases (`ClusterNode`) and hands
 /// the engine to `serving` (the listeners wait for it, so a node that restarts answers nothing
-/// stale). On graceful shutdown stops applying before the engine stops (it is after the
+/// stale). On graceful shutdown gives its leases back and stops the partitions' engines, then
+/// stops applying before the engine stops (it is after the
 /// engine in the ServiceGroup, so it is shut down first).
 struct ClusterService: Service {
     let log: ClusterLog
+    /// Holds partition leases and runs the partitions' engines; started once caught up.
+    let node: ClusterNode
     let handle: EngineHandle
     let serving: EngineHandle
     let logger: Logger
@@ -35,6 +39,7 @@ struct ClusterService: Service {
                     continuation.resume(with: Result {
                         let last = try log.start(engine: engine)
                         try log.waitUntilApplied(last)
+                        try node.start()
                         return last
                     })
                 }.start()
@@ -52,6 +57,7 @@ struct ClusterService: Service {
         serving.resolve(.success(engine))
         try? await gracefulShutdown()
         logger.info("cluster log stopping")
+        await node.stop()
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             Thread { log.stop(); continuation.resume() }.start()
         }

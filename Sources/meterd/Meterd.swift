@@ -160,6 +160,12 @@ struct Meterd: AsyncParsableCommand {
     @Option(name: .long, help: "Cluster mode: event partitions (subjects) of a new stream (default 8).")
     var clusterPartitions: Int?
 
+    @Option(name: .long, help: "Cluster mode: the address other nodes forward this node's partitions' requests to (default: its --socket path, else its --tcp address).")
+    var clusterAddress: String?
+
+    @Option(name: .long, help: "Cluster mode: event partition leases not renewed for this long may be taken by another node (default 3000 ms).")
+    var clusterLeaseMs: Int?
+
     @Option(name: .long, help: "Cluster mode: replicas of a new stream (default 3, one per NATS server).")
     var clusterReplicas: Int?
 
@@ -198,6 +204,17 @@ struct Meterd: AsyncParsableCommand {
             engineMetrics.observe(event)
             EngineEventLog.log(event, to: logger)
         }
+        #if Cluster
+        // Partitioned cluster mode: the engine above applies meters and keys; each event
+        // partition this node holds a lease for gets an engine of its own (docs/cluster.md).
+        let clusterNode = clusterLog.map { log in
+            try? FileManager.default.removeItem(atPath: log.options.partitionsDirectory)
+            return ClusterNode(log: log, engineOptions: engineOptions, logger: logger)
+        }
+        let partitions: (any PartitionedEngines)? = clusterNode
+        #else
+        let partitions: (any PartitionedEngines)? = nil
+        #endif
         let engineHandle = EngineHandle()
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         // One listener when --metrics names the --http address: /metrics is served there.
@@ -221,7 +238,7 @@ struct Meterd: AsyncParsableCommand {
         #if Cluster
         let servingHandle = clusterLog == nil ? engineHandle : EngineHandle()
         if let clusterLog {
-            services.append(.init(service: ClusterService(log: clusterLog, handle: engineHandle, serving: servingHandle, logger: logger)))
+            services.append(.init(service: ClusterService(log: clusterLog, node: clusterNode!, handle: engineHandle, serving: servingHandle, logger: logger)))
         }
         #else
         let servingHandle = engineHandle
@@ -238,7 +255,8 @@ struct Meterd: AsyncParsableCommand {
                                                      durability: settings.engine.durability, dataDirectory: settings.engine.dataDirectory,
                                                      keys: keyStoreHandle, logger: logger,
                                                      ingestObserver: settings.httpAddress == nil ? nil : observeIngest,
-                                                     createsBootstrapKey: settings.cluster == nil, webhooks: webhookSource)))
+                                                     createsBootstrapKey: settings.cluster == nil, webhooks: webhookSource, partitions: partitions,
+                                                     forwardingName: settings.cluster?.nodeName ?? "meterd")))
         if let address = settings.httpAddress {
             services.append(.init(service: HTTPService(handle: servingHandle, keys: keyStoreHandle, host: address.host, port: address.port,
                                                        maximumBatchEvents: settings.server.limits.maximumBatchEvents,

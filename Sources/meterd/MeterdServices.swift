@@ -149,6 +149,10 @@ struct ServerService: Service {
     var createsBootstrapKey = true
     /// The webhook dispatcher GetWebhookStatus reports on (set by WebhookService).
     var webhooks: WebhookStatusSource? = nil
+    /// Partitioned cluster mode: the engines of the event partitions this node holds.
+    var partitions: (any PartitionedEngines)? = nil
+    /// This node's name in the client name of its forwarding connections.
+    var forwardingName = "meterd"
 
     func run() async throws {
         let engine = try await handle.engine()
@@ -162,7 +166,7 @@ struct ServerService: Service {
             throw StartupFailure.cannotOpen(dataDirectory: dataDirectory, reason: "cannot create the bootstrap admin key: \(error)")
         }
         let server = MeterServer(engine: engine, configuration: configuration, access: access, logger: logger, ingestObserver: ingestObserver,
-                                 webhooks: webhooks)
+                                 webhooks: webhooks, partitions: partitions, forwardingName: forwardingName)
         do {
             _ = try await server.start()
         } catch {

@@ -198,25 +198,44 @@ struct Settings {
                 guard (1...1024).contains(partitions) else { throw ValidationError("cluster-partitions must be 1 to 1024, got \(partitions)") }
                 cluster.partitions = partitions
             }
+            if let lease = try integer("cluster-lease-ms", command.clusterLeaseMs) {
+                guard (200...600_000).contains(lease) else { throw ValidationError("cluster-lease-ms must be 200 to 600000, got \(lease)") }
+                cluster.leaseMilliseconds = Int64(lease)
+            }
             if let replicas = try integer("cluster-replicas", command.clusterReplicas) {
                 guard (1...5).contains(replicas) else { throw ValidationError("cluster-replicas must be 1 to 5, got \(replicas)") }
                 cluster.replicas = replicas
             }
+            cluster.partitionsDirectory = (engine.dataDirectory as NSString).appendingPathComponent("cluster-partitions")
+            // Where other nodes tell clients to send this node's partitions' requests.
+            // On one machine the Unix socket (meterd's own user is admin of any tenant there);
+            // other machines need --cluster-address HOST:PORT and a credential (not built yet).
+            if let address = value("cluster-address", command.clusterAddress) {
+                cluster.address = address
+            } else if let socket = server.unixSocketPath {
+                cluster.address = socket.hasPrefix("/") ? socket : FileManager.default.currentDirectoryPath + "/" + socket
+            } else if let host = server.tcpHost {
+                cluster.address = "\(host):\(server.tcpPort)"
+            }
+            guard httpAddress == nil else {
+                throw ValidationError("http: the HTTP listener is not supported in cluster mode yet (its ingest and usage routes are not routed to partition owners); use the binary protocol")
+            }
             self.cluster = cluster
-            // The node's state is a replica of the stream, rebuilt at every start: its own log
-            // needs no fsync (the stream is the durable log) and no snapshots.
+            // The node's state is replicas of the stream, rebuilt at every start: their own logs
+            // need no fsync (the stream is the durable log) and no snapshots.
             engine.dataDirectory = (engine.dataDirectory as NSString).appendingPathComponent("cluster-replica")
             engine.durability = .none
             engine.snapshotEveryRecords = .max
             engine.snapshotEverySeconds = 100 * 365 * 86_400
         }
-        if cluster != nil {
+        if let partitions = cluster?.partitions {
             // Everything of the state machine's configuration that takes part in decisions (not
             // the data directory's dedup key, which only names fingerprints).
             let core = engine.core
             cluster?.settings = "late-window-ms=\(core.lateWindowMilliseconds) future-skew-ms=\(core.futureSkewMilliseconds) "
                 + "dedup-window-ms=\(core.dedupWindowMilliseconds) minute-retention-ms=\(core.minuteRetentionMilliseconds) "
-                + "fingerprint-bits=\(core.dedupFingerprintBits) limits=\(core.limits) quotas=\(core.quotas)"
+                + "fingerprint-bits=\(core.dedupFingerprintBits) limits=\(core.limits) quotas=\(core.quotas) "
+                + "partitions=\(partitions)"
         }
         if let text = value("webhook-url", command.webhookUrl), text != "off" {
             guard let url = URL(string: text), url.scheme == "http" || url.scheme == "https", url.host != nil else {

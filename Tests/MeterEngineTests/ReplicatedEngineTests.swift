@@ -65,7 +65,7 @@ private final class MemoryReplicatedLog: ReplicatedLog, @unchecked Sendable {
     var records: [(record: LogRecord, time: Int64)] { lock.withLock { appended } }
     var replies: [Result<ReplicatedReply, EngineError>] { lock.withLock { answered } }
 
-    func submit(_ record: LogRecord, partitionKey: String?, completion: @escaping @Sendable (Result<ReplicatedReply, EngineError>) -> Void) {
+    func submit(_ record: LogRecord, partitionKey: PartitionKey?, completion: @escaping @Sendable (Result<ReplicatedReply, EngineError>) -> Void) {
         queue.async { [self] in
             let time = clock.read()
             lock.withLock { appended.append((record, time)) }

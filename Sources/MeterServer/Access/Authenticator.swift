@@ -47,7 +47,11 @@ public final class Authenticator: ConnectionAuthenticating {
         if case .failure(let failure) = result, failure.refusal.status != nil {
             failed(failure.reason, message: failure.refusal.message, peer: channel.remoteAddress.map { "\($0)" } ?? "unix socket")
         }
-        return result.map(\.identity).mapError { $0.refusal }
+        return result.map { principal in
+            var principal = principal
+            principal.forwarded = handshake.clientName.hasPrefix(PartitionForwarder.clientNamePrefix)
+            return principal.identity
+        }.mapError { $0.refusal }
     }
 
     /// A refusal and the metric label of its reason.

@@ -10,6 +10,10 @@ public struct Principal: Sendable, Hashable {
     public var tenantId: String
     public var role: KeyRole
     public var actor: AuditActor
+    /// Partitioned cluster mode: the connection is another node forwarding requests (its
+    /// handshake's client name starts with `meterd-forward`); they are answered or refused
+    /// here, never forwarded again.
+    public var forwarded = false
     /// The key's id when the connection authenticated with an API key.
     public var keyId: String? { actor.keyId }
 

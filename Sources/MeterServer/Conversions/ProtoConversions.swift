@@ -156,6 +156,28 @@ public enum ProtoConversions {
             timestampMilliseconds: proto.timestampMs, properties: properties, source: proto.source.isEmpty ? nil : proto.source))
     }
 
+    /// The wire form of an event (forwarded to a partition's owner): `event(_:)` gives it back.
+    static func proto(_ event: UsageEvent) -> Meterd_V1_Event {
+        var proto = Meterd_V1_Event()
+        proto.eventID = event.eventId
+        proto.eventName = event.eventName
+        proto.customerID = event.customerId
+        proto.timestampMs = event.timestampMilliseconds
+        if let source = event.source { proto.source = source }
+        proto.properties = event.properties.map { property in
+            var wire = Meterd_V1_Property()
+            wire.key = property.key
+            switch property.value {
+            case .string(let text): wire.value.stringValue = text
+            case .integer(let number): wire.value.integerValue = number
+            case .boolean(let flag): wire.value.boolValue = flag
+            case .decimal(let decimal): wire.value.decimalValue = decimal.description
+            }
+            return wire
+        }
+        return proto
+    }
+
     static func proto(_ result: EventResult) -> Meterd_V1_EventResult {
         var proto = Meterd_V1_EventResult()
         switch result {

@@ -18,6 +18,10 @@ struct IngestService {
     let quotas: TenantQuotas
     /// Sees every request's events and results when set.
     var observer: IngestObserver?
+    /// Partitioned cluster mode: each event goes to its partition's engine here or is forwarded
+    /// to the partition's owner (docs/cluster.md).
+    var partitions: (any PartitionedEngines)?
+    var forwarder: PartitionForwarder?
 
     func register(with router: inout Router) {
         let engine = engine
@@ -25,6 +29,8 @@ struct IngestService {
         let metrics = metrics
         let quotas = quotas
         let observer = observer
+        let partitions = partitions
+        let forwarder = forwarder
         // Both methods answer through the engine's completion (writer thread -> event loop), not
         // a task: a durable single-event ingest is dominated by thread wake-ups, not by work.
         router.register(.ingest, completion: { payload, context, done in
@@ -37,6 +43,20 @@ struct IngestService {
             }
             if let refusal = quotas.admitEvents(1, tenantId: context.tenantId) {
                 done(refusal.reply)
+                return
+            }
+            if let partitions {
+                Self.ingestPartitioned([ProtoConversions.event(request.event)], partitions: partitions, forwarder: forwarder, context: context) { outcome in
+                    switch outcome {
+                    case .success(let outcome):
+                        metrics.record(outcome.local, tenantId: context.tenantId)
+                        var response = Meterd_V1_IngestResponse()
+                        response.result = outcome.results[0]
+                        done(RPCReply(encoding: response))
+                    case .failure(let failure):
+                        done(failure.reply)
+                    }
+                }
                 return
             }
             Self.ingest([ProtoConversions.event(request.event)], engine: engine, context: context, observer: observer) { outcome in
@@ -67,6 +87,27 @@ struct IngestService {
             }
             if let refusal = quotas.admitEvents(decoded.count, tenantId: context.tenantId) {
                 done(refusal.reply)
+                return
+            }
+            if let partitions {
+                Self.ingestPartitioned(decoded, partitions: partitions, forwarder: forwarder, context: context) { outcome in
+                    switch outcome {
+                    case .success(let outcome):
+                        metrics.record(outcome.local, tenantId: context.tenantId)
+                        var response = Meterd_V1_IngestBatchResponse()
+                        response.results = outcome.results
+                        for result in outcome.results {
+                            switch result.status {
+                            case .accepted: response.accepted += 1
+                            case .duplicate: response.duplicates += 1
+                            default: response.rejected += 1
+                            }
+                        }
+                        done(RPCReply(encoding: response))
+                    case .failure(let failure):
+                        done(failure.reply)
+                    }
+                }
                 return
             }
             let effects = includeEffects ? EntitlementEffects() : nil
@@ -120,6 +161,15 @@ struct IngestService {
         return decoded.map { item in
             if case .success = item { return next.next() ?? nil }
             return nil
+        }
+    }
+
+    /// `PartitionedIngest` for a request of this connection; `completion` runs on its event loop.
+    static func ingestPartitioned(_ decoded: [Result<UsageEvent, MeterError>], partitions: any PartitionedEngines, forwarder: PartitionForwarder?,
+                                  context: RequestContext, completion: @escaping @Sendable (Result<PartitionedIngest.Outcome, RPCFailure>) -> Void) {
+        PartitionedIngest.ingest(decoded, tenantId: context.tenantId, partitions: partitions, forwarder: forwarder,
+                                 mayForward: !(context.principal?.forwarded ?? false)) { outcome in
+            context.onEventLoop { completion(outcome) }
         }
     }
 

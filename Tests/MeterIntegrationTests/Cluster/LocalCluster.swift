@@ -39,6 +39,29 @@ final class LocalCluster: @unchecked Sendable {
 
     func socketPath(node: Int) -> String { "\(directory)/node-\(node + 1)/meterd.sock" }
 
+    /// The partition lease of the test's nodes (meterd's default is 3000 ms).
+    static let leaseMilliseconds = 2_000
+
+    /// The partitions node `index` holds and serves now, from its log ("serves partition N" minus
+    /// "stopped partition N" lines of its current start); empty when it is not running.
+    func partitionsServed(node index: Int) -> Set<Int> {
+        guard let log = nodes[index]?.log else { return [] }
+        var served: Set<Int> = []
+        for line in log.split(separator: "\n") {
+            if let partition = Self.number(after: " serves partition ", in: line) { served.insert(partition) }
+            if let partition = Self.number(after: " stopped partition ", in: line) { served.remove(partition) }
+        }
+        return served
+    }
+
+    /// Node `index`'s log of its current start ("" when it is not running).
+    func log(node index: Int) -> String { nodes[index]?.log ?? "" }
+
+    private static func number(after marker: String, in line: Substring) -> Int? {
+        guard let range = line.range(of: marker) else { return nil }
+        return Int(line[range.upperBound...].prefix { $0.isNumber })
+    }
+
     func startNATS(_ index: Int) throws {
         guard let server = Self.natsServerPath else { throw LocalClusterError("nats-server is not installed") }
         let home = "\(directory)/nats-\(index + 1)"
@@ -73,7 +96,7 @@ final class LocalCluster: @unchecked Sendable {
         let meterd = ChildProcess.binaryDirectory.appendingPathComponent("meterd").path
         let process = try LoggedProcess(executable: meterd, arguments: [
             "--data-dir", home, "--socket", socketPath(node: index), "--no-tcp",
-            "--cluster-nats", natsURLs, "--cluster-node", "node-\(index + 1)",
+            "--cluster-nats", natsURLs, "--cluster-node", "node-\(index + 1)", "--cluster-lease-ms", "\(Self.leaseMilliseconds)",
         ], logPath: home + "/log")
         nodes[index] = process
         try process.waitForLog(["meterd: listening on", "meterd: cluster node node-\(index + 1)"], seconds: 90)

@@ -1,0 +1,277 @@
+// Built with the Cluster trait only (`swift build --traits Cluster`, needs libnats-dev).
+#if Cluster
+import Foundation
+import Logging
+import MeterEngine
+
+/// A node's event partitions in partitioned cluster mode (docs/cluster.md, "Leases"): holds
+/// partition leases in the JetStream key-value bucket `<stream>_OWNERS` (decided by
+/// `LeasePlanner`, written as compare-and-set on the key's revision), and runs one engine per
+/// partition it holds, rebuilt from the stream's start by a `LogApplier` that applies the meta
+/// subject and that partition's subject. A partition it no longer holds is stopped at once: its
+/// engine closes, its waiting writes are answered UNAVAILABLE, and requests for it are refused
+/// naming the owner.
+///
+/// Exactly-once does not depend on leases being exclusive: a partition's state is decided by
+/// applying its subjects in stream order, so two nodes applying it (an owner that has not yet
+/// noticed it lost its lease, and the new one) decide the same. Leases only decide who answers.
+public final class ClusterNode: PartitionedEngines, @unchecked Sendable {
+    private let log: ClusterLog
+    private let baseOptions: EngineOptions
+    private let logger: Logger
+    private let bucketName: String
+
+    private let condition = NSCondition()
+    private var planner: LeasePlanner
+    private var replicas: [Int: Replica] = [:]
+    /// Every partition's lease as last read (for naming owners to clients).
+    private var leases: [Int: PartitionLease] = [:]
+    private var stopping = false
+    private var running = false
+
+    private struct Replica {
+        var applier: LogApplier
+        /// The stream's last sequence when the partition was taken: serving once applied.
+        var catchUpTo: UInt64
+    }
+
+    /// - Parameter engineOptions: the node's engine options; each partition's engine uses
+    ///   them with its own directory under `ClusterOptions.partitionsDirectory` and its own clock.
+    public init(log: ClusterLog, engineOptions: EngineOptions, logger: Logger) {
+        self.log = log
+        self.baseOptions = engineOptions
+        self.logger = logger
+        let options = log.options
+        bucketName = "\(options.streamName)_OWNERS"
+        planner = LeasePlanner(node: options.nodeName, address: options.address, partitions: options.partitions,
+                               leaseMilliseconds: options.leaseMilliseconds)
+        log.partitionGate = { [unowned self] partition in self.route(partition: partition).refusal(partition: partition) }
+    }
+
+    // MARK: PartitionedEngines
+
+    public func partition(tenantId: String, customerId: String) -> Int {
+        ClusterPartitioning.partition(tenantId: tenantId, customerId: customerId, partitions: log.options.partitions)
+    }
+
+    public func route(partition: Int) -> PartitionRoute {
+        let options = log.options
+        condition.lock()
+        defer { condition.unlock() }
+        if let replica = replicas[partition], planner.holds(partition, now: Self.monotonicMilliseconds()) {
+            if let halted = replica.applier.haltReason { return .unavailable(.unavailable("partition \(partition) stopped on \(options.nodeName): \(halted)")) }
+            let applied = replica.applier.appliedThrough
+            if applied >= replica.catchUpTo { return .local(replica.applier.engine) }
+            return .unavailable(.unavailable("partition \(partition) is being rebuilt on \(options.nodeName) (stream sequence \(applied) of \(replica.catchUpTo) applied); retry shortly"))
+        }
+        if let lease = leases[partition], let owner = lease.owner, owner != options.nodeName, !lease.address.isEmpty {
+            return .remote(node: owner, address: lease.address)
+        }
+        if replicas[partition] != nil {
+            return .unavailable(.unavailable("partition \(partition) is not answered on \(options.nodeName) right now: its lease could not be renewed in time (NATS unavailable?); retry shortly"))
+        }
+        return .unavailable(.unavailable("partition \(partition) has no owner right now (its lease is being taken over); retry shortly"))
+    }
+
+    // MARK: Life cycle
+
+    /// Starts the lease thread (after the log started).
+    public func start() throws(NATSError) {
+        guard let connection = log.activeConnection else { throw NATSError(message: "the cluster log is not started") }
+        let deadline = Date(timeIntervalSinceNow: TimeInterval(log.options.startTimeoutSeconds))
+        let bucket = try connection.keyValue(bucket: bucketName, replicas: log.options.replicas, deadline: deadline,
+                                             waitMilliseconds: max(100, log.options.leaseMilliseconds / 4))
+        condition.withLock { running = true }
+        let thread = Thread { [self] in
+            runLeases(connection, bucket: bucket)
+            condition.withLock {
+                running = false
+                condition.broadcast()
+            }
+        }
+        thread.name = "meterd-leases"
+        thread.start()
+    }
+
+    /// Stops the lease thread, gives the held leases back (other nodes take them at once) and
+    /// stops every partition engine.
+    public func stop() async {
+        let stopped = stopLeaseThread()
+        for (partition, replica) in stopped { await stopReplica(partition, replica, reason: "meterd is shutting down") }
+    }
+
+    private func stopLeaseThread() -> [Int: Replica] {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        while running { condition.wait() }
+        let stopped = replicas
+        replicas.removeAll()
+        condition.unlock()
+        return stopped
+    }
+
+    private static func monotonicMilliseconds() -> Int64 { Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000) }
+
+    private func runLeases(_ connection: JetStreamConnection, bucket: KeyValueBucket) {
+        let options = log.options
+        let tick = max(50, options.leaseMilliseconds / 4)
+        var knownNodes: Set<String> = []
+        while true {
+            let now = Self.monotonicMilliseconds()
+            _ = bucket.put(LeasePlanner.presenceKey(options.nodeName), options.address)
+            var presence: [String: UInt64] = [:]
+            var read: [Int: (revision: UInt64, lease: PartitionLease?)] = [:]
+            var readFailure: NATSError?
+            // Node names come from listing the bucket (a consumer per call: it can fail for a
+            // while after a NATS server restarts; the names known so far are read meanwhile).
+            if case .success(let keys) = bucket.keys() {
+                for key in keys where key.hasPrefix("node.") { knownNodes.insert(String(key.dropFirst(5))) }
+            }
+            for name in knownNodes {
+                if case .success(let entry?) = bucket.get(LeasePlanner.presenceKey(name)) { presence[name] = entry.revision }
+            }
+            for partition in 0..<options.partitions {
+                switch bucket.get(LeasePlanner.leaseKey(partition)) {
+                case .success(let entry?): read[partition] = (entry.revision, PartitionLease(text: entry.value))
+                case .success(nil): break
+                case .failure(let error): readFailure = error
+                }
+            }
+            let readFailed = readFailure != nil
+            if let readFailure {
+                condition.withLock { planner.restartExpiryClocks() }
+                logger.warning("cannot read the partition leases; no lease writes this tick", metadata: [
+                    "error": "\(readFailure)", "milliseconds": "\(Self.monotonicMilliseconds() - now)"])
+            }
+            var writes: [(LeasePlanner.Action, UInt64?)] = []
+            if !readFailed {
+                let plan = condition.withLock {
+                    let live = planner.observePresence(presence, now: now)
+                    return planner.plan(leases: read, liveNodes: live, now: now)
+                }
+                let value = planner.ownLease.text
+                for action in plan {
+                    let result: Result<UInt64, NATSError>
+                    switch action {
+                    case .create(let partition): result = bucket.create(LeasePlanner.leaseKey(partition), value)
+                    case .take(let partition, let revision), .renew(let partition, let revision):
+                        result = bucket.update(LeasePlanner.leaseKey(partition), value, last: revision)
+                    case .release(let partition, let revision):
+                        result = bucket.update(LeasePlanner.leaseKey(partition), PartitionLease.free.text, last: revision)
+                    }
+                    writes.append((action, try? result.get()))
+                    if case .failure(let error) = result, !(error.description.contains("wrong last sequence")) {
+                        logger.warning("a lease write did not get through", metadata: ["action": "\(action)", "error": "\(error)"])
+                    }
+                    if case .success(let revision) = result {
+                        switch action {
+                        case .release: read[action.partition] = (revision, .free)
+                        default: read[action.partition] = (revision, planner.ownLease)
+                        }
+                    }
+                }
+            }
+            let (toStart, toStop, stopNow) = condition.withLock {
+                for (action, revision) in writes {
+                    planner.completed(action, revision: revision, startedAt: now)
+                    if case .take = action, revision != nil { logger.info("took partition lease", metadata: ["partition": "\(action.partition)"]) }
+                    if case .create = action, revision != nil { logger.info("took partition lease", metadata: ["partition": "\(action.partition)"]) }
+                    if case .release = action, revision != nil { logger.info("released partition lease", metadata: ["partition": "\(action.partition)"]) }
+                }
+                for (partition, entry) in read { leases[partition] = entry.lease ?? PartitionLease(owner: "an unknown node", address: "?") }
+                if stopping {
+                    return ([Int](), [Int: Replica](), true)
+                }
+                let holds = planner.holds(now: Self.monotonicMilliseconds())
+                let start = holds.subtracting(replicas.keys).sorted()
+                var stop: [Int: Replica] = [:]
+                // A partition whose hold ran out while its lease still names this node (renewals
+                // did not get through, e.g. while NATS elects the bucket's leader) keeps its engine
+                // applying but is not answered for (`route`) until a renewal succeeds; one whose
+                // lease names another node, or is free, is stopped.
+                for (partition, replica) in replicas where !holds.contains(partition) && leases[partition]?.owner != options.nodeName {
+                    stop[partition] = replica
+                }
+                for partition in stop.keys { replicas[partition] = nil }
+                return (start, stop, false)
+            }
+            if stopNow {
+                releaseAll(bucket: bucket, read: read)
+                return
+            }
+            for (partition, replica) in toStop {
+                Self.blocking { await self.stopReplica(partition, replica, reason: "this node no longer holds the lease of partition \(partition)") }
+            }
+            for partition in toStart { startReplica(partition, connection: connection) }
+            condition.lock()
+            if !stopping { _ = condition.wait(until: Date(timeIntervalSinceNow: Double(tick) / 1000)) }
+            condition.unlock()
+        }
+    }
+
+    /// Gives back every lease this node holds (graceful stop): other nodes take them at once.
+    private func releaseAll(bucket: KeyValueBucket, read: [Int: (revision: UInt64, lease: PartitionLease?)]) {
+        for (partition, entry) in read where entry.lease?.owner == log.options.nodeName {
+            _ = bucket.update(LeasePlanner.leaseKey(partition), PartitionLease.free.text, last: entry.revision)
+        }
+    }
+
+    /// Opens a fresh engine for `partition` and starts applying the stream to it from its start.
+    private func startReplica(_ partition: Int, connection: JetStreamConnection) {
+        let options = log.options
+        let catchUpTo: UInt64
+        let engine: MeterEngine
+        let clock = LogClock()
+        do {
+            catchUpTo = try connection.lastSequence(stream: options.streamName)
+            let directory = (options.partitionsDirectory as NSString).appendingPathComponent("partition-\(partition)")
+            let files = FileManager.default
+            if files.fileExists(atPath: directory) { try files.removeItem(atPath: directory) }
+            try files.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            var engineOptions = baseOptions
+            engineOptions.dataDirectory = directory
+            engineOptions.clock = { clock.read() }
+            engine = try MeterEngine.open(options: engineOptions)
+        } catch {
+            logger.error("cannot start partition \(partition)", metadata: ["error": "\(error)"])
+            condition.withLock { planner.forget(partition) }
+            return
+        }
+        let applier = LogApplier(name: "p\(partition)", engine: engine, clock: clock, homeSubject: log.partitionSubject(partition),
+                                 metaSubject: log.metaSubject, logger: logger)
+        condition.withLock { replicas[partition] = Replica(applier: applier, catchUpTo: catchUpTo) }
+        let started = ContinuousClock.now
+        let node = options.nodeName
+        applier.start(connection: connection, log: log, streamName: options.streamName, subjectPrefix: options.subjectPrefix,
+                      catchUpTo: catchUpTo) {
+            let elapsed = ContinuousClock.now - started
+            let milliseconds = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
+            // Tests and operators read this line.
+            print("meterd: cluster node \(node) serves partition \(partition) (rebuilt through \(catchUpTo) in \(milliseconds) ms)")
+            fflush(nil)
+        }
+        logger.info("rebuilding partition from the stream", metadata: ["partition": "\(partition)", "through": "\(catchUpTo)"])
+    }
+
+    private func stopReplica(_ partition: Int, _ replica: Replica, reason: String) async {
+        replica.applier.stop()
+        log.failWaiters(subject: log.partitionSubject(partition), reason: reason)
+        await replica.applier.engine.shutdown()
+        try? FileManager.default.removeItem(atPath: replica.applier.engine.options.dataDirectory)
+        print("meterd: cluster node \(log.options.nodeName) stopped partition \(partition) (\(reason))")
+        fflush(nil)
+        logger.info("stopped partition", metadata: ["partition": "\(partition)", "reason": "\(reason)"])
+    }
+
+    /// Runs `body` to completion from a plain thread.
+    private static func blocking(_ body: @escaping @Sendable () async -> Void) {
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            await body()
+            done.signal()
+        }
+        done.wait()
+    }
+}
+#endif
