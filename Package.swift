@@ -68,7 +68,8 @@ let package = Package(
     ],
     dependencies: dependencies,
     targets: [
-        // Pure, deterministic metering state machine: no I/O, no clock, no locks.
+        // Pure, deterministic metering state machine: no I/O, no clock. One lock: the read-only
+        // EntitlementCheckView the writer publishes for CheckEntitlement (outside the state itself).
         .target(name: "MeterCore"),
         // Segmented write-ahead log and snapshot files. The only target that touches files.
         .target(name: "MeterLog"),
