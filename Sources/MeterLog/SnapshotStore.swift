@@ -86,7 +86,10 @@ public struct SnapshotStore: Sendable {
     /// deletes every older snapshot file and every leftover `.tmp` file. When fewer than
     /// `count` snapshots are valid, no snapshot is deleted. Returns the deleted file names.
     @discardableResult
-    public func prune(keeping count: Int) throws -> [String] {
+    /// `written` names snapshots this process wrote and synced itself (by sequence): they count
+    /// as valid without being read back, so that a large state is not read and checksummed
+    /// again after every snapshot.
+    public func prune(keeping count: Int, written: Set<UInt64> = []) throws -> [String] {
         precondition(count >= 1, "prune must keep at least one snapshot")
         let buffer = ByteBuffer()
         var doomed = try files.listDirectory(directory).filter { $0.hasSuffix(SnapshotFormat.temporarySuffix) }
@@ -94,6 +97,8 @@ public struct SnapshotStore: Sendable {
         for (name, sequence) in try snapshotsNewestFirst() {
             if validCount >= count {
                 doomed.append(name)
+            } else if written.contains(sequence) {
+                validCount += 1
             } else if case .success = validate(name, sequence: sequence, buffer: buffer) {
                 validCount += 1
             }

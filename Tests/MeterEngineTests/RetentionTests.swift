@@ -16,7 +16,9 @@ final class RetentionTests: XCTestCase {
         for batch in 0..<100 {
             _ = try await engine.ingest(events: (0..<5).map { usageEvent("e\(batch)-\($0)", customer: "c\($0)", tokens: 1, at: now) })
         }
-        let status = await engine.status()
+        // Snapshots are written on a background thread at low priority: wait for one to be
+        // collected (retention runs then), with a deadline.
+        let status = try await statusOnceRetentionRan(engine)
         XCTAssertGreaterThan(status.snapshotSequence, 0)
         XCTAssertGreaterThan(status.firstRetainedSequence, 1, "old segments should have been deleted")
         XCTAssertLessThanOrEqual(status.firstRetainedSequence, status.snapshotSequence + 1, "a segment the snapshot does not cover was deleted")
@@ -56,8 +58,19 @@ final class RetentionTests: XCTestCase {
         while try await !engine.meter(.eventName("tokens_used")).backfill.isComplete { await Task.yield() }
         let counted = try await total(engine, from: now - 3_600_000, to: now + 3_600_000)
         XCTAssertEqual(counted, ExactDecimal(600))
-        let status = await engine.status()
+        let status = try await statusOnceRetentionRan(engine)
         XCTAssertGreaterThan(status.firstRetainedSequence, 1, "once the backfill is done, old segments may go")
         await engine.shutdown()
+    }
+
+    /// The engine's status once retention deleted a first segment, or at a 30 s deadline (the
+    /// caller's assertions then fail).
+    private func statusOnceRetentionRan(_ engine: MeterEngine) async throws -> EngineStatus {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while true {
+            let status = await engine.status()
+            if status.firstRetainedSequence > 1 || ContinuousClock.now > deadline { return status }
+            try await Task.sleep(for: .milliseconds(10))
+        }
     }
 }

@@ -68,6 +68,24 @@ final class SnapshotStoreTests: XCTestCase {
         XCTAssertTrue(try XCTUnwrap(try store.loadNewest()).bytes == bytes)
     }
 
+    /// Snapshots named as written by this process count as valid without being read: a damaged
+    /// file under such a name is kept (it is the caller's word), while an unnamed damaged file
+    /// is still found out and not counted.
+    func testPruneTrustsTheSnapshotsItIsToldWereWritten() throws {
+        let directory = try TemporaryDirectory(self)
+        let store = try SnapshotStore(directory: directory.path)
+        for sequence: UInt64 in [1, 2, 3] { try store.write(sequence: sequence, bytes: [UInt8(sequence)]) }
+        // Damage snapshot 3 behind the store's back.
+        let path = directory.file("snapshot-00000000000000000003.snap")
+        var bytes = try readBytes(path)
+        bytes[bytes.count - 1] ^= 0xFF
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        XCTAssertEqual(try store.prune(keeping: 2, written: [3]), ["snapshot-00000000000000000001.snap"],
+                       "3 (trusted) and 2 kept; 1 deleted")
+        try store.write(sequence: 1, bytes: [1])
+        XCTAssertEqual(try store.prune(keeping: 2), [], "untrusted, 3 is read and found damaged: 2 and 1 are the valid ones kept")
+    }
+
     /// The real system call is found and succeeds on a regular file (Linux), so pacing is
     /// really in effect and not silently skipped.
     func testWriteBackReachesTheKernel() throws {

@@ -51,6 +51,8 @@ final class SnapshotReplica: @unchecked Sendable {
     private let store: SnapshotStore
     /// The size of the last snapshot, reserved (plus an eighth) for the next one.
     private var lastByteCount = 0
+    /// Snapshots this replica wrote and synced: prune need not read them back to trust them.
+    private var writtenSequences: Set<UInt64> = []
     private let beforeWrite: (@Sendable (UInt64) -> Void)?
     /// Called (on the replica thread, with no lock held) after each snapshot finished, so the
     /// writer wakes up to collect it.
@@ -166,17 +168,25 @@ final class SnapshotReplica: @unchecked Sendable {
         var store = store
         if condition.withLock({ stopping }) { store.writeBytesPerSecond = nil }
         let expectedByteCount = lastByteCount + lastByteCount / 8
+        // Prune runs only after this snapshot was written and synced: trust it and the earlier
+        // ones this replica wrote, instead of reading them back.
+        let trusted = writtenSequences.union([sequence])
         let finished = BackgroundWork.run(name: "meterd-snapshot-write") { [store] in
             let bytes = machine.snapshot(expectedByteCount: expectedByteCount)
             do {
                 try store.write(sequence: sequence, bytes: bytes)
-                try store.prune(keeping: 2)
+                try store.prune(keeping: 2, written: trusted)
                 return Finished(sequence: sequence, byteCount: bytes.count, error: nil)
             } catch {
                 return Finished(sequence: sequence, byteCount: bytes.count, error: "\(error)")
             }
         }
         lastByteCount = finished.byteCount
+        if finished.error == nil {
+            // Only the newest few can be kept by prune; older ones are gone or will be read.
+            writtenSequences.insert(sequence)
+            if writtenSequences.count > 4 { writtenSequences.remove(writtenSequences.min()!) }
+        }
         return finished
     }
 }
