@@ -612,6 +612,21 @@ def section_growth_restart(results, growth_chart, restart_chart):
     return lines
 
 
+def section_elsewhere():
+    """Pointers to the measurements this comparison does not make (meterd alone, meter-bench)."""
+    return [
+        "## Measured elsewhere",
+        "",
+        "meterd-only figures that have no PostgreSQL or Redis counterpart are taken with `meter-bench`"
+        " (release) and kept in [component-benchmarks.md](component-benchmarks.md): CheckEntitlement"
+        " latency under 100,000 events/s of ingest (`meter-bench entitlement`), webhook notifications"
+        " delivered per second (`meter-bench webhooks`), the threshold evaluation cost"
+        " (`meter-bench thresholds`), and the engine's components. The snapshot pause alone:"
+        " `meter-compare snapshot-pause` ([operations.md](operations.md), \"Snapshots and the disk\").",
+        "",
+    ]
+
+
 def section_correctness(results):
     lines = ["## Correctness", ""]
     checks = results["correctness"]
@@ -909,6 +924,7 @@ def main(argv):
     lines += section_group_commits(results)
     lines += section_query(results, links["query"])
     lines += section_growth_restart(results, links["growth"], links["restart"])
+    lines += section_elsewhere()
     lines += section_correctness(results)
     while lines and lines[-1] == "":
         lines.pop()
