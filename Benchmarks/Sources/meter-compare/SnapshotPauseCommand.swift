@@ -31,10 +31,13 @@ extension MeterCompare {
         @Option(help: "Seed of the generated events.")
         var seed: UInt64 = 20_261_125
 
+        @Option(help: "An extra meterd argument (repeatable), e.g. --meterd-argument=--snapshot-write-mib-per-second=32.")
+        var meterdArgument: [String] = []
+
         func run() throws {
             let directory = try common.workDirectory()
             let meterdPath = meterd ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("meterd").path
-            let system = try MeterdSystem(binary: meterdPath, directory: directory + "/meterd-unix", transport: .unix)
+            let system = try MeterdSystem(binary: meterdPath, directory: directory + "/meterd-unix", transport: .unix, extraArguments: meterdArgument)
             defer { system.stop() }
             let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
             let span: Int64 = 30 * 86_400_000
