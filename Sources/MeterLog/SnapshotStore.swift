@@ -104,7 +104,7 @@ public struct SnapshotStore: Sendable {
             }
         }
         for name in doomed {
-            try files.unlink(joinPath(directory, name))
+            try files.unlinkGradually(joinPath(directory, name), step: 8 << 20)
         }
         if !doomed.isEmpty { try files.synchronizeDirectory(directory) }
         return doomed

@@ -86,6 +86,23 @@ final class SnapshotStoreTests: XCTestCase {
         XCTAssertEqual(try store.prune(keeping: 2), [], "untrusted, 3 is read and found damaged: 2 and 1 are the valid ones kept")
     }
 
+    /// A large snapshot is deleted by cutting it down in steps before the unlink (so that freeing
+    /// its blocks never holds the journal for long): with ftruncate failing, pruning it fails;
+    /// otherwise it is gone and the kept one loads.
+    func testPruneCutsALargeSnapshotDownBeforeDeletingIt() throws {
+        let directory = try TemporaryDirectory(self)
+        let systemCalls = FaultInjectingSystemCalls()
+        let store = try SnapshotStore(directory: directory.path, systemCalls: systemCalls)
+        try store.write(sequence: 1, bytes: [UInt8](repeating: 1, count: 17 << 20))
+        try store.write(sequence: 2, bytes: [2])
+        systemCalls.fail(.ftruncate, with: EIO)
+        XCTAssertThrowsError(try store.prune(keeping: 1), "the 17 MiB snapshot is cut down with ftruncate first")
+        systemCalls.stopFailing()
+        XCTAssertEqual(try store.prune(keeping: 1), ["snapshot-00000000000000000001.snap"])
+        XCTAssertEqual(try directory.names(), ["snapshot-00000000000000000002.snap"])
+        XCTAssertEqual(try XCTUnwrap(try store.loadNewest()).bytes, [2])
+    }
+
     /// The real system call is found and succeeds on a regular file (Linux), so pacing is
     /// really in effect and not silently skipped.
     func testWriteBackReachesTheKernel() throws {
