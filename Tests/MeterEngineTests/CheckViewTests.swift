@@ -6,30 +6,6 @@ import XCTest
 /// CheckEntitlement answered from the view the writer publishes (`EntitlementCheckView`): the
 /// same answers as the check on the writer, and no waiting behind the writer's work.
 final class CheckViewTests: XCTestCase {
-    /// Holds the writer before it applies the next `holds` groups, one at a time.
-    final class ApplyGate: @unchecked Sendable {
-        let reached = DispatchSemaphore(value: 0)
-        let release = DispatchSemaphore(value: 0)
-        private let lock = NSLock()
-        private var holds = 0
-
-        func arm(_ count: Int) {
-            lock.lock()
-            holds = count
-            lock.unlock()
-        }
-
-        func beforeApply() {
-            lock.lock()
-            let hold = holds > 0
-            if hold { holds -= 1 }
-            lock.unlock()
-            guard hold else { return }
-            reached.signal()
-            release.wait()
-        }
-    }
-
     final class Answer: @unchecked Sendable {
         let done = DispatchSemaphore(value: 0)
         var usage: ExactDecimal?
@@ -43,9 +19,9 @@ final class CheckViewTests: XCTestCase {
     /// check must come from the view, with the last acknowledged state.
     func testACheckIsAnsweredWhileTheWriterIsHeldWithTheAcknowledgedState() async throws {
         let directory = DataDirectory(self)
-        let gate = ApplyGate()
+        let gate = HookGate()
         var configured = options(directory)
-        configured.beforeApply = { gate.beforeApply() }
+        configured.beforeApply = { gate.hold() }
         let engine = try MeterEngine.open(options: configured)
         let meter = try await engine.createMeter(MeterDefinition(eventName: "tokens_used", displayName: "Tokens", aggregation: .sum("tokens"), reset: Self.daily))
         _ = try await engine.change(.setEntitlement(tenantId: Tenant.defaultId, meter: .id(meter.id), customerId: nil, limit: ExactDecimal(100),

@@ -9,30 +9,6 @@ import XCTest
 /// it could only be answered after that group's held sync, and the test would fail on its
 /// deadline.
 final class ReadAppliedTests: XCTestCase {
-    /// Holds the next `holds` syncs until released, one at a time, and says when each is reached.
-    final class SyncGate: @unchecked Sendable {
-        let reached = DispatchSemaphore(value: 0)
-        let release = DispatchSemaphore(value: 0)
-        private let lock = NSLock()
-        private var holds = 0
-
-        func arm(_ count: Int) {
-            lock.lock()
-            holds = count
-            lock.unlock()
-        }
-
-        func beforeSync() {
-            lock.lock()
-            let hold = holds > 0
-            if hold { holds -= 1 }
-            lock.unlock()
-            guard hold else { return }
-            reached.signal()
-            release.wait()
-        }
-    }
-
     final class Box: @unchecked Sendable {
         let done = DispatchSemaphore(value: 0)
         var value: ExactDecimal?
@@ -40,9 +16,9 @@ final class ReadAppliedTests: XCTestCase {
 
     func testAReadOfTheAppliedStateDoesNotWaitForTheGroupTakenWithIt() async throws {
         let directory = DataDirectory(self)
-        let gate = SyncGate()
+        let gate = HookGate()
         var configured = options(directory)
-        configured.beforeLogSync = { gate.beforeSync() }
+        configured.beforeLogSync = { gate.hold() }
         let engine = try MeterEngine.open(options: configured)
         _ = try await engine.createMeter(tokensMeter)
         _ = try await engine.ingest(events: [usageEvent("first", tokens: 1)])
