@@ -101,30 +101,15 @@ final class JetStreamConnection: @unchecked Sendable {
     /// the key is new, and returns the value the bucket holds for `key` afterwards: `value`
     /// for the first caller, the first caller's value for every later one.
     func firstValue(bucket: String, key: String, value: String, replicas: Int, deadline: Date) throws(NATSError) -> String {
+        let store = try keyValue(bucket: bucket, replicas: replicas, deadline: deadline)
         while true {
-            var config = kvConfig()
-            kvConfig_Init(&config)
-            config.History = 1
-            config.Replicas = Int32(replicas)
-            config.StorageType = js_FileStorage
-            var store: OpaquePointer?
-            var status = bucket.withCString { name in
-                config.Bucket = name
-                return js_CreateKeyValue(&store, jetStream, &config)
+            _ = store.create(key, value)
+            let read = store.get(key)
+            if case .success(let entry?) = read { return entry.value }
+            if Date() >= deadline {
+                if case .failure(let error) = read { throw error }
+                throw NATSError("cannot read key \(key) of key-value bucket \(bucket)", NATS_NOT_FOUND)
             }
-            if status != NATS_OK { status = js_KeyValue(&store, jetStream, bucket) }
-            if status == NATS_OK, let store {
-                defer { kvStore_Destroy(store) }
-                var revision: UInt64 = 0
-                _ = kvStore_CreateString(&revision, store, key, value)
-                var entry: OpaquePointer?
-                status = kvStore_Get(&entry, store, key)
-                if status == NATS_OK, let entry {
-                    defer { kvEntry_Destroy(entry) }
-                    return String(cString: kvEntry_ValueString(entry))
-                }
-            }
-            if Date() >= deadline { throw NATSError("cannot read key \(key) of key-value bucket \(bucket)", status) }
             usleep(250_000)
         }
     }
