@@ -421,3 +421,14 @@ int mc_stream_call(meter_client *c, uint16_t method, const ProtobufCMessage *req
         return mc_fail(error, METER_INTERNAL, "PROTOCOL", "unexpected frame type %u", h.type);
     }
 }
+
+int mc_call_for_status(meter_client *c, uint16_t method, mc_arena *arena, const ProtobufCMessage *request,
+                       const ProtobufCMessageDescriptor *response_descriptor, meter_error *error)
+{
+    ProtobufCMessage *response = NULL;
+    int rc = arena ? mc_call_with_arena(c, method, arena, request, response_descriptor, &response, error)
+                   : mc_call(c, method, request, response_descriptor, &response, error);
+    if (rc == 0 && response)
+        protobuf_c_message_free_unpacked(response, NULL);
+    return rc;
+}

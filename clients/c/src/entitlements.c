@@ -13,12 +13,7 @@ int meter_set_entitlement(meter_client *c, meter_ref meter, const char *customer
     req.customer_id = mc_str(&a, customer_id);
     req.limit = mc_str(&a, limit);
     req.enforcement = soft ? METERD__V1__ENFORCEMENT__ENFORCEMENT_SOFT : METERD__V1__ENFORCEMENT__ENFORCEMENT_HARD;
-    Meterd__V1__SetEntitlementResponse *resp;
-    int rc = mc_call_with_arena(c, MC_METHOD_SET_ENTITLEMENT, &a, &req.base, &meterd__v1__set_entitlement_response__descriptor, (ProtobufCMessage **)&resp, error);
-    if (rc)
-        return rc;
-    meterd__v1__set_entitlement_response__free_unpacked(resp, NULL);
-    return 0;
+    return mc_call_for_status(c, MC_METHOD_SET_ENTITLEMENT, &a, &req.base, &meterd__v1__set_entitlement_response__descriptor, error);
 }
 
 int meter_check_entitlement(meter_client *c, meter_ref meter, const char *customer_id, int64_t at_ms,
@@ -56,12 +51,7 @@ int meter_remove_entitlement(meter_client *c, meter_ref meter, const char *custo
     Meterd__V1__RemoveEntitlementRequest req = METERD__V1__REMOVE_ENTITLEMENT_REQUEST__INIT;
     req.meter = mc_ref_to_pb(&a, meter);
     req.customer_id = mc_str(&a, customer_id);
-    Meterd__V1__RemoveEntitlementResponse *resp;
-    int rc = mc_call_with_arena(c, MC_METHOD_REMOVE_ENTITLEMENT, &a, &req.base, &meterd__v1__remove_entitlement_response__descriptor, (ProtobufCMessage **)&resp, error);
-    if (rc)
-        return rc;
-    meterd__v1__remove_entitlement_response__free_unpacked(resp, NULL);
-    return 0;
+    return mc_call_for_status(c, MC_METHOD_REMOVE_ENTITLEMENT, &a, &req.base, &meterd__v1__remove_entitlement_response__descriptor, error);
 }
 
 static void grant_from_pb(const Meterd__V1__Grant *pb, meter_grant *out)
@@ -104,12 +94,7 @@ int meter_remove_grant(meter_client *c, const char *grant_id, meter_error *error
 {
     Meterd__V1__RemoveGrantRequest req = METERD__V1__REMOVE_GRANT_REQUEST__INIT;
     req.id = (char *)(grant_id ? grant_id : "");
-    Meterd__V1__RemoveGrantResponse *resp;
-    int rc = mc_call(c, MC_METHOD_REMOVE_GRANT, &req.base, &meterd__v1__remove_grant_response__descriptor, (ProtobufCMessage **)&resp, error);
-    if (rc)
-        return rc;
-    meterd__v1__remove_grant_response__free_unpacked(resp, NULL);
-    return 0;
+    return mc_call_for_status(c, MC_METHOD_REMOVE_GRANT, NULL, &req.base, &meterd__v1__remove_grant_response__descriptor, error);
 }
 
 static void rule_from_pb(const Meterd__V1__ThresholdRule *pb, meter_threshold_rule *out)
@@ -193,12 +178,7 @@ int meter_remove_threshold_rule(meter_client *c, const char *rule_id, meter_erro
 {
     Meterd__V1__RemoveThresholdRuleRequest req = METERD__V1__REMOVE_THRESHOLD_RULE_REQUEST__INIT;
     req.id = (char *)(rule_id ? rule_id : "");
-    Meterd__V1__RemoveThresholdRuleResponse *resp;
-    int rc = mc_call(c, MC_METHOD_REMOVE_THRESHOLD_RULE, &req.base, &meterd__v1__remove_threshold_rule_response__descriptor, (ProtobufCMessage **)&resp, error);
-    if (rc)
-        return rc;
-    meterd__v1__remove_threshold_rule_response__free_unpacked(resp, NULL);
-    return 0;
+    return mc_call_for_status(c, MC_METHOD_REMOVE_THRESHOLD_RULE, NULL, &req.base, &meterd__v1__remove_threshold_rule_response__descriptor, error);
 }
 
 int meter_list_notifications(meter_client *c, uint64_t after_number, uint32_t limit, uint32_t wait_ms,

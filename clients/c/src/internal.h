@@ -156,6 +156,10 @@ int mc_call(meter_client *client, uint16_t method, const ProtobufCMessage *reque
 int mc_call_with_arena(meter_client *client, uint16_t method, mc_arena *arena, const ProtobufCMessage *request,
                        const ProtobufCMessageDescriptor *response_descriptor, ProtobufCMessage **response,
                        meter_error *error);
+/* For calls whose answer carries nothing the caller keeps: mc_call (mc_call_with_arena when
+ * arena is not NULL), then frees the decoded response; returns the call's status. */
+int mc_call_for_status(meter_client *client, uint16_t method, mc_arena *arena, const ProtobufCMessage *request,
+                       const ProtobufCMessageDescriptor *response_descriptor, meter_error *error);
 
 /*
  * A server-streaming call (docs/protocol.md, "Server streams"): sends `request` as `method`, then
