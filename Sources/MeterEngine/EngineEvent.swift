@@ -3,8 +3,9 @@
 ///
 /// The engine has no logging or metrics dependency (it stays plain Swift, see Package.swift);
 /// it reports these through `EngineOptions.onEvent`, and the executable turns them into log
-/// lines and metrics. The callback runs on the engine's writer thread, so it must be quick:
-/// record a number or hand the event on, never wait.
+/// lines and metrics. The callback runs on the engine's writer thread (the retention events on
+/// the snapshot thread, which deletes the files), so it must be quick and thread-safe: record
+/// a number or hand the event on, never wait.
 public enum EngineEvent: Sendable, Hashable {
     /// A snapshot covering the log through `sequence` is on disk. `durationMilliseconds` runs
     /// from the moment it was asked for until the writer collected it (serialization and the

@@ -75,6 +75,10 @@ public struct EngineOptions: Sendable {
     /// serialized. For tests: holding it shows that ingestion goes on while a snapshot is
     /// being written. nil in production.
     public var beforeSnapshotWrite: (@Sendable (UInt64) -> Void)?
+    /// Called on the snapshot thread with the segment names just before retention deletes
+    /// them. For tests: holding it shows that ingestion goes on while segments are deleted.
+    /// nil in production.
+    public var beforeSegmentDelete: (@Sendable ([String]) -> Void)?
     /// Called just before each fdatasync of the log in `fsync` mode, on whichever thread runs
     /// it. For tests: holding it holds a group commit's sync. nil in production.
     public var beforeLogSync: (@Sendable () -> Void)?

@@ -84,6 +84,8 @@ extension MeterEngine {
         }
     }
 
+    /// Detaches the log segments that the newest snapshot (and pending backfills and the
+    /// retention age) no longer need, and has the snapshot thread delete them.
     private func applyRetention() throws {
         let oldestKept = options.clock() - options.retentionMilliseconds
         var keepFrom = snapshotSequence + 1
@@ -91,14 +93,18 @@ extension MeterEngine {
             keepFrom = Swift.min(keepFrom, Swift.max(backfill.fromSequence, 1))
         }
         var before: UInt64 = 0
-        var segments = 0
         for segment in log.segmentSummaries() {
             guard segment.isSealed, segment.lastSequence < keepFrom, segment.modifiedAtMilliseconds < oldestKept else { break }
             before = segment.lastSequence + 1
-            segments += 1
         }
-        if before > 0 { try log.deleteSegments(before: before) }
-        if before > 0 { options.onEvent?(.retentionDeleted(segments: segments, beforeSequence: before)) }
+        guard before > 0 else { return }
+        // The files are deleted on the snapshot thread, off the writer: freeing 64 MiB
+        // segments holds the file system's journal, which the next group commit waits for.
+        let detached = log.detachSegments(before: before)
+        if !replica.enqueue(.deleteSegments(detached, beforeSequence: before)) {
+            // At shutdown the replica has stopped: delete them here, the writer is done.
+            replica.deleteSegments(detached, before: before)
+        }
     }
 
     /// fdatasyncs the log; a failure puts the engine in the failed state (writes refused until

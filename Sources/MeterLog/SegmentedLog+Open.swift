@@ -16,6 +16,7 @@ extension SegmentedLog {
         try files.makeDirectoryIfMissing(directory)
         let lockDescriptor = try lock(directory, files: files)
         do {
+            try deleteLeftoverDetachedSegments(in: directory, files: files)
             var recovery = LogRecovery(directory: directory, repair: options.repair, snapshotSequence: options.snapshotSequence, files: files)
             var segments = try recovery.run()
             var report = recovery.report

@@ -134,6 +134,53 @@ final class SegmentedLogTests: XCTestCase {
         XCTAssertEqual(try log.append([LogRecord(type: 1, payload: [])]), 101...101)
     }
 
+    /// Detaching takes segments out of the log at once and leaves the files; `delete()` (on any
+    /// thread) removes them. A crash part way through a delete leaves a shortened file under a
+    /// `.deleting` name, never under a segment name: the next open deletes it and reads the rest.
+    func testDetachedSegmentsStayOnDiskUntilDeletedAndAnInterruptedDeleteIsFinishedAtOpen() throws {
+        let directory = try TemporaryDirectory(self)
+        let options = LogOptions(segmentSizeBytes: 256)
+        var (log, _) = try SegmentedLog.open(directory: directory.path, options: options)
+        let records = makeRecords(count: 100, maximumPayloadByteCount: 60)
+        for record in records { try log.append([record]) }
+        let before = try directory.segmentNames()
+        let firstSequences = before.map { SegmentName.firstSequence(of: $0)! }
+        XCTAssertGreaterThan(before.count, 5)
+
+        let detached = log.detachSegments(before: firstSequences[2])
+        XCTAssertEqual(detached.names, Array(before[0..<2]))
+        XCTAssertEqual(log.firstSequence, firstSequences[2], "the log forgets them at once")
+        XCTAssertEqual(try directory.segmentNames(), before, "the files stay until delete()")
+        XCTAssertEqual(try recordsOf(log), Array(records[Int(firstSequences[2] - 1)...]))
+        let deleted = DispatchSemaphore(value: 0)
+        let deleting = Thread {
+            try! detached.delete()
+            deleted.signal()
+        }
+        deleting.start()
+        // The writer goes on meanwhile.
+        try log.append([LogRecord(type: 1, payload: [7])])
+        try log.sync()
+        XCTAssertEqual(deleted.wait(timeout: .now() + 30), .success)
+        XCTAssertEqual(Array(try directory.segmentNames().prefix(before.count - 2)), Array(before[2...]))
+
+        // A crash in the middle of deleting the next one: renamed, cut short, not yet unlinked.
+        let interrupted = log.detachSegments(before: firstSequences[3])
+        XCTAssertEqual(interrupted.names, [before[2]])
+        log.close()
+        let path = directory.file(before[2])
+        XCTAssertEqual(rename(path, path + ".deleting"), 0)
+        try truncateFile(path + ".deleting", to: 100)
+
+        let report: RecoveryReport
+        (log, report) = try SegmentedLog.open(directory: directory.path, options: options)
+        defer { log.close() }
+        XCTAssertTrue(report.isClean, "\(report)")
+        XCTAssertFalse(try directory.names().contains { $0.hasSuffix(".deleting") }, "open deletes the leftover")
+        XCTAssertEqual(log.firstSequence, firstSequences[3])
+        XCTAssertEqual(try recordsOf(log).count, 100 - Int(firstSequences[3] - 1) + 1)
+    }
+
     func testSecondOpenOfTheSameDirectoryIsRefused() throws {
         let directory = try TemporaryDirectory(self)
         let (log, _) = try SegmentedLog.open(directory: directory.path, options: LogOptions())

@@ -32,6 +32,8 @@ final class SnapshotReplica: @unchecked Sendable {
         case backfill(meterId: String, stretch: [(UInt64, StateRecord)])
         /// Write a snapshot of everything applied so far.
         case snapshot
+        /// Delete log segments the writer detached (retention), then report it.
+        case deleteSegments(DetachedSegments, beforeSequence: UInt64)
     }
 
     /// A snapshot the replica wrote (or failed to write).
@@ -54,6 +56,8 @@ final class SnapshotReplica: @unchecked Sendable {
     /// Snapshots this replica wrote and synced: prune need not read them back to trust them.
     private var writtenSequences: Set<UInt64> = []
     private let beforeWrite: (@Sendable (UInt64) -> Void)?
+    private let onEvent: (@Sendable (EngineEvent) -> Void)?
+    private let beforeSegmentDelete: (@Sendable ([String]) -> Void)?
     /// Called (on the replica thread, with no lock held) after each snapshot finished, so the
     /// writer wakes up to collect it.
     private var onFinished: (@Sendable () -> Void)?
@@ -61,9 +65,13 @@ final class SnapshotReplica: @unchecked Sendable {
     /// Starts the replica thread. `load` runs first, on that thread, and builds the starting
     /// state (from the same snapshot the writer recovered from); steps queued meanwhile wait.
     init(store: SnapshotStore, beforeWrite: (@Sendable (UInt64) -> Void)?,
+         onEvent: (@Sendable (EngineEvent) -> Void)? = nil,
+         beforeSegmentDelete: (@Sendable ([String]) -> Void)? = nil,
          load: @escaping @Sendable () throws -> MeterStateMachine) {
         self.store = store
         self.beforeWrite = beforeWrite
+        self.onEvent = onEvent
+        self.beforeSegmentDelete = beforeSegmentDelete
         let thread = Thread { [self] in run(load: load) }
         thread.name = "meterd-snapshot"
         thread.stackSize = 8 << 20
@@ -78,14 +86,16 @@ final class SnapshotReplica: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Queues `step` behind everything queued before it. Never blocks on a snapshot.
-    func enqueue(_ step: Step) {
+    /// Queues `step` behind everything queued before it. Never blocks on a snapshot. Returns
+    /// false (and drops the step) once the replica has stopped.
+    @discardableResult
+    func enqueue(_ step: Step) -> Bool {
         condition.lock()
-        if !stopped {
-            steps.append(step)
-            condition.signal()
-        }
-        condition.unlock()
+        defer { condition.unlock() }
+        guard !stopped else { return false }
+        steps.append(step)
+        condition.signal()
+        return true
     }
 
     /// Snapshots written since the last call, oldest first.
@@ -133,6 +143,10 @@ final class SnapshotReplica: @unchecked Sendable {
 
             var results: [Finished] = []
             for step in batch {
+                if case .deleteSegments(let detached, let before) = step {
+                    deleteSegments(detached, before: before)
+                    continue
+                }
                 guard let machine else {
                     if case .snapshot = step { results.append(Finished(sequence: 0, byteCount: 0, error: loadError)) }
                     continue
@@ -148,6 +162,8 @@ final class SnapshotReplica: @unchecked Sendable {
                     }
                 case .snapshot:
                     results.append(write(machine))
+                case .deleteSegments:
+                    break
                 }
             }
             condition.lock()
@@ -156,6 +172,25 @@ final class SnapshotReplica: @unchecked Sendable {
             let notify = results.isEmpty ? nil : onFinished
             condition.unlock()
             notify?()
+        }
+    }
+
+    /// Deletes retention's segments on a lower-priority thread, as a snapshot is written.
+    func deleteSegments(_ detached: DetachedSegments, before: UInt64) {
+        beforeSegmentDelete?(detached.names)
+        let failure: String? = BackgroundWork.run(name: "meterd-retention") {
+            do {
+                try detached.delete()
+                return nil
+            } catch {
+                return "\(error)"
+            }
+        }
+        if let failure {
+            FileHandle.standardError.write(Data("meterd: retention before \(before) failed: \(failure)\n".utf8))
+            onEvent?(.retentionFailed(message: failure))
+        } else {
+            onEvent?(.retentionDeleted(segments: detached.names.count, beforeSequence: before))
         }
     }
 
