@@ -207,13 +207,16 @@ final class SnapshotReplica: @unchecked Sendable {
         // ones this replica wrote, instead of reading them back.
         let trusted = writtenSequences.union([sequence])
         let finished = BackgroundWork.run(name: "meterd-snapshot-write") { [store] in
-            let bytes = machine.snapshot(expectedByteCount: expectedByteCount)
+            var bytes = machine.snapshot(expectedByteCount: expectedByteCount)
+            let byteCount = bytes.count
+            // Its pages go back step by step, not in one munmap that would stall the writer.
+            defer { GradualRelease.releasePages(of: &bytes) }
             do {
                 try store.write(sequence: sequence, bytes: bytes)
                 try store.prune(keeping: 2, written: trusted)
-                return Finished(sequence: sequence, byteCount: bytes.count, error: nil)
+                return Finished(sequence: sequence, byteCount: byteCount, error: nil)
             } catch {
-                return Finished(sequence: sequence, byteCount: bytes.count, error: "\(error)")
+                return Finished(sequence: sequence, byteCount: byteCount, error: "\(error)")
             }
         }
         lastByteCount = finished.byteCount
