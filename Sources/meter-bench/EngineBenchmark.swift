@@ -72,6 +72,10 @@ enum EngineBenchmark {
         }
         let live = try await engine.read { machine throws(MeterError) in machine.snapshot() }
         await engine.shutdown()   // writes a snapshot
+        if getenv("METERD_BENCH_KEEP") != nil {
+            print("kept \(directory): \(events) events and a snapshot; time its opening with `meter-bench open \(directory)`")
+            return
+        }
 
         options.durability = .fsync
         let clock = ContinuousClock()
@@ -89,6 +93,20 @@ enum EngineBenchmark {
         print("state after both recoveries identical to the live state: \(fromSnapshot == live && fromLog == live)")
         await engine.shutdown()
         try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Times opening the engine on an existing data directory (snapshot load, log validation,
+    /// replay), `repeats` times.
+    static func open(directory: String, repeats: Int) async throws {
+        var options = EngineOptions(dataDirectory: directory)
+        options.snapshotEveryRecords = .max
+        options.snapshotEverySeconds = 1 << 40
+        for _ in 0..<repeats {
+            var engine: MeterEngine?
+            let elapsed = try ContinuousClock().measure { engine = try MeterEngine.open(options: options) }
+            print("open: \(format(milliseconds(elapsed))) ms (\(engine!.recovery))")
+            await engine!.shutdown()
+        }
     }
 
     static func milliseconds(_ duration: Duration) -> Double {

@@ -1,11 +1,13 @@
 import Dispatch
+import Foundation
 import Glibc
 import MeterEngine
 
 // meter-bench: release-build benchmarks that print figures. Usage:
 //   swift run -c release meter-bench core [events] [seed]
 //   swift run -c release meter-bench dedup [ids]
-//   swift run -c release meter-bench engine [recovery-events] [data-directory]
+//   swift run -c release meter-bench engine [recovery-events] [data-directory]   (METERD_BENCH_KEEP=1: keep the recovery data)
+//   swift run -c release meter-bench open [data-directory] [repeats] [events, to create it if missing]
 //   swift run -c release meter-bench wire [data-directory]
 //   swift run -c release meter-bench decode [batches]
 //   swift run -c release meter-bench ingest [batches-per-writer] [writers] [durability] [data-directory]
@@ -44,6 +46,17 @@ case "engine":
     let events = arguments.dropFirst().first.flatMap { Int($0) } ?? 10_000_000
     let directory = arguments.dropFirst(2).first ?? "./.build/bench-data"
     try blocking { try await EngineBenchmark.run(directory: directory, recoveryEvents: events) }
+case "open":
+    let rest = Array(arguments.dropFirst())
+    let directory = rest.first ?? "./.build/bench-open"
+    let events = rest.dropFirst(2).first.flatMap { Int($0) } ?? 10_000_000
+    try blocking {
+        if !FileManager.default.fileExists(atPath: directory) {
+            setenv("METERD_BENCH_KEEP", "1", 1)
+            try await EngineBenchmark.recovery(directory: directory, events: events)
+        }
+        try await EngineBenchmark.open(directory: directory, repeats: rest.dropFirst().first.flatMap { Int($0) } ?? 3)
+    }
 case "wire":
     try blocking { try await WireBenchmark.run(directory: arguments.dropFirst().first ?? "./.build/bench-wire") }
 case "decode":
@@ -96,6 +109,6 @@ case "webhooks":
 case "thresholds":
     ThresholdApplyBenchmark.run(records: arguments.dropFirst().first.flatMap { Int($0) } ?? 100)
 default:
-    print("unknown suite \(suite); known: core, dedup, engine, wire, decode, ingest, fsync, decimal, log, remote, entitlement, thresholds, webhooks")
+    print("unknown suite \(suite); known: core, dedup, engine, open, wire, decode, ingest, fsync, decimal, log, remote, entitlement, thresholds, webhooks")
     exit(2)
 }

@@ -102,6 +102,42 @@ final class EventIdIndexTests: XCTestCase {
         try checkAgainstModel(bits: 128, idPool: 1_000_000, steps: 1500, seed: 3, restoreEvery: 211)
     }
 
+    /// The table rebuilt in home-slot order (over 65,536 kept entries) finds, for every
+    /// fingerprint, exactly its newest kept entry: with fingerprints from a small pool (ids
+    /// accepted again after their window, so one fingerprint has several entries), expired
+    /// buckets, and growth and snapshot-load rebuilds.
+    func testRebuildInHomeOrderFindsTheNewestKeptEntryOfEveryFingerprint() {
+        var generator = IndexTestGenerator(seed: 11)
+        let pool = (0..<40_000).map { _ in UInt128(UInt64.random(in: 1...UInt64.max, using: &generator)) << 64 | UInt128(UInt64.random(in: 0...UInt64.max, using: &generator)) }
+        var index = EventIdIndex()
+        var newest: [UInt128: Int] = [:]
+        let window: Int64 = 120_000
+        var now = baseTime
+        for _ in 0..<300_000 {
+            now += Int64.random(in: 0...3, using: &generator)
+            index.expire(acceptedBefore: now - 2 * window)
+            let fingerprint = pool[Int.random(in: 0..<pool.count, using: &generator)]
+            let position = index.tailPosition
+            if index.insert(fingerprint, acceptedAtMilliseconds: now, firstLivePosition: index.firstPosition(acceptedAtOrAfter: now - window)) {
+                newest[fingerprint] = position
+            }
+        }
+        XCTAssertGreaterThan(index.count, EventIdIndex.chunkSize, "the home-order rebuild needs more entries")
+        XCTAssertLessThan(newest.count, index.count, "no fingerprint was accepted twice")
+        func check(_ index: EventIdIndex, _ label: String) {
+            var kept = 0
+            for fingerprint in pool {
+                let expected = newest[fingerprint].flatMap { $0 >= index.headPosition ? $0 : nil }
+                XCTAssertEqual(index.position(of: fingerprint), expected, label)
+                if expected != nil { kept += 1 }
+            }
+            XCTAssertGreaterThan(kept, 1000, label)
+        }
+        check(index, "after growth")
+        index.rebuild(maximumLoadEighths: 5, shrinking: true)
+        check(index, "after a rebuild as at snapshot load")
+    }
+
     /// Enough entries to fill several 65,536-entry chunks, grow the table many times and sweep it.
     func testManyEntriesAcrossChunksAndExpiry() throws {
         let configuration = Self.configuration(bits: 128)
