@@ -72,7 +72,9 @@ let package = Package(
         // EntitlementCheckView the writer publishes for CheckEntitlement (outside the state itself).
         .target(name: "MeterCore"),
         // Segmented write-ahead log and snapshot files. The only target that touches files.
-        .target(name: "MeterLog"),
+        // CRC-32C with the CPU's instruction where it has one (MeterLog falls back to tables).
+        .target(name: "CCRC32C"),
+        .target(name: "MeterLog", dependencies: ["CCRC32C"]),
         // The single writer: validate -> dedup -> append -> fsync -> apply -> reply, recovery, snapshots, backfill.
         .target(name: "MeterEngine", dependencies: ["MeterCore", "MeterLog"]),
         // Generated protobuf code (scripts/generate-proto from proto/), committed.

@@ -12,6 +12,7 @@ import MeterEngine
 //   swift run -c release meter-bench decode [batches]
 //   swift run -c release meter-bench ingest [batches-per-writer] [writers] [durability] [data-directory]
 //   swift run -c release meter-bench fsync [syncs-per-run] [rounds] [directory]
+//   swift run -c release meter-bench checksum
 //   swift run -c release meter-bench decimal [iterations]
 //   swift run -c release meter-bench log [records] [directory]
 //   swift run -c release meter-bench remote SOCKET[,SOCKET...] [batches-per-writer] [writers] [batch-size]
@@ -77,6 +78,8 @@ case "fsync":
     let rest = Array(arguments.dropFirst())
     try FsyncProbe.run(directory: rest.dropFirst(2).first ?? "./.build/bench-fsync",
                        syncCount: rest.first.flatMap { Int($0) } ?? 3000, rounds: rest.dropFirst().first.flatMap { Int($0) } ?? 2)
+case "checksum":
+    ChecksumBenchmark.run()
 case "decimal":
     try DecimalBenchmark.run(iterations: arguments.dropFirst().first.flatMap { Int($0) } ?? 10_000_000)
 case "log":
@@ -109,6 +112,6 @@ case "webhooks":
 case "thresholds":
     ThresholdApplyBenchmark.run(records: arguments.dropFirst().first.flatMap { Int($0) } ?? 100)
 default:
-    print("unknown suite \(suite); known: core, dedup, engine, open, wire, decode, ingest, fsync, decimal, log, remote, entitlement, thresholds, webhooks")
+    print("unknown suite \(suite); known: core, dedup, engine, open, checksum, wire, decode, ingest, fsync, decimal, log, remote, entitlement, thresholds, webhooks")
     exit(2)
 }

@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 @testable import MeterLog
 
@@ -23,6 +24,25 @@ final class CRC32CTests: XCTestCase {
                 }
             }
         }
+    }
+
+    /// The tables (the fallback) agree with the bitwise reference too, and this machine's CPU
+    /// instruction is in use where it exists (the test above then checked the instruction).
+    func testSoftwareTablesMatchTheReferenceAndTheInstructionIsUsedOnX86() {
+        let data = (0..<300).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 5) }
+        data.withUnsafeBytes { all in
+            for start in 0..<9 {
+                for length in 0...(all.count - start) where length < 70 || length % 13 == 0 {
+                    let slice = UnsafeRawBufferPointer(rebasing: all[start..<(start + length)])
+                    XCTAssertEqual(CRC32C.softwareUpdate(0, slice), bitwiseReference(slice), "start \(start) length \(length)")
+                    XCTAssertEqual(CRC32C.update(0x1234_5678, slice), CRC32C.softwareUpdate(0x1234_5678, slice), "start \(start) length \(length)")
+                }
+            }
+        }
+        #if arch(x86_64)
+        let flags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        XCTAssertEqual(CRC32C.usesHardware, flags.contains(" sse4_2"))
+        #endif
     }
 
     func testUpdateContinuesAChecksum() {
