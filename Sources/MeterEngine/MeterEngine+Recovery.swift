@@ -79,17 +79,28 @@ extension MeterEngine {
         var snapshots = try SnapshotStore(directory: options.dataDirectory)
         snapshots.writeBytesPerSecond = options.snapshotWriteBytesPerSecond
         let loaded = try snapshots.load()
+        let snapshotSequence = loaded.newest?.sequence ?? 0
+        // The snapshot is parsed here while another thread validates the log (both read every
+        // byte; they need only the snapshot's position from each other).
+        let configuration = options.core
+        let logOptions = LogOptions(segmentSizeBytes: options.segmentSizeBytes, repair: options.repair, snapshotSequence: snapshotSequence)
+        let directory = options.dataDirectory
+        let (parsed, opened) = SideBySide.run({
+            Result { () throws -> MeterStateMachine in
+                guard let snapshot = loaded.newest else { return MeterStateMachine(configuration: configuration) }
+                return try MeterStateMachine(snapshot: snapshot.bytes, configuration: configuration)
+            }
+        }, alongside: {
+            Result { try OpenedLog(SegmentedLog.open(directory: directory, options: logOptions)) }
+        })
         let machine: MeterStateMachine
-        var snapshotSequence: UInt64 = 0
-        if let snapshot = loaded.newest {
-            machine = try MeterStateMachine(snapshot: snapshot.bytes, configuration: options.core)
-            snapshotSequence = snapshot.sequence
-        } else {
-            machine = MeterStateMachine(configuration: options.core)
+        do {
+            machine = try parsed.get()
+        } catch {
+            if case .success(let opened) = opened { opened.log.close() }
+            throw error
         }
-        let (log, logReport) = try SegmentedLog.open(
-            directory: options.dataDirectory,
-            options: LogOptions(segmentSizeBytes: options.segmentSizeBytes, repair: options.repair, snapshotSequence: snapshotSequence))
+        let (log, logReport) = try opened.get().value
         var replicaToStop: SnapshotReplica?
         do {
             if log.lastSequence < snapshotSequence {
@@ -133,6 +144,17 @@ extension MeterEngine {
             throw error
         }
     }
+}
+
+/// A log opened on the recovery thread, handed to the thread that owns it from then on.
+private struct OpenedLog: @unchecked Sendable {
+    let log: SegmentedLog
+    let report: RecoveryReport
+    init(_ opened: (log: SegmentedLog, recovery: RecoveryReport)) {
+        log = opened.log
+        report = opened.recovery
+    }
+    var value: (SegmentedLog, RecoveryReport) { (log, report) }
 }
 
 /// The data directory cannot be opened safely; the message says why.
