@@ -310,8 +310,8 @@ public final class ClusterNode: PartitionedEngines, @unchecked Sendable {
         let control = ReplicaControl(fromSnapshot: loaded != nil)
         let applier = LogApplier(name: "p\(partition)", engine: engine, clock: clock, homeSubject: log.partitionSubject(partition),
                                  metaSubject: log.metaSubject, logger: logger,
-                                 afterApply: { [weak self] sequence, subject in
-                                     self?.afterApply(partition, engine: engine, control: control, sequence: sequence, subject: subject)
+                                 afterApply: { [weak self] sequence, _, result in
+                                     self?.afterApply(partition, engine: engine, control: control, sequence: sequence, result: result)
                                  })
         condition.withLock { replicas[partition] = Replica(applier: applier, catchUpTo: catchUpTo, control: control) }
         let node = options.nodeName
@@ -337,10 +337,11 @@ public final class ClusterNode: PartitionedEngines, @unchecked Sendable {
     /// On a partition applier's thread, after each record it applied: asks for a rebuild from
     /// the stream's start when a new meter's backfill needs records from before the snapshot
     /// the engine started from; captures and queues a snapshot when one is due.
-    private func afterApply(_ partition: Int, engine: MeterEngine, control: ReplicaControl, sequence: UInt64, subject: String) -> String? {
-        if control.fromSnapshot, subject == log.metaSubject, Self.wait({ engine.backfillNeedsEarlierLog(completion: $0) }) {
+    private func afterApply(_ partition: Int, engine: MeterEngine, control: ReplicaControl, sequence: UInt64,
+                            result: Result<ReplicatedReply, EngineError>) -> String? {
+        if control.fromSnapshot, case .success(.meter(let meter)) = result, engine.backfillNeedsEarlierLog(meter) {
             control.rebuildFromStart = true
-            return "a new meter backfills events from before the snapshot this engine started from"
+            return "meter \(meter.id), created at stream sequence \(sequence), backfills events from before the snapshot this engine started from"
         }
         control.recordsSinceSnapshot += 1
         let options = log.options

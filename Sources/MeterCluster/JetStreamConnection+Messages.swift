@@ -44,8 +44,9 @@ extension JetStreamConnection {
     }
 
     /// Purges the messages of `stream` on `subject`: those below sequence `below`, or all but
-    /// the newest `keep`.
+    /// the newest `keep`. `below` must be at least 2: NATS 2.9 purges the whole subject for 1.
     func purge(stream: String, subject: String, below: UInt64? = nil, keep: UInt64? = nil) -> Result<Void, NATSError> {
+        precondition(below.map { $0 > 1 } ?? true, "a purge below sequence 1 would purge the whole subject")
         var options = jsOptions()
         jsOptions_Init(&options)
         var code = jsErrCode(0)

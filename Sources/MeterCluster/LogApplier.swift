@@ -35,12 +35,12 @@ final class LogApplier: @unchecked Sendable {
     /// Records of the meta and home subjects applied by this applier (skipped subjects not counted).
     private var appliedRecordCount: UInt64 = 0
     /// Called on the applier's thread after each record of the meta or home subject was applied
-    /// (with its stream sequence and subject), before the next; returning a reason stops the
+    /// (with its stream sequence, subject and what applying it gave), before the next; returning a reason stops the
     /// applier (`haltReason`). `ClusterNode` captures snapshots here.
-    private let afterApply: (@Sendable (_ sequence: UInt64, _ subject: String) -> String?)?
+    private let afterApply: (@Sendable (_ sequence: UInt64, _ subject: String, _ result: Result<ReplicatedReply, EngineError>) -> String?)?
 
     init(name: String, engine: MeterEngine, clock: LogClock, homeSubject: String, metaSubject: String, logger: Logger,
-         afterApply: (@Sendable (_ sequence: UInt64, _ subject: String) -> String?)? = nil) {
+         afterApply: (@Sendable (_ sequence: UInt64, _ subject: String, _ result: Result<ReplicatedReply, EngineError>) -> String?)? = nil) {
         self.afterApply = afterApply
         self.name = name
         self.engine = engine
@@ -134,7 +134,7 @@ final class LogApplier: @unchecked Sendable {
                     appliedRecordCount += 1
                 }
                 if message.subject == homeSubject, let messageId = message.messageId { log.applied(messageId: messageId, result: result) }
-                if let afterApply, let stop = afterApply(message.streamSequence, message.subject) {
+                if let afterApply, let stop = afterApply(message.streamSequence, message.subject, result) {
                     logger.warning("cluster log applier stopped", metadata: ["applier": "\(name)", "reason": "\(stop)"])
                     condition.withLock { halted = stop }
                     log.failWaiters(subject: homeSubject, reason: stop)

@@ -153,7 +153,8 @@ final class PartitionSnapshots: @unchecked Sendable {
         // Keep this snapshot and the one before it; older manifests and chunks go.
         _ = connection.purge(stream: streamName, subject: manifestSubject(partition), keep: 2)
         let keepChunksFrom = previous?.manifest?.chunks.first ?? chunks.first!
-        _ = connection.purge(stream: streamName, subject: dataSubject(partition), below: keepChunksFrom)
+        // (NATS 2.9 takes a purge "below 1" as "everything on the subject".)
+        if keepChunksFrom > 1 { _ = connection.purge(stream: streamName, subject: dataSubject(partition), below: keepChunksFrom) }
         return .success(manifest)
     }
 

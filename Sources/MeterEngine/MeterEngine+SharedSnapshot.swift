@@ -36,14 +36,13 @@ extension MeterEngine {
         }
     }
 
-    /// Cluster mode: whether a meter's backfill needs records from before this engine's own log
-    /// (an engine started from a shared snapshot has no log before it): then the engine cannot
-    /// count what a full replay would, and must be rebuilt from the stream's start.
-    public func backfillNeedsEarlierLog(completion: @escaping @Sendable (Bool) -> Void) {
-        submitRead(orElse: { _ in completion(false) }) { [self] machine in
-            let first = log.firstSequence
-            completion(machine.pendingBackfills.contains { Swift.max($0.fromSequence, 1) < first })
-        }
+    /// Cluster mode: whether `meter`, created by a record this engine applied, backfills
+    /// events from before the snapshot the engine started from: its backfill reads the engine's
+    /// own log, which begins after that snapshot, so it could not count what a full replay
+    /// counts; the engine must be rebuilt from the stream's start. Decided from the meter's
+    /// creation position alone (not from the backfill's progress, which depends on timing).
+    public func backfillNeedsEarlierLog(_ meter: Meter) -> Bool {
+        recovery.snapshotSequence > 0 && meter.createdSequence > recovery.snapshotSequence
     }
 
     /// Queues a read whose caller waits for it; `orElse` runs instead when the engine is

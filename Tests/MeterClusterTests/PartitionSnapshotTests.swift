@@ -61,13 +61,16 @@ final class PartitionSnapshotTests: XCTestCase {
 
         // A meter created after the snapshot would backfill events the snapshot's engine has no
         // log of: that engine says so (ClusterNode then rebuilds it from the stream's start).
-        let later = MeterDefinition(eventName: "tokens_used", displayName: "Tokens again", aggregation: .count, reset: .cumulative)
+        let later = MeterDefinition(eventName: "tokens_listed", displayName: "Later", aggregation: .count, reset: .cumulative)
         try harness.append(.meterCreated(later, atMilliseconds: harness.now), subject: harness.log.metaSubject)
         let withMeter = try harness.connection.lastSequence(stream: "METERD")
         try harness.continueReplay(fromSnapshot, through: withMeter)
         try harness.continueReplay(full, through: withMeter)
-        XCTAssertTrue(harness.wait { fromSnapshot.engine.backfillNeedsEarlierLog(completion: $0) })
-        XCTAssertFalse(harness.wait { full.engine.backfillNeedsEarlierLog(completion: $0) })
+        let created = try harness.meter(fromSnapshot.engine, eventName: "tokens_listed")
+        XCTAssertTrue(fromSnapshot.engine.backfillNeedsEarlierLog(created))
+        XCTAssertFalse(full.engine.backfillNeedsEarlierLog(try harness.meter(full.engine, eventName: "tokens_listed")))
+        XCTAssertFalse(fromSnapshot.engine.backfillNeedsEarlierLog(try harness.meter(fromSnapshot.engine, eventName: "tokens_used")),
+                       "a meter the snapshot holds has backfilled already")
         for replay in [owner, fromSnapshot, full] { harness.close(replay) }
     }
 

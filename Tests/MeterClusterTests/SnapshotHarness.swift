@@ -161,6 +161,20 @@ final class SnapshotHarness {
         return try result.get().rows.first?.value ?? ExactDecimal(0)
     }
 
+    /// The meter counting `eventName`.
+    func meter(_ engine: MeterEngine, eventName: String) throws -> Meter {
+        let result = wait { (completion: @escaping @Sendable (Result<Meter, EngineError>) -> Void) in
+            Task {
+                do throws(EngineError) {
+                    completion(.success(try await engine.meter(.eventName(eventName))))
+                } catch {
+                    completion(.failure(error))
+                }
+            }
+        }
+        return try result.get()
+    }
+
     func wait<Value: Sendable>(_ body: (@escaping @Sendable (Value) -> Void) -> Void) -> Value {
         let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var result: Value?
