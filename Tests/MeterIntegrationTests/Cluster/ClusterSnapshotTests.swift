@@ -56,21 +56,50 @@ final class ClusterSnapshotTests: XCTestCase {
         // How each was rebuilt: "serves partition P (rebuilt through X in M ms; from the
         // snapshot through S, R records replayed)".
         let lines = cluster.log(node: 0).dropFirst(logBefore).split(separator: "\n").filter { $0.contains(" serves partition ") }
-        var fromSnapshot = 0
+        var fromSnapshot: Set<Int> = []
         for line in lines {
             print("cluster snapshot takeover: \(line)")
             guard let through = Self.number(after: "rebuilt through ", in: line), let replayed = Self.number(after: ", ", in: line, before: " records replayed")
             else { return XCTFail("unexpected line \(line)") }
             if line.contains("from the snapshot through ") {
-                fromSnapshot += 1
+                fromSnapshot.insert(try XCTUnwrap(Self.number(after: " serves partition ", in: line)))
                 let covered = try XCTUnwrap(Self.number(after: "from the snapshot through ", in: line))
                 XCTAssertGreaterThan(covered, 0)
                 XCTAssertLessThan(replayed, through, "\(line): a takeover from a snapshot replays less than the stream holds")
                 XCTAssertLessThanOrEqual(replayed, through - covered, String(line))
             }
         }
-        XCTAssertGreaterThan(fromSnapshot, 0, "no partition was taken over from a snapshot: \(lines)")
+        XCTAssertFalse(fromSnapshot.isEmpty, "no partition was taken over from a snapshot: \(lines)")
+        try await assertUsage(client, expected)
 
+        // A meter created now backfills every earlier event, which the engines started from a
+        // snapshot have no log of: node-1 rebuilds those partitions from the stream's start, and
+        // the new meter counts exactly what the old one did.
+        let logBeforeMeter = cluster.log(node: 0).count
+        _ = try await client.archiveMeter(MeterClient.reference("tokens_used"), timeout: .seconds(30))
+        _ = try await client.createMeter(definition, timeout: .seconds(30))
+        let rebuiltBy = Date(timeIntervalSinceNow: 60)
+        while true {
+            let after = cluster.log(node: 0).dropFirst(logBeforeMeter)
+            let rebuilt = Set(after.split(separator: "\n").filter { $0.contains("from the stream's start") }.compactMap { Self.number(after: " serves partition ", in: $0) })
+            if fromSnapshot.isSubset(of: rebuilt) { break }
+            guard Date() < rebuiltBy else { return XCTFail("partitions \(fromSnapshot.sorted()) were not rebuilt from the stream's start:\n\(after.suffix(3000))") }
+            usleep(20_000)
+        }
+        XCTAssertTrue(cluster.log(node: 0).dropFirst(logBeforeMeter).contains("backfills events from before the snapshot"))
+        try await assertUsage(client, expected)
+        await client.close()
+
+        // SIGTERM: the node publishes its partitions' state before giving the leases back.
+        let logPath = "\(directory)/node-1/log"
+        let beforeStop = ((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "").count
+        XCTAssertEqual(cluster.stop(), [0])
+        let afterStop = String(((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "").dropFirst(beforeStop))
+        XCTAssertTrue(afterStop.contains("published snapshot of partition"), "no snapshot published on SIGTERM:\n\(afterStop.suffix(3000))")
+    }
+
+    /// Every customer's current usage of tokens_used, polled until it is `expected` (30 s).
+    private func assertUsage(_ client: MeterClient, _ expected: [String: Int64]) async throws {
         for customer in Self.customers {
             let want = expected[customer, default: 0]
             let deadline = Date(timeIntervalSinceNow: 30)
@@ -91,14 +120,6 @@ final class ClusterSnapshotTests: XCTestCase {
             }
             XCTAssertEqual(got, want, "\(customer): \(answer), expected \(want)")
         }
-        await client.close()
-
-        // SIGTERM: the node publishes its partitions' state before giving the leases back.
-        let logPath = "\(directory)/node-1/log"
-        let beforeStop = ((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "").count
-        XCTAssertEqual(cluster.stop(), [0])
-        let afterStop = String(((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "").dropFirst(beforeStop))
-        XCTAssertTrue(afterStop.contains("published snapshot of partition"), "no snapshot published on SIGTERM:\n\(afterStop.suffix(3000))")
     }
 
     /// One batch of 20 events over the customers, retried with the same ids until acknowledged.
