@@ -230,7 +230,8 @@ public final class ClusterNode: PartitionedEngines, @unchecked Sendable {
                 for (partition, replica) in replicas where stop[partition] == nil {
                     if released.contains(partition) {
                         stop[partition] = replica
-                    } else if replica.control.rebuildFromStart, holds.contains(partition) {
+                    } else if replica.applier.haltReason != nil, replica.control.rebuildFromStart, holds.contains(partition) {
+                        // (The applier sets the flag before it halts: reading the halt first orders them.)
                         stop[partition] = replica
                         rebuild.append(partition)
                     }
@@ -365,7 +366,8 @@ public final class ClusterNode: PartitionedEngines, @unchecked Sendable {
               let snapshots = condition.withLock({ self.snapshots }) else { return }
         let through = replica.applier.appliedThrough
         if case .success(let captured?) = Self.wait({ replica.applier.engine.captureSnapshot(completion: $0) }) {
-            if case .success = snapshots.publish(partition: partition, streamSequence: through, snapshot: captured) {
+            // Two attempts at most: the lease thread waits meanwhile (its renewals too).
+            if case .success = snapshots.publish(partition: partition, streamSequence: through, snapshot: captured, attempts: 2) {
                 replica.control.recordsSinceSnapshot = 0
             }
         }

@@ -100,9 +100,9 @@ final class PartitionSnapshots: @unchecked Sendable {
     /// Publishes `snapshot` of `partition` now (chunks, then the manifest), then purges the
     /// partition's snapshots older than the previous one. Logs and returns the outcome.
     @discardableResult
-    func publish(partition: Int, streamSequence: UInt64, snapshot: CapturedSnapshot) -> Result<SnapshotManifest, NATSError> {
+    func publish(partition: Int, streamSequence: UInt64, snapshot: CapturedSnapshot, attempts: Int = 5) -> Result<SnapshotManifest, NATSError> {
         let started = ContinuousClock.now
-        let result = publishChunksAndManifest(partition: partition, streamSequence: streamSequence, snapshot: snapshot)
+        let result = publishChunksAndManifest(partition: partition, streamSequence: streamSequence, snapshot: snapshot, attempts: attempts)
         let elapsed = ContinuousClock.now - started
         let milliseconds = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
         switch result {
@@ -121,7 +121,7 @@ final class PartitionSnapshots: @unchecked Sendable {
         return result
     }
 
-    private func publishChunksAndManifest(partition: Int, streamSequence: UInt64, snapshot: CapturedSnapshot) -> Result<SnapshotManifest, NATSError> {
+    private func publishChunksAndManifest(partition: Int, streamSequence: UInt64, snapshot: CapturedSnapshot, attempts: Int) -> Result<SnapshotManifest, NATSError> {
         let previous: (sequence: UInt64, manifest: SnapshotManifest?)?
         switch connection.lastMessage(stream: streamName, subject: manifestSubject(partition)) {
         case .success(let message?): previous = (message.sequence, try? SnapshotManifest(text: String(decoding: message.data, as: UTF8.self)))
@@ -138,7 +138,7 @@ final class PartitionSnapshots: @unchecked Sendable {
         var offset = 0
         repeat {
             let end = min(offset + chunkSize, snapshot.bytes.count)
-            switch publishRetrying(subject: dataSubject(partition), data: Array(snapshot.bytes[offset..<end]), messageId: "\(idPrefix)-\(chunks.count)") {
+            switch publishRetrying(subject: dataSubject(partition), data: Array(snapshot.bytes[offset..<end]), messageId: "\(idPrefix)-\(chunks.count)", attempts: attempts) {
             case .success(let sequence): chunks.append(sequence)
             case .failure(let error): return .failure(error)
             }
@@ -147,7 +147,7 @@ final class PartitionSnapshots: @unchecked Sendable {
         let manifest = SnapshotManifest(partition: partition, streamSequence: streamSequence, engineSequence: snapshot.sequence,
                                         byteCount: snapshot.bytes.count, checksum: CRC32C.checksum(snapshot.bytes), chunks: chunks,
                                         previous: previous?.sequence ?? 0, node: nodeName)
-        if case .failure(let error) = publishRetrying(subject: manifestSubject(partition), data: Array(manifest.text.utf8), messageId: "\(idPrefix)-manifest") {
+        if case .failure(let error) = publishRetrying(subject: manifestSubject(partition), data: Array(manifest.text.utf8), messageId: "\(idPrefix)-manifest", attempts: attempts) {
             return .failure(error)
         }
         // Keep this snapshot and the one before it; older manifests and chunks go.
@@ -158,14 +158,16 @@ final class PartitionSnapshots: @unchecked Sendable {
         return .success(manifest)
     }
 
-    private func publishRetrying(subject: String, data: [UInt8], messageId: String) -> Result<UInt64, NATSError> {
+    /// Publishes with the same message id up to `attempts` times (JetStream drops a copy that
+    /// was stored already).
+    private func publishRetrying(subject: String, data: [UInt8], messageId: String, attempts: Int) -> Result<UInt64, NATSError> {
         var attempt = 0
         while true {
             attempt += 1
             switch connection.publish(subject: subject, data: data, messageId: messageId, timeoutMilliseconds: 2_000) {
             case .success(let acknowledgement): return .success(acknowledgement.sequence)
             case .failure(let error):
-                if attempt >= 5 || condition.withLock({ stopping }) { return .failure(error) }
+                if attempt >= attempts || condition.withLock({ stopping }) { return .failure(error) }
                 usleep(useconds_t(200_000 * attempt))
             }
         }
