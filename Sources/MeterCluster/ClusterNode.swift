@@ -2,13 +2,17 @@
 #if Cluster
 import Foundation
 import Logging
+import MeterCore
 import MeterEngine
 
 /// A node's event partitions in partitioned cluster mode (docs/cluster.md, "Leases"): holds
 /// partition leases in the JetStream key-value bucket `<stream>_OWNERS` (decided by
 /// `LeasePlanner`, written as compare-and-set on the key's revision), and runs one engine per
-/// partition it holds, rebuilt from the stream's start by a `LogApplier` that applies the meta
-/// subject and that partition's subject. A partition it no longer holds is stopped at once: its
+/// partition it holds, started from the partition's newest snapshot shared through JetStream
+/// (`PartitionSnapshots`), or from the stream's start when there is none, by a `LogApplier`
+/// that applies the meta subject and that partition's subject after it. Each engine publishes
+/// a snapshot every `ClusterOptions.snapshotEveryRecords` records or `snapshotEverySeconds`, and
+/// before its lease is given back (rebalancing, SIGTERM). A partition it no longer holds is stopped at once: its
 /// engine closes, its waiting writes are answered UNAVAILABLE, and requests for it are refused
 /// naming the owner.
 ///
@@ -17,7 +21,10 @@ import MeterEngine
 /// noticed it lost its lease, and the new one) decide the same. Leases only decide who answers.
 public final class ClusterNode: PartitionedEngines, @unchecked Sendable {
     private let log: ClusterLog
-    private let baseOptions: EngineOptions
+    /// The node's engine options with the cluster's dedup key (set in `start`).
+    private var baseOptions: EngineOptions
+    /// The shared snapshots (set in `start`).
+    private var snapshots: PartitionSnapshots?
     private let logger: Logger
     private let bucketName: String
 
@@ -33,6 +40,8 @@ public final class ClusterNode: PartitionedEngines, @unchecked Sendable {
         var applier: LogApplier
         /// The stream's last sequence when the partition was taken: serving once applied.
         var catchUpTo: UInt64
+        /// Snapshot schedule and requests of the applier's thread.
+        var control: ReplicaControl
     }
 
     /// - Parameter engineOptions: the node's engine options; each partition's engine uses
@@ -75,10 +84,23 @@ public final class ClusterNode: PartitionedEngines, @unchecked Sendable {
 
     // MARK: Life cycle
 
-    /// Starts the lease thread (after the log started).
+    /// Starts the lease thread (after the log started): reads the cluster's dedup key (the
+    /// first node's, from `<stream>_SETTINGS`: every node's partition engines must fingerprint
+    /// event ids alike to read each other's snapshots) and opens the snapshot stream first.
     public func start() throws(NATSError) {
         guard let connection = log.activeConnection else { throw NATSError(message: "the cluster log is not started") }
         let deadline = Date(timeIntervalSinceNow: TimeInterval(log.options.startTimeoutSeconds))
+        let keyText = try connection.firstValue(bucket: "\(log.options.streamName)_SETTINGS", key: "dedup-key", value: DedupKey.random().hexadecimal,
+                                                replicas: log.options.replicas, deadline: deadline)
+        guard let key = DedupKey(hexadecimal: keyText) else {
+            throw NATSError(message: "the cluster's dedup key in \(log.options.streamName)_SETTINGS is not 32 hex digits")
+        }
+        let snapshots = PartitionSnapshots(connection: connection, options: log.options, logger: logger)
+        try snapshots.start(replicas: log.options.replicas, deadline: deadline)
+        condition.withLock {
+            baseOptions.core.dedupKey = key
+            self.snapshots = snapshots
+        }
         let bucket = try connection.keyValue(bucket: bucketName, replicas: log.options.replicas, deadline: deadline,
                                              waitMilliseconds: max(100, log.options.leaseMilliseconds / 4))
         condition.withLock { running = true }
@@ -98,6 +120,7 @@ public final class ClusterNode: PartitionedEngines, @unchecked Sendable {
     public func stop() async {
         let stopped = stopLeaseThread()
         for (partition, replica) in stopped { await stopReplica(partition, replica, reason: "meterd is shutting down") }
+        condition.withLock { snapshots }?.stop()
     }
 
     private func stopLeaseThread() -> [Int: Replica] {
@@ -145,6 +168,8 @@ public final class ClusterNode: PartitionedEngines, @unchecked Sendable {
                     "error": "\(readFailure)", "milliseconds": "\(Self.monotonicMilliseconds() - now)"])
             }
             var writes: [(LeasePlanner.Action, UInt64?)] = []
+            // Partitions whose applier stopped for a release (started again if the release failed).
+            var released: Set<Int> = []
             if !readFailed {
                 let plan = condition.withLock {
                     let live = planner.observePresence(presence, now: now)
@@ -158,6 +183,11 @@ public final class ClusterNode: PartitionedEngines, @unchecked Sendable {
                     case .take(let partition, let revision), .renew(let partition, let revision):
                         result = bucket.update(LeasePlanner.leaseKey(partition), value, last: revision)
                     case .release(let partition, let revision):
+                        // The taker starts from this node's state now (its applier stops here).
+                        if let replica = condition.withLock({ replicas[partition] }) {
+                            publishFinalSnapshot(partition, replica)
+                            released.insert(partition)
+                        }
                         result = bucket.update(LeasePlanner.leaseKey(partition), PartitionLease.free.text, last: revision)
                     }
                     writes.append((action, try? result.get()))
@@ -172,7 +202,7 @@ public final class ClusterNode: PartitionedEngines, @unchecked Sendable {
                     }
                 }
             }
-            let (toStart, toStop, stopNow) = condition.withLock {
+            let (toStart, toStop, stopNow, toRebuild) = condition.withLock {
                 for (action, revision) in writes {
                     planner.completed(action, revision: revision, startedAt: now)
                     if case .take = action, revision != nil { logger.info("took partition lease", metadata: ["partition": "\(action.partition)"]) }
@@ -181,7 +211,7 @@ public final class ClusterNode: PartitionedEngines, @unchecked Sendable {
                 }
                 for (partition, entry) in read { leases[partition] = entry.lease ?? PartitionLease(owner: "an unknown node", address: "?") }
                 if stopping {
-                    return ([Int](), [Int: Replica](), true)
+                    return ([Int](), [Int: Replica](), true, [Int]())
                 }
                 let holds = planner.holds(now: Self.monotonicMilliseconds())
                 let start = holds.subtracting(replicas.keys).sorted()
@@ -193,17 +223,37 @@ public final class ClusterNode: PartitionedEngines, @unchecked Sendable {
                 for (partition, replica) in replicas where !holds.contains(partition) && leases[partition]?.owner != options.nodeName {
                     stop[partition] = replica
                 }
+                // Stopped for a release that did not get through: started again (from the
+                // snapshot just published) at the next tick. Asked to rebuild from the stream's
+                // start (a backfill needs what the snapshot left out): now.
+                var rebuild: [Int] = []
+                for (partition, replica) in replicas where stop[partition] == nil {
+                    if released.contains(partition) {
+                        stop[partition] = replica
+                    } else if replica.applier.haltReason != nil, replica.control.rebuildFromStart, holds.contains(partition) {
+                        // (The applier sets the flag before it halts: reading the halt first orders them.)
+                        stop[partition] = replica
+                        rebuild.append(partition)
+                    }
+                }
                 for partition in stop.keys { replicas[partition] = nil }
-                return (start, stop, false)
+                return (start, stop, false, rebuild.sorted())
             }
             if stopNow {
+                // Publish each partition's state first, so that whoever takes it replays nothing.
+                for (partition, replica) in condition.withLock({ replicas }).sorted(by: { $0.key < $1.key }) {
+                    publishFinalSnapshot(partition, replica)
+                }
                 releaseAll(bucket: bucket, read: read)
                 return
             }
             for (partition, replica) in toStop {
-                Self.blocking { await self.stopReplica(partition, replica, reason: "this node no longer holds the lease of partition \(partition)") }
+                let reason = toRebuild.contains(partition) ? "rebuilding it from the stream's start: \(replica.applier.haltReason ?? "")"
+                    : "this node no longer holds the lease of partition \(partition)"
+                Self.blocking { await self.stopReplica(partition, replica, reason: reason) }
             }
             for partition in toStart { startReplica(partition, connection: connection) }
+            for partition in toRebuild { startReplica(partition, connection: connection, fromStart: true) }
             condition.lock()
             if !stopping { _ = condition.wait(until: Date(timeIntervalSinceNow: Double(tick) / 1000)) }
             condition.unlock()
@@ -217,41 +267,121 @@ public final class ClusterNode: PartitionedEngines, @unchecked Sendable {
         }
     }
 
-    /// Opens a fresh engine for `partition` and starts applying the stream to it from its start.
-    private func startReplica(_ partition: Int, connection: JetStreamConnection) {
+    /// Opens an engine for `partition` from the partition's newest shared snapshot (unless
+    /// `fromStart`, or there is none that verifies and opens) and starts applying the stream
+    /// after it.
+    private func startReplica(_ partition: Int, connection: JetStreamConnection, fromStart: Bool = false) {
         let options = log.options
         let catchUpTo: UInt64
         let engine: MeterEngine
         let clock = LogClock()
+        let (baseOptions, snapshots) = condition.withLock { (self.baseOptions, self.snapshots) }
+        var loaded: SnapshotManifest?
+        let started = ContinuousClock.now
         do {
             catchUpTo = try connection.lastSequence(stream: options.streamName)
             let directory = (options.partitionsDirectory as NSString).appendingPathComponent("partition-\(partition)")
-            let files = FileManager.default
-            if files.fileExists(atPath: directory) { try files.removeItem(atPath: directory) }
-            try files.createDirectory(atPath: directory, withIntermediateDirectories: true)
             var engineOptions = baseOptions
             engineOptions.dataDirectory = directory
             engineOptions.clock = { clock.read() }
-            engine = try MeterEngine.open(options: engineOptions)
+            try Self.emptyDirectory(directory)
+            var opened: MeterEngine?
+            if !fromStart, let snapshots, let newest = snapshots.loadNewest(partition: partition) {
+                do {
+                    try MeterEngine.seed(directory: directory, with: newest.snapshot)
+                    opened = try MeterEngine.open(options: engineOptions)
+                    loaded = newest.manifest
+                } catch {
+                    // A snapshot whose bytes verify but that the engine refuses (another
+                    // format, another dedup key): the stream's start instead, never a guess.
+                    print("meterd: cluster node \(options.nodeName) skipped a snapshot of partition \(partition): "
+                          + "the snapshot through stream sequence \(newest.manifest.streamSequence) does not open: \(error)")
+                    fflush(nil)
+                    logger.warning("skipped a partition snapshot", metadata: ["partition": "\(partition)", "reason": "\(error)"])
+                    try Self.emptyDirectory(directory)
+                }
+            }
+            engine = try opened ?? MeterEngine.open(options: engineOptions)
         } catch {
             logger.error("cannot start partition \(partition)", metadata: ["error": "\(error)"])
             condition.withLock { planner.forget(partition) }
             return
         }
+        let startAfter = loaded?.streamSequence ?? 0
+        let control = ReplicaControl(fromSnapshot: loaded != nil)
         let applier = LogApplier(name: "p\(partition)", engine: engine, clock: clock, homeSubject: log.partitionSubject(partition),
-                                 metaSubject: log.metaSubject, logger: logger)
-        condition.withLock { replicas[partition] = Replica(applier: applier, catchUpTo: catchUpTo) }
-        let started = ContinuousClock.now
+                                 metaSubject: log.metaSubject, logger: logger,
+                                 afterApply: { [weak self] sequence, _, result in
+                                     self?.afterApply(partition, engine: engine, control: control, sequence: sequence, result: result)
+                                 })
+        condition.withLock { replicas[partition] = Replica(applier: applier, catchUpTo: catchUpTo, control: control) }
         let node = options.nodeName
+        let origin = loaded.map { "from the snapshot through \($0.streamSequence)" } ?? "from the stream's start"
         applier.start(connection: connection, log: log, streamName: options.streamName, subjectPrefix: options.subjectPrefix,
-                      catchUpTo: catchUpTo) {
+                      startAfter: startAfter, catchUpTo: max(catchUpTo, startAfter)) { [applier] in
             let elapsed = ContinuousClock.now - started
             let milliseconds = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
             // Tests and operators read this line.
-            print("meterd: cluster node \(node) serves partition \(partition) (rebuilt through \(catchUpTo) in \(milliseconds) ms)")
+            print("meterd: cluster node \(node) serves partition \(partition) (rebuilt through \(catchUpTo) in \(milliseconds) ms; "
+                  + "\(origin), \(applier.appliedRecords) records replayed)")
             fflush(nil)
         }
-        logger.info("rebuilding partition from the stream", metadata: ["partition": "\(partition)", "through": "\(catchUpTo)"])
+        logger.info("rebuilding partition", metadata: ["partition": "\(partition)", "through": "\(catchUpTo)", "from": "\(startAfter)"])
+    }
+
+    private static func emptyDirectory(_ directory: String) throws {
+        let files = FileManager.default
+        if files.fileExists(atPath: directory) { try files.removeItem(atPath: directory) }
+        try files.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    /// On a partition applier's thread, after each record it applied: asks for a rebuild from
+    /// the stream's start when a new meter's backfill needs records from before the snapshot
+    /// the engine started from; captures and queues a snapshot when one is due.
+    private func afterApply(_ partition: Int, engine: MeterEngine, control: ReplicaControl, sequence: UInt64,
+                            result: Result<ReplicatedReply, EngineError>) -> String? {
+        if control.fromSnapshot, case .success(.meter(let meter)) = result, engine.backfillNeedsEarlierLog(meter) {
+            control.rebuildFromStart = true
+            return "meter \(meter.id), created at stream sequence \(sequence), backfills events from before the snapshot this engine started from"
+        }
+        control.recordsSinceSnapshot += 1
+        let options = log.options
+        let now = Self.monotonicMilliseconds()
+        guard control.recordsSinceSnapshot >= options.snapshotEveryRecords
+                || now - control.lastSnapshotAt >= options.snapshotEverySeconds * 1000 else { return nil }
+        guard let snapshots = condition.withLock({ self.snapshots }) else { return nil }
+        if case .success(let captured?) = Self.wait({ engine.captureSnapshot(completion: $0) }) {
+            snapshots.enqueue(partition: partition, streamSequence: sequence, snapshot: captured)
+            control.recordsSinceSnapshot = 0
+            control.lastSnapshotAt = now
+        }
+        return nil
+    }
+
+    /// Stops `replica`'s applier and publishes its engine's state (before its lease is given
+    /// back), unless nothing was applied since the snapshot it started from or last published.
+    private func publishFinalSnapshot(_ partition: Int, _ replica: Replica) {
+        replica.applier.stop()
+        guard replica.applier.haltReason == nil, replica.control.recordsSinceSnapshot > 0,
+              let snapshots = condition.withLock({ self.snapshots }) else { return }
+        let through = replica.applier.appliedThrough
+        if case .success(let captured?) = Self.wait({ replica.applier.engine.captureSnapshot(completion: $0) }) {
+            // Two attempts at most: the lease thread waits meanwhile (its renewals too).
+            if case .success = snapshots.publish(partition: partition, streamSequence: through, snapshot: captured, attempts: 2) {
+                replica.control.recordsSinceSnapshot = 0
+            }
+        }
+    }
+
+    /// Calls `body` and waits for the value it hands its completion.
+    private static func wait<Value: Sendable>(_ body: (@escaping @Sendable (Value) -> Void) -> Void) -> Value {
+        let box = ValueBox<Value>()
+        body { value in
+            box.value = value
+            box.done.signal()
+        }
+        box.done.wait()
+        return box.value!
     }
 
     private func stopReplica(_ partition: Int, _ replica: Replica, reason: String) async {
@@ -273,5 +403,27 @@ public final class ClusterNode: PartitionedEngines, @unchecked Sendable {
         }
         done.wait()
     }
+}
+
+/// A partition engine's snapshot schedule, touched by its applier's thread (and by the lease
+/// thread once that applier stopped).
+private final class ReplicaControl: @unchecked Sendable {
+    /// The engine started from a shared snapshot (not from the stream's start).
+    let fromSnapshot: Bool
+    var recordsSinceSnapshot: UInt64 = 0
+    var lastSnapshotAt: Int64
+    /// Set by the applier: rebuild this partition from the stream's start.
+    var rebuildFromStart = false
+
+    init(fromSnapshot: Bool) {
+        self.fromSnapshot = fromSnapshot
+        lastSnapshotAt = Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000)
+    }
+}
+
+/// Carries one value from a completion to a waiting thread.
+private final class ValueBox<Value>: @unchecked Sendable {
+    var value: Value?
+    let done = DispatchSemaphore(value: 0)
 }
 #endif

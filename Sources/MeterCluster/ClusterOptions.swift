@@ -35,6 +35,12 @@ public struct ClusterOptions: Sendable {
     /// Where the node's partition engines keep their working directories (rebuilt from the
     /// stream whenever the node takes a partition).
     public var partitionsDirectory = ""
+    /// A partition's engine publishes a snapshot of its state (docs/cluster.md, "Snapshots")
+    /// once it applied this many records (of its partition and the meta subject) since the
+    /// last one...
+    public var snapshotEveryRecords: UInt64 = 5_000
+    /// ...or, with at least one record applied, once this many seconds passed since the last one.
+    public var snapshotEverySeconds: Int64 = 60
     /// How long start-up waits for NATS and the stream.
     public var startTimeoutSeconds = 60
 

@@ -32,8 +32,16 @@ final class LogApplier: @unchecked Sendable {
     /// Told once, on the applier's thread, when applied through `catchUpTo`.
     private var catchUpTo: UInt64 = 0
     private var onCaughtUp: (@Sendable () -> Void)?
+    /// Records of the meta and home subjects applied by this applier (skipped subjects not counted).
+    private var appliedRecordCount: UInt64 = 0
+    /// Called on the applier's thread after each record of the meta or home subject was applied
+    /// (with its stream sequence, subject and what applying it gave), before the next; returning a reason stops the
+    /// applier (`haltReason`). `ClusterNode` captures snapshots here.
+    private let afterApply: (@Sendable (_ sequence: UInt64, _ subject: String, _ result: Result<ReplicatedReply, EngineError>) -> String?)?
 
-    init(name: String, engine: MeterEngine, clock: LogClock, homeSubject: String, metaSubject: String, logger: Logger) {
+    init(name: String, engine: MeterEngine, clock: LogClock, homeSubject: String, metaSubject: String, logger: Logger,
+         afterApply: (@Sendable (_ sequence: UInt64, _ subject: String, _ result: Result<ReplicatedReply, EngineError>) -> String?)? = nil) {
+        self.afterApply = afterApply
         self.name = name
         self.engine = engine
         self.clock = clock
@@ -46,13 +54,17 @@ final class LogApplier: @unchecked Sendable {
     var appliedThrough: UInt64 { condition.withLock { appliedSequence } }
     /// Why this applier stopped for good, if it did.
     var haltReason: String? { condition.withLock { halted } }
+    /// Records of the meta and home subjects applied so far (from a snapshot: only those after it).
+    var appliedRecords: UInt64 { condition.withLock { appliedRecordCount } }
 
     /// Starts the applier's thread on `connection`; answers writes through `log`. `onCaughtUp`
-    /// runs once, when applied through `catchUpTo`.
+    /// runs once, when applied through `catchUpTo`. `startAfter`: the stream sequence the
+    /// engine's state already covers (a snapshot's); applying starts after it.
     func start(connection: JetStreamConnection, log: ClusterLog, streamName: String, subjectPrefix: String,
-               catchUpTo: UInt64 = 0, onCaughtUp: (@Sendable () -> Void)? = nil) {
+               startAfter: UInt64 = 0, catchUpTo: UInt64 = 0, onCaughtUp: (@Sendable () -> Void)? = nil) {
         condition.withLock {
             running = true
+            appliedSequence = startAfter
             self.catchUpTo = catchUpTo
             self.onCaughtUp = onCaughtUp
         }
@@ -117,8 +129,17 @@ final class LogApplier: @unchecked Sendable {
                     if homeSubject == metaSubject { log.halt(why) } else { log.failWaiters(subject: homeSubject, reason: why) }
                     return
                 }
-                condition.withLock { appliedSequence = message.streamSequence }
+                condition.withLock {
+                    appliedSequence = message.streamSequence
+                    appliedRecordCount += 1
+                }
                 if message.subject == homeSubject, let messageId = message.messageId { log.applied(messageId: messageId, result: result) }
+                if let afterApply, let stop = afterApply(message.streamSequence, message.subject, result) {
+                    logger.warning("cluster log applier stopped", metadata: ["applier": "\(name)", "reason": "\(stop)"])
+                    condition.withLock { halted = stop }
+                    log.failWaiters(subject: homeSubject, reason: stop)
+                    return
+                }
             } catch {
                 logger.warning("reading the cluster log failed; subscribing again", metadata: ["applier": "\(name)", "error": "\(error)"])
                 subscription = nil

@@ -169,6 +169,12 @@ struct Meterd: AsyncParsableCommand {
     @Option(name: .long, help: "Cluster mode: replicas of a new stream (default 3, one per NATS server).")
     var clusterReplicas: Int?
 
+    @Option(name: .long, help: "Cluster mode: a partition's owner publishes its snapshot to JetStream after this many records applied since the last one (default 5000).")
+    var clusterSnapshotRecords: Int?
+
+    @Option(name: .long, help: "Cluster mode: ... or after this many seconds with records applied (default 60).")
+    var clusterSnapshotSeconds: Int?
+
     @Option(name: .long, help: ArgumentHelp("POST every threshold notification to this http:// or https:// URL (off by default), signed with --webhook-secret-file; progress is kept in DATA_DIR/webhook-outbox.", valueName: "url"))
     var webhookUrl: String?
 

@@ -206,6 +206,14 @@ struct Settings {
                 guard (1...5).contains(replicas) else { throw ValidationError("cluster-replicas must be 1 to 5, got \(replicas)") }
                 cluster.replicas = replicas
             }
+            if let records = try integer("cluster-snapshot-records", command.clusterSnapshotRecords) {
+                guard records >= 1 else { throw ValidationError("cluster-snapshot-records must be at least 1, got \(records)") }
+                cluster.snapshotEveryRecords = UInt64(records)
+            }
+            if let seconds = try integer("cluster-snapshot-seconds", command.clusterSnapshotSeconds) {
+                guard seconds >= 1 else { throw ValidationError("cluster-snapshot-seconds must be at least 1, got \(seconds)") }
+                cluster.snapshotEverySeconds = Int64(seconds)
+            }
             cluster.partitionsDirectory = (engine.dataDirectory as NSString).appendingPathComponent("cluster-partitions")
             // Where other nodes tell clients to send this node's partitions' requests.
             // On one machine the Unix socket (meterd's own user is admin of any tenant there);

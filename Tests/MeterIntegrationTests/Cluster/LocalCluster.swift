@@ -15,6 +15,8 @@ final class LocalCluster: @unchecked Sendable {
     private(set) var natsServers: [LoggedProcess?]
     private(set) var nodes: [LoggedProcess?]
     let nodeCount: Int
+    /// Arguments every meterd node gets besides the cluster's.
+    let nodeArguments: [String]
 
     static var natsServerPath: String? {
         for directory in ["/usr/sbin", "/usr/bin", "/usr/local/bin"] where FileManager.default.isExecutableFile(atPath: directory + "/nats-server") {
@@ -23,9 +25,10 @@ final class LocalCluster: @unchecked Sendable {
         return nil
     }
 
-    init(directory: String, nodes nodeCount: Int) throws {
+    init(directory: String, nodes nodeCount: Int, nodeArguments: [String] = []) throws {
         self.directory = directory
         self.nodeCount = nodeCount
+        self.nodeArguments = nodeArguments
         let ports = try Self.freePorts(6)
         clientPorts = Array(ports[0..<3])
         routePorts = Array(ports[3..<6])
@@ -97,7 +100,7 @@ final class LocalCluster: @unchecked Sendable {
         let process = try LoggedProcess(executable: meterd, arguments: [
             "--data-dir", home, "--socket", socketPath(node: index), "--no-tcp",
             "--cluster-nats", natsURLs, "--cluster-node", "node-\(index + 1)", "--cluster-lease-ms", "\(Self.leaseMilliseconds)",
-        ], logPath: home + "/log")
+        ] + nodeArguments, logPath: home + "/log")
         nodes[index] = process
         try process.waitForLog(["meterd: listening on", "meterd: cluster node node-\(index + 1)"], seconds: 90)
     }
