@@ -35,10 +35,10 @@ struct IngestService {
         // a task: a durable single-event ingest is dominated by thread wake-ups, not by work.
         router.register(.ingest, completion: { payload, context, done in
             let request: Meterd_V1_IngestRequest
-            do {
-                request = try ProtobufPayload.decode(Meterd_V1_IngestRequest.self, from: payload)
+            do throws(RPCFailure) {
+                request = try decodeRequest(Meterd_V1_IngestRequest.self, from: payload)
             } catch {
-                done(RPCFailure(.invalidArgument, "the request does not decode as \(Meterd_V1_IngestRequest.protoMessageName): \(error)").reply)
+                done(error.reply)
                 return
             }
             if let refusal = quotas.admitEvents(1, tenantId: context.tenantId) {
