@@ -76,6 +76,12 @@ public struct MeterHTTPEnvironment: Sendable {
         }
     }
 
+    /// The request's body as a JSON object, its members read with messages naming `context`
+    /// ("the meter"): a body that is too large, not JSON or not an object is refused.
+    func jsonObject(_ request: inout Request, context: String) async throws(HTTPProblem) -> JSONFields {
+        try JSONFields(try JSONFields.parse(try await body(&request)), context: context)
+    }
+
     /// Creates a meter as the binary protocol's CreateMeter does: the tenant's meter quota first,
     /// then the engine, audited as the principal.
     func createMeter(_ definition: MeterDefinition, principal: HTTPPrincipal) async throws(RPCFailure) -> Meter {

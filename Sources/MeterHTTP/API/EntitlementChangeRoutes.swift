@@ -23,7 +23,7 @@ enum EntitlementChangeRoutes {
             var request = request
             return await answer { () throws(HTTPProblem) in
                 let principal = try await environment.principal(request, needs: .admin)
-                let fields = try JSONFields(try JSONFields.parse(try await environment.body(&request)), context: "the entitlement")
+                let fields = try await environment.jsonObject(&request, context: "the entitlement")
                 let command = try setCommand(fields, principal: principal)
                 return try await change(command, environment: environment) { change in
                     change.entitlement.map(json) ?? "{}"
@@ -33,12 +33,11 @@ enum EntitlementChangeRoutes {
         router.delete("api/v1/entitlements") { request, _ -> Response in
             await answer { () throws(HTTPProblem) in
                 let principal = try await environment.principal(request, needs: .admin)
-                let parameters = FormDecoding.pairs(Substring(request.uri.query ?? ""))
-                try EntitlementRoutes.refuseUnknown(parameters, known: ["meter", "subject"])
-                guard let meter = parameters.last(where: { $0.key == "meter" })?.value, !meter.isEmpty else {
+                let parameters = try QueryParameters(request, known: ["meter", "subject"])
+                guard let meter = parameters["meter"], !meter.isEmpty else {
                     throw HTTPProblem(.invalidArgument, "name the meter: ?meter=ID or event name", reason: RejectionCode.invalidQuery.name)
                 }
-                let subject = parameters.last(where: { $0.key == "subject" })?.value
+                let subject = parameters["subject"]
                 let command = EntitlementCommand.removeEntitlement(tenantId: principal.tenantId, meter: MeterRoutes.reference(meter),
                                                                    customerId: subject?.isEmpty == false ? subject : nil, actor: principal.actor ?? .bootstrap)
                 return try await change(command, environment: environment) { change in change.entitlement.map(json) ?? "{}" }
@@ -48,7 +47,7 @@ enum EntitlementChangeRoutes {
             var request = request
             return await answer { () throws(HTTPProblem) in
                 let principal = try await environment.principal(request, needs: .admin)
-                let fields = try JSONFields(try JSONFields.parse(try await environment.body(&request)), context: "the grant")
+                let fields = try await environment.jsonObject(&request, context: "the grant")
                 let command = try grantCommand(fields, principal: principal)
                 return try await change(command, environment: environment, status: .created) { change in change.grant.map(json) ?? "{}" }
             }
@@ -63,38 +62,19 @@ enum EntitlementChangeRoutes {
         }
         router.get("api/v1/thresholds") { request, _ -> Response in
             await answer { () throws(HTTPProblem) in
-                let principal = try await environment.principal(request, needs: .admin)
-                let parameters = FormDecoding.pairs(Substring(request.uri.query ?? ""))
-                try EntitlementRoutes.refuseUnknown(parameters, known: ["meter"])
-                let meter = parameters.last(where: { $0.key == "meter" }).map { MeterRoutes.reference($0.value) }
-                let tenantId = principal.tenantId
-                let text = try await call { () async throws(EngineError) in
-                    try await environment.engine.read { machine throws(MeterError) in
-                        let meterId = try meter.map { reference throws(MeterError) in try machine.meter(tenantId: tenantId, reference).id }
-                        var output = JSONOutput()
-                        output.beginObject()
-                        output.key("items")
-                        output.beginArray()
-                        for rule in machine.thresholdRules(tenantId: tenantId, meterId: meterId) { write(rule, to: &output) }
-                        output.endArray()
-                        output.endObject()
-                        return output.text
-                    }
+                try await EntitlementRoutes.listByMeter(request, environment: environment) { machine, tenantId, meterId in
+                    JSONOutput.items(machine.thresholdRules(tenantId: tenantId, meterId: meterId), write)
                 }
-                return jsonResponse(text)
             }
         }
         router.post("api/v1/thresholds") { request, _ -> Response in
             var request = request
             return await answer { () throws(HTTPProblem) in
                 let principal = try await environment.principal(request, needs: .admin)
-                let fields = try JSONFields(try JSONFields.parse(try await environment.body(&request)), context: "the threshold rule")
+                let fields = try await environment.jsonObject(&request, context: "the threshold rule")
                 let command = try thresholdCommand(fields, principal: principal)
                 return try await change(command, environment: environment, status: .created) { change in
-                    guard let rule = change.thresholdRule else { return "{}" }
-                    var output = JSONOutput()
-                    write(rule, to: &output)
-                    return output.text
+                    change.thresholdRule.map(json) ?? "{}"
                 }
             }
         }
@@ -104,10 +84,7 @@ enum EntitlementChangeRoutes {
                 let command = EntitlementCommand.removeThresholdRule(tenantId: principal.tenantId, ruleId: context.parameters.get("id") ?? "",
                                                                      actor: principal.actor ?? .bootstrap)
                 return try await change(command, environment: environment) { change in
-                    guard let rule = change.thresholdRule else { return "{}" }
-                    var output = JSONOutput()
-                    write(rule, to: &output)
-                    return output.text
+                    change.thresholdRule.map(json) ?? "{}"
                 }
             }
         }
@@ -200,17 +177,11 @@ enum EntitlementChangeRoutes {
 
     // MARK: JSON
 
-    private static func json(_ entitlement: Entitlement) -> String {
-        var output = JSONOutput()
-        EntitlementRoutes.write(entitlement, to: &output)
-        return output.text
-    }
+    private static func json(_ entitlement: Entitlement) -> String { JSONOutput.text(of: entitlement, EntitlementRoutes.write) }
 
-    private static func json(_ grant: Grant) -> String {
-        var output = JSONOutput()
-        EntitlementRoutes.write(grant, to: &output)
-        return output.text
-    }
+    private static func json(_ grant: Grant) -> String { JSONOutput.text(of: grant, EntitlementRoutes.write) }
+
+    private static func json(_ rule: ThresholdRule) -> String { JSONOutput.text(of: rule, write) }
 
     private static func write(_ rule: ThresholdRule, to output: inout JSONOutput) {
         output.beginObject()

@@ -19,10 +19,9 @@ enum EventRoutes {
             var request = request
             return await answer { () throws(HTTPProblem) in
                 let principal = try await environment.principal(request, needs: .ingest)
-                let parameters = FormDecoding.pairs(Substring(request.uri.query ?? ""))
-                try EntitlementRoutes.refuseUnknown(parameters, known: ["entitlement_effects"])
+                let parameters = try QueryParameters(request, known: ["entitlement_effects"])
                 let wantsEffects: Bool
-                switch parameters.last(where: { $0.key == "entitlement_effects" })?.value {
+                switch parameters["entitlement_effects"] {
                 case nil, "false"?: wantsEffects = false
                 case "true"?: wantsEffects = true
                 case let other?: throw HTTPProblem(.invalidArgument, "entitlement_effects must be true or false, got \"\(other.prefix(20))\"")
