@@ -140,13 +140,17 @@ class Connection:
     def call(self, method: int, payload: bytes, timeout: float) -> bytes:
         """Send one request and wait for its OK payload (or raise its error)."""
         deadline = time.monotonic() + timeout
-        if not self._in_flight.acquire(timeout=timeout):
-            raise errors.DeadlineExceeded(f"timed out waiting for a free request slot on {self.address}")
+        self._acquire_slot(timeout)
         try:
             stream_id = self.send_request(method, payload, deadline)
             return self.receive_response(stream_id, deadline)
         finally:
             self._in_flight.release()
+
+    def _acquire_slot(self, timeout: float) -> None:
+        """Take one of the connection's in-flight slots, waiting at most ``timeout``."""
+        if not self._in_flight.acquire(timeout=timeout):
+            raise errors.DeadlineExceeded(f"timed out waiting for a free request slot on {self.address}")
 
     def send_request(self, method: int, payload: bytes, deadline: float) -> int:
         """Write a REQUEST frame and return its stream id; collect the answer with
@@ -194,8 +198,7 @@ class Connection:
         holds one of the connection's in-flight slots until :meth:`next_message` returns None
         (its RESPONSE arrived) or :meth:`cancel_stream` has finished."""
         deadline = time.monotonic() + timeout
-        if not self._in_flight.acquire(timeout=timeout):
-            raise errors.DeadlineExceeded(f"timed out waiting for a free request slot on {self.address}")
+        self._acquire_slot(timeout)
         try:
             with self._state:
                 self._raise_if_unusable()
