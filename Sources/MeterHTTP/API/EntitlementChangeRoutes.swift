@@ -20,45 +20,30 @@ import MeterWire
 enum EntitlementChangeRoutes {
     static func register(on router: Hummingbird.Router<BasicRequestContext>, environment: MeterHTTPEnvironment) {
         router.put("api/v1/entitlements") { request, _ -> Response in
-            var request = request
-            return await answer { () throws(HTTPProblem) in
-                let principal = try await environment.principal(request, needs: .admin)
-                let fields = try await environment.jsonObject(&request, context: "the entitlement")
-                let command = try setCommand(fields, principal: principal)
-                return try await change(command, environment: environment) { change in
-                    change.entitlement.map(json) ?? "{}"
-                }
-            }
+            await adminChange(request, environment: environment) { principal, request throws(HTTPProblem) in
+                try setCommand(try await environment.jsonObject(&request, context: "the entitlement"), principal: principal)
+            } answer: { change in change.entitlement.map(json) ?? "{}" }
         }
         router.delete("api/v1/entitlements") { request, _ -> Response in
-            await answer { () throws(HTTPProblem) in
-                let principal = try await environment.principal(request, needs: .admin)
+            await adminChange(request, environment: environment) { principal, request throws(HTTPProblem) in
                 let parameters = try QueryParameters(request, known: ["meter", "subject"])
                 guard let meter = parameters["meter"], !meter.isEmpty else {
                     throw HTTPProblem(.invalidArgument, "name the meter: ?meter=ID or event name", reason: RejectionCode.invalidQuery.name)
                 }
                 let subject = parameters["subject"]
-                let command = EntitlementCommand.removeEntitlement(tenantId: principal.tenantId, meter: MeterRoutes.reference(meter),
-                                                                   customerId: subject?.isEmpty == false ? subject : nil, actor: principal.actor ?? .bootstrap)
-                return try await change(command, environment: environment) { change in change.entitlement.map(json) ?? "{}" }
-            }
+                return EntitlementCommand.removeEntitlement(tenantId: principal.tenantId, meter: MeterRoutes.reference(meter),
+                                                            customerId: subject?.isEmpty == false ? subject : nil, actor: principal.actor ?? .bootstrap)
+            } answer: { change in change.entitlement.map(json) ?? "{}" }
         }
         router.post("api/v1/grants") { request, _ -> Response in
-            var request = request
-            return await answer { () throws(HTTPProblem) in
-                let principal = try await environment.principal(request, needs: .admin)
-                let fields = try await environment.jsonObject(&request, context: "the grant")
-                let command = try grantCommand(fields, principal: principal)
-                return try await change(command, environment: environment, status: .created) { change in change.grant.map(json) ?? "{}" }
-            }
+            await adminChange(request, environment: environment, status: .created) { principal, request throws(HTTPProblem) in
+                try grantCommand(try await environment.jsonObject(&request, context: "the grant"), principal: principal)
+            } answer: { change in change.grant.map(json) ?? "{}" }
         }
         router.delete("api/v1/grants/:id") { request, context -> Response in
-            await answer { () throws(HTTPProblem) in
-                let principal = try await environment.principal(request, needs: .admin)
-                let command = EntitlementCommand.removeGrant(tenantId: principal.tenantId, grantId: context.parameters.get("id") ?? "",
-                                                             actor: principal.actor ?? .bootstrap)
-                return try await change(command, environment: environment) { change in change.grant.map(json) ?? "{}" }
-            }
+            await adminChange(request, environment: environment) { principal, _ in
+                EntitlementCommand.removeGrant(tenantId: principal.tenantId, grantId: context.parameters.get("id") ?? "", actor: principal.actor ?? .bootstrap)
+            } answer: { change in change.grant.map(json) ?? "{}" }
         }
         router.get("api/v1/thresholds") { request, _ -> Response in
             await answer { () throws(HTTPProblem) in
@@ -68,33 +53,29 @@ enum EntitlementChangeRoutes {
             }
         }
         router.post("api/v1/thresholds") { request, _ -> Response in
-            var request = request
-            return await answer { () throws(HTTPProblem) in
-                let principal = try await environment.principal(request, needs: .admin)
-                let fields = try await environment.jsonObject(&request, context: "the threshold rule")
-                let command = try thresholdCommand(fields, principal: principal)
-                return try await change(command, environment: environment, status: .created) { change in
-                    change.thresholdRule.map(json) ?? "{}"
-                }
-            }
+            await adminChange(request, environment: environment, status: .created) { principal, request throws(HTTPProblem) in
+                try thresholdCommand(try await environment.jsonObject(&request, context: "the threshold rule"), principal: principal)
+            } answer: { change in change.thresholdRule.map(json) ?? "{}" }
         }
         router.delete("api/v1/thresholds/:id") { request, context -> Response in
-            await answer { () throws(HTTPProblem) in
-                let principal = try await environment.principal(request, needs: .admin)
-                let command = EntitlementCommand.removeThresholdRule(tenantId: principal.tenantId, ruleId: context.parameters.get("id") ?? "",
-                                                                     actor: principal.actor ?? .bootstrap)
-                return try await change(command, environment: environment) { change in
-                    change.thresholdRule.map(json) ?? "{}"
-                }
-            }
+            await adminChange(request, environment: environment) { principal, _ in
+                EntitlementCommand.removeThresholdRule(tenantId: principal.tenantId, ruleId: context.parameters.get("id") ?? "", actor: principal.actor ?? .bootstrap)
+            } answer: { change in change.thresholdRule.map(json) ?? "{}" }
         }
     }
 
-    /// Writes the change; the JSON of what it changed is built on the writer.
-    private static func change(_ command: EntitlementCommand, environment: MeterHTTPEnvironment, status: HTTPResponse.Status = .ok,
-                               answer: @escaping (EntitlementChange) -> String) async throws(HTTPProblem) -> Response {
-        let text = try await call { () async throws(EngineError) in try await environment.engine.change(command, answer: answer) }
-        return jsonResponse(text, status: status)
+    /// An admin's change: `command` makes it from the request (its body or query parsed in
+    /// synchronous code), it is written, and the JSON of what it changed is built on the writer.
+    private static func adminChange(_ request: Request, environment: MeterHTTPEnvironment, status: HTTPResponse.Status = .ok,
+                                    command: (HTTPPrincipal, inout Request) async throws(HTTPProblem) -> EntitlementCommand,
+                                    answer json: @escaping (EntitlementChange) -> String) async -> Response {
+        var request = request
+        return await answer { () throws(HTTPProblem) in
+            let principal = try await environment.principal(request, needs: .admin)
+            let command = try await command(principal, &request)
+            let text = try await call { () async throws(EngineError) in try await environment.engine.change(command, answer: json) }
+            return jsonResponse(text, status: status)
+        }
     }
 
     // MARK: Parsing (synchronous: the decimals never cross an await)
