@@ -85,15 +85,7 @@ public struct MeterHTTPEnvironment: Sendable {
     /// Creates a meter as the binary protocol's CreateMeter does: the tenant's meter quota first,
     /// then the engine, audited as the principal.
     func createMeter(_ definition: MeterDefinition, principal: HTTPPrincipal) async throws(RPCFailure) -> Meter {
-        let engine = engine
-        if let quotas, quotas.quota(for: principal.tenantId).meters > 0 {
-            let tenantId = principal.tenantId
-            let active = try await engineCall { () async throws(EngineError) in
-                try await engine.read { machine in machine.meters(tenantId: tenantId, includeArchived: false).count }
-            }
-            if let refusal = quotas.admitMeter(activeMeters: active, tenantId: tenantId) { throw refusal }
-        }
-        return try await engineCall { () async throws(EngineError) in try await engine.createMeter(definition, actor: principal.actor) }
+        try await engine.createMeter(definition, tenantId: principal.tenantId, within: quotas, actor: principal.actor)
     }
 
     /// Creates an API key in the principal's tenant; returns it with its secret (shown once).
