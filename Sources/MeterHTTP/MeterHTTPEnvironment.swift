@@ -90,8 +90,7 @@ public struct MeterHTTPEnvironment: Sendable {
 
     /// Creates an API key in the principal's tenant; returns it with its secret (shown once).
     func createKey(name: String, role: KeyRole, principal: HTTPPrincipal) async throws(HTTPProblem) -> (key: ApiKey, secret: String) {
-        let secret = ApiKeySecret.generate()
-        let definition = ApiKeyDefinition(tenantId: principal.tenantId, name: name, role: role, secretHash: ApiKeySecret.hash(secret))
+        let (definition, secret) = ApiKeySecret.newKey(tenantId: principal.tenantId, name: name, role: role)
         let engine = engine
         let key = try await call { () async throws(EngineError) in try await engine.createApiKey(definition, actor: principal.actor ?? .bootstrap) }
         verifier.keyChanged(key)

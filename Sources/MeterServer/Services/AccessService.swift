@@ -18,9 +18,7 @@ struct AccessService {
         let engine = engine
         let keys = keys
         router.register(.createApiKey, unary(Meterd_V1_CreateApiKeyRequest.self) { request, context throws(RPCFailure) in
-            let secret = ApiKeySecret.generate()
-            let definition = ApiKeyDefinition(tenantId: context.tenantId, name: request.name, role: try ProtoConversions.role(request.role),
-                                              secretHash: ApiKeySecret.hash(secret))
+            let (definition, secret) = ApiKeySecret.newKey(tenantId: context.tenantId, name: request.name, role: try ProtoConversions.role(request.role))
             return try await engineCall { () async throws(EngineError) in
                 let key = try await engine.createApiKey(definition, actor: context.actor ?? .bootstrap)
                 keys.update(key)
