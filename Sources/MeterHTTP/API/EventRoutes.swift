@@ -163,14 +163,13 @@ enum EventRoutes {
             output.field("message", error.message)
         }
         if let effect, case .accepted(let outcome) = result, outcome != .duplicate {
-            output.key("entitlement")
-            output.beginObject()
-            output.field("hasAccess", boolean: effect.hasAccess)
-            output.field("usage", effect.usage)
-            output.field("limit", effect.limit)
-            output.field("remaining", effect.remaining)
-            output.field("crossed", boolean: effect.crossed)
-            output.endObject()
+            output.object("entitlement") { output in
+                output.field("hasAccess", boolean: effect.hasAccess)
+                output.field("usage", effect.usage)
+                output.field("limit", effect.limit)
+                output.field("remaining", effect.remaining)
+                output.field("crossed", boolean: effect.crossed)
+            }
         }
         output.endObject()
     }
