@@ -76,24 +76,21 @@ public struct MeterHTTPEnvironment: Sendable {
         }
     }
 
+    /// The request's body as a JSON object, its members read with messages naming `context`
+    /// ("the meter"): a body that is too large, not JSON or not an object is refused.
+    func jsonObject(_ request: inout Request, context: String) async throws(HTTPProblem) -> JSONFields {
+        try JSONFields(try JSONFields.parse(try await body(&request)), context: context)
+    }
+
     /// Creates a meter as the binary protocol's CreateMeter does: the tenant's meter quota first,
     /// then the engine, audited as the principal.
     func createMeter(_ definition: MeterDefinition, principal: HTTPPrincipal) async throws(RPCFailure) -> Meter {
-        let engine = engine
-        if let quotas, quotas.quota(for: principal.tenantId).meters > 0 {
-            let tenantId = principal.tenantId
-            let active = try await engineCall { () async throws(EngineError) in
-                try await engine.read { machine in machine.meters(tenantId: tenantId, includeArchived: false).count }
-            }
-            if let refusal = quotas.admitMeter(activeMeters: active, tenantId: tenantId) { throw refusal }
-        }
-        return try await engineCall { () async throws(EngineError) in try await engine.createMeter(definition, actor: principal.actor) }
+        try await engine.createMeter(definition, tenantId: principal.tenantId, within: quotas, actor: principal.actor)
     }
 
     /// Creates an API key in the principal's tenant; returns it with its secret (shown once).
     func createKey(name: String, role: KeyRole, principal: HTTPPrincipal) async throws(HTTPProblem) -> (key: ApiKey, secret: String) {
-        let secret = ApiKeySecret.generate()
-        let definition = ApiKeyDefinition(tenantId: principal.tenantId, name: name, role: role, secretHash: ApiKeySecret.hash(secret))
+        let (definition, secret) = ApiKeySecret.newKey(tenantId: principal.tenantId, name: name, role: role)
         let engine = engine
         let key = try await call { () async throws(EngineError) in try await engine.createApiKey(definition, actor: principal.actor ?? .bootstrap) }
         verifier.keyChanged(key)

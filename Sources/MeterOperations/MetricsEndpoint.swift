@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import HummingbirdCore
 import Logging
@@ -32,6 +33,18 @@ public struct MetricsEndpoint: Service {
         self.beforeScrape = beforeScrape
         self.onListening = onListening
         self.logger = logger
+    }
+
+    /// An endpoint that, once bound, says where it listens: `PROGRAM: metrics on
+    /// http://HOST:PORT/metrics` on standard output (flushed: scripts wait for the line) and in
+    /// the log.
+    public static func announced(by program: String, host: String, port: Int, registry: PrometheusCollectorRegistry, logger: Logger,
+                                 beforeScrape: @escaping @Sendable () async -> Void) -> MetricsEndpoint {
+        MetricsEndpoint(host: host, port: port, registry: registry, logger: logger, beforeScrape: beforeScrape) { host, port in
+            print("\(program): metrics on http://\(host):\(port)/metrics")
+            fflush(nil)
+            logger.info("metrics endpoint listening", metadata: ["address": "http://\(host):\(port)/metrics"])
+        }
     }
 
     /// Parses `HOST:PORT` (the `--metrics` option); nil when it is not one.

@@ -33,19 +33,23 @@ public func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Messag
     _ body: @escaping @Sendable (Request, RequestContext) async throws(RPCFailure) -> Response
 ) -> Router.Handler {
     { payload, context in
-        let decoded: Request
-        do {
-            decoded = try ProtobufPayload.decode(Request.self, from: payload)
-        } catch {
-            return RPCFailure(.invalidArgument, "the request does not decode as \(Request.protoMessageName): \(error)").reply
-        }
         let response: Response
         do throws(RPCFailure) {
-            response = try await body(decoded, context)
+            response = try await body(try decodeRequest(Request.self, from: payload), context)
         } catch {
             return error.reply
         }
         return RPCReply(encoding: response)
+    }
+}
+
+/// Decodes a request payload; one that does not decode is an INVALID_ARGUMENT failure naming
+/// the message type (for handlers that do not go through `unary`).
+public func decodeRequest<Request: SwiftProtobuf.Message>(_ request: Request.Type, from payload: ByteBuffer) throws(RPCFailure) -> Request {
+    do {
+        return try ProtobufPayload.decode(Request.self, from: payload)
+    } catch {
+        throw RPCFailure(.invalidArgument, "the request does not decode as \(Request.protoMessageName): \(error)")
     }
 }
 

@@ -136,14 +136,9 @@ struct MeterSidecarCommand: AsyncParsableCommand {
         if let metrics, let address = MetricsEndpoint.parseAddress(metrics) {
             let registry = PrometheusSetup.bootstrap()
             let sidecarMetrics = SidecarMetrics()
-            services.append(.init(service: MetricsEndpoint(
-                host: address.host, port: address.port, registry: registry, logger: logger,
-                beforeScrape: { if let sidecar = running.current { sidecarMetrics.update(from: await sidecar.status()) } },
-                onListening: { host, port in
-                    print("meter-sidecar: metrics on http://\(host):\(port)/metrics")
-                    fflush(nil)
-                    logger.info("metrics endpoint listening", metadata: ["address": "http://\(host):\(port)/metrics"])
-                })))
+            services.append(.init(service: MetricsEndpoint.announced(
+                by: "meter-sidecar", host: address.host, port: address.port, registry: registry, logger: logger,
+                beforeScrape: { if let sidecar = running.current { sidecarMetrics.update(from: await sidecar.status()) } })))
         }
         // The group (and its SIGTERM/SIGINT handling) runs before the spool is opened, so a
         // signal during start-up is a graceful shutdown, never the default kill.

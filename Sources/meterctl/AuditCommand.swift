@@ -27,13 +27,13 @@ struct AuditCommand: AsyncParsableCommand {
     var limit: UInt32 = 0
 
     func validate() throws {
-        if let from { _ = try parseTimestampOption(from, option: "--from") }
-        if let to { _ = try parseTimestampOption(to, option: "--to") }
+        _ = try timestampOption(from, option: "--from")
+        _ = try timestampOption(to, option: "--to")
     }
 
     func run() async throws {
-        let fromMilliseconds = try from.map { try parseTimestampOption($0, option: "--from") } ?? 0
-        let toMilliseconds = try to.map { try parseTimestampOption($0, option: "--to") } ?? 0
+        let fromMilliseconds = try timestampOption(from, option: "--from")
+        let toMilliseconds = try timestampOption(to, option: "--to")
         let keyId = key ?? ""
         let reference = meter.map(MeterClient.reference)
         let limit = limit
@@ -41,24 +41,14 @@ struct AuditCommand: AsyncParsableCommand {
             try await client.auditEntries(fromMilliseconds: fromMilliseconds, toMilliseconds: toMilliseconds, keyId: keyId,
                                           meter: reference, limit: limit)
         }
-        if connection.json {
-            print(JSONOutput.array(entries.map { entry in
-                .object([
-                    ("sequence", .unsignedInteger(entry.sequence)), ("at", .string(Describe.time(entry.atMs))), ("at_ms", .integer(entry.atMs)),
-                    ("actor", .string(entry.actor)), ("actor_key_id", entry.actorKeyID.isEmpty ? .null : .string(entry.actorKeyID)),
-                    ("action", .string(entry.action)), ("target_id", .string(entry.targetID)), ("detail", .string(entry.detail)),
-                ])
-            }).rendered())
-            return
+        connection.printListing(entries, json: { entry in
+            .object([
+                ("sequence", .unsignedInteger(entry.sequence)), ("at", .string(Describe.time(entry.atMs))), ("at_ms", .integer(entry.atMs)),
+                ("actor", .string(entry.actor)), ("actor_key_id", entry.actorKeyID.isEmpty ? .null : .string(entry.actorKeyID)),
+                ("action", .string(entry.action)), ("target_id", .string(entry.targetID)), ("detail", .string(entry.detail)),
+            ])
+        }, empty: "no audit entries", table: TextTable(headers: ["TIME", "ACTOR", "ACTION", "TARGET", "DETAIL"], rightAligned: [])) { entry in
+            [Describe.time(entry.atMs), entry.actor, entry.action, entry.targetID, entry.detail]
         }
-        guard !entries.isEmpty else {
-            print("no audit entries")
-            return
-        }
-        var table = TextTable(headers: ["TIME", "ACTOR", "ACTION", "TARGET", "DETAIL"], rightAligned: [])
-        for entry in entries {
-            table.rows.append([Describe.time(entry.atMs), entry.actor, entry.action, entry.targetID, entry.detail])
-        }
-        print(table.rendered())
     }
 }

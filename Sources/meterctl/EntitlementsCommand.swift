@@ -32,7 +32,7 @@ struct SetEntitlementCommand: AsyncParsableCommand {
         let entitlement = try await connection.withClient { client in
             try await client.setEntitlement(meter: meter, customerId: customer, limit: limit, enforcement: enforcement)
         }
-        print(connection.json ? JSONOutput.object(EntitlementOutput.json(entitlement)).rendered() : EntitlementOutput.line(entitlement))
+        connection.printObject(EntitlementOutput.json(entitlement), text: EntitlementOutput.line(entitlement))
     }
 }
 
@@ -82,7 +82,7 @@ struct RemoveEntitlementCommand: AsyncParsableCommand {
     func run() async throws {
         let (meter, customer) = (MeterClient.reference(meter), customer ?? "")
         let removed = try await connection.withClient { client in try await client.removeEntitlement(meter: meter, customerId: customer) }
-        print(connection.json ? JSONOutput.object(EntitlementOutput.json(removed)).rendered() : "removed: " + EntitlementOutput.line(removed))
+        connection.printObject(EntitlementOutput.json(removed), text: "removed: " + EntitlementOutput.line(removed))
     }
 }
 
@@ -98,21 +98,21 @@ struct GrantCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Expires at (RFC 3339; default never).", valueName: "time")) var expires: String?
 
     func validate() throws {
-        if let from { _ = try parseTimestampOption(from, option: "--from") }
-        if let expires { _ = try parseTimestampOption(expires, option: "--expires") }
+        _ = try timestampOption(from, option: "--from")
+        _ = try timestampOption(expires, option: "--expires")
     }
 
     func run() async throws {
-        let fromMilliseconds = try from.map { try parseTimestampOption($0, option: "--from") } ?? 0
-        let expiresMilliseconds = try expires.map { try parseTimestampOption($0, option: "--expires") } ?? 0
+        let fromMilliseconds = try timestampOption(from, option: "--from")
+        let expiresMilliseconds = try timestampOption(expires, option: "--expires")
         let (meter, customer, amount) = (MeterClient.reference(meter), customer, amount)
         let grant = try await connection.withClient { client in
             try await client.addGrant(meter: meter, customerId: customer, amount: amount,
                                       effectiveFromMilliseconds: fromMilliseconds, expiresAtMilliseconds: expiresMilliseconds)
         }
-        print(connection.json ? JSONOutput.object(EntitlementOutput.json(grant)).rendered()
-              : "\(grant.id): \(grant.amount) more on \(grant.meterID) for \(grant.customerID) from \(Describe.time(grant.effectiveFromMs))"
-                + (grant.expiresAtMs == 0 ? "" : " until \(Describe.time(grant.expiresAtMs))"))
+        connection.printObject(EntitlementOutput.json(grant),
+                               text: "\(grant.id): \(grant.amount) more on \(grant.meterID) for \(grant.customerID) from \(Describe.time(grant.effectiveFromMs))"
+                                   + (grant.expiresAtMs == 0 ? "" : " until \(Describe.time(grant.expiresAtMs))"))
     }
 }
 
@@ -126,7 +126,7 @@ struct RemoveGrantCommand: AsyncParsableCommand {
     func run() async throws {
         let id = id
         let grant = try await connection.withClient { client in try await client.removeGrant(id: id) }
-        print(connection.json ? JSONOutput.object(EntitlementOutput.json(grant)).rendered() : "removed \(grant.id)")
+        connection.printObject(EntitlementOutput.json(grant), text: "removed \(grant.id)")
     }
 }
 
@@ -140,11 +140,11 @@ struct CheckEntitlementCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The instant (RFC 3339; default now).", valueName: "time")) var at: String?
 
     func validate() throws {
-        if let at { _ = try parseTimestampOption(at, option: "--at") }
+        _ = try timestampOption(at, option: "--at")
     }
 
     func run() async throws {
-        let atMilliseconds = try at.map { try parseTimestampOption($0, option: "--at") } ?? 0
+        let atMilliseconds = try timestampOption(at, option: "--at")
         let (meter, customer) = (MeterClient.reference(meter), customer)
         let check = try await connection.withClient { client in
             try await client.checkEntitlement(meter: meter, customerId: customer, atMilliseconds: atMilliseconds)

@@ -57,20 +57,11 @@ struct ListKeysCommand: AsyncParsableCommand {
     func run() async throws {
         let includeRevoked = includeRevoked
         let keys = try await connection.withClient { client in try await client.listApiKeys(includeRevoked: includeRevoked) }
-        if connection.json {
-            print(JSONOutput.array(keys.map { .object(KeyRoleName.json($0)) }).rendered())
-            return
+        connection.printListing(keys, json: { .object(KeyRoleName.json($0)) }, empty: includeRevoked ? "no keys" : "no active keys",
+                                table: TextTable(headers: ["ID", "NAME", "ROLE", "CREATED", "CREATED BY", "REVOKED"], rightAligned: [])) { key in
+            [key.id, key.name, KeyRoleName.name(key.role), Describe.time(key.createdAtMs), key.createdBy,
+             key.revokedAtMs == 0 ? "-" : Describe.time(key.revokedAtMs)]
         }
-        guard !keys.isEmpty else {
-            print(includeRevoked ? "no keys" : "no active keys")
-            return
-        }
-        var table = TextTable(headers: ["ID", "NAME", "ROLE", "CREATED", "CREATED BY", "REVOKED"], rightAligned: [])
-        for key in keys {
-            table.rows.append([key.id, key.name, KeyRoleName.name(key.role), Describe.time(key.createdAtMs), key.createdBy,
-                               key.revokedAtMs == 0 ? "-" : Describe.time(key.revokedAtMs)])
-        }
-        print(table.rendered())
     }
 }
 
@@ -89,11 +80,7 @@ struct RevokeKeyCommand: AsyncParsableCommand {
     func run() async throws {
         let id = id
         let key = try await connection.withClient { client in try await client.revokeApiKey(id: id) }
-        if connection.json {
-            print(JSONOutput.object(KeyRoleName.json(key)).rendered())
-        } else {
-            print(KeyRoleName.details(key))
-        }
+        connection.printObject(KeyRoleName.json(key), text: KeyRoleName.details(key))
     }
 }
 

@@ -18,6 +18,15 @@ private func printMeter(_ meter: Meterd_V1_Meter, json: Bool) {
     print(json ? Describe.meterJSON(meter).rendered() : Describe.meterDetails(meter))
 }
 
+/// Connects, runs `call` on the meter `text` names (an id or an event name), and prints the
+/// meter it answers.
+private func printMeter(_ text: String, connection: ConnectionOptions,
+                        _ call: (MeterClient, Meterd_V1_MeterReference) async throws -> Meterd_V1_Meter) async throws {
+    let reference = MeterClient.reference(text)
+    let meter = try await connection.withClient { client in try await call(client, reference) }
+    printMeter(meter, json: connection.json)
+}
+
 /// `meterctl meters create`: defines a new meter.
 struct CreateMeterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -118,11 +127,7 @@ struct GetMeterCommand: AsyncParsableCommand {
     var meter: String
 
     func run() async throws {
-        let reference = MeterClient.reference(meter)
-        let found = try await connection.withClient { client in
-            try await client.getMeter(reference)
-        }
-        printMeter(found, json: connection.json)
+        try await printMeter(meter, connection: connection) { client, reference in try await client.getMeter(reference) }
     }
 }
 
@@ -140,24 +145,15 @@ struct ListMetersCommand: AsyncParsableCommand {
         let meters = try await connection.withClient { client in
             try await client.listMeters(includeArchived: includeArchived)
         }
-        if connection.json {
-            print(JSONOutput.array(meters.map(Describe.meterJSON)).rendered())
-            return
-        }
-        guard !meters.isEmpty else {
-            print(includeArchived ? "no meters" : "no active meters")
-            return
-        }
-        var table = TextTable(headers: ["ID", "EVENT NAME", "DISPLAY NAME", "AGGREGATION", "RESET", "STATUS", "COUNTED"], rightAligned: [6])
-        for meter in meters {
+        let table = TextTable(headers: ["ID", "EVENT NAME", "DISPLAY NAME", "AGGREGATION", "RESET", "STATUS", "COUNTED"], rightAligned: [6])
+        connection.printListing(meters, json: Describe.meterJSON, empty: includeArchived ? "no meters" : "no active meters", table: table) { meter in
             let definition = meter.definition
             let reset = definition.reset == .periodic ? Describe.period(definition.billingPeriod) : Describe.reset(definition.reset)
-            table.rows.append([
+            return [
                 meter.id, definition.eventName, definition.displayName, Describe.formula(definition), reset,
                 Describe.status(meter.status) + (meter.backfill.complete ? "" : " (backfilling)"), String(meter.counters.counted),
-            ])
+            ]
         }
-        print(table.rendered())
     }
 }
 
@@ -214,10 +210,9 @@ struct UpdateMeterCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let reference = MeterClient.reference(meter)
         let displayName = displayName
         let immutableChanges = immutableChanges
-        let updated = try await connection.withClient { client in
+        try await printMeter(meter, connection: connection) { client, reference in
             // Without --display-name, send the current one, so the refusal is about the immutable
             // fields asked for and not about an empty display name.
             let name: String
@@ -228,7 +223,6 @@ struct UpdateMeterCommand: AsyncParsableCommand {
             }
             return try await client.updateMeter(reference, displayName: name, immutableChanges: immutableChanges)
         }
-        printMeter(updated, json: connection.json)
     }
 }
 
@@ -245,10 +239,6 @@ struct ArchiveMeterCommand: AsyncParsableCommand {
     var meter: String
 
     func run() async throws {
-        let reference = MeterClient.reference(meter)
-        let archived = try await connection.withClient { client in
-            try await client.archiveMeter(reference)
-        }
-        printMeter(archived, json: connection.json)
+        try await printMeter(meter, connection: connection) { client, reference in try await client.archiveMeter(reference) }
     }
 }

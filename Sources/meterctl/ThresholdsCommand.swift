@@ -34,7 +34,7 @@ struct AddThresholdCommand: AsyncParsableCommand {
         let rule = try await connection.withClient { client in
             try await client.addThresholdRule(meter: meter, customerId: customer, value: value, percent: percent)
         }
-        print(connection.json ? JSONOutput.object(ThresholdOutput.json(rule)).rendered() : ThresholdOutput.line(rule))
+        connection.printObject(ThresholdOutput.json(rule), text: ThresholdOutput.line(rule))
     }
 }
 
@@ -64,7 +64,7 @@ struct RemoveThresholdCommand: AsyncParsableCommand {
     func run() async throws {
         let id = id
         let rule = try await connection.withClient { client in try await client.removeThresholdRule(id: id) }
-        print(connection.json ? JSONOutput.object(ThresholdOutput.json(rule)).rendered() : "removed " + ThresholdOutput.line(rule))
+        connection.printObject(ThresholdOutput.json(rule), text: "removed " + ThresholdOutput.line(rule))
     }
 }
 

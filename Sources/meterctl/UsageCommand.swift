@@ -65,7 +65,7 @@ struct UsageCommand: AsyncParsableCommand {
             if !misplaced.isEmpty {
                 throw ValidationError("\(misplaced.joined(separator: ", ")) cannot be used with --current")
             }
-            if let at { _ = try parseTimestampOption(at, option: "--at") }
+            _ = try timestampOption(at, option: "--at")
         } else {
             guard let from, let to else {
                 throw ValidationError("give --from and --to for a range, or --current for the current usage")
@@ -135,7 +135,7 @@ struct UsageCommand: AsyncParsableCommand {
     private func runCurrent() async throws {
         let reference = MeterClient.reference(meter)
         let customerId = customer ?? ""
-        let instant = try at.map { try parseTimestampOption($0, option: "--at") } ?? 0
+        let instant = try timestampOption(at, option: "--at")
         let response = try await connection.withClient { client in
             try await client.currentUsage(reference, customerId: customerId, atMilliseconds: instant)
         }

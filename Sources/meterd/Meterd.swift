@@ -227,14 +227,8 @@ struct Meterd: AsyncParsableCommand {
         let metricsOnHTTPOnly = settings.httpAddress != nil && settings.metricsAddress.map { $0 == settings.httpAddress! } == true
         let beforeScrape: @Sendable () async -> Void = { if let engine = engineHandle.current { engineMetrics.update(from: engine.currentStatus()) } }
         if let registry, let address = settings.metricsAddress, !metricsOnHTTPOnly {
-            services.append(.init(service: MetricsEndpoint(
-                host: address.host, port: address.port, registry: registry, logger: logger,
-                beforeScrape: beforeScrape,
-                onListening: { host, port in
-                    print("meterd: metrics on http://\(host):\(port)/metrics")
-                    fflush(nil)
-                    logger.info("metrics endpoint listening", metadata: ["address": "http://\(host):\(port)/metrics"])
-                })))
+            services.append(.init(service: MetricsEndpoint.announced(
+                by: "meterd", host: address.host, port: address.port, registry: registry, logger: logger, beforeScrape: beforeScrape)))
         }
         // Started in this order, stopped in reverse on SIGTERM/SIGINT: the server stops
         // accepting and drains, then the engine finishes its queue, fsyncs and writes the final

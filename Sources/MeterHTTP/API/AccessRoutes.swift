@@ -16,21 +16,14 @@ enum AccessRoutes {
                 let keys = try await call { () async throws(EngineError) in
                     try await environment.engine.read { machine in machine.apiKeys(tenantId: tenantId, includeRevoked: includeRevoked) }
                 }
-                var output = JSONOutput()
-                output.beginObject()
-                output.key("items")
-                output.beginArray()
-                for key in keys { write(key, to: &output) }
-                output.endArray()
-                output.endObject()
-                return jsonResponse(output.text)
+                return jsonResponse(JSONOutput.items(keys, write))
             }
         }
         router.post("api/v1/keys") { request, _ -> Response in
             var request = request
             return await answer { () throws(HTTPProblem) in
                 let principal = try await environment.principal(request, needs: .admin)
-                let fields = try JSONFields(try JSONFields.parse(try await environment.body(&request)), context: "the key")
+                let fields = try await environment.jsonObject(&request, context: "the key")
                 try fields.refuseUnknown(allowed: ["name", "role"])
                 let roleName = try fields.string("role") ?? ""
                 guard let role = KeyRole(name: roleName) else {
@@ -53,9 +46,7 @@ enum AccessRoutes {
                 let principal = try await environment.principal(request, needs: .admin)
                 let keyId = context.parameters.get("key") ?? ""
                 let key = try await environment.revokeKey(id: keyId, principal: principal)
-                var output = JSONOutput()
-                write(key, to: &output)
-                return jsonResponse(output.text)
+                return jsonResponse(JSONOutput.text(of: key, write))
             }
         }
         router.get("api/v1/audit") { request, _ -> Response in
@@ -71,11 +62,7 @@ enum AccessRoutes {
                 let entries = try await call { () async throws(EngineError) in
                     try await environment.engine.read { machine in machine.auditEntries(query) }
                 }
-                var output = JSONOutput()
-                output.beginObject()
-                output.key("items")
-                output.beginArray()
-                for entry in entries {
+                return jsonResponse(JSONOutput.items(entries) { entry, output in
                     output.beginObject()
                     output.field("sequence", integer: entry.sequence)
                     output.field("at", CivilTime.rfc3339(milliseconds: entry.atMilliseconds))
@@ -84,10 +71,7 @@ enum AccessRoutes {
                     output.field("targetId", entry.targetId)
                     output.field("detail", entry.detail)
                     output.endObject()
-                }
-                output.endArray()
-                output.endObject()
-                return jsonResponse(output.text)
+                })
             }
         }
     }

@@ -20,104 +20,62 @@ import MeterWire
 enum EntitlementChangeRoutes {
     static func register(on router: Hummingbird.Router<BasicRequestContext>, environment: MeterHTTPEnvironment) {
         router.put("api/v1/entitlements") { request, _ -> Response in
-            var request = request
-            return await answer { () throws(HTTPProblem) in
-                let principal = try await environment.principal(request, needs: .admin)
-                let fields = try JSONFields(try JSONFields.parse(try await environment.body(&request)), context: "the entitlement")
-                let command = try setCommand(fields, principal: principal)
-                return try await change(command, environment: environment) { change in
-                    change.entitlement.map(json) ?? "{}"
-                }
-            }
+            await adminChange(request, environment: environment) { principal, request throws(HTTPProblem) in
+                try setCommand(try await environment.jsonObject(&request, context: "the entitlement"), principal: principal)
+            } answer: { change in change.entitlement.map(json) ?? "{}" }
         }
         router.delete("api/v1/entitlements") { request, _ -> Response in
-            await answer { () throws(HTTPProblem) in
-                let principal = try await environment.principal(request, needs: .admin)
-                let parameters = FormDecoding.pairs(Substring(request.uri.query ?? ""))
-                try EntitlementRoutes.refuseUnknown(parameters, known: ["meter", "subject"])
-                guard let meter = parameters.last(where: { $0.key == "meter" })?.value, !meter.isEmpty else {
+            await adminChange(request, environment: environment) { principal, request throws(HTTPProblem) in
+                let parameters = try QueryParameters(request, known: ["meter", "subject"])
+                guard let meter = parameters["meter"], !meter.isEmpty else {
                     throw HTTPProblem(.invalidArgument, "name the meter: ?meter=ID or event name", reason: RejectionCode.invalidQuery.name)
                 }
-                let subject = parameters.last(where: { $0.key == "subject" })?.value
-                let command = EntitlementCommand.removeEntitlement(tenantId: principal.tenantId, meter: MeterRoutes.reference(meter),
-                                                                   customerId: subject?.isEmpty == false ? subject : nil, actor: principal.actor ?? .bootstrap)
-                return try await change(command, environment: environment) { change in change.entitlement.map(json) ?? "{}" }
-            }
+                let subject = parameters["subject"]
+                return EntitlementCommand.removeEntitlement(tenantId: principal.tenantId, meter: MeterRoutes.reference(meter),
+                                                            customerId: subject?.isEmpty == false ? subject : nil, actor: principal.actor ?? .bootstrap)
+            } answer: { change in change.entitlement.map(json) ?? "{}" }
         }
         router.post("api/v1/grants") { request, _ -> Response in
-            var request = request
-            return await answer { () throws(HTTPProblem) in
-                let principal = try await environment.principal(request, needs: .admin)
-                let fields = try JSONFields(try JSONFields.parse(try await environment.body(&request)), context: "the grant")
-                let command = try grantCommand(fields, principal: principal)
-                return try await change(command, environment: environment, status: .created) { change in change.grant.map(json) ?? "{}" }
-            }
+            await adminChange(request, environment: environment, status: .created) { principal, request throws(HTTPProblem) in
+                try grantCommand(try await environment.jsonObject(&request, context: "the grant"), principal: principal)
+            } answer: { change in change.grant.map(json) ?? "{}" }
         }
         router.delete("api/v1/grants/:id") { request, context -> Response in
-            await answer { () throws(HTTPProblem) in
-                let principal = try await environment.principal(request, needs: .admin)
-                let command = EntitlementCommand.removeGrant(tenantId: principal.tenantId, grantId: context.parameters.get("id") ?? "",
-                                                             actor: principal.actor ?? .bootstrap)
-                return try await change(command, environment: environment) { change in change.grant.map(json) ?? "{}" }
-            }
+            await adminChange(request, environment: environment) { principal, _ in
+                EntitlementCommand.removeGrant(tenantId: principal.tenantId, grantId: context.parameters.get("id") ?? "", actor: principal.actor ?? .bootstrap)
+            } answer: { change in change.grant.map(json) ?? "{}" }
         }
         router.get("api/v1/thresholds") { request, _ -> Response in
             await answer { () throws(HTTPProblem) in
-                let principal = try await environment.principal(request, needs: .admin)
-                let parameters = FormDecoding.pairs(Substring(request.uri.query ?? ""))
-                try EntitlementRoutes.refuseUnknown(parameters, known: ["meter"])
-                let meter = parameters.last(where: { $0.key == "meter" }).map { MeterRoutes.reference($0.value) }
-                let tenantId = principal.tenantId
-                let text = try await call { () async throws(EngineError) in
-                    try await environment.engine.read { machine throws(MeterError) in
-                        let meterId = try meter.map { reference throws(MeterError) in try machine.meter(tenantId: tenantId, reference).id }
-                        var output = JSONOutput()
-                        output.beginObject()
-                        output.key("items")
-                        output.beginArray()
-                        for rule in machine.thresholdRules(tenantId: tenantId, meterId: meterId) { write(rule, to: &output) }
-                        output.endArray()
-                        output.endObject()
-                        return output.text
-                    }
+                try await EntitlementRoutes.listByMeter(request, environment: environment) { machine, tenantId, meterId in
+                    JSONOutput.items(machine.thresholdRules(tenantId: tenantId, meterId: meterId), write)
                 }
-                return jsonResponse(text)
             }
         }
         router.post("api/v1/thresholds") { request, _ -> Response in
-            var request = request
-            return await answer { () throws(HTTPProblem) in
-                let principal = try await environment.principal(request, needs: .admin)
-                let fields = try JSONFields(try JSONFields.parse(try await environment.body(&request)), context: "the threshold rule")
-                let command = try thresholdCommand(fields, principal: principal)
-                return try await change(command, environment: environment, status: .created) { change in
-                    guard let rule = change.thresholdRule else { return "{}" }
-                    var output = JSONOutput()
-                    write(rule, to: &output)
-                    return output.text
-                }
-            }
+            await adminChange(request, environment: environment, status: .created) { principal, request throws(HTTPProblem) in
+                try thresholdCommand(try await environment.jsonObject(&request, context: "the threshold rule"), principal: principal)
+            } answer: { change in change.thresholdRule.map(json) ?? "{}" }
         }
         router.delete("api/v1/thresholds/:id") { request, context -> Response in
-            await answer { () throws(HTTPProblem) in
-                let principal = try await environment.principal(request, needs: .admin)
-                let command = EntitlementCommand.removeThresholdRule(tenantId: principal.tenantId, ruleId: context.parameters.get("id") ?? "",
-                                                                     actor: principal.actor ?? .bootstrap)
-                return try await change(command, environment: environment) { change in
-                    guard let rule = change.thresholdRule else { return "{}" }
-                    var output = JSONOutput()
-                    write(rule, to: &output)
-                    return output.text
-                }
-            }
+            await adminChange(request, environment: environment) { principal, _ in
+                EntitlementCommand.removeThresholdRule(tenantId: principal.tenantId, ruleId: context.parameters.get("id") ?? "", actor: principal.actor ?? .bootstrap)
+            } answer: { change in change.thresholdRule.map(json) ?? "{}" }
         }
     }
 
-    /// Writes the change; the JSON of what it changed is built on the writer.
-    private static func change(_ command: EntitlementCommand, environment: MeterHTTPEnvironment, status: HTTPResponse.Status = .ok,
-                               answer: @escaping (EntitlementChange) -> String) async throws(HTTPProblem) -> Response {
-        let text = try await call { () async throws(EngineError) in try await environment.engine.change(command, answer: answer) }
-        return jsonResponse(text, status: status)
+    /// An admin's change: `command` makes it from the request (its body or query parsed in
+    /// synchronous code), it is written, and the JSON of what it changed is built on the writer.
+    private static func adminChange(_ request: Request, environment: MeterHTTPEnvironment, status: HTTPResponse.Status = .ok,
+                                    command: (HTTPPrincipal, inout Request) async throws(HTTPProblem) -> EntitlementCommand,
+                                    answer json: @escaping (EntitlementChange) -> String) async -> Response {
+        var request = request
+        return await answer { () throws(HTTPProblem) in
+            let principal = try await environment.principal(request, needs: .admin)
+            let command = try await command(principal, &request)
+            let text = try await call { () async throws(EngineError) in try await environment.engine.change(command, answer: json) }
+            return jsonResponse(text, status: status)
+        }
     }
 
     // MARK: Parsing (synchronous: the decimals never cross an await)
@@ -200,17 +158,11 @@ enum EntitlementChangeRoutes {
 
     // MARK: JSON
 
-    private static func json(_ entitlement: Entitlement) -> String {
-        var output = JSONOutput()
-        EntitlementRoutes.write(entitlement, to: &output)
-        return output.text
-    }
+    private static func json(_ entitlement: Entitlement) -> String { JSONOutput.text(of: entitlement, EntitlementRoutes.write) }
 
-    private static func json(_ grant: Grant) -> String {
-        var output = JSONOutput()
-        EntitlementRoutes.write(grant, to: &output)
-        return output.text
-    }
+    private static func json(_ grant: Grant) -> String { JSONOutput.text(of: grant, EntitlementRoutes.write) }
+
+    private static func json(_ rule: ThresholdRule) -> String { JSONOutput.text(of: rule, write) }
 
     private static func write(_ rule: ThresholdRule, to output: inout JSONOutput) {
         output.beginObject()

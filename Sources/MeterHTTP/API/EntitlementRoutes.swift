@@ -24,15 +24,8 @@ enum EntitlementRoutes {
                 let principal = try await environment.principal(request, needs: .read)
                 let reference = try MeterRoutes.reference(context)
                 let subject = context.parameters.get("subject") ?? ""
-                let parameters = FormDecoding.pairs(Substring(request.uri.query ?? ""))
-                try refuseUnknown(parameters, known: ["time"])
-                var instant: Int64?
-                if let text = parameters.last(where: { $0.key == "time" })?.value {
-                    guard let milliseconds = CivilTime.parseRFC3339(text) else {
-                        throw HTTPProblem(.invalidArgument, "time \"\(text.prefix(40))\" is not an RFC 3339 time such as 2026-01-31T12:00:00Z", reason: RejectionCode.invalidQuery.name)
-                    }
-                    instant = milliseconds
-                }
+                let parameters = try QueryParameters(request, known: ["time"])
+                let instant = try parameters.time("time")
                 let text = try await call { () async throws(EngineError) in
                     try await environment.engine.checkEntitlement(tenantId: principal.tenantId, meter: reference, customerId: subject,
                                                                   atMilliseconds: instant, answer: json)
@@ -42,28 +35,17 @@ enum EntitlementRoutes {
         }
         router.get("api/v1/entitlements") { request, _ -> Response in
             await answer { () throws(HTTPProblem) in
-                let principal = try await environment.principal(request, needs: .admin)
-                let parameters = FormDecoding.pairs(Substring(request.uri.query ?? ""))
-                try refuseUnknown(parameters, known: ["meter"])
-                let meter = parameters.last(where: { $0.key == "meter" }).map { MeterRoutes.reference($0.value) }
-                let tenantId = principal.tenantId
-                let text = try await call { () async throws(EngineError) in
-                    try await environment.engine.read { machine throws(MeterError) in
-                        let meterId = try meter.map { reference throws(MeterError) in try machine.meter(tenantId: tenantId, reference).id }
-                        return json(entitlements: machine.entitlements(tenantId: tenantId, meterId: meterId),
-                                    grants: machine.grants(tenantId: tenantId, meterId: meterId))
-                    }
+                try await listByMeter(request, environment: environment) { machine, tenantId, meterId in
+                    json(entitlements: machine.entitlements(tenantId: tenantId, meterId: meterId), grants: machine.grants(tenantId: tenantId, meterId: meterId))
                 }
-                return jsonResponse(text)
             }
         }
         router.get("api/v1/notifications") { request, _ -> Response in
             await answer { () throws(HTTPProblem) in
                 let principal = try await environment.principal(request, needs: .read)
-                let parameters = FormDecoding.pairs(Substring(request.uri.query ?? ""))
-                try refuseUnknown(parameters, known: ["after", "limit", "waitMs"])
+                let parameters = try QueryParameters(request, known: ["after", "limit", "waitMs"])
                 func number(_ name: String, maximum: UInt64) throws(HTTPProblem) -> UInt64? {
-                    guard let text = parameters.last(where: { $0.key == name })?.value else { return nil }
+                    guard let text = parameters[name] else { return nil }
                     guard let value = UInt64(text), value <= maximum else {
                         throw HTTPProblem(.invalidArgument, "\(name) must be a whole number from 0 to \(maximum)", reason: RejectionCode.invalidQuery.name)
                     }
@@ -99,16 +81,13 @@ enum EntitlementRoutes {
                     output.field("delivered", integer: status.delivered)
                     output.field("failedAttempts", integer: status.failedAttempts)
                     output.field("deadLettered", integer: status.deadLettered)
-                    output.key("deadLetters")
-                    output.beginArray()
-                    for letter in status.deadLetterDetails {
+                    output.array("deadLetters", status.deadLetterDetails) { letter, output in
                         output.beginObject()
                         output.field("number", integer: letter.number)
                         output.field("attempts", integer: letter.attempts)
                         output.field("lastError", letter.lastError)
                         output.endObject()
                     }
-                    output.endArray()
                 } else {
                     output.field("enabled", boolean: false)
                 }
@@ -118,10 +97,20 @@ enum EntitlementRoutes {
         }
     }
 
-    static func refuseUnknown(_ parameters: [(key: String, value: String)], known: Set<String>) throws(HTTPProblem) {
-        for (key, _) in parameters where !known.contains(key) {
-            throw HTTPProblem(.invalidArgument, "unknown query parameter \"\(key.prefix(40))\"; known: \(known.sorted().joined(separator: ", "))", reason: RejectionCode.invalidQuery.name)
+    /// An admin's list of the tenant's items, of one meter with `?meter=` (id or event name):
+    /// `list` writes the JSON on the writer with that meter's id (nil: every meter).
+    static func listByMeter(_ request: Request, environment: MeterHTTPEnvironment,
+                            list: @escaping (MeterStateMachine, _ tenantId: String, _ meterId: String?) -> String) async throws(HTTPProblem) -> Response {
+        let principal = try await environment.principal(request, needs: .admin)
+        let meter = try QueryParameters(request, known: ["meter"])["meter"].map(MeterRoutes.reference)
+        let tenantId = principal.tenantId
+        let text = try await call { () async throws(EngineError) in
+            try await environment.engine.read { machine throws(MeterError) in
+                let meterId = try meter.map { reference throws(MeterError) in try machine.meter(tenantId: tenantId, reference).id }
+                return list(machine, tenantId, meterId)
+            }
         }
+        return jsonResponse(text)
     }
 
     private static func time(_ milliseconds: Int64?) -> String? {
@@ -174,14 +163,8 @@ enum EntitlementRoutes {
     static func json(entitlements: [Entitlement], grants: [Grant]) -> String {
         var output = JSONOutput()
         output.beginObject()
-        output.key("entitlements")
-        output.beginArray()
-        for entitlement in entitlements { write(entitlement, to: &output) }
-        output.endArray()
-        output.key("grants")
-        output.beginArray()
-        for grant in grants { write(grant, to: &output) }
-        output.endArray()
+        output.array("entitlements", entitlements, write)
+        output.array("grants", grants, write)
         output.endObject()
         return output.text
     }
@@ -189,9 +172,7 @@ enum EntitlementRoutes {
     static func json(_ notifications: [ThresholdNotification], lastNumber: UInt64) -> String {
         var output = JSONOutput()
         output.beginObject()
-        output.key("notifications")
-        output.beginArray()
-        for notification in notifications {
+        output.array("notifications", notifications) { notification, output in
             output.beginObject()
             output.field("number", integer: notification.number)
             output.field("ruleId", notification.ruleId)
@@ -205,7 +186,6 @@ enum EntitlementRoutes {
             output.field("time", CivilTime.rfc3339(milliseconds: notification.atMilliseconds))
             output.endObject()
         }
-        output.endArray()
         output.field("lastNumber", integer: notifications.last?.number ?? lastNumber)
         output.endObject()
         return output.text

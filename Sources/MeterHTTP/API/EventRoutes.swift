@@ -19,10 +19,9 @@ enum EventRoutes {
             var request = request
             return await answer { () throws(HTTPProblem) in
                 let principal = try await environment.principal(request, needs: .ingest)
-                let parameters = FormDecoding.pairs(Substring(request.uri.query ?? ""))
-                try EntitlementRoutes.refuseUnknown(parameters, known: ["entitlement_effects"])
+                let parameters = try QueryParameters(request, known: ["entitlement_effects"])
                 let wantsEffects: Bool
-                switch parameters.last(where: { $0.key == "entitlement_effects" })?.value {
+                switch parameters["entitlement_effects"] {
                 case nil, "false"?: wantsEffects = false
                 case "true"?: wantsEffects = true
                 case let other?: throw HTTPProblem(.invalidArgument, "entitlement_effects must be true or false, got \"\(other.prefix(20))\"")
@@ -164,14 +163,13 @@ enum EventRoutes {
             output.field("message", error.message)
         }
         if let effect, case .accepted(let outcome) = result, outcome != .duplicate {
-            output.key("entitlement")
-            output.beginObject()
-            output.field("hasAccess", boolean: effect.hasAccess)
-            output.field("usage", effect.usage)
-            output.field("limit", effect.limit)
-            output.field("remaining", effect.remaining)
-            output.field("crossed", boolean: effect.crossed)
-            output.endObject()
+            output.object("entitlement") { output in
+                output.field("hasAccess", boolean: effect.hasAccess)
+                output.field("usage", effect.usage)
+                output.field("limit", effect.limit)
+                output.field("remaining", effect.remaining)
+                output.field("crossed", boolean: effect.crossed)
+            }
         }
         output.endObject()
     }

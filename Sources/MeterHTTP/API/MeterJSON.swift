@@ -10,18 +10,12 @@ enum MeterJSON {
         output.field("eventName", definition.eventName)
         output.field("displayName", definition.displayName)
         output.field("status", meter.status.rawValue)
-        output.key("filters")
-        output.beginArray()
-        for filter in definition.filters {
+        output.array("filters", definition.filters) { filter, output in
             output.beginObject()
             output.field("key", filter.key)
-            output.key("values")
-            output.beginArray()
-            for value in filter.values { output.string(value) }
-            output.endArray()
+            output.array("values", filter.values) { value, output in output.string(value) }
             output.endObject()
         }
-        output.endArray()
         output.field("aggregation", definition.aggregation.kind.rawValue)
         output.field("valueProperty", definition.aggregation.field)
         output.field("multiplier", definition.aggregation.multiplier?.description)
@@ -35,33 +29,26 @@ enum MeterJSON {
             output.field("billingPeriod", period.rawValue.uppercased())
             output.field("anchor", CivilTime.rfc3339(milliseconds: anchor))
         }
-        output.key("groupBy")
-        output.beginArray()
-        for key in definition.groupBy { output.string(key) }
-        output.endArray()
+        output.array("groupBy", definition.groupBy) { key, output in output.string(key) }
         output.field("createdAt", CivilTime.rfc3339(milliseconds: meter.createdAtMilliseconds))
         output.field("archivedAt", meter.archivedAtMilliseconds.map { CivilTime.rfc3339(milliseconds: $0) })
-        output.key("counters")
-        output.beginObject()
-        output.field("counted", integer: meter.counters.counted)
-        output.field("filteredOut", integer: meter.counters.filteredOut)
-        output.field("missingValue", integer: meter.counters.missingValue)
-        output.field("overflowed", integer: meter.counters.overflowed)
-        output.endObject()
-        output.key("backfill")
-        output.beginObject()
-        output.field("complete", boolean: meter.backfill.isComplete)
-        output.field("eventsCounted", integer: meter.backfill.eventsCounted)
-        output.field("targetSequence", integer: meter.backfill.targetSequence)
-        output.field("completedThroughSequence", integer: meter.backfill.completedThroughSequence)
-        output.endObject()
+        output.object("counters") { output in
+            output.field("counted", integer: meter.counters.counted)
+            output.field("filteredOut", integer: meter.counters.filteredOut)
+            output.field("missingValue", integer: meter.counters.missingValue)
+            output.field("overflowed", integer: meter.counters.overflowed)
+        }
+        output.object("backfill") { output in
+            output.field("complete", boolean: meter.backfill.isComplete)
+            output.field("eventsCounted", integer: meter.backfill.eventsCounted)
+            output.field("targetSequence", integer: meter.backfill.targetSequence)
+            output.field("completedThroughSequence", integer: meter.backfill.completedThroughSequence)
+        }
         output.endObject()
     }
 
     static func text(_ meter: Meter) -> String {
-        var output = JSONOutput()
-        write(meter, to: &output)
-        return output.text
+        JSONOutput.text(of: meter, write)
     }
 
     /// The name of an event result's status and outcome, as the binary protocol names them.

@@ -20,21 +20,14 @@ enum MeterRoutes {
                 let meters = try await call { () async throws(EngineError) in
                     try await environment.engine.read { machine in machine.meters(tenantId: principal.tenantId, includeArchived: includeArchived) }
                 }
-                var output = JSONOutput()
-                output.beginObject()
-                output.key("items")
-                output.beginArray()
-                for meter in meters { MeterJSON.write(meter, to: &output) }
-                output.endArray()
-                output.endObject()
-                return jsonResponse(output.text)
+                return jsonResponse(JSONOutput.items(meters, MeterJSON.write))
             }
         }
         router.post("api/v1/meters") { request, _ -> Response in
             var request = request
             return await answer { () throws(HTTPProblem) in
                 let principal = try await environment.principal(request, needs: .admin)
-                let fields = try JSONFields(try JSONFields.parse(try await environment.body(&request)), context: "the meter")
+                let fields = try await environment.jsonObject(&request, context: "the meter")
                 try fields.refuseUnknown(allowed: createMembers)
                 let draft = try draft(fields)
                 let definition: MeterDefinition
@@ -67,7 +60,7 @@ enum MeterRoutes {
             return await answer { () throws(HTTPProblem) in
                 let principal = try await environment.principal(request, needs: .admin)
                 let reference = try reference(context)
-                let fields = try JSONFields(try JSONFields.parse(try await environment.body(&request)), context: "the update")
+                let fields = try await environment.jsonObject(&request, context: "the update")
                 let immutable = fields.keys.filter { createMembers.contains($0) && $0 != "displayName" }
                 guard immutable.isEmpty else {
                     throw HTTPProblem(.failedPrecondition,

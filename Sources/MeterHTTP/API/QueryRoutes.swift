@@ -15,8 +15,7 @@ enum QueryRoutes {
             await answer { () throws(HTTPProblem) in
                 let principal = try await environment.principal(request, needs: .read)
                 let reference = try MeterRoutes.reference(context)
-                let parameters = FormDecoding.pairs(Substring(request.uri.query ?? ""))
-                let query = try usageQuery(parameters, tenantId: principal.tenantId, meter: reference, now: environment.engine.options.clock())
+                let query = try usageQuery(QueryParameters(request), tenantId: principal.tenantId, meter: reference, now: environment.engine.options.clock())
                 let result = try await call { () async throws(EngineError) in try await environment.engine.usage(query) }
                 return jsonResponse(json(query: query, result: result))
             }
@@ -25,36 +24,29 @@ enum QueryRoutes {
 
     static let knownParameters: Set<String> = ["from", "to", "windowSize", "subject", "groupBy"]
 
-    static func usageQuery(_ parameters: [(key: String, value: String)], tenantId: String, meter: MeterReference, now: Int64) throws(HTTPProblem) -> UsageQuery {
-        func time(_ name: String) throws(HTTPProblem) -> Int64? {
-            guard let text = parameters.last(where: { $0.key == name })?.value else { return nil }
-            guard let milliseconds = CivilTime.parseRFC3339(text) else {
-                throw HTTPProblem(.invalidArgument, "\(name) \"\(text.prefix(40))\" is not an RFC 3339 time such as 2026-01-31T12:00:00Z", reason: RejectionCode.invalidQuery.name)
-            }
-            return milliseconds
-        }
-        for (key, _) in parameters where !knownParameters.contains(key) && !(key.hasPrefix("filterGroupBy[") && key.hasSuffix("]")) {
+    static func usageQuery(_ parameters: QueryParameters, tenantId: String, meter: MeterReference, now: Int64) throws(HTTPProblem) -> UsageQuery {
+        for (key, _) in parameters.pairs where !knownParameters.contains(key) && !(key.hasPrefix("filterGroupBy[") && key.hasSuffix("]")) {
             throw HTTPProblem(.invalidArgument, "unknown query parameter \"\(key.prefix(40))\"; known: from, to, windowSize, subject, groupBy, filterGroupBy[KEY]", reason: RejectionCode.invalidQuery.name)
         }
         let minute: Int64 = 60_000
-        let to = try time("to") ?? ((now / minute) + 1) * minute
-        let from = try time("from") ?? to - 24 * 60 * minute
+        let to = try parameters.time("to") ?? ((now / minute) + 1) * minute
+        let from = try parameters.time("from") ?? to - 24 * 60 * minute
         var windowSize: WindowSize?
-        if let text = parameters.last(where: { $0.key == "windowSize" })?.value {
+        if let text = parameters["windowSize"] {
             guard let size = WindowSize(rawValue: text.uppercased()) else {
                 throw HTTPProblem(.invalidArgument, "windowSize \"\(text.prefix(20))\" is not one of MINUTE, HOUR, DAY, MONTH (or \(WindowSize.allCases.map(\.rawValue).joined(separator: ", ")))", reason: RejectionCode.invalidQuery.name)
             }
             windowSize = size
         }
-        let subjects = parameters.filter { $0.key == "subject" }.map(\.value)
+        let subjects = parameters.all("subject")
         guard subjects.count <= 1 else {
             throw HTTPProblem(.invalidArgument, "give at most one subject; to see every customer, group by subject instead", reason: RejectionCode.invalidQuery.name)
         }
-        var groupBy = parameters.filter { $0.key == "groupBy" }.map(\.value)
+        var groupBy = parameters.all("groupBy")
         let groupByCustomer = groupBy.contains("subject")
         groupBy.removeAll { $0 == "subject" }
         var filters: [MeterFilter] = []
-        for (key, value) in parameters where key.hasPrefix("filterGroupBy[") {
+        for (key, value) in parameters.pairs where key.hasPrefix("filterGroupBy[") {
             let name = String(key.dropFirst("filterGroupBy[".count).dropLast())
             if let index = filters.firstIndex(where: { $0.key == name }) {
                 filters[index].values.append(value)
@@ -75,22 +67,18 @@ enum QueryRoutes {
         output.field("from", CivilTime.rfc3339(milliseconds: query.fromMilliseconds))
         output.field("to", CivilTime.rfc3339(milliseconds: query.toMilliseconds))
         output.field("windowSize", query.windowSize?.rawValue)
-        output.key("data")
-        output.beginArray()
-        for row in result.rows {
+        output.array("data", result.rows) { row, output in
             output.beginObject()
             output.field("value", row.value?.description)
             output.field("eventCount", integer: row.eventCount)
             output.field("windowStart", CivilTime.rfc3339(milliseconds: row.windowStartMilliseconds))
             output.field("windowEnd", CivilTime.rfc3339(milliseconds: row.windowEndMilliseconds))
             output.field("subject", row.customerId)
-            output.key("groupBy")
-            output.beginObject()
-            for value in row.group { output.field(value.key, value.value) }
-            output.endObject()
+            output.object("groupBy") { output in
+                for value in row.group { output.field(value.key, value.value) }
+            }
             output.endObject()
         }
-        output.endArray()
         output.endObject()
         return output.text
     }

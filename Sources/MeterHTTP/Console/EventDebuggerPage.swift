@@ -8,8 +8,7 @@ import MeterEngine
 /// with the reason.
 enum EventDebuggerPage {
     static func render(request: Request, principal: HTTPPrincipal, environment: MeterHTTPEnvironment) -> Response {
-        let parameters = FormDecoding.pairs(Substring(request.uri.query ?? ""))
-        let search = parameters.last(where: { $0.key == "q" })?.value.trimmingCharacters(in: .whitespaces) ?? ""
+        let search = QueryParameters(request)["q"]?.trimmingCharacters(in: .whitespaces) ?? ""
         var entries = environment.recentEvents.entries(tenantId: principal.tenantId)
         if !search.isEmpty {
             entries = entries.filter { $0.customerId.contains(search) || $0.eventName.contains(search) || $0.eventId.contains(search) }

@@ -7,10 +7,9 @@ import MeterEngine
 /// bars, the default), 7d or 30d (daily bars).
 enum MeterPage {
     static func render(meter text: String, request: Request, principal: HTTPPrincipal, environment: MeterHTTPEnvironment) async -> Response {
-        let parameters = FormDecoding.pairs(Substring(request.uri.query ?? ""))
-        func parameter(_ name: String) -> String? { parameters.last(where: { $0.key == name })?.value }
-        let customer = parameter("customer").flatMap { $0.isEmpty ? nil : $0 }
-        let range = parameter("range") ?? "24h"
+        let parameters = QueryParameters(request)
+        let customer = parameters["customer"].flatMap { $0.isEmpty ? nil : $0 }
+        let range = parameters["range"] ?? "24h"
         let reference = MeterRoutes.reference(text)
         let tenantId = principal.tenantId
         let now = environment.engine.options.clock()
@@ -42,7 +41,7 @@ enum MeterPage {
         }
         let (meter, series, current, customers) = loaded
         let definition = meter.definition
-        let created = parameters.contains(where: { $0.key == "created" })
+        let created = parameters["created"] != nil
             ? "<p class=\"notice\" id=\"created-notice\">Meter saved. It is <b>\(meter.status == .active ? "Active" : "Archived")</b>: send events named <code>\(HTML.escape(definition.eventName))</code> and they are aggregated at once.</p>" : ""
         let filters = definition.filters.isEmpty ? "none" : definition.filters.map { "\(HTML.escape($0.key)) in \(HTML.escape($0.values.joined(separator: ", ")))" }.joined(separator: "; ")
         let points = series.rows.map { (start: $0.windowStartMilliseconds, value: $0.value ?? .zero) }

@@ -29,6 +29,38 @@ struct JSONOutput {
     mutating func field(_ name: String, integer value: some BinaryInteger) { key(name); integer(value) }
     mutating func field(_ name: String, boolean value: Bool) { key(name); boolean(value) }
 
+    /// Writes `"name":[...]` inside an object, `write` writing each item's value.
+    mutating func array<Items: Sequence>(_ name: String, _ items: Items, _ write: (Items.Element, inout JSONOutput) -> Void) {
+        key(name)
+        beginArray()
+        for item in items { write(item, &self) }
+        endArray()
+    }
+
+    /// Writes `"name":{...}` inside an object, `members` writing its members.
+    mutating func object(_ name: String, _ members: (inout JSONOutput) -> Void) {
+        key(name)
+        beginObject()
+        members(&self)
+        endObject()
+    }
+
+    /// The JSON text of one value, written by `write`.
+    static func text<Value>(of value: Value, _ write: (Value, inout JSONOutput) -> Void) -> String {
+        var output = JSONOutput()
+        write(value, &output)
+        return output.text
+    }
+
+    /// `{"items":[...]}`, the shape of the API's list answers.
+    static func items<Items: Sequence>(_ items: Items, _ write: (Items.Element, inout JSONOutput) -> Void) -> String {
+        var output = JSONOutput()
+        output.beginObject()
+        output.array("items", items, write)
+        output.endObject()
+        return output.text
+    }
+
     private mutating func valuePrefix() {
         if needsComma[needsComma.count - 1] { text.append(",") }
         needsComma[needsComma.count - 1] = true

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import MeterCore
 
 /// API key secrets: "mk_" and 43 base64url characters (32 random bytes, 256 bits). The server
 /// keeps only the SHA-256 of the whole secret: with this much entropy a plain hash cannot be
@@ -20,6 +21,13 @@ public enum ApiKeySecret {
         let base64 = Data(bytes).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
         return prefix + base64
+    }
+
+    /// A key with a new secret: its definition, which holds only the secret's hash, and the
+    /// secret itself (shown to its owner once).
+    public static func newKey(tenantId: String, name: String, role: KeyRole) -> (definition: ApiKeyDefinition, secret: String) {
+        let secret = generate()
+        return (ApiKeyDefinition(tenantId: tenantId, name: name, role: role, secretHash: hash(secret)), secret)
     }
 
     /// The SHA-256 of `secret`'s UTF-8 bytes: what the log stores.

@@ -15,10 +15,9 @@ public enum BootstrapKey {
     public static func createIfNew(engine: MeterEngine, dataDirectory: String) async throws -> String? {
         let isNew = try await engine.read { machine in machine.lastAppliedSequence == 0 && machine.apiKeys.isEmpty }
         guard isNew else { return nil }
-        let secret = ApiKeySecret.generate()
+        let (definition, secret) = ApiKeySecret.newKey(tenantId: Tenant.defaultId, name: "bootstrap admin", role: .admin)
         let path = (dataDirectory as NSString).appendingPathComponent(fileName)
         try write(secret + "\n", to: path)
-        let definition = ApiKeyDefinition(tenantId: Tenant.defaultId, name: "bootstrap admin", role: .admin, secretHash: ApiKeySecret.hash(secret))
         _ = try await engine.createApiKey(definition, actor: .bootstrap)
         return path
     }

@@ -18,41 +18,33 @@ struct AccessService {
         let engine = engine
         let keys = keys
         router.register(.createApiKey, unary(Meterd_V1_CreateApiKeyRequest.self) { request, context throws(RPCFailure) in
-            let secret = ApiKeySecret.generate()
-            let definition = ApiKeyDefinition(tenantId: context.tenantId, name: request.name, role: try ProtoConversions.role(request.role),
-                                              secretHash: ApiKeySecret.hash(secret))
-            do throws(EngineError) {
+            let (definition, secret) = ApiKeySecret.newKey(tenantId: context.tenantId, name: request.name, role: try ProtoConversions.role(request.role))
+            return try await engineCall { () async throws(EngineError) in
                 let key = try await engine.createApiKey(definition, actor: context.actor ?? .bootstrap)
                 keys.update(key)
                 var response = Meterd_V1_CreateApiKeyResponse()
                 response.key = ProtoConversions.proto(key)
                 response.secret = secret
                 return response
-            } catch {
-                throw RPCFailure(error)
             }
         })
         router.register(.listApiKeys, unary(Meterd_V1_ListApiKeysRequest.self) { request, context throws(RPCFailure) in
             let tenantId = context.tenantId
             let includeRevoked = request.includeRevoked
-            do throws(EngineError) {
+            return try await engineCall { () async throws(EngineError) in
                 let found = try await engine.read { machine in machine.apiKeys(tenantId: tenantId, includeRevoked: includeRevoked) }
                 var response = Meterd_V1_ListApiKeysResponse()
                 response.keys = found.map(ProtoConversions.proto)
                 return response
-            } catch {
-                throw RPCFailure(error)
             }
         })
         router.register(.revokeApiKey, unary(Meterd_V1_RevokeApiKeyRequest.self) { request, context throws(RPCFailure) in
-            do throws(EngineError) {
+            return try await engineCall { () async throws(EngineError) in
                 let key = try await engine.revokeApiKey(tenantId: context.tenantId, keyId: request.id, actor: context.actor ?? .bootstrap)
                 keys.update(key)
                 var response = Meterd_V1_RevokeApiKeyResponse()
                 response.key = ProtoConversions.proto(key)
                 return response
-            } catch {
-                throw RPCFailure(error)
             }
         })
         router.register(.listAuditEntries, unary(Meterd_V1_ListAuditEntriesRequest.self) { request, context throws(RPCFailure) in
@@ -62,7 +54,7 @@ struct AccessService {
                                    keyId: request.keyID.isEmpty ? nil : request.keyID, limit: limit)
             let meter: MeterReference? = request.hasMeter ? try ProtoConversions.reference(request.meter) : nil
             let tenantId = context.tenantId
-            do throws(EngineError) {
+            return try await engineCall { () async throws(EngineError) in
                 let entries = try await engine.read { machine throws(MeterError) in
                     if let meter { query.meterId = try machine.meter(tenantId: tenantId, meter).id }
                     return machine.auditEntries(query)
@@ -70,8 +62,6 @@ struct AccessService {
                 var response = Meterd_V1_ListAuditEntriesResponse()
                 response.entries = entries.map(ProtoConversions.proto)
                 return response
-            } catch {
-                throw RPCFailure(error)
             }
         })
     }

@@ -18,18 +18,9 @@ struct AdminService {
         let quotas = quotas
         router.register(.createMeter, unary(Meterd_V1_CreateMeterRequest.self) { request, context throws(RPCFailure) in
             let definition = try ProtoConversions.definition(request.definition, tenantId: context.tenantId)
-            if quotas.quota(for: context.tenantId).meters > 0 {
-                let tenantId = context.tenantId
-                let active = try await engineCall { () async throws(EngineError) in
-                    try await engine.read { machine in machine.meters(tenantId: tenantId, includeArchived: false).count }
-                }
-                if let refusal = quotas.admitMeter(activeMeters: active, tenantId: tenantId) { throw refusal }
-            }
-            return try await engineCall { () async throws(EngineError) in
-                var response = Meterd_V1_CreateMeterResponse()
-                response.meter = ProtoConversions.proto(try await engine.createMeter(definition, actor: context.actor))
-                return response
-            }
+            var response = Meterd_V1_CreateMeterResponse()
+            response.meter = ProtoConversions.proto(try await engine.createMeter(definition, tenantId: context.tenantId, within: quotas, actor: context.actor))
+            return response
         })
         router.register(.getMeter, unary(Meterd_V1_GetMeterRequest.self) { request, context throws(RPCFailure) in
             let reference = try ProtoConversions.reference(request.meter)

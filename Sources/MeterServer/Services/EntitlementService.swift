@@ -3,6 +3,7 @@ import MeterEngine
 import MeterProto
 import MeterWire
 import MeterWireServer
+import SwiftProtobuf
 
 /// Entitlements, grants and threshold rules (admin), CheckEntitlement and the ListNotifications
 /// long poll (read role too). Changes are written to the log and answered once durable.
@@ -23,61 +24,38 @@ struct EntitlementService {
 
     func register(with router: inout Router) {
         let engine = engine
-        router.register(.setEntitlement, unary(Meterd_V1_SetEntitlementRequest.self) { request, context throws(RPCFailure) in
-            let command = try Self.setCommand(request, context)
-            return try await engineCall { () async throws(EngineError) in
-                try await engine.change(command) { change in
-                    var response = Meterd_V1_SetEntitlementResponse()
-                    if let entitlement = change.entitlement { response.entitlement = ProtoConversions.proto(entitlement) }
-                    return response
-                }
-            }
-        })
-        router.register(.listEntitlements, unary(Meterd_V1_ListEntitlementsRequest.self) { request, context throws(RPCFailure) in
-            let meter: MeterReference? = request.hasMeter ? try ProtoConversions.reference(request.meter) : nil
-            let tenantId = context.tenantId
-            return try await engineCall { () async throws(EngineError) in
-                try await engine.read { machine throws(MeterError) in
-                    let meterId = try meter.map { reference throws(MeterError) in try machine.meter(tenantId: tenantId, reference).id }
-                    var response = Meterd_V1_ListEntitlementsResponse()
-                    response.entitlements = machine.entitlements(tenantId: tenantId, meterId: meterId).map(ProtoConversions.proto)
-                    response.grants = machine.grants(tenantId: tenantId, meterId: meterId).map(ProtoConversions.proto)
-                    return response
-                }
-            }
-        })
-        router.register(.removeEntitlement, unary(Meterd_V1_RemoveEntitlementRequest.self) { request, context throws(RPCFailure) in
-            let command = EntitlementCommand.removeEntitlement(
-                tenantId: context.tenantId, meter: try ProtoConversions.reference(request.meter), customerId: Self.customer(request.customerID),
-                actor: context.actor ?? .bootstrap)
-            return try await engineCall { () async throws(EngineError) in
-                try await engine.change(command) { change in
-                    var response = Meterd_V1_RemoveEntitlementResponse()
-                    if let entitlement = change.entitlement { response.entitlement = ProtoConversions.proto(entitlement) }
-                    return response
-                }
-            }
-        })
-        router.register(.addGrant, unary(Meterd_V1_AddGrantRequest.self) { request, context throws(RPCFailure) in
-            let command = try Self.grantCommand(request, context)
-            return try await engineCall { () async throws(EngineError) in
-                try await engine.change(command) { change in
-                    var response = Meterd_V1_AddGrantResponse()
-                    if let grant = change.grant { response.grant = ProtoConversions.proto(grant) }
-                    return response
-                }
-            }
-        })
-        router.register(.removeGrant, unary(Meterd_V1_RemoveGrantRequest.self) { request, context throws(RPCFailure) in
-            let command = EntitlementCommand.removeGrant(tenantId: context.tenantId, grantId: request.id, actor: context.actor ?? .bootstrap)
-            return try await engineCall { () async throws(EngineError) in
-                try await engine.change(command) { change in
-                    var response = Meterd_V1_RemoveGrantResponse()
-                    if let grant = change.grant { response.grant = ProtoConversions.proto(grant) }
-                    return response
-                }
-            }
-        })
+        Self.registerChange(.setEntitlement, Meterd_V1_SetEntitlementRequest.self, engine: engine, on: &router, command: Self.setCommand) { change in
+            var response = Meterd_V1_SetEntitlementResponse()
+            if let entitlement = change.entitlement { response.entitlement = ProtoConversions.proto(entitlement) }
+            return response
+        }
+        Self.registerList(.listEntitlements, Meterd_V1_ListEntitlementsRequest.self, engine: engine, on: &router,
+                          meter: { $0.hasMeter ? $0.meter : nil }) { machine, tenantId, meterId in
+            var response = Meterd_V1_ListEntitlementsResponse()
+            response.entitlements = machine.entitlements(tenantId: tenantId, meterId: meterId).map(ProtoConversions.proto)
+            response.grants = machine.grants(tenantId: tenantId, meterId: meterId).map(ProtoConversions.proto)
+            return response
+        }
+        Self.registerChange(.removeEntitlement, Meterd_V1_RemoveEntitlementRequest.self, engine: engine, on: &router, command: { request, context throws(RPCFailure) in
+            .removeEntitlement(tenantId: context.tenantId, meter: try ProtoConversions.reference(request.meter), customerId: Self.customer(request.customerID),
+                               actor: context.actor ?? .bootstrap)
+        }) { change in
+            var response = Meterd_V1_RemoveEntitlementResponse()
+            if let entitlement = change.entitlement { response.entitlement = ProtoConversions.proto(entitlement) }
+            return response
+        }
+        Self.registerChange(.addGrant, Meterd_V1_AddGrantRequest.self, engine: engine, on: &router, command: Self.grantCommand) { change in
+            var response = Meterd_V1_AddGrantResponse()
+            if let grant = change.grant { response.grant = ProtoConversions.proto(grant) }
+            return response
+        }
+        Self.registerChange(.removeGrant, Meterd_V1_RemoveGrantRequest.self, engine: engine, on: &router, command: { request, context in
+            .removeGrant(tenantId: context.tenantId, grantId: request.id, actor: context.actor ?? .bootstrap)
+        }) { change in
+            var response = Meterd_V1_RemoveGrantResponse()
+            if let grant = change.grant { response.grant = ProtoConversions.proto(grant) }
+            return response
+        }
         router.register(.checkEntitlement, unary(Meterd_V1_CheckEntitlementRequest.self) { request, context throws(RPCFailure) in
             let meter = try ProtoConversions.reference(request.meter)
             return try await engineCall { () async throws(EngineError) in
@@ -85,38 +63,24 @@ struct EntitlementService {
                                                   atMilliseconds: request.atMs == 0 ? nil : request.atMs, answer: ProtoConversions.proto)
             }
         })
-        router.register(.addThresholdRule, unary(Meterd_V1_AddThresholdRuleRequest.self) { request, context throws(RPCFailure) in
-            let command = try Self.ruleCommand(request, context)
-            return try await engineCall { () async throws(EngineError) in
-                try await engine.change(command) { change in
-                    var response = Meterd_V1_AddThresholdRuleResponse()
-                    if let rule = change.thresholdRule { response.rule = ProtoConversions.proto(rule) }
-                    return response
-                }
-            }
-        })
-        router.register(.listThresholdRules, unary(Meterd_V1_ListThresholdRulesRequest.self) { request, context throws(RPCFailure) in
-            let meter: MeterReference? = request.hasMeter ? try ProtoConversions.reference(request.meter) : nil
-            let tenantId = context.tenantId
-            return try await engineCall { () async throws(EngineError) in
-                try await engine.read { machine throws(MeterError) in
-                    let meterId = try meter.map { reference throws(MeterError) in try machine.meter(tenantId: tenantId, reference).id }
-                    var response = Meterd_V1_ListThresholdRulesResponse()
-                    response.rules = machine.thresholdRules(tenantId: tenantId, meterId: meterId).map(ProtoConversions.proto)
-                    return response
-                }
-            }
-        })
-        router.register(.removeThresholdRule, unary(Meterd_V1_RemoveThresholdRuleRequest.self) { request, context throws(RPCFailure) in
-            let command = EntitlementCommand.removeThresholdRule(tenantId: context.tenantId, ruleId: request.id, actor: context.actor ?? .bootstrap)
-            return try await engineCall { () async throws(EngineError) in
-                try await engine.change(command) { change in
-                    var response = Meterd_V1_RemoveThresholdRuleResponse()
-                    if let rule = change.thresholdRule { response.rule = ProtoConversions.proto(rule) }
-                    return response
-                }
-            }
-        })
+        Self.registerChange(.addThresholdRule, Meterd_V1_AddThresholdRuleRequest.self, engine: engine, on: &router, command: Self.ruleCommand) { change in
+            var response = Meterd_V1_AddThresholdRuleResponse()
+            if let rule = change.thresholdRule { response.rule = ProtoConversions.proto(rule) }
+            return response
+        }
+        Self.registerList(.listThresholdRules, Meterd_V1_ListThresholdRulesRequest.self, engine: engine, on: &router,
+                          meter: { $0.hasMeter ? $0.meter : nil }) { machine, tenantId, meterId in
+            var response = Meterd_V1_ListThresholdRulesResponse()
+            response.rules = machine.thresholdRules(tenantId: tenantId, meterId: meterId).map(ProtoConversions.proto)
+            return response
+        }
+        Self.registerChange(.removeThresholdRule, Meterd_V1_RemoveThresholdRuleRequest.self, engine: engine, on: &router, command: { request, context in
+            .removeThresholdRule(tenantId: context.tenantId, ruleId: request.id, actor: context.actor ?? .bootstrap)
+        }) { change in
+            var response = Meterd_V1_RemoveThresholdRuleResponse()
+            if let rule = change.thresholdRule { response.rule = ProtoConversions.proto(rule) }
+            return response
+        }
         let webhooks = webhooks
         router.register(.getWebhookStatus, unary(Meterd_V1_GetWebhookStatusRequest.self) { _, _ throws(RPCFailure) in
             try await engineCall { () async throws(EngineError) in
@@ -136,6 +100,39 @@ struct EntitlementService {
                     return response
                 }
                 return page
+            }
+        })
+    }
+
+    /// Registers a method that changes entitlements: `command` parses the request (synchronous
+    /// code, so no `ExactDecimal` is held across an `await`), the engine writes the change to
+    /// the log, and `answer` builds the response from it on the writer once it is durable.
+    private static func registerChange<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ method: MethodID, _ request: Request.Type, engine: MeterEngine, on router: inout Router,
+        command: @escaping @Sendable (Request, RequestContext) throws(RPCFailure) -> EntitlementCommand,
+        answer: @escaping @Sendable (EntitlementChange) -> Response
+    ) {
+        router.register(method, unary(Request.self) { request, context throws(RPCFailure) in
+            let command = try command(request, context)
+            return try await engineCall { () async throws(EngineError) in try await engine.change(command, answer: answer) }
+        })
+    }
+
+    /// Registers a list of the tenant's items, of one meter when the request names one
+    /// (`meter`); `list` reads them on the writer with that meter's id (nil: every meter).
+    private static func registerList<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ method: MethodID, _ request: Request.Type, engine: MeterEngine, on router: inout Router,
+        meter: @escaping @Sendable (Request) -> Meterd_V1_MeterReference?,
+        list: @escaping @Sendable (MeterStateMachine, _ tenantId: String, _ meterId: String?) -> Response
+    ) {
+        router.register(method, unary(Request.self) { request, context throws(RPCFailure) in
+            let reference = try meter(request).map { proto throws(RPCFailure) in try ProtoConversions.reference(proto) }
+            let tenantId = context.tenantId
+            return try await engineCall { () async throws(EngineError) in
+                try await engine.read { machine throws(MeterError) in
+                    let meterId = try reference.map { reference throws(MeterError) in try machine.meter(tenantId: tenantId, reference).id }
+                    return list(machine, tenantId, meterId)
+                }
             }
         })
     }

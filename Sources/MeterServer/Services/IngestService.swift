@@ -35,10 +35,10 @@ struct IngestService {
         // a task: a durable single-event ingest is dominated by thread wake-ups, not by work.
         router.register(.ingest, completion: { payload, context, done in
             let request: Meterd_V1_IngestRequest
-            do {
-                request = try ProtobufPayload.decode(Meterd_V1_IngestRequest.self, from: payload)
+            do throws(RPCFailure) {
+                request = try decodeRequest(Meterd_V1_IngestRequest.self, from: payload)
             } catch {
-                done(RPCFailure(.invalidArgument, "the request does not decode as \(Meterd_V1_IngestRequest.protoMessageName): \(error)").reply)
+                done(error.reply)
                 return
             }
             if let refusal = quotas.admitEvents(1, tenantId: context.tenantId) {
@@ -46,30 +46,22 @@ struct IngestService {
                 return
             }
             if let partitions {
-                Self.ingestPartitioned([ProtoConversions.event(request.event)], partitions: partitions, forwarder: forwarder, context: context) { outcome in
-                    switch outcome {
-                    case .success(let outcome):
-                        metrics.record(outcome.local, tenantId: context.tenantId)
-                        var response = Meterd_V1_IngestResponse()
-                        response.result = outcome.results[0]
-                        done(RPCReply(encoding: response))
-                    case .failure(let failure):
-                        done(failure.reply)
-                    }
-                }
+                Self.ingestPartitioned([ProtoConversions.event(request.event)], partitions: partitions, forwarder: forwarder, context: context,
+                                       completion: Self.answering(done) { outcome in
+                    metrics.record(outcome.local, tenantId: context.tenantId)
+                    var response = Meterd_V1_IngestResponse()
+                    response.result = outcome.results[0]
+                    return RPCReply(encoding: response)
+                })
                 return
             }
-            Self.ingest([ProtoConversions.event(request.event)], engine: engine, context: context, observer: observer) { outcome in
-                switch outcome {
-                case .success(let results):
-                    metrics.record(results, tenantId: context.tenantId)
-                    var response = Meterd_V1_IngestResponse()
-                    response.result = ProtoConversions.proto(results[0])
-                    done(RPCReply(encoding: response))
-                case .failure(let failure):
-                    done(failure.reply)
-                }
-            }
+            Self.ingest([ProtoConversions.event(request.event)], engine: engine, context: context, observer: observer,
+                        completion: Self.answering(done) { results in
+                metrics.record(results, tenantId: context.tenantId)
+                var response = Meterd_V1_IngestResponse()
+                response.result = ProtoConversions.proto(results[0])
+                return RPCReply(encoding: response)
+            })
         })
         // The hot path: decoded straight from the frame bytes (IngestBatchDecoder), not via swift-protobuf.
         router.register(.ingestBatch, completion: { payload, context, done in
@@ -90,37 +82,40 @@ struct IngestService {
                 return
             }
             if let partitions {
-                Self.ingestPartitioned(decoded, partitions: partitions, forwarder: forwarder, context: context) { outcome in
-                    switch outcome {
-                    case .success(let outcome):
-                        metrics.record(outcome.local, tenantId: context.tenantId)
-                        var response = Meterd_V1_IngestBatchResponse()
-                        response.results = outcome.results
-                        for result in outcome.results {
-                            switch result.status {
-                            case .accepted: response.accepted += 1
-                            case .duplicate: response.duplicates += 1
-                            default: response.rejected += 1
-                            }
+                Self.ingestPartitioned(decoded, partitions: partitions, forwarder: forwarder, context: context, completion: Self.answering(done) { outcome in
+                    metrics.record(outcome.local, tenantId: context.tenantId)
+                    var response = Meterd_V1_IngestBatchResponse()
+                    response.results = outcome.results
+                    for result in outcome.results {
+                        switch result.status {
+                        case .accepted: response.accepted += 1
+                        case .duplicate: response.duplicates += 1
+                        default: response.rejected += 1
                         }
-                        done(RPCReply(encoding: response))
-                    case .failure(let failure):
-                        done(failure.reply)
                     }
-                }
+                    return RPCReply(encoding: response)
+                })
                 return
             }
             let effects = includeEffects ? EntitlementEffects() : nil
-            Self.ingest(decoded, engine: engine, context: context, observer: observer, entitlementEffects: effects) { outcome in
-                switch outcome {
-                case .success(let results):
-                    metrics.record(results, tenantId: context.tenantId)
-                    let perEvent = effects.map { Self.merge(decoded, engineEffects: $0.effects) } ?? []
-                    done(RPCReply(status: .ok, payload: IngestBatchResponseEncoder.encode(results, effects: perEvent)))
-                case .failure(let failure): done(failure.reply)
-                }
-            }
+            Self.ingest(decoded, engine: engine, context: context, observer: observer, entitlementEffects: effects,
+                        completion: Self.answering(done) { results in
+                metrics.record(results, tenantId: context.tenantId)
+                let perEvent = effects.map { Self.merge(decoded, engineEffects: $0.effects) } ?? []
+                return RPCReply(status: .ok, payload: IngestBatchResponseEncoder.encode(results, effects: perEvent))
+            })
         })
+    }
+
+    /// A completion that answers `done` with `reply` of the value, or with the failure's reply.
+    static func answering<Value>(_ done: @escaping @Sendable (RPCReply) -> Void,
+                                 _ reply: @escaping @Sendable (Value) -> RPCReply) -> @Sendable (Result<Value, RPCFailure>) -> Void {
+        { outcome in
+            switch outcome {
+            case .success(let value): done(reply(value))
+            case .failure(let failure): done(failure.reply)
+            }
+        }
     }
 
     /// Sends the decoded events to the engine (one that did not decode is rejected alone) and

@@ -25,10 +25,10 @@ struct NotificationWatch: Sendable {
         let watch = self
         router.registerStreaming(.watchNotifications) { payload, context, stream in
             let request: Meterd_V1_WatchNotificationsRequest
-            do {
-                request = try ProtobufPayload.decode(Meterd_V1_WatchNotificationsRequest.self, from: payload)
+            do throws(RPCFailure) {
+                request = try decodeRequest(Meterd_V1_WatchNotificationsRequest.self, from: payload)
             } catch {
-                stream.finish(RPCFailure(.invalidArgument, "the request does not decode as \(Meterd_V1_WatchNotificationsRequest.protoMessageName): \(error)").reply)
+                stream.finish(error.reply)
                 return
             }
             let task = Task { stream.finish(await watch.run(request, tenantId: context.tenantId, stream: stream)) }

@@ -3,6 +3,7 @@ import MeterEngine
 import MeterProto
 import MeterWire
 import MeterWireServer
+import SwiftProtobuf
 
 /// QueryUsage (windows over a range) and CurrentUsage (billing period or running total now).
 struct QueryService {
@@ -24,42 +25,50 @@ struct QueryService {
                 customerId: request.customerID.isEmpty ? nil : request.customerID,
                 groupByCustomer: request.groupByCustomer, groupBy: request.groupBy,
                 groupFilters: request.groupFilters.map { MeterFilter(key: $0.key, values: $0.values) })
-            let engine: MeterEngine
-            switch try Self.route(fallback, partitions, forwarder, context: context, customerId: query.customerId) {
-            case .local(let local): engine = local
-            case .remote(let owner, let address):
-                return try await forwarder!.call(.queryUsage, request, as: Meterd_V1_QueryUsageResponse.self, owner: owner, address: address, tenantId: context.tenantId)
-            }
-            return try await engineCall { () async throws(EngineError) in
-                let result = try await engine.usage(query)
-                var response = Meterd_V1_QueryUsageResponse()
-                response.meter = ProtoConversions.proto(result.meter)
-                response.rows = result.rows.map(ProtoConversions.proto)
-                return response
+            return try await Self.answer(.queryUsage, request, as: Meterd_V1_QueryUsageResponse.self, fallback, partitions, forwarder,
+                                         context: context, customerId: query.customerId) { engine throws(RPCFailure) in
+                try await engineCall { () async throws(EngineError) in
+                    let result = try await engine.usage(query)
+                    var response = Meterd_V1_QueryUsageResponse()
+                    response.meter = ProtoConversions.proto(result.meter)
+                    response.rows = result.rows.map(ProtoConversions.proto)
+                    return response
+                }
             }
         })
         router.register(.currentUsage, unary(Meterd_V1_CurrentUsageRequest.self) { request, context throws(RPCFailure) in
             let reference = try ProtoConversions.reference(request.meter)
             let tenantId = context.tenantId
             let customer = request.customerID.isEmpty ? nil : request.customerID
-            let engine: MeterEngine
-            switch try Self.route(fallback, partitions, forwarder, context: context, customerId: customer) {
-            case .local(let local): engine = local
-            case .remote(let owner, let address):
-                return try await forwarder!.call(.currentUsage, request, as: Meterd_V1_CurrentUsageResponse.self, owner: owner, address: address, tenantId: tenantId)
-            }
-            let at = request.atMs == 0 ? engine.options.clock() : request.atMs
-            return try await engineCall { () async throws(EngineError) in
-                let (meter, row) = try await engine.read { machine throws(MeterError) in
-                    (try machine.meter(tenantId: tenantId, reference),
-                     try machine.currentUsage(tenantId: tenantId, meter: reference, customerId: customer, atMilliseconds: at))
+            return try await Self.answer(.currentUsage, request, as: Meterd_V1_CurrentUsageResponse.self, fallback, partitions, forwarder,
+                                         context: context, customerId: customer) { engine throws(RPCFailure) in
+                let at = request.atMs == 0 ? engine.options.clock() : request.atMs
+                return try await engineCall { () async throws(EngineError) in
+                    let (meter, row) = try await engine.read { machine throws(MeterError) in
+                        (try machine.meter(tenantId: tenantId, reference),
+                         try machine.currentUsage(tenantId: tenantId, meter: reference, customerId: customer, atMilliseconds: at))
+                    }
+                    var response = Meterd_V1_CurrentUsageResponse()
+                    response.meter = ProtoConversions.proto(meter)
+                    response.row = ProtoConversions.proto(row)
+                    return response
                 }
-                var response = Meterd_V1_CurrentUsageResponse()
-                response.meter = ProtoConversions.proto(meter)
-                response.row = ProtoConversions.proto(row)
-                return response
             }
         })
+    }
+
+    /// Answers with `local` on the engine that holds the customer's usage (see `route`), or
+    /// forwards `request` to the partition's owner and returns its answer.
+    static func answer<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ method: MethodID, _ request: Request, as: Response.Type, _ engine: MeterEngine, _ partitions: (any PartitionedEngines)?,
+        _ forwarder: PartitionForwarder?, context: RequestContext, customerId: String?,
+        local: (MeterEngine) async throws(RPCFailure) -> Response
+    ) async throws(RPCFailure) -> Response {
+        switch try route(engine, partitions, forwarder, context: context, customerId: customerId) {
+        case .local(let holder): return try await local(holder)
+        case .remote(let owner, let address):
+            return try await forwarder!.call(method, request, as: Response.self, owner: owner, address: address, tenantId: context.tenantId)
+        }
     }
 
     enum Target {

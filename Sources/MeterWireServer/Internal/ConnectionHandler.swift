@@ -207,11 +207,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
             write(responseFrame(RPCFailure(.unimplemented, "unknown method id \(frame.code)").reply, streamId: frame.streamId), context: context)
             return
         }
-        guard inFlight < configuration.limits.maximumInFlight else {
-            let refusal = RPCFailure(.resourceExhausted, "more than \(configuration.limits.maximumInFlight) requests in flight on this connection; read the replies before sending more")
-            write(responseFrame(refusal.reply, streamId: frame.streamId), context: context)
-            return
-        }
+        if refusedOverInFlightLimit(frame, context: context) { return }
         inFlight += 1
         handlersRunning += 1
         activeStreams.insert(frame.streamId)
@@ -231,6 +227,15 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 }
             }
         }
+    }
+
+    /// Answers RESOURCE_EXHAUSTED when the connection already has its most requests (unary
+    /// calls and open streams) in flight; true when `frame` was refused.
+    private func refusedOverInFlightLimit(_ frame: WireFrame, context: ChannelHandlerContext) -> Bool {
+        guard inFlight >= configuration.limits.maximumInFlight else { return false }
+        let refusal = RPCFailure(.resourceExhausted, "more than \(configuration.limits.maximumInFlight) requests in flight on this connection; read the replies before sending more")
+        write(responseFrame(refusal.reply, streamId: frame.streamId), context: context)
+        return true
     }
 
     /// A handler's answer: written now, but the request stays in flight until it has left.
@@ -259,11 +264,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     private func openStream(_ frame: WireFrame, handler: @escaping Router.StreamingHandler, identity: ConnectionIdentity,
                             context: ChannelHandlerContext) {
-        guard inFlight < configuration.limits.maximumInFlight else {
-            let refusal = RPCFailure(.resourceExhausted, "more than \(configuration.limits.maximumInFlight) requests in flight on this connection; read the replies before sending more")
-            write(responseFrame(refusal.reply, streamId: frame.streamId), context: context)
-            return
-        }
+        if refusedOverInFlightLimit(frame, context: context) { return }
         inFlight += 1
         activeStreams.insert(frame.streamId)
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)

@@ -104,12 +104,7 @@ class AsyncConnection:
     async def open_stream(self, method: int, payload: bytes, timeout: float) -> "AsyncServerStream":
         """Send the REQUEST of a server-streaming method (docs/protocol.md, "Server streams").
         The stream holds one in-flight slot until it has ended (see AsyncServerStream)."""
-        try:
-            async with asyncio.timeout(timeout):
-                await self._in_flight.acquire()
-        except TimeoutError as error:
-            raise errors.DeadlineExceeded(
-                f"timed out waiting for a free request slot on {self.address}") from error
+        await self._acquire_slot(timeout)
         try:
             if self._failure is not None:
                 raise self._failure
@@ -133,6 +128,15 @@ class AsyncConnection:
             raise
         return AsyncServerStream(self, stream_id, future, queue)
 
+    async def _acquire_slot(self, timeout: float) -> None:
+        """Take one of the connection's in-flight slots, waiting at most ``timeout``."""
+        try:
+            async with asyncio.timeout(timeout):
+                await self._in_flight.acquire()
+        except TimeoutError as error:
+            raise errors.DeadlineExceeded(
+                f"timed out waiting for a free request slot on {self.address}") from error
+
     async def _send_cancel(self, stream_id: int, timeout: float) -> None:
         async with asyncio.timeout(timeout):
             async with self._write_lock:
@@ -145,12 +149,7 @@ class AsyncConnection:
             self._in_flight.release()
 
     async def _exchange(self, frame_type: int, code: int, payload: bytes, timeout: float) -> Frame:
-        try:
-            async with asyncio.timeout(timeout):
-                await self._in_flight.acquire()
-        except TimeoutError as error:
-            raise errors.DeadlineExceeded(
-                f"timed out waiting for a free request slot on {self.address}") from error
+        await self._acquire_slot(timeout)
         try:
             return await self._send_and_wait(frame_type, code, payload, timeout)
         finally:

@@ -140,13 +140,17 @@ class Connection:
     def call(self, method: int, payload: bytes, timeout: float) -> bytes:
         """Send one request and wait for its OK payload (or raise its error)."""
         deadline = time.monotonic() + timeout
-        if not self._in_flight.acquire(timeout=timeout):
-            raise errors.DeadlineExceeded(f"timed out waiting for a free request slot on {self.address}")
+        self._acquire_slot(timeout)
         try:
             stream_id = self.send_request(method, payload, deadline)
             return self.receive_response(stream_id, deadline)
         finally:
             self._in_flight.release()
+
+    def _acquire_slot(self, timeout: float) -> None:
+        """Take one of the connection's in-flight slots, waiting at most ``timeout``."""
+        if not self._in_flight.acquire(timeout=timeout):
+            raise errors.DeadlineExceeded(f"timed out waiting for a free request slot on {self.address}")
 
     def send_request(self, method: int, payload: bytes, deadline: float) -> int:
         """Write a REQUEST frame and return its stream id; collect the answer with
@@ -159,14 +163,7 @@ class Connection:
             self._raise_if_unusable()
             stream_id = self._stream_ids.allocate(self._in_use())
             self._waiting.add(stream_id)
-        frame = encode_frame(FrameType.REQUEST, payload, code=method, stream_id=stream_id)
-        try:
-            with self._write_lock:
-                _send_all(self._socket, frame, deadline, self.address)
-        except errors.MeterError as error:
-            # A partly written frame leaves the byte stream unusable.
-            self._fail(error)
-            raise
+        self._write_request(method, payload, stream_id, deadline)
         return stream_id
 
     def receive_response(self, stream_id: int, deadline: float) -> bytes:
@@ -201,8 +198,7 @@ class Connection:
         holds one of the connection's in-flight slots until :meth:`next_message` returns None
         (its RESPONSE arrived) or :meth:`cancel_stream` has finished."""
         deadline = time.monotonic() + timeout
-        if not self._in_flight.acquire(timeout=timeout):
-            raise errors.DeadlineExceeded(f"timed out waiting for a free request slot on {self.address}")
+        self._acquire_slot(timeout)
         try:
             with self._state:
                 self._raise_if_unusable()
@@ -221,45 +217,41 @@ class Connection:
     def _send_stream_request(self, method: int, payload: bytes, stream_id: int, deadline: float) -> int:
         with self._state:
             self._waiting.add(stream_id)
+        self._write_request(method, payload, stream_id, deadline)
+        return stream_id
+
+    def _write_request(self, method: int, payload: bytes, stream_id: int, deadline: float) -> None:
+        """Write the REQUEST frame of ``stream_id`` under the write lock."""
         frame = encode_frame(FrameType.REQUEST, payload, code=method, stream_id=stream_id)
         try:
             with self._write_lock:
                 _send_all(self._socket, frame, deadline, self.address)
         except errors.MeterError as error:
+            # A partly written frame leaves the byte stream unusable.
             self._fail(error)
             raise
-        return stream_id
 
     def next_message(self, stream_id: int, deadline: float) -> bytes | None:
         """The next MESSAGE payload of an open stream, or None once its RESPONSE ended it with
         OK or CANCELLED (another status raises its error). Raises DeadlineExceeded when nothing
         came before ``deadline``; the stream stays open, so the caller may wait again."""
-        while True:
-            with self._state:
-                while True:
-                    queue = self._messages.get(stream_id)
-                    if queue:
-                        return queue.popleft()
-                    if stream_id in self._answers:
-                        return self._end_stream(stream_id, self._answers.pop(stream_id))
-                    if self._failure is not None or self._goaway_without_answer(stream_id):
-                        self._forget_stream(stream_id)
-                        if self._failure is None:
-                            raise not_processed_error(self._goaway)
-                        raise self._failure
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        raise errors.DeadlineExceeded(f"no message from {self.address} in time (stream {stream_id})")
-                    if not self._reading:
-                        self._reading = True
-                        break
-                    self._state.wait(remaining)
-            try:
-                self._read_some(deadline)
-            finally:
-                with self._state:
-                    self._reading = False
-                    self._state.notify_all()
+        def settle():
+            queue = self._messages.get(stream_id)
+            if queue:
+                return True, queue.popleft()
+            if stream_id in self._answers:
+                return True, self._end_stream(stream_id, self._answers.pop(stream_id))
+            if self._failure is not None or self._goaway_without_answer(stream_id):
+                self._forget_stream(stream_id)
+                if self._failure is None:
+                    raise not_processed_error(self._goaway)
+                raise self._failure
+            return False, None
+
+        def timed_out():
+            return errors.DeadlineExceeded(f"no message from {self.address} in time (stream {stream_id})")
+
+        return self._read_until(deadline, settle, timed_out)
 
     def cancel_stream(self, stream_id: int, timeout: float = 10.0) -> None:
         """Send CANCEL and wait (dropping messages) for the stream's final RESPONSE. A stream
@@ -312,28 +304,47 @@ class Connection:
             raise not_processed_error(self._goaway)
 
     def _wait_for(self, stream_id: int, deadline: float) -> Frame:
+        def settle():
+            if stream_id in self._answers:
+                self._waiting.discard(stream_id)
+                return True, self._answers.pop(stream_id)
+            if self._failure is not None:
+                self._waiting.discard(stream_id)
+                if self._goaway is not None and stream_id > self._goaway.last_stream_id:
+                    raise not_processed_error(self._goaway)
+                raise self._failure
+            return False, None
+
+        def timed_out():
+            self._give_up(stream_id)
+            return errors.DeadlineExceeded(
+                f"no answer from {self.address} in time (stream {stream_id}); "
+                "the request may still run")
+
+        return self._read_until(deadline, settle, timed_out)
+
+    def _read_until(self, deadline: float, settle, timed_out):
+        """Wait until ``settle()`` says the wait is over, reading for everybody meanwhile.
+
+        ``settle`` and ``timed_out`` are called with the state lock held. ``settle`` returns
+        ``(True, value)`` to return ``value``, ``(False, None)`` to keep waiting, or raises;
+        ``timed_out`` returns the error raised once ``deadline`` passed. One thread at a time
+        reads the socket and files every frame it gets; the others wait on the condition.
+        """
         while True:
             with self._state:
                 while True:
-                    if stream_id in self._answers:
-                        self._waiting.discard(stream_id)
-                        return self._answers.pop(stream_id)
-                    if self._failure is not None:
-                        self._waiting.discard(stream_id)
-                        if self._goaway is not None and stream_id > self._goaway.last_stream_id:
-                            raise not_processed_error(self._goaway)
-                        raise self._failure
+                    done, value = settle()
+                    if done:
+                        return value
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
-                        self._give_up(stream_id)
-                        raise errors.DeadlineExceeded(
-                            f"no answer from {self.address} in time (stream {stream_id}); "
-                            "the request may still run")
+                        raise timed_out()
                     if not self._reading:
                         self._reading = True
                         break
                     self._state.wait(remaining)
-            # This thread reads for everybody until its own answer arrives or time runs out.
+            # This thread reads for everybody until what it waits for arrives or time runs out.
             try:
                 self._read_some(deadline)
             finally:
