@@ -17,7 +17,7 @@ enum QueryRoutes {
                 let reference = try MeterRoutes.reference(context)
                 let parameters = FormDecoding.pairs(Substring(request.uri.query ?? ""))
                 let query = try usageQuery(parameters, tenantId: principal.tenantId, meter: reference, now: environment.engine.options.clock())
-                let result = try await call { () async throws(EngineError) in try await environment.engine.usage(query) }
+                let result = try await environment.usage(query)
                 return jsonResponse(json(query: query, result: result))
             }
         }

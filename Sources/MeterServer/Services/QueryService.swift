@@ -7,15 +7,13 @@ import MeterWireServer
 /// QueryUsage (windows over a range) and CurrentUsage (billing period or running total now).
 struct QueryService {
     let engine: MeterEngine
-    /// Partitioned cluster mode: a customer's usage is answered by its partition's engine.
-    var partitions: (any PartitionedEngines)?
-    /// Sends a customer's query to its partition's owner when this node does not hold it.
-    var forwarder: PartitionForwarder?
+    /// Partitioned cluster mode: a customer's usage is answered by its partition's engine (here
+    /// or on its owner), every customer's by every partition, merged (`ClusterAccess`).
+    var cluster: ClusterAccess?
 
     func register(with router: inout Router) {
-        let fallback = engine
-        let partitions = partitions
-        let forwarder = forwarder
+        let engine = engine
+        let cluster = cluster
         router.register(.queryUsage, unary(Meterd_V1_QueryUsageRequest.self) { request, context throws(RPCFailure) in
             let query = UsageQuery(
                 tenantId: context.tenantId, meter: try ProtoConversions.reference(request.meter),
@@ -24,30 +22,27 @@ struct QueryService {
                 customerId: request.customerID.isEmpty ? nil : request.customerID,
                 groupByCustomer: request.groupByCustomer, groupBy: request.groupBy,
                 groupFilters: request.groupFilters.map { MeterFilter(key: $0.key, values: $0.values) })
-            let engine: MeterEngine
-            switch try Self.route(fallback, partitions, forwarder, context: context, customerId: query.customerId) {
-            case .local(let local): engine = local
-            case .remote(let owner, let address):
-                return try await forwarder!.call(.queryUsage, request, as: Meterd_V1_QueryUsageResponse.self, owner: owner, address: address, tenantId: context.tenantId)
+            if let cluster {
+                let result = try await cluster.usage(query, only: request.partitions, forwarded: context.principal?.forwarded ?? false)
+                return Self.response(result)
             }
-            return try await engineCall { () async throws(EngineError) in
-                let result = try await engine.usage(query)
-                var response = Meterd_V1_QueryUsageResponse()
-                response.meter = ProtoConversions.proto(result.meter)
-                response.rows = result.rows.map(ProtoConversions.proto)
-                return response
-            }
+            guard request.partitions.isEmpty else { throw Self.partitionsRefusal }
+            return try await engineCall { () async throws(EngineError) in Self.response(try await engine.usage(query)) }
         })
         router.register(.currentUsage, unary(Meterd_V1_CurrentUsageRequest.self) { request, context throws(RPCFailure) in
             let reference = try ProtoConversions.reference(request.meter)
             let tenantId = context.tenantId
             let customer = request.customerID.isEmpty ? nil : request.customerID
-            let engine: MeterEngine
-            switch try Self.route(fallback, partitions, forwarder, context: context, customerId: customer) {
-            case .local(let local): engine = local
-            case .remote(let owner, let address):
-                return try await forwarder!.call(.currentUsage, request, as: Meterd_V1_CurrentUsageResponse.self, owner: owner, address: address, tenantId: tenantId)
+            if let cluster {
+                let (meter, row) = try await cluster.currentUsage(tenantId: tenantId, meter: reference, customerId: customer,
+                                                                  atMilliseconds: request.atMs == 0 ? nil : request.atMs,
+                                                                  only: request.partitions, forwarded: context.principal?.forwarded ?? false)
+                var response = Meterd_V1_CurrentUsageResponse()
+                response.meter = ProtoConversions.proto(meter)
+                response.row = ProtoConversions.proto(row)
+                return response
             }
+            guard request.partitions.isEmpty else { throw Self.partitionsRefusal }
             let at = request.atMs == 0 ? engine.options.clock() : request.atMs
             return try await engineCall { () async throws(EngineError) in
                 let (meter, row) = try await engine.read { machine throws(MeterError) in
@@ -62,28 +57,12 @@ struct QueryService {
         })
     }
 
-    enum Target {
-        case local(MeterEngine)
-        case remote(owner: String, address: String)
-    }
+    static let partitionsRefusal = RPCFailure(.invalidArgument, "partitions is for meterd nodes in cluster mode forwarding a query over every customer; leave it empty")
 
-    /// Where a query for `customerId` is answered: the node's engine, or in partitioned cluster
-    /// mode the customer's partition's engine here or its owner (a request that was forwarded
-    /// here is not forwarded again; a query over every customer is refused there).
-    static func route(_ engine: MeterEngine, _ partitions: (any PartitionedEngines)?, _ forwarder: PartitionForwarder?,
-                      context: RequestContext, customerId: String?) throws(RPCFailure) -> Target {
-        guard let partitions else { return .local(engine) }
-        guard let customerId else {
-            throw RPCFailure(.invalidArgument, "in partitioned cluster mode a usage query names a customer (its partition answers); "
-                             + "queries over every customer are not supported yet (docs/cluster.md)")
-        }
-        let partition = partitions.partition(tenantId: context.tenantId, customerId: customerId)
-        let route = partitions.route(partition: partition)
-        switch route {
-        case .local(let engine): return .local(engine)
-        case .remote(let owner, let address) where forwarder != nil && !(context.principal?.forwarded ?? false):
-            return .remote(owner: owner, address: address)
-        default: throw RPCFailure(route.refusal(partition: partition)!)
-        }
+    static func response(_ result: UsageResult) -> Meterd_V1_QueryUsageResponse {
+        var response = Meterd_V1_QueryUsageResponse()
+        response.meter = ProtoConversions.proto(result.meter)
+        response.rows = result.rows.map(ProtoConversions.proto)
+        return response
     }
 }

@@ -1,0 +1,339 @@
+// Built with the Cluster trait only (`swift test --traits Cluster`): meterd's cluster mode links libnats.
+#if Cluster
+import Foundation
+import MeterClient
+import MeterCore
+import MeterProto
+import MeterTestSupport
+import XCTest
+
+/// Any node of a partitioned cluster answers for every customer (docs/cluster.md, "Queries over
+/// every customer"): three NATS servers and three meterd nodes on loopback, events of many
+/// customers (so of every partition), and usage over every customer asked of each node must be
+/// the exact totals the test computed from the events it sent.
+final class ClusterAccessTests: XCTestCase {
+    /// One customer's expected usage.
+    struct Expected {
+        var sum = ExactDecimal.zero
+        var count: Int64 = 0
+        var largest: ExactDecimal?
+    }
+
+    func testEveryNodeAnswersUsageOverEveryCustomerExactly() async throws {
+        guard LocalCluster.natsServerPath != nil else { throw XCTSkip("nats-server is not installed (scripts/test installs it: apt-get install nats-server)") }
+        let directory = try TemporaryDirectory("meterd-cluster-access", removedBy: { addTeardownBlock($0) }).path
+        let cluster = try LocalCluster(directory: directory, nodes: 3)
+        defer { cluster.stop() }
+        try cluster.waitUntilPartitionsSpread()
+
+        let admin = try await MeterClient.connect(to: .unixSocket(path: cluster.socketPath(node: 0)))
+        for (name, aggregation, field) in [("Tokens", Meterd_V1_Aggregation.sum, "tokens"), ("Calls", .count, ""), ("Largest", .max, "tokens")] {
+            var definition = Meterd_V1_MeterDefinition()
+            definition.eventName = "tokens_used"
+            definition.displayName = name
+            definition.aggregation = aggregation
+            definition.field = field
+            definition.reset = .cumulative
+            _ = try await admin.createMeter(definition, timeout: .seconds(30))
+        }
+        await admin.close()
+
+        var random = TestSeed.generator(for: "ClusterAccessTests")
+        let events = Self.events(count: 400, customers: 40, prefix: "a", random: &random)
+        try await Self.ingest(events, through: cluster.socketPath(node: 1))
+        let expected = Self.expected(events)
+        let total = Self.total(expected)
+
+        let at = Int64(Date().timeIntervalSince1970 * 1000) + 60_000
+        let minute: Int64 = 60_000
+        for node in 0..<3 {
+            let client = try await MeterClient.connect(to: .unixSocket(path: cluster.socketPath(node: node)))
+            // Over every customer, one row.
+            for (meter, want) in [("mtr_1", total.sum.description), ("mtr_2", "\(total.count)"), ("mtr_3", total.largest!.description)] {
+                let row = try await Self.retrying { () async throws(MeterClientError) in
+                    try await client.currentUsage(MeterClient.reference(meter), atMilliseconds: at).row
+                }
+                XCTAssertEqual(row.value, want, "node-\(node + 1) \(meter)")
+                XCTAssertEqual(row.eventCount, total.count)
+            }
+            // Broken down by customer: every customer once, with its own totals, in customer order.
+            var request = Meterd_V1_QueryUsageRequest()
+            request.meter = MeterClient.reference("mtr_1")
+            request.fromMs = (at / minute - 120) * minute
+            request.toMs = (at / minute + 1) * minute
+            request.groupByCustomer = true
+            let rows = try await Self.retrying { () async throws(MeterClientError) in try await client.queryUsage(request).rows }
+            XCTAssertEqual(rows.map(\.customerID), expected.keys.sorted(), "node-\(node + 1)")
+            for row in rows { XCTAssertEqual(row.value, expected[row.customerID]?.sum.description, "node-\(node + 1) \(row.customerID)") }
+            // The same range over every customer, in windows of 15 minutes: the windows add up to the total.
+            request.groupByCustomer = false
+            request.windowSize = .fifteenMinutes
+            let windows = try await Self.retrying { () async throws(MeterClientError) in try await client.queryUsage(request).rows }
+            var sum = ExactDecimal.zero
+            for row in windows { sum = try sum.adding(try ExactDecimal(parsing: row.value)) }
+            XCTAssertEqual(sum, total.sum)
+            XCTAssertEqual(windows.map(\.eventCount).reduce(0, +), total.count)
+            // A client may not name partitions.
+            request.partitions = [0]
+            do {
+                _ = try await client.queryUsage(request)
+                XCTFail("a client named partitions")
+            } catch {
+                guard case .status(let code, let message, _) = error else { throw error }
+                XCTAssertEqual(code, .invalidArgument, message)
+            }
+            await client.close()
+        }
+        XCTAssertEqual(cluster.stop(), [0, 0, 0])
+    }
+
+    /// The HTTP listener in cluster mode: events posted to one node's HTTP API go to their
+    /// partitions (here or forwarded), a retry through another node is DUPLICATE, and every
+    /// node's HTTP usage query answers every customer's exact usage.
+    func testTheHTTPListenerOfEveryNodeIngestsAndAnswersThroughThePartitions() async throws {
+        guard LocalCluster.natsServerPath != nil else { throw XCTSkip("nats-server is not installed (scripts/test installs it: apt-get install nats-server)") }
+        let directory = try TemporaryDirectory("meterd-cluster-http", removedBy: { addTeardownBlock($0) }).path
+        let httpPorts = try LocalCluster.freePorts(3)
+        let cluster = try LocalCluster(directory: directory, nodes: 3, nodeArguments: { ["--http", "127.0.0.1:\(httpPorts[$0])"] })
+        defer { cluster.stop() }
+        try cluster.waitUntilPartitionsSpread()
+        for node in 0..<3 { XCTAssertTrue(cluster.log(node: node).contains("meterd: http on http://127.0.0.1:\(httpPorts[node])/"), cluster.log(node: node)) }
+
+        let admin = try await MeterClient.connect(to: .unixSocket(path: cluster.socketPath(node: 0)))
+        var definition = Meterd_V1_MeterDefinition()
+        definition.eventName = "tokens_used"
+        definition.displayName = "Tokens"
+        definition.aggregation = .sum
+        definition.field = "tokens"
+        definition.reset = .cumulative
+        _ = try await admin.createMeter(definition, timeout: .seconds(30))
+        let key = try await admin.createApiKey(name: "http", role: .admin, timeout: .seconds(30)).secret
+        await admin.close()
+        let authorization = "Authorization: Bearer \(key)"
+
+        var random = TestSeed.generator(for: "ClusterAccessTests.http")
+        let events = Self.events(count: 120, customers: 30, prefix: "h", random: &random)
+        let expected = Self.expected(events)
+        func cloudEvents(_ events: ArraySlice<Meterd_V1_Event>) -> String {
+            "[" + events.map { event in
+                #"{"specversion":"1.0","id":"\#(event.eventID)","source":"test","type":"\#(event.eventName)","subject":"\#(event.customerID)","time":"\#(CivilTime.rfc3339(milliseconds: event.timestampMs))","data":{"tokens":\#(event.properties[0].value.decimalValue)}}"#
+            }.joined(separator: ",") + "]"
+        }
+        /// POSTs a batch until it is answered other than 503 (a partition moving) or 401 (the key
+        /// not yet applied on that node), for up to 60 s.
+        func post(_ body: String, node: Int) throws -> (head: String, body: String) {
+            let deadline = Date(timeIntervalSinceNow: 60)
+            while true {
+                let answer = try HTTPRequest.send(port: httpPorts[node], "POST /api/v1/events",
+                                                  headers: [authorization, "Content-Type: application/cloudevents-batch+json"], body: body)
+                let retry = answer.head.hasPrefix("HTTP/1.1 503") || answer.head.hasPrefix("HTTP/1.1 401")
+                if !retry || Date() >= deadline { return answer }
+                usleep(50_000)
+            }
+        }
+        for start in stride(from: 0, to: events.count, by: 40) {
+            let answer = try post(cloudEvents(events[start..<start + 40]), node: 1)
+            XCTAssertTrue(answer.head.hasPrefix("HTTP/1.1 200"), answer.head + answer.body)
+            XCTAssertTrue(answer.body.contains(#""accepted":40,"duplicates":0,"rejected":0"#), answer.body)
+        }
+        // The same events again through another node: every one DUPLICATE, whichever partition.
+        let again = try post(cloudEvents(events[0..<40]), node: 2)
+        XCTAssertTrue(again.body.contains(#""accepted":0,"duplicates":40,"rejected":0"#), again.body)
+
+        let minute: Int64 = 60_000
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let range = "from=\(CivilTime.rfc3339(milliseconds: (now / minute - 120) * minute))&to=\(CivilTime.rfc3339(milliseconds: (now / minute + 2) * minute))"
+        func query(_ parameters: String, node: Int) throws -> [[String: Any]] {
+            let deadline = Date(timeIntervalSinceNow: 60)
+            while true {
+                let answer = try HTTPRequest.send(port: httpPorts[node], "GET /api/v1/meters/tokens_used/query?\(range)\(parameters)", headers: [authorization])
+                if answer.head.hasPrefix("HTTP/1.1 200") {
+                    let object = try JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any]
+                    return try XCTUnwrap(object?["data"] as? [[String: Any]], answer.body)
+                }
+                guard answer.head.hasPrefix("HTTP/1.1 503") || answer.head.hasPrefix("HTTP/1.1 401"), Date() < deadline else {
+                    throw LocalClusterError("node-\(node + 1) answered \(answer.head) \(answer.body)")
+                }
+                usleep(50_000)
+            }
+        }
+        let total = Self.total(expected)
+        for node in 0..<3 {
+            let rows = try query("&groupBy=subject", node: node)
+            XCTAssertEqual(rows.compactMap { $0["subject"] as? String }, expected.keys.sorted(), "node-\(node + 1)")
+            for row in rows {
+                let customer = row["subject"] as? String ?? ""
+                XCTAssertEqual(row["value"] as? String, expected[customer]?.sum.description, "node-\(node + 1) \(customer)")
+            }
+            let whole = try query("", node: node)
+            XCTAssertEqual(whole.map { $0["value"] as? String }, [total.sum.description], "node-\(node + 1)")
+            let one = try query("&subject=customer-7", node: node)
+            XCTAssertEqual(one.map { $0["value"] as? String }, [expected["customer-7"]?.sum.description ?? "0"], "node-\(node + 1)")
+        }
+        XCTAssertEqual(cluster.stop(), [0, 0, 0])
+    }
+
+    /// Forwarding across machines: nodes advertise TCP addresses and forward over TCP with the
+    /// cluster secret; an owner refuses a forwarding node with another secret, and the request
+    /// fails UNAVAILABLE saying so.
+    func testForwardingOverTCPWorksWithTheClusterSecretAndIsRefusedWithAnotherOne() async throws {
+        guard LocalCluster.natsServerPath != nil else { throw XCTSkip("nats-server is not installed (scripts/test installs it: apt-get install nats-server)") }
+        let directory = try TemporaryDirectory("meterd-cluster-tcp", removedBy: { addTeardownBlock($0) }).path
+        let secretFile = directory + "/cluster-secret", wrongFile = directory + "/other-secret"
+        let secret = String(repeating: "5ec2e7", count: 8)
+        try (secret + "\n").write(toFile: secretFile, atomically: true, encoding: .utf8)
+        try String(repeating: "0ther5", count: 8).write(toFile: wrongFile, atomically: true, encoding: .utf8)
+        let tcpPorts = try LocalCluster.freePorts(4)
+        let cluster = try LocalCluster(directory: directory, nodes: 3, nodeArguments: { index in
+            ["--tcp", "127.0.0.1:\(tcpPorts[index])", "--cluster-address", "127.0.0.1:\(tcpPorts[index])", "--cluster-secret-file", secretFile]
+        })
+        defer { cluster.stop() }
+        try cluster.waitUntilPartitionsSpread()
+        let admin = try await MeterClient.connect(to: .unixSocket(path: cluster.socketPath(node: 0)))
+        var definition = Meterd_V1_MeterDefinition()
+        definition.eventName = "tokens_used"
+        definition.displayName = "Tokens"
+        definition.aggregation = .sum
+        definition.field = "tokens"
+        definition.reset = .cumulative
+        _ = try await admin.createMeter(definition, timeout: .seconds(30))
+        await admin.close()
+
+        // Events of every partition through node-1; every node answers every customer's usage.
+        var random = TestSeed.generator(for: "ClusterAccessTests.tcp")
+        let events = Self.events(count: 200, customers: 40, prefix: "t", random: &random)
+        try await Self.ingest(events, through: cluster.socketPath(node: 0))
+        let expected = Self.expected(events)
+        let at = Int64(Date().timeIntervalSince1970 * 1000) + 60_000
+        for node in 0..<3 {
+            let client = try await MeterClient.connect(to: .unixSocket(path: cluster.socketPath(node: node)))
+            let row = try await Self.retrying { () async throws(MeterClientError) in
+                try await client.currentUsage(MeterClient.reference("tokens_used"), atMilliseconds: at).row
+            }
+            XCTAssertEqual(row.value, Self.total(expected).sum.description, "node-\(node + 1)")
+            await client.close()
+        }
+        // The forwards went over TCP: the leases name the TCP addresses, and the owners saw
+        // cluster peers (no Unix-socket peer can be one: they authenticate by uid).
+        XCTAssertTrue((0..<3).allSatisfy { !cluster.log(node: $0).contains("authentication failed") })
+
+        // A client with the cluster credential may forward-call ingest and usage for a tenant,
+        // nothing else; with another secret it is refused at the handshake.
+        let peer = try await MeterClient.connect(to: .tcp(host: "127.0.0.1", port: tcpPorts[0]), tenantId: "default", clientName: "meterd-forward test",
+                                                 credential: "meterd-cluster:" + secret)
+        do {
+            _ = try await peer.createMeter(definition)
+            XCTFail("a cluster credential created a meter")
+        } catch {
+            guard case .status(let code, _, _) = error else { throw error }
+            XCTAssertEqual(code, .permissionDenied)
+        }
+        await peer.close()
+        do {
+            let wrong = try await MeterClient.connect(to: .tcp(host: "127.0.0.1", port: tcpPorts[0]), tenantId: "default", clientName: "meterd-forward test",
+                                                      credential: "meterd-cluster:" + String(repeating: "0ther5", count: 8))
+            _ = try await wrong.healthCheck()
+            XCTFail("another secret was accepted")
+        } catch {
+            XCTAssertTrue("\(error)".contains("wrong cluster credential"), "\(error)")
+        }
+
+        // A node with another secret joins in place of node-3 and takes partitions: requests
+        // forwarded to it are refused by its handshake, and the client is told so (UNAVAILABLE).
+        XCTAssertEqual(cluster.stopNode(2), 0)
+        let stranger = try cluster.launchExtraNode("node-4", arguments: [
+            "--tcp", "127.0.0.1:\(tcpPorts[3])", "--cluster-address", "127.0.0.1:\(tcpPorts[3])", "--cluster-secret-file", wrongFile,
+            "--cluster-lease-ms", "\(LocalCluster.leaseMilliseconds)",
+        ])
+        defer { _ = stranger.terminateAndWait() }
+        let servesBy = Date(timeIntervalSinceNow: 60)
+        while !stranger.log.contains(" serves partition ") {
+            guard Date() < servesBy else { throw LocalClusterError("node-4 took no partition within 60 s: \(stranger.log)") }
+            usleep(50_000)
+        }
+        let more = Self.events(count: 100, customers: 40, prefix: "w", random: &random)
+        let client = try await MeterClient.connect(to: .unixSocket(path: cluster.socketPath(node: 0)))
+        let deadline = Date(timeIntervalSinceNow: 60)
+        var refusal = ""
+        while refusal.isEmpty {
+            do {
+                _ = try await client.ingestBatch(more, timeout: .seconds(30))
+                // Answered: node-4's partitions were not among them yet, or not yet node-4's.
+            } catch {
+                guard case .status(.unavailable, let message, _) = error else { throw error }
+                if message.contains("wrong cluster credential") { refusal = message }
+            }
+            guard refusal.isEmpty else { break }
+            guard Date() < deadline else { throw LocalClusterError("no forward to node-4 was refused within 60 s") }
+            usleep(50_000)
+        }
+        XCTAssertTrue(refusal.contains("node-4"), refusal)
+        await client.close()
+    }
+
+    // MARK: Helpers
+
+    /// `count` events of `customers` customers with random values with three decimals.
+    static func events(count: Int, customers: Int, prefix: String, random: inout SplitMix64) -> [Meterd_V1_Event] {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        return (0..<count).map { index in
+            var event = Meterd_V1_Event()
+            event.eventID = "\(prefix)\(index)"
+            event.eventName = "tokens_used"
+            event.customerID = "customer-\(random.next() % UInt64(customers))"
+            event.timestampMs = now - Int64(random.next() % 3_600_000)
+            var property = Meterd_V1_Property()
+            property.key = "tokens"
+            property.value.decimalValue = "\(random.next() % 10_000).\(100 + random.next() % 900)"
+            event.properties = [property]
+            return event
+        }
+    }
+
+    static func expected(_ events: [Meterd_V1_Event]) -> [String: Expected] {
+        var expected: [String: Expected] = [:]
+        for event in events {
+            let value = try! ExactDecimal(parsing: event.properties[0].value.decimalValue)
+            expected[event.customerID, default: Expected()].sum = try! expected[event.customerID, default: Expected()].sum.adding(value)
+            expected[event.customerID]!.count += 1
+            expected[event.customerID]!.largest = max(expected[event.customerID]!.largest ?? value, value)
+        }
+        return expected
+    }
+
+    static func total(_ expected: [String: Expected]) -> Expected {
+        var total = Expected()
+        for customer in expected.values {
+            total.sum = try! total.sum.adding(customer.sum)
+            total.count += customer.count
+            total.largest = max(total.largest ?? customer.largest!, customer.largest!)
+        }
+        return total
+    }
+
+    /// Sends `events` in batches of 50 over the binary protocol, each until it is acknowledged
+    /// with every event ACCEPTED (a partition may be moving: UNAVAILABLE is retried, unchanged).
+    static func ingest(_ events: [Meterd_V1_Event], through socket: String) async throws {
+        let client = try await MeterClient.connect(to: .unixSocket(path: socket))
+        for start in stride(from: 0, to: events.count, by: 50) {
+            let batch = Array(events[start..<min(start + 50, events.count)])
+            let response = try await retrying { () async throws(MeterClientError) in try await client.ingestBatch(batch, timeout: .seconds(30)) }
+            XCTAssertEqual(response.results.map(\.status), Array(repeating: .accepted, count: batch.count))
+        }
+        await client.close()
+    }
+
+    /// `body` until it answers, while it fails UNAVAILABLE (a partition moving), for up to 60 s.
+    static func retrying<Value>(_ body: () async throws(MeterClientError) -> Value) async throws -> Value {
+        let deadline = Date(timeIntervalSinceNow: 60)
+        while true {
+            do {
+                return try await body()
+            } catch {
+                guard case .status(.unavailable, _, _) = error, Date() < deadline else { throw error }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+    }
+}
+#endif
