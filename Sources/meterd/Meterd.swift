@@ -193,6 +193,8 @@ struct Meterd: AsyncParsableCommand {
         var engineOptions = settings.engine
         // Cluster mode: the engine's own directory is a replica rebuilt from the stream at
         // every start, its clock the log's, its writes the log's (docs/cluster.md).
+        // Cluster mode: keys created or revoked on any node reach this node's key store.
+        let keyRelay = ReplicatedKeyRelay()
         #if Cluster
         let clusterLog = settings.cluster.map { ClusterLog(options: $0, logger: logger) }
         if let clusterLog {
@@ -204,6 +206,7 @@ struct Meterd: AsyncParsableCommand {
             }
             engineOptions.replicatedLog = clusterLog
             engineOptions.clock = { clusterLog.clock.read() }
+            engineOptions.onReplicatedKey = { keyRelay.apply($0) }
         }
         #endif
         engineOptions.onEvent = { event in
@@ -263,7 +266,7 @@ struct Meterd: AsyncParsableCommand {
                                                      ingestObserver: settings.httpAddress == nil ? nil : observeIngest,
                                                      createsBootstrapKey: settings.cluster == nil, webhooks: webhookSource, partitions: partitions,
                                                      partitionCount: settings.cluster?.partitions ?? 0, forwardingName: settings.cluster?.nodeName ?? "meterd",
-                                                     forwardingTLS: settings.clusterTLS)))
+                                                     forwardingTLS: settings.clusterTLS, keyRelay: settings.cluster == nil ? nil : keyRelay)))
         if let address = settings.httpAddress {
             services.append(.init(service: HTTPService(handle: servingHandle, keys: keyStoreHandle, host: address.host, port: address.port,
                                                        maximumBatchEvents: settings.server.limits.maximumBatchEvents,

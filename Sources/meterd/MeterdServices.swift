@@ -157,6 +157,8 @@ struct ServerService: Service {
     var forwardingName = "meterd"
     /// TLS of forwarding connections to owners on TCP.
     var forwardingTLS: ForwardingTLS? = nil
+    /// Cluster mode: keys applied from the replicated log, for the server's key store.
+    var keyRelay: ReplicatedKeyRelay? = nil
 
     func run() async throws {
         let engine = try await handle.engine()
@@ -175,6 +177,7 @@ struct ServerService: Service {
                                                      credential: credential, tls: forwardingTLS) }
         let server = MeterServer(engine: engine, configuration: configuration, access: access, logger: logger, ingestObserver: ingestObserver,
                                  webhooks: webhooks, cluster: cluster)
+        keyRelay?.attach(server.authenticator.keys)
         do {
             _ = try await server.start()
         } catch {
