@@ -115,7 +115,7 @@ public struct MeterHTTPEnvironment: Sendable {
     }
 
     /// Usage of `query`: from the engine, or in cluster mode from the partitions (`ClusterAccess`).
-    func usage(_ query: UsageQuery) async throws(HTTPProblem) -> UsageResult {
+    func usage(_ query: UsageQuery) async throws(HTTPProblem) -> ClusterAccess.Usage {
         if let cluster {
             do throws(RPCFailure) {
                 return try await cluster.usage(query)
@@ -124,7 +124,10 @@ public struct MeterHTTPEnvironment: Sendable {
             }
         }
         let engine = engine
-        return try await call { () async throws(EngineError) in try await engine.usage(query) }
+        return try await call { () async throws(EngineError) in
+            let result = try await engine.usage(query)
+            return (result.meter, result.rows)
+        }
     }
 
     /// Current usage (billing period or running total at `at`) with its meter: from the engine,

@@ -140,7 +140,7 @@ final class ClusterUsageTests: XCTestCase {
         // AVG, LATEST, COUNT_UNIQUE and a fractional multiplier cannot be merged over every
         // customer without grouping by customer: refused, saying what to do.
         for id in meterIds.suffix(4) {
-            do {
+            do throws(RPCFailure) {
                 _ = try await front.usage(UsageQuery(meter: .id(id), fromMilliseconds: from, toMilliseconds: to))
                 XCTFail("\(id) over every customer was answered")
             } catch {
@@ -159,7 +159,7 @@ final class ClusterUsageTests: XCTestCase {
         let access = ClusterAccess(engine: meta, partitions: partitions, partitionCount: 3, nodeName: "front")
         addTeardownBlock { await access.close() }
         let query = UsageQuery(meter: .id("mtr_1"), fromMilliseconds: 0, toMilliseconds: 60_000)
-        do {
+        do throws(RPCFailure) {
             _ = try await access.usage(query)
             XCTFail("answered without partition 1")
         } catch {
@@ -167,7 +167,7 @@ final class ClusterUsageTests: XCTestCase {
             XCTAssertTrue(error.message.contains("being rebuilt"), error.message)
         }
         // A client naming partitions is refused; a forwarding node may, for partitions held here only.
-        do {
+        do throws(RPCFailure) {
             _ = try await access.usage(query, only: [0])
             XCTFail("a client named partitions")
         } catch {
@@ -175,14 +175,14 @@ final class ClusterUsageTests: XCTestCase {
         }
         let onlyHere = try await access.usage(query, only: [0], forwarded: true)
         XCTAssertEqual(onlyHere.rows.count, 1)
-        do {
+        do throws(RPCFailure) {
             _ = try await access.usage(query, only: [0, 2], forwarded: true)
             XCTFail("a forwarded query was forwarded again")
         } catch {
             XCTAssertEqual(error.status, .unavailable)
             XCTAssertTrue(error.message.contains("owned by node-3"), error.message)
         }
-        do {
+        do throws(RPCFailure) {
             _ = try await access.usage(query, forwarded: true)
             XCTFail("a forwarded query over every customer without partitions was answered")
         } catch {

@@ -1,6 +1,7 @@
 import Hummingbird
 import MeterCore
 import MeterEngine
+import MeterServer
 import MeterWire
 
 /// `GET /api/v1/meters/{event name or id}/query`: usage in windows, as OpenMeter's meter query.
@@ -66,7 +67,7 @@ enum QueryRoutes {
                           customerId: subjects.first, groupByCustomer: groupByCustomer, groupBy: groupBy, groupFilters: filters)
     }
 
-    static func json(query: UsageQuery, result: UsageResult) -> String {
+    static func json(query: UsageQuery, result: ClusterAccess.Usage) -> String {
         var output = JSONOutput()
         output.beginObject()
         output.field("meterId", result.meter.id)

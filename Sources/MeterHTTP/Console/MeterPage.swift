@@ -1,6 +1,7 @@
 import Hummingbird
 import MeterCore
 import MeterEngine
+import MeterServer
 
 /// One meter: its definition, usage over time (SVG, drawn here), the top customers of the
 /// current period, and a per-customer drill-down (`?customer=`). `?range=` is 24h (hourly
@@ -24,7 +25,7 @@ enum MeterPage {
         let to = (now / unit + 1) * unit
         let from = to - count * unit
         // Partitioned cluster mode: the same three questions, each answered by the partitions.
-        func loadFromPartitions() async throws(HTTPProblem) -> (Meter, UsageResult, UsageRow, UsageResult) {
+        func loadFromPartitions() async throws(HTTPProblem) -> (Meter, ClusterAccess.Usage, UsageRow, ClusterAccess.Usage) {
             let (meter, current) = try await environment.currentUsage(tenantId: tenantId, meter: reference, customerId: customer, at: now)
             let series = try await environment.usage(UsageQuery(tenantId: tenantId, meter: .id(meter.id), fromMilliseconds: from, toMilliseconds: to,
                                                                 windowSize: windowSize, customerId: customer))
@@ -32,7 +33,7 @@ enum MeterPage {
                                                                    toMilliseconds: current.windowEndMilliseconds, groupByCustomer: true))
             return (meter, series, current, customers)
         }
-        func load() async throws(HTTPProblem) -> (Meter, UsageResult, UsageRow, UsageResult) {
+        func load() async throws(HTTPProblem) -> (Meter, ClusterAccess.Usage, UsageRow, ClusterAccess.Usage) {
             try await call { () async throws(EngineError) in
                 try await environment.engine.read { machine throws(MeterError) in
                     let meter = try machine.meter(tenantId: tenantId, reference)
@@ -41,11 +42,11 @@ enum MeterPage {
                     let current = try machine.currentUsage(tenantId: tenantId, meter: .id(meter.id), customerId: customer, atMilliseconds: now)
                     let customers = try machine.usage(UsageQuery(tenantId: tenantId, meter: .id(meter.id), fromMilliseconds: current.windowStartMilliseconds,
                                                                  toMilliseconds: current.windowEndMilliseconds, groupByCustomer: true))
-                    return (meter, series, current, customers)
+                    return (meter, (series.meter, series.rows), current, (customers.meter, customers.rows))
                 }
             }
         }
-        let loaded: (Meter, UsageResult, UsageRow, UsageResult)
+        let loaded: (Meter, ClusterAccess.Usage, UsageRow, ClusterAccess.Usage)
         do throws(HTTPProblem) {
             loaded = try await environment.cluster == nil ? load() : loadFromPartitions()
         } catch {

@@ -15,6 +15,9 @@ import MeterWireServer
 /// `forwarded` marks a request that another node forwarded here: it is answered from this
 /// node's engines or refused, never forwarded again.
 public final class ClusterAccess: Sendable {
+    /// A usage answer: the meter read and the rows (as `UsageResult`, which has no public initializer).
+    public typealias Usage = (meter: Meter, rows: [UsageRow])
+
     /// The node's meta engine: meters and keys (the meter of every answer comes from it).
     let engine: MeterEngine
     /// The engines of the partitions this node holds, and where the others are.
@@ -81,10 +84,11 @@ public final class ClusterAccess: Sendable {
     /// `query` answered as a single node holding every partition answers it: one customer's by
     /// its partition (here or forwarded), every customer's by every partition, merged. `only`
     /// (forwarded requests over every customer): just these partitions, which must be here.
-    public func usage(_ query: UsageQuery, only: [UInt32] = [], forwarded: Bool = false) async throws(RPCFailure) -> UsageResult {
-        var meter = try await meter(tenantId: query.tenantId, query.meter)
-        var query = query
-        query.meter = .id(meter.id)
+    public func usage(_ query: UsageQuery, only: [UInt32] = [], forwarded: Bool = false) async throws(RPCFailure) -> Usage {
+        var meter = try await self.meter(tenantId: query.tenantId, query.meter)
+        var resolved = query
+        resolved.meter = .id(meter.id)
+        let query = resolved
         let plan = try scatterPlan(customerId: query.customerId, tenantId: query.tenantId, only: only, forwarded: forwarded)
         if query.customerId == nil, let refusal = UsageRowMerge.refusal(meter.definition.aggregation, groupsByCustomer: query.groupByCustomer) { throw refusal }
         let forwarder = self.forwarder
@@ -119,14 +123,14 @@ public final class ClusterAccess: Sendable {
         }
         let answered = try parts.map { (part) throws(RPCFailure) in try part.get() }
         meter.counters = Self.sum(answered.map(\.counters))
-        return UsageResult(meter: meter, rows: try UsageRowMerge.merge(answered.map(\.rows), aggregation: meter.definition.aggregation))
+        return (meter, try UsageRowMerge.merge(answered.map(\.rows), aggregation: meter.definition.aggregation))
     }
 
     /// CurrentUsage: one customer's from its partition, every customer's merged from every
     /// partition, all at one instant (`atMilliseconds`, else now by this node's clock).
     public func currentUsage(tenantId: String, meter reference: MeterReference, customerId: String?, atMilliseconds: Int64?,
                              only: [UInt32] = [], forwarded: Bool = false) async throws(RPCFailure) -> (meter: Meter, row: UsageRow) {
-        var meter = try await meter(tenantId: tenantId, reference)
+        var meter = try await self.meter(tenantId: tenantId, reference)
         let at = atMilliseconds ?? engine.options.clock()
         let plan = try scatterPlan(customerId: customerId, tenantId: tenantId, only: only, forwarded: forwarded)
         if customerId == nil, let refusal = UsageRowMerge.refusal(meter.definition.aggregation, groupsByCustomer: false) { throw refusal }

@@ -24,10 +24,13 @@ struct QueryService {
                 groupFilters: request.groupFilters.map { MeterFilter(key: $0.key, values: $0.values) })
             if let cluster {
                 let result = try await cluster.usage(query, only: request.partitions, forwarded: context.principal?.forwarded ?? false)
-                return Self.response(result)
+                return Self.response(meter: result.meter, rows: result.rows)
             }
             guard request.partitions.isEmpty else { throw Self.partitionsRefusal }
-            return try await engineCall { () async throws(EngineError) in Self.response(try await engine.usage(query)) }
+            return try await engineCall { () async throws(EngineError) in
+                let result = try await engine.usage(query)
+                return Self.response(meter: result.meter, rows: result.rows)
+            }
         })
         router.register(.currentUsage, unary(Meterd_V1_CurrentUsageRequest.self) { request, context throws(RPCFailure) in
             let reference = try ProtoConversions.reference(request.meter)
@@ -59,10 +62,10 @@ struct QueryService {
 
     static let partitionsRefusal = RPCFailure(.invalidArgument, "partitions is for meterd nodes in cluster mode forwarding a query over every customer; leave it empty")
 
-    static func response(_ result: UsageResult) -> Meterd_V1_QueryUsageResponse {
+    static func response(meter: Meter, rows: [UsageRow]) -> Meterd_V1_QueryUsageResponse {
         var response = Meterd_V1_QueryUsageResponse()
-        response.meter = ProtoConversions.proto(result.meter)
-        response.rows = result.rows.map(ProtoConversions.proto)
+        response.meter = ProtoConversions.proto(meter)
+        response.rows = rows.map(ProtoConversions.proto)
         return response
     }
 }

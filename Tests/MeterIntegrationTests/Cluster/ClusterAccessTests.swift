@@ -75,12 +75,11 @@ final class ClusterAccessTests: XCTestCase {
             XCTAssertEqual(windows.map(\.eventCount).reduce(0, +), total.count)
             // A client may not name partitions.
             request.partitions = [0]
-            do {
+            do throws(MeterClientError) {
                 _ = try await client.queryUsage(request)
                 XCTFail("a client named partitions")
             } catch {
-                guard case .status(let code, let message, _) = error else { throw error }
-                XCTAssertEqual(code, .invalidArgument, message)
+                XCTAssertEqual(error.code, .invalidArgument, "\(error)")
             }
             await client.close()
         }
@@ -232,15 +231,14 @@ final class ClusterAccessTests: XCTestCase {
         // nothing else; with another secret it is refused at the handshake.
         let peer = try await MeterClient.connect(to: .tcp(host: "127.0.0.1", port: tcpPorts[0]), tenantId: "default", clientName: "meterd-forward test",
                                                  credential: "meterd-cluster:" + secret)
-        do {
+        do throws(MeterClientError) {
             _ = try await peer.createMeter(definition)
             XCTFail("a cluster credential created a meter")
         } catch {
-            guard case .status(let code, _, _) = error else { throw error }
-            XCTAssertEqual(code, .permissionDenied)
+            XCTAssertEqual(error.code, .permissionDenied, "\(error)")
         }
         await peer.close()
-        do {
+        do throws(MeterClientError) {
             let wrong = try await MeterClient.connect(to: .tcp(host: "127.0.0.1", port: tcpPorts[0]), tenantId: "default", clientName: "meterd-forward test",
                                                       credential: "meterd-cluster:" + String(repeating: "0ther5", count: 8))
             _ = try await wrong.healthCheck()
@@ -267,7 +265,7 @@ final class ClusterAccessTests: XCTestCase {
         let deadline = Date(timeIntervalSinceNow: 60)
         var refusal = ""
         while refusal.isEmpty {
-            do {
+            do throws(MeterClientError) {
                 _ = try await client.ingestBatch(more, timeout: .seconds(30))
                 // Answered: node-4's partitions were not among them yet, or not yet node-4's.
             } catch {
@@ -338,7 +336,7 @@ final class ClusterAccessTests: XCTestCase {
     static func retrying<Value>(_ body: () async throws(MeterClientError) -> Value) async throws -> Value {
         let deadline = Date(timeIntervalSinceNow: 60)
         while true {
-            do {
+            do throws(MeterClientError) {
                 return try await body()
             } catch {
                 guard case .status(.unavailable, _, _) = error, Date() < deadline else { throw error }
