@@ -108,7 +108,8 @@ public final class ClusterAccess: Sendable {
                 group.addTask {
                     do throws(RPCFailure) {
                         var request = request
-                        request.partitions = owner.partitions
+                        // One customer's query names no partitions (its owner finds the one).
+                        if query.customerId == nil { request.partitions = owner.partitions }
                         let response = try await forwarder.call(.queryUsage, request, as: Meterd_V1_QueryUsageResponse.self,
                                                                 owner: owner.name, address: owner.address, tenantId: query.tenantId)
                         return .success(Part(rows: try UsageRowMerge.rows(response.rows), counters: Self.counters(response.meter.counters)))
@@ -159,7 +160,7 @@ public final class ClusterAccess: Sendable {
                 group.addTask {
                     do throws(RPCFailure) {
                         var request = base
-                        request.partitions = owner.partitions
+                        if customerId == nil { request.partitions = owner.partitions }
                         let response = try await forwarder.call(.currentUsage, request, as: Meterd_V1_CurrentUsageResponse.self,
                                                                 owner: owner.name, address: owner.address, tenantId: tenantId)
                         return .success(Part(rows: try UsageRowMerge.rows([response.row]), counters: Self.counters(response.meter.counters)))
