@@ -57,12 +57,14 @@ final class LocalCluster: @unchecked Sendable {
         return served
     }
 
-    /// Waits until every one of `partitions` is served and every running node serves some.
+    /// Waits until every one of `partitions` is served and the nodes are balanced (each serves
+    /// some, none more than its share), so that partitions are not moving.
     func waitUntilPartitionsSpread(_ partitions: Int = 8, seconds: Double = 60) throws {
         let deadline = Date(timeIntervalSinceNow: seconds)
+        let share = (partitions + nodeCount - 1) / nodeCount
         while true {
             let served = (0..<nodeCount).map { partitionsServed(node: $0) }
-            if served.allSatisfy({ !$0.isEmpty }), served.reduce(into: Set<Int>(), { $0.formUnion($1) }).count == partitions { return }
+            if served.allSatisfy({ !$0.isEmpty && $0.count <= share }), served.reduce(into: Set<Int>(), { $0.formUnion($1) }).count == partitions { return }
             guard Date() < deadline else { throw LocalClusterError("the partitions did not spread over the nodes within \(seconds) s: \(served)") }
             usleep(20_000)
         }
