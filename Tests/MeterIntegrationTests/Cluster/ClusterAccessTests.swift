@@ -316,6 +316,68 @@ final class ClusterAccessTests: XCTestCase {
         XCTAssertTrue(secretless.log.contains("forwarding over TCP needs --cluster-secret-file"), secretless.log)
     }
 
+    /// Forwarding over TCP with TLS: every node serves TLS on TCP and forwards with
+    /// `--cluster-tls-ca`; usage over every customer (parts forwarded to the two other nodes)
+    /// is exact from every node. A node that trusts another CA cannot forward to them.
+    func testForwardingOverTCPWithTLSChecksTheOwnersCertificates() async throws {
+        guard LocalCluster.natsServerPath != nil else { throw XCTSkip("nats-server is not installed (scripts/test installs it: apt-get install nats-server)") }
+        let directory = try TemporaryDirectory("meterd-cluster-tls", removedBy: { addTeardownBlock($0) }).path
+        let files = try TLSTests.makeCertificates(removedBy: { addTeardownBlock($0) })
+        let secretFile = directory + "/cluster-secret"
+        try String(repeating: "7l5", count: 12).write(toFile: secretFile, atomically: true, encoding: .utf8)
+        let tcpPorts = try LocalCluster.freePorts(4)
+        @Sendable func arguments(_ port: Int, ca: String) -> [String] {
+            ["--tcp", "127.0.0.1:\(port)", "--cluster-address", "127.0.0.1:\(port)", "--cluster-secret-file", secretFile,
+             "--tls-certificate", files.serverCertificate, "--tls-key", files.serverKey, "--cluster-tls-ca", ca]
+        }
+        let cluster = try LocalCluster(directory: directory, nodes: 3, nodeArguments: { arguments(tcpPorts[$0], ca: files.ca) })
+        defer { cluster.stop() }
+        try cluster.waitUntilPartitionsSpread()
+        let admin = try await MeterClient.connect(to: .unixSocket(path: cluster.socketPath(node: 0)))
+        var definition = Meterd_V1_MeterDefinition()
+        definition.eventName = "tokens_used"
+        definition.displayName = "Tokens"
+        definition.aggregation = .sum
+        definition.field = "tokens"
+        definition.reset = .cumulative
+        _ = try await admin.createMeter(definition, timeout: .seconds(30))
+        await admin.close()
+        var random = TestSeed.generator(for: "ClusterAccessTests.tls")
+        let events = Self.events(count: 200, customers: 40, prefix: "s", random: &random)
+        try await Self.ingest(events, through: cluster.socketPath(node: 2))
+        let total = Self.total(Self.expected(events))
+        let at = Int64(Date().timeIntervalSince1970 * 1000) + 60_000
+        for node in 0..<3 {
+            let client = try await MeterClient.connect(to: .unixSocket(path: cluster.socketPath(node: node)))
+            let row = try await Self.retrying { () async throws(MeterClientError) in
+                try await client.currentUsage(MeterClient.reference("tokens_used"), atMilliseconds: at).row
+            }
+            XCTAssertEqual(row.value, total.sum.description, "node-\(node + 1)")
+            await client.close()
+        }
+        // A node that trusts another CA replaces node-3: its forwards fail the certificate check.
+        XCTAssertEqual(cluster.stopNode(2), 0)
+        let doubter = try cluster.launchExtraNode("node-4", arguments: arguments(tcpPorts[3], ca: files.otherCA) + ["--cluster-lease-ms", "\(LocalCluster.leaseMilliseconds)"])
+        defer { _ = doubter.terminateAndWait() }
+        try doubter.waitForLog(["meterd: listening on"], seconds: 90)
+        let client = try await MeterClient.connect(to: .unixSocket(path: directory + "/node-4/meterd.sock"))
+        let deadline = Date(timeIntervalSinceNow: 60)
+        var refusal = ""
+        while refusal.isEmpty {
+            do throws(MeterClientError) {
+                _ = try await client.currentUsage(MeterClient.reference("tokens_used"), atMilliseconds: at)
+            } catch {
+                guard case .status(.unavailable, let message, _) = error else { throw error }
+                if message.contains("cannot forward to node-") { refusal = message }
+            }
+            guard refusal.isEmpty else { break }
+            guard Date() < deadline else { throw LocalClusterError("node-4 forwarded without trusting the owners' certificates") }
+            usleep(50_000)
+        }
+        XCTAssertTrue(refusal.lowercased().contains("certificate") || refusal.lowercased().contains("handshake"), refusal)
+        await client.close()
+    }
+
     // MARK: Helpers
 
     /// `count` events of `customers` customers with random values with three decimals.
