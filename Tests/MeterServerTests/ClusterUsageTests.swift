@@ -200,6 +200,25 @@ final class ClusterUsageTests: XCTestCase {
         }
     }
 
+    /// The merge alone: groups present in some partitions only, an empty partition's empty
+    /// value, windows in order, a single node's order of groups (a missing group value first).
+    func testTheMergeCombinesGroupsPresentInSomePartitionsAndIgnoresEmptyValues() throws {
+        func row(_ start: Int64, _ group: String?, _ value: String?, _ count: Int64) -> UsageRow {
+            UsageRow(windowStartMilliseconds: start, windowEndMilliseconds: start + 60_000, customerId: nil,
+                     group: [GroupValue(key: "model", value: group)], value: value.map { try! ExactDecimal(parsing: $0) }, eventCount: count)
+        }
+        let first = [row(0, "b", "2.5", 1), row(60_000, "b", nil, 0), row(0, "c", "7", 2), row(60_000, "c", "1", 1)]
+        let second = [row(0, nil, "4", 1), row(60_000, nil, nil, 0), row(0, "b", "3.25", 2), row(60_000, "b", "-1", 1)]
+        let maximum = try UsageRowMerge.merge([first, second], aggregation: Aggregation(kind: .maximum, field: "tokens"))
+        XCTAssertEqual(maximum, [row(0, nil, "4", 1), row(60_000, nil, nil, 0), row(0, "b", "3.25", 3), row(60_000, "b", "-1", 1),
+                                 row(0, "c", "7", 2), row(60_000, "c", "1", 1)])
+        let sum = try UsageRowMerge.merge([first, second], aggregation: .sum("tokens"))
+        XCTAssertEqual(sum[2], row(0, "b", "5.75", 3))
+        XCTAssertEqual(sum[3], row(60_000, "b", "-1", 1))
+        // Parts that disagree on the windows are not merged.
+        XCTAssertThrowsError(try UsageRowMerge.merge([first, [row(120_000, "b", "1", 1)]], aggregation: .sum("tokens")))
+    }
+
     func testRowValuesAreReadBackOverTheWholeRange() {
         XCTAssertEqual(UsageRowMerge.units("0"), 0)
         XCTAssertEqual(UsageRowMerge.units("-0.5"), -500_000_000)
