@@ -95,6 +95,10 @@ public struct EngineOptions: Sendable {
     /// Cluster mode (docs/cluster.md): writes go to this shared log and are applied from it by
     /// `MeterEngine.applyReplicated`; nil (the default): this node's own log is the only one.
     public var replicatedLog: (any ReplicatedLog)?
+    /// Cluster mode: told every API key created or revoked by a record applied from the
+    /// replicated log, whichever node wrote it (on the writer thread: return quickly), so that
+    /// the server's key store knows keys made on other nodes, and their revocations.
+    public var onReplicatedKey: (@Sendable (ApiKey) -> Void)?
     /// Milliseconds since the Unix epoch; replace it in tests to control time.
     public var clock: @Sendable () -> Int64 = EngineOptions.systemClock
 

@@ -26,9 +26,17 @@ extension MeterEngine {
         case .meterArchived(let tenantId, let meterId, _):
             submit(.archiveMeter(tenantId: tenantId, meter: .id(meterId), actor: actor, reply: { completion($0.map(ReplicatedReply.meter)) }))
         case .apiKeyCreated(let definition, let createdBy, _):
-            submit(.createApiKey(definition, actor: createdBy, reply: { completion($0.map(ReplicatedReply.apiKey)) }))
+            let observe = options.onReplicatedKey
+            submit(.createApiKey(definition, actor: createdBy, reply: { result in
+                if let observe, case .success(let key) = result { observe(key) }
+                completion(result.map(ReplicatedReply.apiKey))
+            }))
         case .apiKeyRevoked(let tenantId, let keyId, let revokedBy, _):
-            submit(.revokeApiKey(tenantId: tenantId, keyId: keyId, actor: revokedBy, reply: { completion($0.map(ReplicatedReply.apiKey)) }))
+            let observe = options.onReplicatedKey
+            submit(.revokeApiKey(tenantId: tenantId, keyId: keyId, actor: revokedBy, reply: { result in
+                if let observe, case .success(let key) = result { observe(key) }
+                completion(result.map(ReplicatedReply.apiKey))
+            }))
         case .audited(let auditActor, let inner):
             applyReplicated(inner, actor: auditActor, completion: completion)
         case .backfillProgress:

@@ -5,7 +5,8 @@ import MeterServer
 import MeterWireServer
 
 /// What every HTTP route needs: the engine (the same one the binary protocol uses), who may
-/// call, the recent-events ring of the console's debugger, and limits.
+/// call, the recent-events ring of the console's debugger, and limits; in partitioned cluster
+/// mode the binary protocol's routing to partitions (`cluster`) for events and usage.
 public struct MeterHTTPEnvironment: Sendable {
     public let engine: MeterEngine
     public let verifier: any BearerVerifier
@@ -25,6 +26,9 @@ public struct MeterHTTPEnvironment: Sendable {
     public var servesTLS = false
     /// The webhook dispatcher `GET /api/v1/webhooks` reports on, when meterd runs one.
     public var webhooks: WebhookStatusSource?
+    /// Partitioned cluster mode: events and usage go through the customer's partition (here or
+    /// forwarded to its owner), as on the binary protocol; `engine` holds meters and keys only.
+    public var cluster: ClusterAccess?
 
     public init(engine: MeterEngine, verifier: any BearerVerifier, recentEvents: RecentEventLog = RecentEventLog(capacity: 500),
                 maximumBatchEvents: Int = 10_000, maximumBodyBytes: Int = 16 * 1024 * 1024, metrics: ServerMetrics? = nil,
@@ -105,6 +109,40 @@ public struct MeterHTTPEnvironment: Sendable {
         }
         verifier.keyChanged(key)
         return key
+    }
+
+    /// Usage of `query`: from the engine, or in cluster mode from the partitions (`ClusterAccess`).
+    func usage(_ query: UsageQuery) async throws(HTTPProblem) -> ClusterAccess.Usage {
+        if let cluster {
+            do throws(RPCFailure) {
+                return try await cluster.usage(query)
+            } catch {
+                throw HTTPProblem(error)
+            }
+        }
+        let engine = engine
+        return try await call { () async throws(EngineError) in
+            let result = try await engine.usage(query)
+            return (result.meter, result.rows)
+        }
+    }
+
+    /// Current usage (billing period or running total at `at`) with its meter: from the engine,
+    /// or in cluster mode from the partitions.
+    func currentUsage(tenantId: String, meter: MeterReference, customerId: String?, at: Int64) async throws(HTTPProblem) -> (meter: Meter, row: UsageRow) {
+        if let cluster {
+            do throws(RPCFailure) {
+                return try await cluster.currentUsage(tenantId: tenantId, meter: meter, customerId: customerId, atMilliseconds: at)
+            } catch {
+                throw HTTPProblem(error)
+            }
+        }
+        let engine = engine
+        return try await call { () async throws(EngineError) in
+            try await engine.read { machine throws(MeterError) in
+                (try machine.meter(tenantId: tenantId, meter), try machine.currentUsage(tenantId: tenantId, meter: meter, customerId: customerId, atMilliseconds: at))
+            }
+        }
     }
 
     /// Waits `refusalDelay` before a refusal is answered.

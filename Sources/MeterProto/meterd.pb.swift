@@ -1385,6 +1385,12 @@ public nonisolated struct Meterd_V1_QueryUsageRequest: Sendable {
   /// Only usage whose group value for `key` is one of `values` (keys from the meter's group_by).
   public var groupFilters: [Meterd_V1_MeterFilter] = []
 
+  /// Cluster mode, between meterd nodes only (docs/cluster.md, "Queries over every customer"):
+  /// with customer_id empty, answer from these event partitions' engines on the receiving node,
+  /// merged; refused when one of them is not served there. Clients leave it empty (a client that
+  /// is not a forwarding node is refused when it sets it).
+  public var partitions: [UInt32] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1439,6 +1445,9 @@ public nonisolated struct Meterd_V1_CurrentUsageRequest: Sendable {
 
   /// The instant; 0 means now (the server's clock).
   public var atMs: Int64 = 0
+
+  /// Cluster mode, between meterd nodes only: as QueryUsageRequest.partitions.
+  public var partitions: [UInt32] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -3972,7 +3981,7 @@ nonisolated extension Meterd_V1_UsageRow: SwiftProtobuf.Message, SwiftProtobuf._
 
 nonisolated extension Meterd_V1_QueryUsageRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".QueryUsageRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}meter\0\u{3}from_ms\0\u{3}to_ms\0\u{3}window_size\0\u{3}customer_id\0\u{3}group_by_customer\0\u{3}group_by\0\u{3}group_filters\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}meter\0\u{3}from_ms\0\u{3}to_ms\0\u{3}window_size\0\u{3}customer_id\0\u{3}group_by_customer\0\u{3}group_by\0\u{3}group_filters\0\u{1}partitions\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3988,6 +3997,7 @@ nonisolated extension Meterd_V1_QueryUsageRequest: SwiftProtobuf.Message, SwiftP
       case 6: try { try decoder.decodeSingularBoolField(value: &self.groupByCustomer) }()
       case 7: try { try decoder.decodeRepeatedStringField(value: &self.groupBy) }()
       case 8: try { try decoder.decodeRepeatedMessageField(value: &self.groupFilters) }()
+      case 9: try { try decoder.decodeRepeatedUInt32Field(value: &self.partitions) }()
       default: break
       }
     }
@@ -4022,6 +4032,9 @@ nonisolated extension Meterd_V1_QueryUsageRequest: SwiftProtobuf.Message, SwiftP
     if !self.groupFilters.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.groupFilters, fieldNumber: 8)
     }
+    if !self.partitions.isEmpty {
+      try visitor.visitPackedUInt32Field(value: self.partitions, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -4034,6 +4047,7 @@ nonisolated extension Meterd_V1_QueryUsageRequest: SwiftProtobuf.Message, SwiftP
     if lhs.groupByCustomer != rhs.groupByCustomer {return false}
     if lhs.groupBy != rhs.groupBy {return false}
     if lhs.groupFilters != rhs.groupFilters {return false}
+    if lhs.partitions != rhs.partitions {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -4080,7 +4094,7 @@ nonisolated extension Meterd_V1_QueryUsageResponse: SwiftProtobuf.Message, Swift
 
 nonisolated extension Meterd_V1_CurrentUsageRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CurrentUsageRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}meter\0\u{3}customer_id\0\u{3}at_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}meter\0\u{3}customer_id\0\u{3}at_ms\0\u{1}partitions\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -4091,6 +4105,7 @@ nonisolated extension Meterd_V1_CurrentUsageRequest: SwiftProtobuf.Message, Swif
       case 1: try { try decoder.decodeSingularMessageField(value: &self._meter) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.atMs) }()
+      case 4: try { try decoder.decodeRepeatedUInt32Field(value: &self.partitions) }()
       default: break
       }
     }
@@ -4110,6 +4125,9 @@ nonisolated extension Meterd_V1_CurrentUsageRequest: SwiftProtobuf.Message, Swif
     if self.atMs != 0 {
       try visitor.visitSingularInt64Field(value: self.atMs, fieldNumber: 3)
     }
+    if !self.partitions.isEmpty {
+      try visitor.visitPackedUInt32Field(value: self.partitions, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -4117,6 +4135,7 @@ nonisolated extension Meterd_V1_CurrentUsageRequest: SwiftProtobuf.Message, Swif
     if lhs._meter != rhs._meter {return false}
     if lhs.customerID != rhs.customerID {return false}
     if lhs.atMs != rhs.atMs {return false}
+    if lhs.partitions != rhs.partitions {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -24,8 +24,9 @@ public final class MeterServer: Sendable, Service {
     public let authenticator: Authenticator
     /// Per-tenant quotas (events per second, active meters), shared with the HTTP listener.
     public let quotas: TenantQuotas
-    /// Partitioned cluster mode: the connections to partition owners.
-    private let forwarder: PartitionForwarder?
+    /// Partitioned cluster mode: routing to partitions and the connections to their owners
+    /// (shared with the HTTP listener).
+    public let cluster: ClusterAccess?
 
     /// - Parameters:
     ///   - metrics: where request, ingest and connection metrics go (a no-op backend unless
@@ -34,15 +35,12 @@ public final class MeterServer: Sendable, Service {
     ///   - access: who may connect without a key, and tenant quotas.
     ///   - ingestObserver: told every ingest request's events and results (meterd's event debugger).
     ///   - webhooks: the webhook dispatcher GetWebhookStatus reports on, when meterd runs one.
-    ///   - partitions: partitioned cluster mode: ingest and usage queries go to the engine of
-    ///     the customer's partition here, or are forwarded to its owner (docs/cluster.md);
-    ///     `engine` then holds meters and keys only. `forwardingName` names this node in the
-    ///     forwarding connections' client name, `forwardingCredential` is their credential (empty:
-    ///     none, enough for owners on Unix sockets of the same user).
+    ///   - cluster: partitioned cluster mode: ingest and usage queries go to the engine of the
+    ///     customer's partition here, or are forwarded to its owner (docs/cluster.md); `engine`
+    ///     then holds meters and keys only.
     public init(engine: MeterEngine, configuration: ServerConfiguration, access: AccessSettings = AccessSettings(),
                 threads: Int = System.coreCount, metrics: ServerMetrics = ServerMetrics(), logger: Logger = Logger(label: "meterd"),
-                ingestObserver: IngestObserver? = nil, webhooks: WebhookStatusSource? = nil, partitions: (any PartitionedEngines)? = nil,
-                forwardingName: String = "meterd", forwardingCredential: String = "") {
+                ingestObserver: IngestObserver? = nil, webhooks: WebhookStatusSource? = nil, cluster: ClusterAccess? = nil) {
         self.engine = engine
         let authenticator = Authenticator(keys: KeyStore(), configuration: access.configuration, metrics: metrics.access, logger: logger)
         self.authenticator = authenticator
@@ -56,12 +54,11 @@ public final class MeterServer: Sendable, Service {
         }
         let quotas = TenantQuotas(defaultQuota: access.defaultQuota, overrides: access.tenantQuotas, factory: metrics.factory)
         self.quotas = quotas
-        let forwarder = partitions == nil ? nil : PartitionForwarder(nodeName: forwardingName, credential: forwardingCredential)
-        self.forwarder = forwarder
+        self.cluster = cluster
         AccessService(engine: engine, keys: authenticator.keys).register(with: &router)
         AdminService(engine: engine, quotas: quotas).register(with: &router)
-        IngestService(engine: engine, maximumBatchEvents: configuration.limits.maximumBatchEvents, metrics: metrics, quotas: quotas, observer: ingestObserver, partitions: partitions, forwarder: forwarder).register(with: &router)
-        QueryService(engine: engine, partitions: partitions, forwarder: forwarder).register(with: &router)
+        IngestService(engine: engine, maximumBatchEvents: configuration.limits.maximumBatchEvents, metrics: metrics, quotas: quotas, observer: ingestObserver, cluster: cluster).register(with: &router)
+        QueryService(engine: engine, cluster: cluster).register(with: &router)
         EntitlementService(engine: engine, webhooks: webhooks).register(with: &router)
         NotificationWatch(engine: engine).register(with: &router)
         HealthService(engine: engine, version: configuration.serverVersion, startedAt: .now).register(with: &router)
@@ -90,6 +87,6 @@ public final class MeterServer: Sendable, Service {
     /// Stops accepting, sends GOAWAY, lets in-flight requests finish (up to `timeout`), closes.
     public func shutdown(timeout: Duration = .seconds(10)) async {
         await server.shutdown(timeout: timeout)
-        await forwarder?.close()
+        await cluster?.close()
     }
 }

@@ -160,8 +160,14 @@ struct Meterd: AsyncParsableCommand {
     @Option(name: .long, help: "Cluster mode: event partitions (subjects) of a new stream (default 8).")
     var clusterPartitions: Int?
 
-    @Option(name: .long, help: "Cluster mode: the address other nodes forward this node's partitions' requests to (default: its --socket path, else its --tcp address).")
+    @Option(name: .long, help: "Cluster mode: the address other nodes forward this node's partitions' requests to: a Unix socket path (nodes on one machine) or HOST:PORT of its --tcp listener as the other machines reach it (needs --cluster-secret-file). Default: its --socket path, else its --tcp address.")
     var clusterAddress: String?
+
+    @Option(name: .long, help: ArgumentHelp("Cluster mode: file holding the cluster secret (32-200 printable ASCII bytes, one trailing newline ignored), the same on every node. Nodes present it when they forward requests to each other, so forwarding works over TCP between machines (--cluster-address HOST:PORT); a node given it accepts forwarded requests carrying it. Without it, forwarding goes over Unix sockets of one machine only.", valueName: "path"))
+    var clusterSecretFile: String?
+
+    @Option(name: .long, help: ArgumentHelp("Cluster mode: forward over TCP with TLS, checking the owners' certificates against these CA certificates (PEM); this node's --tls-certificate and --tls-key are presented as its client certificate when set.", valueName: "path"))
+    var clusterTlsCa: String?
 
     @Option(name: .long, help: "Cluster mode: event partition leases not renewed for this long may be taken by another node (default 3000 ms).")
     var clusterLeaseMs: Int?
@@ -193,6 +199,8 @@ struct Meterd: AsyncParsableCommand {
         var engineOptions = settings.engine
         // Cluster mode: the engine's own directory is a replica rebuilt from the stream at
         // every start, its clock the log's, its writes the log's (docs/cluster.md).
+        // Cluster mode: keys created or revoked on any node reach this node's key store.
+        let keyRelay = ReplicatedKeyRelay()
         #if Cluster
         let clusterLog = settings.cluster.map { ClusterLog(options: $0, logger: logger) }
         if let clusterLog {
@@ -204,6 +212,7 @@ struct Meterd: AsyncParsableCommand {
             }
             engineOptions.replicatedLog = clusterLog
             engineOptions.clock = { clusterLog.clock.read() }
+            engineOptions.onReplicatedKey = { keyRelay.apply($0) }
         }
         #endif
         engineOptions.onEvent = { event in
@@ -256,7 +265,8 @@ struct Meterd: AsyncParsableCommand {
                                                      keys: keyStoreHandle, logger: logger,
                                                      ingestObserver: settings.httpAddress == nil ? nil : observeIngest,
                                                      createsBootstrapKey: settings.cluster == nil, webhooks: webhookSource, partitions: partitions,
-                                                     forwardingName: settings.cluster?.nodeName ?? "meterd")))
+                                                     partitionCount: settings.cluster?.partitions ?? 0, forwardingName: settings.cluster?.nodeName ?? "meterd",
+                                                     forwardingTLS: settings.clusterTLS, keyRelay: settings.cluster == nil ? nil : keyRelay)))
         if let address = settings.httpAddress {
             services.append(.init(service: HTTPService(handle: servingHandle, keys: keyStoreHandle, host: address.host, port: address.port,
                                                        maximumBatchEvents: settings.server.limits.maximumBatchEvents,

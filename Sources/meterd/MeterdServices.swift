@@ -151,8 +151,14 @@ struct ServerService: Service {
     var webhooks: WebhookStatusSource? = nil
     /// Partitioned cluster mode: the engines of the event partitions this node holds.
     var partitions: (any PartitionedEngines)? = nil
+    /// The cluster's partition count.
+    var partitionCount = 0
     /// This node's name in the client name of its forwarding connections.
     var forwardingName = "meterd"
+    /// TLS of forwarding connections to owners on TCP.
+    var forwardingTLS: ForwardingTLS? = nil
+    /// Cluster mode: keys applied from the replicated log, for the server's key store.
+    var keyRelay: ReplicatedKeyRelay? = nil
 
     func run() async throws {
         let engine = try await handle.engine()
@@ -165,15 +171,20 @@ struct ServerService: Service {
         } catch {
             throw StartupFailure.cannotOpen(dataDirectory: dataDirectory, reason: "cannot create the bootstrap admin key: \(error)")
         }
+        // Forwarding connections present the cluster credential when the node has the secret.
+        let credential = access.configuration.clusterSecret.map { ClusterCredential.credential(secret: $0) } ?? ""
+        let cluster = partitions.map { ClusterAccess(engine: engine, partitions: $0, partitionCount: partitionCount, nodeName: forwardingName,
+                                                     credential: credential, tls: forwardingTLS) }
         let server = MeterServer(engine: engine, configuration: configuration, access: access, logger: logger, ingestObserver: ingestObserver,
-                                 webhooks: webhooks, partitions: partitions, forwardingName: forwardingName)
+                                 webhooks: webhooks, cluster: cluster)
+        keyRelay?.attach(server.authenticator.keys)
         do {
             _ = try await server.start()
         } catch {
             await server.shutdown()
             throw StartupFailure.cannotListen(reason: "\(error)")
         }
-        keys.resolve((server.authenticator.keys, server.quotas))
+        keys.resolve((server.authenticator.keys, server.quotas, server.cluster))
         try await server.run { [logger, dataDirectory, durability] endpoints in
             let addresses = endpoints.map(\.description).joined(separator: " and ")
             print("meterd: listening on \(addresses) (data \(dataDirectory), durability \(durability))")
@@ -210,9 +221,10 @@ enum EngineEventLog {
 }
 
 /// Hands the wire server's key store and tenant quotas to the HTTP listener once the server
-/// loaded the keys, so both protocols check the same keys and fill the same quota buckets.
+/// loaded the keys, so both protocols check the same keys and fill the same quota buckets (and
+/// in cluster mode route events and usage to partitions the same way).
 final class KeyStoreHandle: Sendable {
-    typealias Access = (keys: KeyStore, quotas: TenantQuotas)
+    typealias Access = (keys: KeyStore, quotas: TenantQuotas, cluster: ClusterAccess?)
     private let stream: AsyncStream<Access>
     private let continuation: AsyncStream<Access>.Continuation
 
@@ -264,6 +276,7 @@ struct HTTPService: Service {
                                               metrics: self.metrics == nil ? nil : ServerMetrics(), quotas: access.quotas)
         environment.refusalDelay = refusalDelay
         environment.webhooks = webhooks
+        environment.cluster = access.cluster
         let scheme = tlsConfiguration == nil ? "http" : "https"
         let service = MeterHTTPService(host: host, port: port, environment: environment, logger: logger, tls: tlsConfiguration,
                                        metrics: metrics) { [logger] host, port in

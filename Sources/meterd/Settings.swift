@@ -26,6 +26,8 @@ struct Settings {
     var httpAddress: (host: String, port: Int)?
     /// `cluster-nats` and friends: cluster mode (docs/cluster.md); nil (the default): one node.
     var cluster: ClusterOptions?
+    /// `cluster-tls-ca`: forwarding over TCP uses TLS (nil: plaintext, loopback or --allow-plaintext-tcp peers).
+    var clusterTLS: ForwardingTLS?
     /// `webhook-url`, `webhook-secret-file`, `webhook-max-attempts`: nil (the default) posts none.
     var webhook: WebhookConfiguration?
 
@@ -177,6 +179,11 @@ struct Settings {
             }
             httpAddress = parsed
         }
+        if value("cluster-nats", command.clusterNats) == nil {
+            for (name, given) in [("cluster-secret-file", value("cluster-secret-file", command.clusterSecretFile)), ("cluster-tls-ca", value("cluster-tls-ca", command.clusterTlsCa))] where given != nil {
+                throw ValidationError("\(name) is a cluster mode setting: it needs --cluster-nats")
+            }
+        }
         if let servers = value("cluster-nats", command.clusterNats) {
             #if !Cluster
             throw ValidationError("cluster-nats: this meterd was built without cluster mode; build it with `swift build --traits Cluster` (needs Debian's libnats-dev; docs/cluster.md), got \"\(servers)\"")
@@ -215,18 +222,35 @@ struct Settings {
                 cluster.snapshotEverySeconds = Int64(seconds)
             }
             cluster.partitionsDirectory = (engine.dataDirectory as NSString).appendingPathComponent("cluster-partitions")
-            // Where other nodes tell clients to send this node's partitions' requests.
-            // On one machine the Unix socket (meterd's own user is admin of any tenant there);
-            // other machines need --cluster-address HOST:PORT and a credential (not built yet).
+            // The shared secret nodes forward with (over TCP between machines; docs/cluster.md).
+            if let path = value("cluster-secret-file", command.clusterSecretFile) {
+                guard let contents = FileManager.default.contents(atPath: path) else {
+                    throw ValidationError("cluster-secret-file \(path) cannot be read")
+                }
+                var bytes = Array(contents)
+                if bytes.last == 10 { bytes.removeLast() }
+                if bytes.last == 13 { bytes.removeLast() }
+                guard let secret = String(bytes: bytes, encoding: .utf8) else { throw ValidationError("cluster-secret-file \(path): the cluster secret must be printable ASCII") }
+                if let problem = ClusterCredential.problem(secret) { throw ValidationError("cluster-secret-file \(path): \(problem)") }
+                access.configuration.clusterSecret = secret
+            }
+            if let path = value("cluster-tls-ca", command.clusterTlsCa) {
+                guard FileManager.default.isReadableFile(atPath: path) else { throw ValidationError("cluster-tls-ca \(path) cannot be read") }
+                clusterTLS = ForwardingTLS(certificateAuthorityPath: path, certificateChainPath: server.tls?.certificateChainPath, privateKeyPath: server.tls?.privateKeyPath)
+            }
+            // Where other nodes forward this node's partitions' requests: on one machine the Unix
+            // socket (meterd's own user is admin of any tenant there); between machines
+            // HOST:PORT of the TCP listener, which needs the cluster secret.
             if let address = value("cluster-address", command.clusterAddress) {
                 cluster.address = address
             } else if let socket = server.unixSocketPath {
                 cluster.address = socket.hasPrefix("/") ? socket : FileManager.default.currentDirectoryPath + "/" + socket
             } else if let host = server.tcpHost {
+                guard server.tcpPort != 0 else { throw ValidationError("cluster-address: give --cluster-address HOST:PORT (the port other machines reach) when --tcp picks a free port") }
                 cluster.address = "\(host):\(server.tcpPort)"
             }
-            guard httpAddress == nil else {
-                throw ValidationError("http: the HTTP listener is not supported in cluster mode yet (its ingest and usage routes are not routed to partition owners); use the binary protocol")
+            if let problem = PartitionForwarder.addressProblem(cluster.address, hasSecret: access.configuration.clusterSecret != nil) {
+                throw ValidationError("cluster-address: \(problem)")
             }
             self.cluster = cluster
             // The node's state is replicas of the stream, rebuilt at every start: their own logs

@@ -65,6 +65,42 @@ final class AuthenticatorTests: XCTestCase {
         XCTAssertNil(authenticator.refusal(for: owner, method: MethodID.revokeApiKey.rawValue))
     }
 
+    /// Partitioned cluster mode across machines: another node forwarding with the cluster secret
+    /// acts for the tenant it names, for the forwarded methods only; a wrong secret, or a node
+    /// that has none, refuses it.
+    func testTheClusterCredentialActsForTheNamedTenantForForwardedMethodsOnly() throws {
+        let secret = String(repeating: "s", count: 40)
+        var configuration = AccessConfiguration()
+        configuration.socketOwnerUid = nil
+        configuration.clusterSecret = secret
+        let authenticator = Authenticator(keys: KeyStore(), configuration: configuration)
+        let credential = ClusterCredential.credential(secret: secret)
+        let principal = try authenticator.decide(credential: credential, tenantId: "acme", peerUid: nil, isUnixSocket: false).get()
+        XCTAssertEqual(principal.tenantId, "acme")
+        XCTAssertTrue(principal.clusterPeer)
+        XCTAssertTrue(principal.forwarded, "a cluster peer's requests are never forwarded again")
+        for method in [MethodID.ingest, .ingestBatch, .queryUsage, .currentUsage] {
+            XCTAssertNil(authenticator.refusal(for: principal, method: method.rawValue), "\(method)")
+        }
+        for method in [MethodID.createMeter, .createApiKey, .revokeApiKey, .listMeters] {
+            XCTAssertEqual(authenticator.refusal(for: principal, method: method.rawValue)?.status, .permissionDenied, "\(method)")
+        }
+        // Wrong secrets: another one, a prefix of it, a longer one, an empty one.
+        for wrong in [String(repeating: "t", count: 40), String(secret.dropLast()), secret + "s", ""] {
+            XCTAssertEqual(authenticator.decide(credential: ClusterCredential.prefix + wrong, tenantId: "acme", peerUid: nil, isUnixSocket: false).failureReason,
+                           "cluster_secret_wrong", wrong)
+        }
+        XCTAssertEqual(authenticator.decide(credential: credential, tenantId: "", peerUid: nil, isUnixSocket: false).failureReason, "invalid_tenant")
+        // A node without the secret accepts no cluster credential, even on its Unix socket.
+        XCTAssertEqual(Self.authenticator().decide(credential: credential, tenantId: "acme", peerUid: 1000, isUnixSocket: true).failureReason, "cluster_secret_off")
+        // Secrets too short, too long, with spaces are refused at start.
+        XCTAssertNil(ClusterCredential.problem(secret))
+        XCTAssertNotNil(ClusterCredential.problem(String(repeating: "s", count: 31)))
+        XCTAssertNotNil(ClusterCredential.problem(String(repeating: "s", count: 201)))
+        XCTAssertNotNil(ClusterCredential.problem(String(repeating: "s ", count: 20)))
+        XCTAssertLessThanOrEqual(ClusterCredential.credential(secret: String(repeating: "s", count: 200)).utf8.count, ApiKeySecret.maximumCredentialBytes)
+    }
+
     func testSecretsHaveTheirShapeAndHashes() {
         let first = ApiKeySecret.generate()
         XCTAssertTrue(ApiKeySecret.isWellFormed(first), first)

@@ -63,6 +63,13 @@ enum EventRoutes {
 
     /// Sends the events that decoded to the engine and puts the results back in request order.
     static func ingest(_ decoded: [Result<UsageEvent, MeterError>], tenantId: String, environment: MeterHTTPEnvironment) async throws(HTTPProblem) -> [EventResult] {
+        if let cluster = environment.cluster {
+            // Each event through its partition, here or forwarded (results in request order).
+            switch await cluster.ingest(decoded, tenantId: tenantId) {
+            case .success(let results): return results
+            case .failure(let failure): throw HTTPProblem(failure)
+            }
+        }
         let events = decoded.compactMap { try? $0.get() }
         let engineResults: [EventResult] = events.isEmpty ? [] : try await call { () async throws(EngineError) in
             try await environment.engine.ingest(tenantId: tenantId, events: events)
@@ -80,6 +87,9 @@ enum EventRoutes {
     /// into text there (so no `ExactDecimal` lives in this async frame; see `EntitlementCommand`).
     static func ingestWithEffects(_ decoded: [Result<UsageEvent, MeterError>], tenantId: String,
                                   environment: MeterHTTPEnvironment) async throws(HTTPProblem) -> ([EventResult], [EffectText?]) {
+        if environment.cluster != nil {
+            throw HTTPProblem(.unavailable, "entitlement_effects is not available in cluster mode yet: entitlements are not carried through the replicated log (docs/cluster.md); send the events without it")
+        }
         let events = decoded.compactMap { try? $0.get() }
         var engineResults: [EventResult] = []
         var engineEffects: [EffectText?] = []

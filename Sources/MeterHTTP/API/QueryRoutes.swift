@@ -1,6 +1,7 @@
 import Hummingbird
 import MeterCore
 import MeterEngine
+import MeterServer
 import MeterWire
 
 /// `GET /api/v1/meters/{event name or id}/query`: usage in windows, as OpenMeter's meter query.
@@ -16,7 +17,7 @@ enum QueryRoutes {
                 let principal = try await environment.principal(request, needs: .read)
                 let reference = try MeterRoutes.reference(context)
                 let query = try usageQuery(QueryParameters(request), tenantId: principal.tenantId, meter: reference, now: environment.engine.options.clock())
-                let result = try await call { () async throws(EngineError) in try await environment.engine.usage(query) }
+                let result = try await environment.usage(query)
                 return jsonResponse(json(query: query, result: result))
             }
         }
@@ -58,7 +59,7 @@ enum QueryRoutes {
                           customerId: subjects.first, groupByCustomer: groupByCustomer, groupBy: groupBy, groupFilters: filters)
     }
 
-    static func json(query: UsageQuery, result: UsageResult) -> String {
+    static func json(query: UsageQuery, result: ClusterAccess.Usage) -> String {
         var output = JSONOutput()
         output.beginObject()
         output.field("meterId", result.meter.id)

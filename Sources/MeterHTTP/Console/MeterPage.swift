@@ -1,6 +1,7 @@
 import Hummingbird
 import MeterCore
 import MeterEngine
+import MeterServer
 
 /// One meter: its definition, usage over time (SVG, drawn here), the top customers of the
 /// current period, and a per-customer drill-down (`?customer=`). `?range=` is 24h (hourly
@@ -22,22 +23,35 @@ enum MeterPage {
         }
         let to = (now / unit + 1) * unit
         let from = to - count * unit
-        let loaded: (Meter, UsageResult, UsageRow, UsageResult)
-        do {
-            loaded = try await environment.engine.read { machine throws(MeterError) in
-                let meter = try machine.meter(tenantId: tenantId, reference)
-                let series = try machine.usage(UsageQuery(tenantId: tenantId, meter: .id(meter.id), fromMilliseconds: from, toMilliseconds: to,
-                                                          windowSize: windowSize, customerId: customer))
-                let current = try machine.currentUsage(tenantId: tenantId, meter: .id(meter.id), customerId: customer, atMilliseconds: now)
-                let customers = try machine.usage(UsageQuery(tenantId: tenantId, meter: .id(meter.id), fromMilliseconds: current.windowStartMilliseconds,
-                                                             toMilliseconds: current.windowEndMilliseconds, groupByCustomer: true))
-                return (meter, series, current, customers)
+        // Partitioned cluster mode: the same three questions, each answered by the partitions.
+        func loadFromPartitions() async throws(HTTPProblem) -> (Meter, ClusterAccess.Usage, UsageRow, ClusterAccess.Usage) {
+            let (meter, current) = try await environment.currentUsage(tenantId: tenantId, meter: reference, customerId: customer, at: now)
+            let series = try await environment.usage(UsageQuery(tenantId: tenantId, meter: .id(meter.id), fromMilliseconds: from, toMilliseconds: to,
+                                                                windowSize: windowSize, customerId: customer))
+            let customers = try await environment.usage(UsageQuery(tenantId: tenantId, meter: .id(meter.id), fromMilliseconds: current.windowStartMilliseconds,
+                                                                   toMilliseconds: current.windowEndMilliseconds, groupByCustomer: true))
+            return (meter, series, current, customers)
+        }
+        func load() async throws(HTTPProblem) -> (Meter, ClusterAccess.Usage, UsageRow, ClusterAccess.Usage) {
+            try await call { () async throws(EngineError) in
+                try await environment.engine.read { machine throws(MeterError) in
+                    let meter = try machine.meter(tenantId: tenantId, reference)
+                    let series = try machine.usage(UsageQuery(tenantId: tenantId, meter: .id(meter.id), fromMilliseconds: from, toMilliseconds: to,
+                                                              windowSize: windowSize, customerId: customer))
+                    let current = try machine.currentUsage(tenantId: tenantId, meter: .id(meter.id), customerId: customer, atMilliseconds: now)
+                    let customers = try machine.usage(UsageQuery(tenantId: tenantId, meter: .id(meter.id), fromMilliseconds: current.windowStartMilliseconds,
+                                                                 toMilliseconds: current.windowEndMilliseconds, groupByCustomer: true))
+                    return (meter, (series.meter, series.rows), current, (customers.meter, customers.rows))
+                }
             }
+        }
+        let loaded: (Meter, ClusterAccess.Usage, UsageRow, ClusterAccess.Usage)
+        do throws(HTTPProblem) {
+            loaded = try await environment.cluster == nil ? load() : loadFromPartitions()
         } catch {
-            let problem = HTTPProblem(error)
             return HTML.page(title: "Meter", signedInAs: principal.name,
-                             body: "<h1>Meter</h1><p class=\"card field-error\" id=\"meter-error\">\(HTML.escape(problem.detail))</p>",
-                             status: problem.httpStatus)
+                             body: "<h1>Meter</h1><p class=\"card field-error\" id=\"meter-error\">\(HTML.escape(error.detail))</p>",
+                             status: error.httpStatus)
         }
         let (meter, series, current, customers) = loaded
         let definition = meter.definition

@@ -15,6 +15,10 @@ public struct AccessConfiguration: Sendable {
     /// How long a refused handshake waits before its GOAWAY (slows down guessing; the
     /// connection's event loop is not blocked).
     public var refusalDelay: Duration = .milliseconds(500)
+    /// Partitioned cluster mode: the shared cluster secret (`--cluster-secret-file`). A handshake
+    /// whose credential is `ClusterCredential.credential(secret:)` of it is another node
+    /// forwarding for the tenant it names; nil: no cluster credential is accepted.
+    public var clusterSecret: String?
 
     public init() {}
 }

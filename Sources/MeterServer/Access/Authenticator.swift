@@ -49,7 +49,7 @@ public final class Authenticator: ConnectionAuthenticating {
         }
         return result.map { principal in
             var principal = principal
-            principal.forwarded = handshake.clientName.hasPrefix(PartitionForwarder.clientNamePrefix)
+            principal.forwarded = principal.clusterPeer || handshake.clientName.hasPrefix(PartitionForwarder.clientNamePrefix)
             return principal.identity
         }.mapError { $0.refusal }
     }
@@ -66,6 +66,9 @@ public final class Authenticator: ConnectionAuthenticating {
 
     /// The decision, apart from the channel so that it can be tested alone.
     func decide(credential: String, tenantId requested: String, peerUid: UInt32?, isUnixSocket: Bool) -> Result<Principal, Failure> {
+        if credential.hasPrefix(ClusterCredential.prefix) {
+            return decideClusterPeer(credential.dropFirst(ClusterCredential.prefix.count), tenantId: requested)
+        }
         if !credential.isEmpty {
             guard credential.utf8.count <= ApiKeySecret.maximumCredentialBytes else {
                 return .failure(.unauthenticated("oversized", "the credential is longer than \(ApiKeySecret.maximumCredentialBytes) bytes; an API key has \(ApiKeySecret.length) characters"))
@@ -112,6 +115,28 @@ public final class Authenticator: ConnectionAuthenticating {
         return .failure(.unauthenticated("missing", "local user \(uid) needs an API key (or a --peer-access mapping)"))
     }
 
+    /// Another node forwarding with the cluster secret: accepted for the tenant it names (the
+    /// original client's), refused without a secret here or with another one.
+    private func decideClusterPeer(_ presented: Substring, tenantId requested: String) -> Result<Principal, Failure> {
+        guard let secret = configuration.clusterSecret else {
+            return .failure(.unauthenticated("cluster_secret_off", "this node accepts no cluster credential: it was started without --cluster-secret-file (docs/cluster.md)"))
+        }
+        guard presented.utf8.count <= ApiKeySecret.maximumCredentialBytes, ClusterCredential.matches(presented, secret: secret) else {
+            return .failure(.unauthenticated("cluster_secret_wrong", "wrong cluster credential: every node must be given the same --cluster-secret-file"))
+        }
+        guard NameRules.isValidEventName(requested) else {
+            return .failure(Failure(refusal: HandshakeRefusal(nil, "a forwarded connection names its tenant: 1-64 characters of a-z, 0-9, '_', '.', '-', got \"\(requested.prefix(64))\""),
+                                    reason: "invalid_tenant"))
+        }
+        var principal = Principal(tenantId: requested, role: .admin, actor: .bootstrap)
+        principal.clusterPeer = true
+        principal.forwarded = true
+        return .success(principal)
+    }
+
+    /// The methods a cluster credential may call: those a node forwards.
+    static let forwardedMethods: Set<UInt16> = Set([MethodID.ingest, .ingestBatch, .queryUsage, .currentUsage].map(\.rawValue))
+
     // MARK: Requests
 
     /// Why `principal` may not call `method` now (its key was revoked, or its role does not
@@ -120,6 +145,11 @@ public final class Authenticator: ConnectionAuthenticating {
         if let keyId = principal.keyId, keys.isRevoked(keyId: keyId) {
             failed("revoked", message: "request with revoked API key \(keyId)", peer: "open connection")
             return RPCFailure(.unauthenticated, "API key \(keyId) was revoked; connect again with another key").reply
+        }
+        if principal.clusterPeer, !Self.forwardedMethods.contains(method) {
+            let name = MethodID(rawValue: method)?.name ?? "method \(method)"
+            metrics.permissionDenied(method: name)
+            return RPCFailure(.permissionDenied, "a cluster credential only forwards Ingest, IngestBatch, QueryUsage and CurrentUsage, not \(name)").reply
         }
         guard RolePermissions.allows(principal.role, method: method) else {
             let name = MethodID(rawValue: method)?.name ?? "method \(method)"

@@ -14,6 +14,9 @@ public struct Principal: Sendable, Hashable {
     /// handshake's client name starts with `meterd-forward`); they are answered or refused
     /// here, never forwarded again.
     public var forwarded = false
+    /// Partitioned cluster mode: authenticated by the cluster secret (another node, forwarding
+    /// for this tenant): it may call the forwarded methods only.
+    public var clusterPeer = false
     /// The key's id when the connection authenticated with an API key.
     public var keyId: String? { actor.keyId }
 
@@ -25,7 +28,7 @@ public struct Principal: Sendable, Hashable {
 
     /// The identity the wire core keeps for the connection.
     var identity: ConnectionIdentity {
-        ConnectionIdentity(tenantId: tenantId, role: ProtoConversions.proto(role), name: actor.description, details: self)
+        ConnectionIdentity(tenantId: tenantId, role: ProtoConversions.proto(role), name: clusterPeer ? "cluster node" : actor.description, details: self)
     }
 }
 

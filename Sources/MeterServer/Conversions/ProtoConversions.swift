@@ -230,6 +230,23 @@ public enum ProtoConversions {
         }
     }
 
+    /// The wire window size of a query (UNSPECIFIED: one window over the whole range).
+    static func proto(_ size: WindowSize?) -> Meterd_V1_WindowSize {
+        switch size {
+        case nil: return .windowUnspecified
+        case .minute?: return .minute
+        case .fifteenMinutes?: return .fifteenMinutes
+        case .thirtyMinutes?: return .thirtyMinutes
+        case .hour?: return .hour
+        case .threeHours?: return .threeHours
+        case .sixHours?: return .sixHours
+        case .twelveHours?: return .twelveHours
+        case .day?: return .day
+        case .week?: return .week
+        case .month?: return .month
+        }
+    }
+
     static func proto(_ row: UsageRow) -> Meterd_V1_UsageRow {
         var proto = Meterd_V1_UsageRow()
         proto.windowStartMs = row.windowStartMilliseconds

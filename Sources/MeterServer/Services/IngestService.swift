@@ -20,8 +20,7 @@ struct IngestService {
     var observer: IngestObserver?
     /// Partitioned cluster mode: each event goes to its partition's engine here or is forwarded
     /// to the partition's owner (docs/cluster.md).
-    var partitions: (any PartitionedEngines)?
-    var forwarder: PartitionForwarder?
+    var cluster: ClusterAccess?
 
     func register(with router: inout Router) {
         let engine = engine
@@ -29,8 +28,7 @@ struct IngestService {
         let metrics = metrics
         let quotas = quotas
         let observer = observer
-        let partitions = partitions
-        let forwarder = forwarder
+        let cluster = cluster
         // Both methods answer through the engine's completion (writer thread -> event loop), not
         // a task: a durable single-event ingest is dominated by thread wake-ups, not by work.
         router.register(.ingest, completion: { payload, context, done in
@@ -45,8 +43,8 @@ struct IngestService {
                 done(refusal.reply)
                 return
             }
-            if let partitions {
-                Self.ingestPartitioned([ProtoConversions.event(request.event)], partitions: partitions, forwarder: forwarder, context: context,
+            if let cluster {
+                Self.ingestPartitioned([ProtoConversions.event(request.event)], cluster: cluster, context: context,
                                        completion: Self.answering(done) { outcome in
                     metrics.record(outcome.local, tenantId: context.tenantId)
                     var response = Meterd_V1_IngestResponse()
@@ -81,8 +79,8 @@ struct IngestService {
                 done(refusal.reply)
                 return
             }
-            if let partitions {
-                Self.ingestPartitioned(decoded, partitions: partitions, forwarder: forwarder, context: context, completion: Self.answering(done) { outcome in
+            if let cluster {
+                Self.ingestPartitioned(decoded, cluster: cluster, context: context, completion: Self.answering(done) { outcome in
                     metrics.record(outcome.local, tenantId: context.tenantId)
                     var response = Meterd_V1_IngestBatchResponse()
                     response.results = outcome.results
@@ -160,10 +158,9 @@ struct IngestService {
     }
 
     /// `PartitionedIngest` for a request of this connection; `completion` runs on its event loop.
-    static func ingestPartitioned(_ decoded: [Result<UsageEvent, MeterError>], partitions: any PartitionedEngines, forwarder: PartitionForwarder?,
+    static func ingestPartitioned(_ decoded: [Result<UsageEvent, MeterError>], cluster: ClusterAccess,
                                   context: RequestContext, completion: @escaping @Sendable (Result<PartitionedIngest.Outcome, RPCFailure>) -> Void) {
-        PartitionedIngest.ingest(decoded, tenantId: context.tenantId, partitions: partitions, forwarder: forwarder,
-                                 mayForward: !(context.principal?.forwarded ?? false)) { outcome in
+        cluster.ingest(decoded, tenantId: context.tenantId, forwarded: context.principal?.forwarded ?? false) { outcome in
             context.onEventLoop { completion(outcome) }
         }
     }

@@ -22,6 +22,7 @@ public final class PartitionForwarder: @unchecked Sendable {
 
     private let nodeName: String
     private let credential: String
+    private let tls: MeterClientTLS?
     private let lock = NSLock()
     private var clients: [Key: MeterClient] = [:]
 
@@ -30,9 +31,24 @@ public final class PartitionForwarder: @unchecked Sendable {
         var tenantId: String
     }
 
-    public init(nodeName: String, credential: String = "") {
+    /// - Parameters:
+    ///   - credential: the handshake credential of every forwarding connection (the cluster
+    ///     credential, `ClusterCredential`; empty: none, enough for Unix-socket owners).
+    ///   - tls: TLS for owners on TCP (Unix-socket owners never use it).
+    public init(nodeName: String, credential: String = "", tls: ForwardingTLS? = nil) {
         self.nodeName = nodeName
         self.credential = credential
+        self.tls = tls.map { MeterClientTLS(certificateAuthorityPath: $0.certificateAuthorityPath, certificateChainPath: $0.certificateChainPath, privateKeyPath: $0.privateKeyPath) }
+    }
+
+    /// Why `address` cannot be where other nodes forward to; nil when it can. A TCP address
+    /// needs the cluster secret (the owner accepts forwarded requests over TCP only with it).
+    public static func addressProblem(_ address: String, hasSecret: Bool) -> String? {
+        guard let parsed = MeterAddress(parsing: address) else { return "\"\(address)\" is neither a Unix socket path nor HOST:PORT" }
+        if case .tcp = parsed, !hasSecret {
+            return "\(address) is a TCP address: forwarding over TCP needs --cluster-secret-file (the same secret on every node; docs/cluster.md)"
+        }
+        return nil
     }
 
     /// Calls `method` on the owner at `address` for `tenantId`; a failure is an RPCFailure with
@@ -64,7 +80,7 @@ public final class PartitionForwarder: @unchecked Sendable {
         if let client = lock.withLock({ clients[key] }) { return client }
         guard let address = MeterAddress(parsing: key.address) else { throw RPCFailure(.unavailable, "unusable owner address \(key.address)") }
         let client = try await MeterClient.connect(to: address, tenantId: key.tenantId, clientName: "\(Self.clientNamePrefix) \(nodeName)",
-                                                   credential: credential, timeout: .seconds(5))
+                                                   credential: credential, tls: tls, timeout: .seconds(5))
         let existing: MeterClient? = lock.withLock {
             if let existing = clients[key] { return existing }
             clients[key] = client
@@ -94,5 +110,20 @@ public final class PartitionForwarder: @unchecked Sendable {
             return all
         }
         for client in all { await client.close() }
+    }
+}
+
+/// TLS of forwarding connections to owners on TCP (`--cluster-tls-ca`): the CA certificates the
+/// owners' certificates must chain to, and this node's certificate and key when owners ask for
+/// client certificates.
+public struct ForwardingTLS: Sendable, Hashable {
+    public var certificateAuthorityPath: String
+    public var certificateChainPath: String?
+    public var privateKeyPath: String?
+
+    public init(certificateAuthorityPath: String, certificateChainPath: String? = nil, privateKeyPath: String? = nil) {
+        self.certificateAuthorityPath = certificateAuthorityPath
+        self.certificateChainPath = certificateChainPath
+        self.privateKeyPath = privateKeyPath
     }
 }

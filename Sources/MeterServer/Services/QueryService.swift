@@ -3,20 +3,17 @@ import MeterEngine
 import MeterProto
 import MeterWire
 import MeterWireServer
-import SwiftProtobuf
 
 /// QueryUsage (windows over a range) and CurrentUsage (billing period or running total now).
 struct QueryService {
     let engine: MeterEngine
-    /// Partitioned cluster mode: a customer's usage is answered by its partition's engine.
-    var partitions: (any PartitionedEngines)?
-    /// Sends a customer's query to its partition's owner when this node does not hold it.
-    var forwarder: PartitionForwarder?
+    /// Partitioned cluster mode: a customer's usage is answered by its partition's engine (here
+    /// or on its owner), every customer's by every partition, merged (`ClusterAccess`).
+    var cluster: ClusterAccess?
 
     func register(with router: inout Router) {
-        let fallback = engine
-        let partitions = partitions
-        let forwarder = forwarder
+        let engine = engine
+        let cluster = cluster
         router.register(.queryUsage, unary(Meterd_V1_QueryUsageRequest.self) { request, context throws(RPCFailure) in
             let query = UsageQuery(
                 tenantId: context.tenantId, meter: try ProtoConversions.reference(request.meter),
@@ -25,74 +22,50 @@ struct QueryService {
                 customerId: request.customerID.isEmpty ? nil : request.customerID,
                 groupByCustomer: request.groupByCustomer, groupBy: request.groupBy,
                 groupFilters: request.groupFilters.map { MeterFilter(key: $0.key, values: $0.values) })
-            return try await Self.answer(.queryUsage, request, as: Meterd_V1_QueryUsageResponse.self, fallback, partitions, forwarder,
-                                         context: context, customerId: query.customerId) { engine throws(RPCFailure) in
-                try await engineCall { () async throws(EngineError) in
-                    let result = try await engine.usage(query)
-                    var response = Meterd_V1_QueryUsageResponse()
-                    response.meter = ProtoConversions.proto(result.meter)
-                    response.rows = result.rows.map(ProtoConversions.proto)
-                    return response
-                }
+            if let cluster {
+                let result = try await cluster.usage(query, only: request.partitions, forwarded: context.principal?.forwarded ?? false)
+                return Self.response(meter: result.meter, rows: result.rows)
+            }
+            guard request.partitions.isEmpty else { throw Self.partitionsRefusal }
+            return try await engineCall { () async throws(EngineError) in
+                let result = try await engine.usage(query)
+                return Self.response(meter: result.meter, rows: result.rows)
             }
         })
         router.register(.currentUsage, unary(Meterd_V1_CurrentUsageRequest.self) { request, context throws(RPCFailure) in
             let reference = try ProtoConversions.reference(request.meter)
             let tenantId = context.tenantId
             let customer = request.customerID.isEmpty ? nil : request.customerID
-            return try await Self.answer(.currentUsage, request, as: Meterd_V1_CurrentUsageResponse.self, fallback, partitions, forwarder,
-                                         context: context, customerId: customer) { engine throws(RPCFailure) in
-                let at = request.atMs == 0 ? engine.options.clock() : request.atMs
-                return try await engineCall { () async throws(EngineError) in
-                    let (meter, row) = try await engine.read { machine throws(MeterError) in
-                        (try machine.meter(tenantId: tenantId, reference),
-                         try machine.currentUsage(tenantId: tenantId, meter: reference, customerId: customer, atMilliseconds: at))
-                    }
-                    var response = Meterd_V1_CurrentUsageResponse()
-                    response.meter = ProtoConversions.proto(meter)
-                    response.row = ProtoConversions.proto(row)
-                    return response
+            if let cluster {
+                let (meter, row) = try await cluster.currentUsage(tenantId: tenantId, meter: reference, customerId: customer,
+                                                                  atMilliseconds: request.atMs == 0 ? nil : request.atMs,
+                                                                  only: request.partitions, forwarded: context.principal?.forwarded ?? false)
+                var response = Meterd_V1_CurrentUsageResponse()
+                response.meter = ProtoConversions.proto(meter)
+                response.row = ProtoConversions.proto(row)
+                return response
+            }
+            guard request.partitions.isEmpty else { throw Self.partitionsRefusal }
+            let at = request.atMs == 0 ? engine.options.clock() : request.atMs
+            return try await engineCall { () async throws(EngineError) in
+                let (meter, row) = try await engine.read { machine throws(MeterError) in
+                    (try machine.meter(tenantId: tenantId, reference),
+                     try machine.currentUsage(tenantId: tenantId, meter: reference, customerId: customer, atMilliseconds: at))
                 }
+                var response = Meterd_V1_CurrentUsageResponse()
+                response.meter = ProtoConversions.proto(meter)
+                response.row = ProtoConversions.proto(row)
+                return response
             }
         })
     }
 
-    /// Answers with `local` on the engine that holds the customer's usage (see `route`), or
-    /// forwards `request` to the partition's owner and returns its answer.
-    static func answer<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
-        _ method: MethodID, _ request: Request, as: Response.Type, _ engine: MeterEngine, _ partitions: (any PartitionedEngines)?,
-        _ forwarder: PartitionForwarder?, context: RequestContext, customerId: String?,
-        local: (MeterEngine) async throws(RPCFailure) -> Response
-    ) async throws(RPCFailure) -> Response {
-        switch try route(engine, partitions, forwarder, context: context, customerId: customerId) {
-        case .local(let holder): return try await local(holder)
-        case .remote(let owner, let address):
-            return try await forwarder!.call(method, request, as: Response.self, owner: owner, address: address, tenantId: context.tenantId)
-        }
-    }
+    static let partitionsRefusal = RPCFailure(.invalidArgument, "partitions is for meterd nodes in cluster mode forwarding a query over every customer; leave it empty")
 
-    enum Target {
-        case local(MeterEngine)
-        case remote(owner: String, address: String)
-    }
-
-    /// Where a query for `customerId` is answered: the node's engine, or in partitioned cluster
-    /// mode the customer's partition's engine here or its owner (a request that was forwarded
-    /// here is not forwarded again; a query over every customer is refused there).
-    static func route(_ engine: MeterEngine, _ partitions: (any PartitionedEngines)?, _ forwarder: PartitionForwarder?,
-                      context: RequestContext, customerId: String?) throws(RPCFailure) -> Target {
-        guard let partitions else { return .local(engine) }
-        guard let customerId else {
-            throw RPCFailure(.invalidArgument, "in partitioned cluster mode a usage query names a customer (its partition answers); "
-                             + "queries over every customer are not supported yet (docs/cluster.md)")
-        }
-        let partition = partitions.partition(tenantId: context.tenantId, customerId: customerId)
-        let route = partitions.route(partition: partition)
-        switch route {
-        case .local(let engine): return .local(engine)
-        case .remote(let owner, let address) where forwarder != nil && !(context.principal?.forwarded ?? false):
-            return .remote(owner: owner, address: address)
-        default: throw RPCFailure(route.refusal(partition: partition)!)
-        }
+    static func response(meter: Meter, rows: [UsageRow]) -> Meterd_V1_QueryUsageResponse {
+        var response = Meterd_V1_QueryUsageResponse()
+        response.meter = ProtoConversions.proto(meter)
+        response.rows = rows.map(ProtoConversions.proto)
+        return response
     }
 }

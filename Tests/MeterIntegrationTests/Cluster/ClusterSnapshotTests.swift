@@ -16,7 +16,7 @@ final class ClusterSnapshotTests: XCTestCase {
     func testANodeTakingOverAfterASIGKILLStartsFromTheSnapshotAndCountsEveryEventOnce() async throws {
         guard LocalCluster.natsServerPath != nil else { throw XCTSkip("nats-server is not installed (scripts/test installs it: apt-get install nats-server)") }
         let directory = try TemporaryDirectory("meterd-cluster", removedBy: { addTeardownBlock($0) }).path
-        let cluster = try LocalCluster(directory: directory, nodes: 2, nodeArguments: ["--cluster-snapshot-records", "10"])
+        let cluster = try LocalCluster(directory: directory, nodes: 2, nodeArguments: { _ in ["--cluster-snapshot-records", "10"] })
         defer { cluster.stop() }
 
         let client = try await MeterClient.connect(to: .unixSocket(path: cluster.socketPath(node: 0)))

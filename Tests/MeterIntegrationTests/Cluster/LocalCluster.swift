@@ -15,8 +15,8 @@ final class LocalCluster: @unchecked Sendable {
     private(set) var natsServers: [LoggedProcess?]
     private(set) var nodes: [LoggedProcess?]
     let nodeCount: Int
-    /// Arguments every meterd node gets besides the cluster's.
-    let nodeArguments: [String]
+    /// Arguments added to node `index`'s command line (`--tcp` there replaces `--no-tcp`).
+    let nodeArguments: @Sendable (Int) -> [String]
 
     static var natsServerPath: String? {
         for directory in ["/usr/sbin", "/usr/bin", "/usr/local/bin"] where FileManager.default.isExecutableFile(atPath: directory + "/nats-server") {
@@ -25,7 +25,7 @@ final class LocalCluster: @unchecked Sendable {
         return nil
     }
 
-    init(directory: String, nodes nodeCount: Int, nodeArguments: [String] = []) throws {
+    init(directory: String, nodes nodeCount: Int, nodeArguments: @escaping @Sendable (Int) -> [String] = { _ in [] }) throws {
         self.directory = directory
         self.nodeCount = nodeCount
         self.nodeArguments = nodeArguments
@@ -55,6 +55,19 @@ final class LocalCluster: @unchecked Sendable {
             if let partition = Self.number(after: " stopped partition ", in: line) { served.remove(partition) }
         }
         return served
+    }
+
+    /// Waits until every one of `partitions` is served and the nodes are balanced (each serves
+    /// some, none more than its share), so that partitions are not moving.
+    func waitUntilPartitionsSpread(_ partitions: Int = 8, seconds: Double = 60) throws {
+        let deadline = Date(timeIntervalSinceNow: seconds)
+        let share = (partitions + nodeCount - 1) / nodeCount
+        while true {
+            let served = (0..<nodeCount).map { partitionsServed(node: $0) }
+            if served.allSatisfy({ !$0.isEmpty && $0.count <= share }), served.reduce(into: Set<Int>(), { $0.formUnion($1) }).count == partitions { return }
+            guard Date() < deadline else { throw LocalClusterError("the partitions did not spread over the nodes within \(seconds) s: \(served)") }
+            usleep(20_000)
+        }
     }
 
     /// Node `index`'s log of its current start ("" when it is not running).
@@ -97,10 +110,11 @@ final class LocalCluster: @unchecked Sendable {
         // A fresh log per start: readiness is looked for in this start's lines only.
         try? FileManager.default.removeItem(atPath: home + "/log")
         let meterd = ChildProcess.binaryDirectory.appendingPathComponent("meterd").path
+        let extra = nodeArguments(index)
         let process = try LoggedProcess(executable: meterd, arguments: [
-            "--data-dir", home, "--socket", socketPath(node: index), "--no-tcp",
+            "--data-dir", home, "--socket", socketPath(node: index),
             "--cluster-nats", natsURLs, "--cluster-node", "node-\(index + 1)", "--cluster-lease-ms", "\(Self.leaseMilliseconds)",
-        ] + nodeArguments, logPath: home + "/log")
+        ] + (extra.contains("--tcp") ? [] : ["--no-tcp"]) + extra, logPath: home + "/log")
         nodes[index] = process
         try process.waitForLog(["meterd: listening on", "meterd: cluster node node-\(index + 1)"], seconds: 90)
     }
@@ -127,8 +141,15 @@ final class LocalCluster: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
         let meterd = ChildProcess.binaryDirectory.appendingPathComponent("meterd").path
         return try LoggedProcess(executable: meterd, arguments: [
-            "--data-dir", home, "--socket", home + "/meterd.sock", "--no-tcp", "--cluster-nats", natsURLs, "--cluster-node", name,
-        ] + arguments, logPath: home + "/log")
+            "--data-dir", home, "--socket", home + "/meterd.sock", "--cluster-nats", natsURLs, "--cluster-node", name,
+        ] + (arguments.contains("--tcp") ? [] : ["--no-tcp"]) + arguments, logPath: home + "/log")
+    }
+
+    /// SIGTERM to node `index` (it gives its leases back); its exit status.
+    @discardableResult
+    func stopNode(_ index: Int) -> Int32? {
+        defer { nodes[index] = nil }
+        return nodes[index]?.terminateAndWait()
     }
 
     func killNode(_ index: Int) {

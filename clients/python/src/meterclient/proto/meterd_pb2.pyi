@@ -221,14 +221,16 @@ class CreateMeterResponse(_message.Message):
     def __init__(self, meter: _Optional[_Union[Meter, _Mapping]] = ...) -> None: ...
 
 class CurrentUsageRequest(_message.Message):
-    __slots__ = ["at_ms", "customer_id", "meter"]
+    __slots__ = ["at_ms", "customer_id", "meter", "partitions"]
     AT_MS_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     METER_FIELD_NUMBER: _ClassVar[int]
+    PARTITIONS_FIELD_NUMBER: _ClassVar[int]
     at_ms: int
     customer_id: str
     meter: MeterReference
-    def __init__(self, meter: _Optional[_Union[MeterReference, _Mapping]] = ..., customer_id: _Optional[str] = ..., at_ms: _Optional[int] = ...) -> None: ...
+    partitions: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, meter: _Optional[_Union[MeterReference, _Mapping]] = ..., customer_id: _Optional[str] = ..., at_ms: _Optional[int] = ..., partitions: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class CurrentUsageResponse(_message.Message):
     __slots__ = ["meter", "row"]
@@ -674,13 +676,14 @@ class PropertyValue(_message.Message):
     def __init__(self, string_value: _Optional[str] = ..., integer_value: _Optional[int] = ..., decimal_value: _Optional[str] = ..., bool_value: bool = ...) -> None: ...
 
 class QueryUsageRequest(_message.Message):
-    __slots__ = ["customer_id", "from_ms", "group_by", "group_by_customer", "group_filters", "meter", "to_ms", "window_size"]
+    __slots__ = ["customer_id", "from_ms", "group_by", "group_by_customer", "group_filters", "meter", "partitions", "to_ms", "window_size"]
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     FROM_MS_FIELD_NUMBER: _ClassVar[int]
     GROUP_BY_CUSTOMER_FIELD_NUMBER: _ClassVar[int]
     GROUP_BY_FIELD_NUMBER: _ClassVar[int]
     GROUP_FILTERS_FIELD_NUMBER: _ClassVar[int]
     METER_FIELD_NUMBER: _ClassVar[int]
+    PARTITIONS_FIELD_NUMBER: _ClassVar[int]
     TO_MS_FIELD_NUMBER: _ClassVar[int]
     WINDOW_SIZE_FIELD_NUMBER: _ClassVar[int]
     customer_id: str
@@ -689,9 +692,10 @@ class QueryUsageRequest(_message.Message):
     group_by_customer: bool
     group_filters: _containers.RepeatedCompositeFieldContainer[MeterFilter]
     meter: MeterReference
+    partitions: _containers.RepeatedScalarFieldContainer[int]
     to_ms: int
     window_size: WindowSize
-    def __init__(self, meter: _Optional[_Union[MeterReference, _Mapping]] = ..., from_ms: _Optional[int] = ..., to_ms: _Optional[int] = ..., window_size: _Optional[_Union[WindowSize, str]] = ..., customer_id: _Optional[str] = ..., group_by_customer: bool = ..., group_by: _Optional[_Iterable[str]] = ..., group_filters: _Optional[_Iterable[_Union[MeterFilter, _Mapping]]] = ...) -> None: ...
+    def __init__(self, meter: _Optional[_Union[MeterReference, _Mapping]] = ..., from_ms: _Optional[int] = ..., to_ms: _Optional[int] = ..., window_size: _Optional[_Union[WindowSize, str]] = ..., customer_id: _Optional[str] = ..., group_by_customer: bool = ..., group_by: _Optional[_Iterable[str]] = ..., group_filters: _Optional[_Iterable[_Union[MeterFilter, _Mapping]]] = ..., partitions: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class QueryUsageResponse(_message.Message):
     __slots__ = ["meter", "rows"]
