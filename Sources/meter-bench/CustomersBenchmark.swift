@@ -1,5 +1,7 @@
+import Foundation
 import Glibc
 import MeterCore
+import MeterEngine
 import MeterTestSupport
 
 /// Memory per active customer in the state machine, with the comparison benchmark's three
@@ -17,10 +19,13 @@ import MeterTestSupport
 ///   customer ids interned per tenant (every event reaches its meter, none is counted).
 /// - `tokens`, `api`, `users`: that one meter counting, the other two as in `intern`.
 /// - `all`: the three meters, as in the benchmark.
+/// - `engine`: the three meters in a `MeterEngine` with meterd's default options (log, fsync,
+///   snapshots every 50,000 records), the events sent as ingest requests of 1000 from one
+///   writer: the state plus what the engine holds (buffers, snapshot writing, the log's pages).
 ///
 /// Usage: `meter-bench customers [customers] [events-per-customer] [scenario]`.
 enum CustomersBenchmark {
-    static let scenarios = ["ids", "intern", "tokens", "api", "users", "all"]
+    static let scenarios = ["ids", "intern", "tokens", "api", "users", "all", "engine"]
 
     static func run(arguments: [String]) throws {
         let customers = arguments.first.flatMap { Int($0) } ?? 1_000_000
@@ -30,7 +35,11 @@ enum CustomersBenchmark {
                 print("unknown scenario \(scenario); known: \(scenarios.joined(separator: ", "))")
                 exit(2)
             }
-            runScenario(scenario, customers: customers, eventsPerCustomer: eventsEach)
+            if scenario == "engine" {
+                try blocking { try await runEngine(customers: customers, eventsPerCustomer: eventsEach) }
+            } else {
+                runScenario(scenario, customers: customers, eventsPerCustomer: eventsEach)
+            }
             return
         }
         print("== MeterCore memory per active customer: \(customers) customers, \(eventsEach * customers) events, the benchmark's three meters")
@@ -57,6 +66,7 @@ enum CustomersBenchmark {
         let all = results["all"]!.residentBytes
         print("  all three meters together, state only:    \(perCustomer(all - ids))")
         print("  everything (state and index):             \(perCustomer(all))")
+        print("  through the engine (state, index, engine): \(perCustomer(results["engine"]!.residentBytes))")
     }
 
     struct Result {
@@ -153,6 +163,45 @@ enum CustomersBenchmark {
         let seconds = Double(applying.components.seconds) + Double(applying.components.attoseconds) / 1e18
         print("\(grown) \(machine.dedupIndexFill.bytes) \(Double(total) / seconds)")
         withExtendedLifetime(machine) {}
+    }
+
+    /// The `engine` scenario: "resident-growth index-bytes events/s" of ingest through a MeterEngine.
+    static func runEngine(customers: Int, eventsPerCustomer: Int) async throws {
+        let directory = NSTemporaryDirectory() + "meter-bench-customers-\(getpid())"
+        try? FileManager.default.removeItem(atPath: directory)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let engine = try MeterEngine.open(options: EngineOptions(dataDirectory: directory))
+        for definition in [
+            MeterDefinition(eventName: "tokens_used", displayName: "Tokens Used", filters: [MeterFilter(key: "model", values: ["llama3.1", "llama3.2"])],
+                            aggregation: .sum("tokens"), reset: .monthly),
+            MeterDefinition(eventName: "api_requests", displayName: "API Requests", filters: [MeterFilter(key: "method", values: ["POST", "PUT"])],
+                            aggregation: .count, reset: .monthly),
+            MeterDefinition(eventName: "active_users", displayName: "Active Users", aggregation: Aggregation(kind: .countUnique, field: "user"), reset: .monthly),
+        ] {
+            _ = try await engine.createMeter(definition)
+        }
+        let total = customers * eventsPerCustomer
+        // The events' timestamps end a little before now, as the growth scenario's do.
+        let generator = Generator(seed: 42 ^ UInt64(customers), customers: customers,
+                                  startMs: EngineOptions.systemClock() - 3_600_000, stepMs: 3_000_000 / Double(total))
+        _ = generator.batch(0..<min(1000, total))
+        let before = CoreBenchmark.heapBytes()
+        let clock = ContinuousClock()
+        var next = 0
+        let elapsed = try await clock.measure {
+            while next < total {
+                let range = next..<min(next + 1000, total)
+                let results = try await engine.ingest(events: generator.batch(range))
+                let accepted = results.filter { if case .accepted = $0 { true } else { false } }.count
+                guard accepted == range.count else { throw BenchFailure("the engine accepted \(accepted) of \(range.count) events: \(results.first { if case .accepted = $0 { false } else { true } }!)") }
+                next = range.upperBound
+            }
+        }
+        let grown = CoreBenchmark.heapBytes() - before
+        let index = try await engine.read { machine throws(MeterError) in machine.dedupIndexFill.bytes }
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        print("\(grown) \(index) \(Double(total) / seconds)")
+        await engine.shutdown()
     }
 
     /// The comparison benchmark's event generator (meter-compare's `EventGenerator`), producing
