@@ -22,10 +22,12 @@ import MeterTestSupport
 /// - `engine`: the three meters in a `MeterEngine` with meterd's default options (log, fsync,
 ///   snapshots every 50,000 records), the events sent as ingest requests of 1000 from one
 ///   writer: the state plus what the engine holds (buffers, snapshot writing, the log's pages).
+/// - `engine-nosnap`: the same with snapshots off (only by record count or time, never due here),
+///   to tell what writing snapshots leaves resident.
 ///
 /// Usage: `meter-bench customers [customers] [events-per-customer] [scenario]`.
 enum CustomersBenchmark {
-    static let scenarios = ["ids", "intern", "tokens", "api", "users", "all", "engine"]
+    static let scenarios = ["ids", "intern", "tokens", "api", "users", "all", "engine", "engine-nosnap"]
 
     static func run(arguments: [String]) throws {
         let customers = arguments.first.flatMap { Int($0) } ?? 1_000_000
@@ -35,8 +37,8 @@ enum CustomersBenchmark {
                 print("unknown scenario \(scenario); known: \(scenarios.joined(separator: ", "))")
                 exit(2)
             }
-            if scenario == "engine" {
-                try blocking { try await runEngine(customers: customers, eventsPerCustomer: eventsEach) }
+            if scenario.hasPrefix("engine") {
+                try blocking { try await runEngine(customers: customers, eventsPerCustomer: eventsEach, snapshots: scenario == "engine") }
             } else {
                 runScenario(scenario, customers: customers, eventsPerCustomer: eventsEach)
             }
@@ -67,6 +69,7 @@ enum CustomersBenchmark {
         print("  all three meters together, state only:    \(perCustomer(all - ids))")
         print("  everything (state and index):             \(perCustomer(all))")
         print("  through the engine (state, index, engine): \(perCustomer(results["engine"]!.residentBytes))")
+        print("  the same, snapshots off:                   \(perCustomer(results["engine-nosnap"]!.residentBytes))")
     }
 
     struct Result {
@@ -166,11 +169,16 @@ enum CustomersBenchmark {
     }
 
     /// The `engine` scenario: "resident-growth index-bytes events/s" of ingest through a MeterEngine.
-    static func runEngine(customers: Int, eventsPerCustomer: Int) async throws {
+    static func runEngine(customers: Int, eventsPerCustomer: Int, snapshots: Bool) async throws {
         let directory = NSTemporaryDirectory() + "meter-bench-customers-\(getpid())"
         try? FileManager.default.removeItem(atPath: directory)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let engine = try MeterEngine.open(options: EngineOptions(dataDirectory: directory))
+        var options = EngineOptions(dataDirectory: directory)
+        if !snapshots {
+            options.snapshotEveryRecords = .max
+            options.snapshotEverySeconds = 1 << 40
+        }
+        let engine = try MeterEngine.open(options: options)
         for definition in [
             MeterDefinition(eventName: "tokens_used", displayName: "Tokens Used", filters: [MeterFilter(key: "model", values: ["llama3.1", "llama3.2"])],
                             aggregation: .sum("tokens"), reset: .monthly),
