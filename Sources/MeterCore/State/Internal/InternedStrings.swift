@@ -34,8 +34,10 @@ struct InternedStrings {
         }
     }
 
+    /// The high half of the hash: its lowest bit is always set (`FastHash` keeps 0 for empty
+    /// slots), which would leave every even slot without a home.
     @inline(__always)
-    private static func tag(_ key: String) -> UInt32 { UInt32(truncatingIfNeeded: FastHash.hash(key)) }
+    private static func tag(_ key: String) -> UInt32 { UInt32(truncatingIfNeeded: FastHash.hash(key) >> 32) }
 
     /// The number of `key`, if it was interned.
     @inline(__always)
