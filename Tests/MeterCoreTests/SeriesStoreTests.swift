@@ -15,7 +15,7 @@ final class SeriesStoreTests: XCTestCase {
     }
 
     func testRandomOperationsMatchTheModel() {
-        for (kind, seed) in [(AggregationKind.countUnique, 1), (.sum, 2), (.latest, 3), (.countUnique, 4), (.minimum, 5)] as [(AggregationKind, UInt64)] {
+        for (kind, seed) in [(AggregationKind.countUnique, 1), (.sum, 2), (.latest, 3), (.countUnique, 4), (.minimum, 5), (.count, 6)] as [(AggregationKind, UInt64)] {
             var random = SplitMix64(seed: seed)
             var store = SeriesStore(kind: kind, grouped: seed % 2 == 0)
             var model: [UInt64: ModelSeries] = [:]
@@ -152,6 +152,31 @@ final class SeriesStoreTests: XCTestCase {
         bytes.replaceSubrange(at..<(at + written.count), with: bucket(latestTimestamp: 7))
         XCTAssertThrowsError(try MeterStateMachine(snapshot: bytes)) { error in
             XCTAssertTrue("\(error)".contains("LATEST tie-break"), "\(error)")
+        }
+    }
+
+    /// COUNT buckets keep no value (it is always 0): a snapshot giving one is refused.
+    func testASnapshotWithAValueOnACountBucketIsRefused() throws {
+        let harness = Harness()
+        try harness.create(MeterDefinition(eventName: "calls", displayName: "Calls", aggregation: .count))
+        harness.ingest([event("a", "calls", ["n": .integer(5)])])
+        var bytes = harness.machine.snapshot()
+        func bucket(value: Int128) -> [UInt8] {
+            var writer = BinaryWriter()
+            writer.write(signed: baseTime / minute)
+            writer.write(signed: 1)
+            writer.write(signed128: value)
+            writer.write(signed: .min)
+            writer.write(varint: 0)
+            writer.write(varint: 0)
+            return writer.bytes
+        }
+        let written = bucket(value: 0)
+        guard let at = bytes.lastIndex(of: written) else { return XCTFail("the bucket is not in the snapshot") }
+        XCTAssertNoThrow(try MeterStateMachine(snapshot: bytes))
+        bytes.replaceSubrange(at..<(at + written.count), with: bucket(value: 5))
+        XCTAssertThrowsError(try MeterStateMachine(snapshot: bytes)) { error in
+            XCTAssertTrue("\(error)".contains("carries a value"), "\(error)")
         }
     }
 }

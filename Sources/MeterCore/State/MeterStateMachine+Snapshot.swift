@@ -246,6 +246,10 @@ extension MeterStateMachine {
             guard state.kind == .latest || (aggregate.latestTimestamp == .min && aggregate.latestSequence == 0 && aggregate.latestIndex == 0) else {
                 throw DecodingError("a bucket of a \(state.kind) meter carries LATEST tie-break fields")
             }
+            // COUNT and COUNT_UNIQUE buckets keep no value; theirs is always 0.
+            guard state.store.pool.keepsValues || aggregate.value == 0 else {
+                throw DecodingError("a bucket of a \(state.kind) meter carries a value")
+            }
             last = key
             state.store.append(series: series, tier: tier, key: key, aggregate)
         }

@@ -1,9 +1,9 @@
 /// One bucket as a meter's `BucketPool` keeps it: its key (minutes or hours since 1970, by its
-/// tier), the events folded in and the value (see `Aggregate`). 32 bytes, no allocation.
+/// tier) and the events folded in. 16 bytes; the value (see `Aggregate`) is kept beside it by
+/// the meters that have one.
 struct StoredBucket: Sendable {
     var key: Int64
     var count: Int64
-    var value: Int128
 }
 
 /// LATEST's tie-break fields of a bucket (see `Aggregate`); only LATEST meters keep them.
@@ -18,8 +18,9 @@ struct LatestTie: Sendable {
 /// run of value numbers (the meter's `InternedStrings`) in a second pool.
 ///
 /// This replaces an object per series holding two pairs of arrays and two dictionaries of sets,
-/// which cost about 300-600 bytes for a customer with one bucket: here a bucket costs its 32
-/// bytes (plus 24 for LATEST's tie-break, or 8 and 4 per distinct value for COUNT_UNIQUE),
+/// which cost about 300-600 bytes for a customer with one bucket: here a bucket costs 16 bytes
+/// (plus 16 for the value of SUM, AVG, MIN, MAX and LATEST, 24 for LATEST's tie-break, or 8
+/// and 4 per distinct value for COUNT_UNIQUE),
 /// and a series its two 8-byte runs. The semantics are exactly `BucketList`'s were: an event
 /// opens its bucket (a binary search unless it is the last one or after it), a failed fold
 /// that leaves a bucket empty removes it, roll-up merges minutes into hours in key order.
@@ -30,6 +31,8 @@ struct LatestTie: Sendable {
 struct BucketPool: Sendable {
     let kind: AggregationKind
     private(set) var buckets: [StoredBucket] = []
+    /// Parallel to `buckets`; meters whose aggregate has a value (all but COUNT and COUNT_UNIQUE).
+    private var sums: [Int128] = []
     /// Parallel to `buckets`; LATEST meters only.
     private var ties: [LatestTie] = []
     /// Parallel to `buckets`; COUNT_UNIQUE meters only: each bucket's run in `values`.
@@ -39,6 +42,8 @@ struct BucketPool: Sendable {
     private var bucketSpace = RunSpace()
     private var valueSpace = RunSpace()
     private let keepsTies: Bool
+    /// False for COUNT and COUNT_UNIQUE, whose aggregates' value is always 0.
+    let keepsValues: Bool
     private let keepsUniques: Bool
 
     /// Runs of values up to this size are unordered lists; larger ones are hash sets.
@@ -48,6 +53,7 @@ struct BucketPool: Sendable {
     init(kind: AggregationKind) {
         self.kind = kind
         keepsTies = kind == .latest
+        keepsValues = kind != .count && kind != .countUnique
         keepsUniques = kind == .countUnique
     }
 
@@ -60,7 +66,7 @@ struct BucketPool: Sendable {
     @inline(__always)
     func aggregate(at index: Int) -> Aggregate {
         let bucket = buckets[index]
-        var aggregate = Aggregate(count: bucket.count, value: bucket.value)
+        var aggregate = Aggregate(count: bucket.count, value: keepsValues ? sums[index] : 0)
         if keepsTies {
             let tie = ties[index]
             aggregate.latestTimestamp = tie.timestamp
@@ -142,7 +148,7 @@ struct BucketPool: Sendable {
     @inline(__always)
     private mutating func store(_ aggregate: Aggregate, at index: Int) {
         buckets[index].count = aggregate.count
-        buckets[index].value = aggregate.value
+        if keepsValues { sums[index] = aggregate.value }
         if keepsTies {
             ties[index] = LatestTie(timestamp: aggregate.latestTimestamp, sequence: aggregate.latestSequence, index: aggregate.latestIndex)
         }
@@ -182,7 +188,8 @@ struct BucketPool: Sendable {
             move(from: index - 1, to: index)
             index -= 1
         }
-        buckets[index] = StoredBucket(key: key, count: 0, value: 0)
+        buckets[index] = StoredBucket(key: key, count: 0)
+        if keepsValues { sums[index] = 0 }
         if keepsTies { ties[index] = LatestTie() }
         if keepsUniques { uniqueRuns[index] = .empty }
         run.count += 1
@@ -194,7 +201,8 @@ struct BucketPool: Sendable {
         let (start, fresh) = bucketSpace.take(sizeClass: sizeClass)
         if fresh {
             let added = PoolRun.capacity(ofClass: sizeClass)
-            buckets.append(contentsOf: repeatElement(StoredBucket(key: 0, count: 0, value: 0), count: added))
+            buckets.append(contentsOf: repeatElement(StoredBucket(key: 0, count: 0), count: added))
+            if keepsValues { sums.append(contentsOf: repeatElement(0, count: added)) }
             if keepsTies { ties.append(contentsOf: repeatElement(LatestTie(), count: added)) }
             if keepsUniques { uniqueRuns.append(contentsOf: repeatElement(.empty, count: added)) }
         }
@@ -207,6 +215,7 @@ struct BucketPool: Sendable {
     @inline(__always)
     private mutating func move(from source: Int, to target: Int) {
         buckets[target] = buckets[source]
+        if keepsValues { sums[target] = sums[source] }
         if keepsTies { ties[target] = ties[source] }
         if keepsUniques { uniqueRuns[target] = uniqueRuns[source] }
     }
@@ -324,9 +333,9 @@ struct BucketPool: Sendable {
 
     /// Bytes of the pool's arrays (their capacity) and how many of them sit in free runs.
     var byteCount: (held: Int, free: Int) {
-        let perBucket = MemoryLayout<StoredBucket>.stride + (keepsTies ? MemoryLayout<LatestTie>.stride : 0)
+        let perBucket = MemoryLayout<StoredBucket>.stride + (keepsValues ? 16 : 0) + (keepsTies ? MemoryLayout<LatestTie>.stride : 0)
             + (keepsUniques ? MemoryLayout<PoolRun>.stride : 0)
-        let held = buckets.capacity * MemoryLayout<StoredBucket>.stride + ties.capacity * MemoryLayout<LatestTie>.stride
+        let held = buckets.capacity * MemoryLayout<StoredBucket>.stride + sums.capacity * 16 + ties.capacity * MemoryLayout<LatestTie>.stride
             + uniqueRuns.capacity * MemoryLayout<PoolRun>.stride + values.capacity * 4
         return (held, bucketSpace.freeCount * perBucket + valueSpace.freeCount * 4)
     }

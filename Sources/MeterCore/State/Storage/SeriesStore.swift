@@ -5,7 +5,7 @@
 /// customer number (4 bytes per customer of the tenant), a meter with group-by through a
 /// dictionary from series key to series number.
 ///
-/// About 28 bytes per series and 32 per bucket (see `BucketPool`), where one `Series` object with
+/// About 28 bytes per series and 16-32 per bucket (see `BucketPool`), where one `Series` object with
 /// its own arrays and dictionaries used to cost several hundred. Which series number a series
 /// gets never shows outside the store: snapshots list series by key and buckets by key.
 struct SeriesStore: Sendable {
