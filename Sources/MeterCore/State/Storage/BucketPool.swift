@@ -181,6 +181,7 @@ struct BucketPool: Sendable {
     }
 
     private mutating func insertEmpty(_ key: Int64, at position: Int, in run: inout PoolRun) {
+        precondition(run.count < PoolRun.maximumCount, "a series tier would exceed \(PoolRun.maximumCount) buckets")
         if run.count == run.capacity { relocate(&run, toClass: run.sizeClass + 1) }
         let start = Int(run.start)
         var index = start + run.count
@@ -197,7 +198,6 @@ struct BucketPool: Sendable {
 
     /// Moves `run` into a run of class `sizeClass` (large enough for its buckets).
     private mutating func relocate(_ run: inout PoolRun, toClass sizeClass: Int) {
-        precondition(run.count < PoolRun.maximumCount, "a series tier would exceed \(PoolRun.maximumCount) buckets")
         let (start, fresh) = bucketSpace.take(sizeClass: sizeClass)
         if fresh {
             let added = PoolRun.capacity(ofClass: sizeClass)
@@ -266,6 +266,7 @@ struct BucketPool: Sendable {
             values[Int(run.start) + run.count] = value
             run.count += 1
         } else {
+            precondition(run.count < PoolRun.maximumCount, "a bucket would exceed \(PoolRun.maximumCount) distinct values")
             if (run.count + 1) * 4 > run.capacity * 3 { run = rehash(run, toClass: run.sizeClass + 1) }
             hashInsert(value, into: &run)
         }
