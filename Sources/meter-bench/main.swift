@@ -18,6 +18,7 @@ import MeterEngine
 //   swift run -c release meter-bench remote SOCKET[,SOCKET...] [batches-per-writer] [writers] [batch-size]
 //   swift run -c release meter-bench entitlement [events-per-second] [seconds] [directory]
 //   swift run -c release meter-bench webhooks [notifications] [directory]
+//   swift run -c release meter-bench customers [customers] [events-per-customer] [scenario]
 
 /// Runs `body` to completion from synchronous top-level code. The top level stays synchronous
 /// (no `await`), so the main thread never parks in dispatch_main, which valgrind 3.19 cannot
@@ -109,9 +110,11 @@ case "webhooks":
         try await WebhookBenchmark.run(directory: rest.dropFirst().first ?? "./.build/bench-webhooks",
                                        count: rest.first.flatMap { Int($0) } ?? 20_000)
     }
+case "customers":
+    try CustomersBenchmark.run(arguments: Array(arguments.dropFirst()))
 case "thresholds":
     ThresholdApplyBenchmark.run(records: arguments.dropFirst().first.flatMap { Int($0) } ?? 100)
 default:
-    print("unknown suite \(suite); known: core, dedup, engine, open, checksum, wire, decode, ingest, fsync, decimal, log, remote, entitlement, thresholds, webhooks")
+    print("unknown suite \(suite); known: core, customers, dedup, engine, open, checksum, wire, decode, ingest, fsync, decimal, log, remote, entitlement, thresholds, webhooks")
     exit(2)
 }

@@ -58,15 +58,14 @@ final class AggregationAndWindowTests: XCTestCase {
         let big = decimal("99999999999999999999.999999999")
         harness.ingest([event("seed", "usage", ["value": .integer(1)])])
         let state = harness.machine.metersById[created.id]!
-        let series = state.series.values.first!
-        series.minutes.modifyAggregate(at: 0) { $0.value = Int128.max - big.units - 5 }
+        state.store.modifyAggregate(series: 0, tier: .minutes, at: 0) { $0.value = Int128.max - big.units - 5 }
         let outcomes = harness.ingest([
             event("fits", "usage", ["value": .decimal(big)]),
             event("overflows", "usage", ["value": .integer(1)]),
             event("negative", "usage", ["value": .integer(-1)]),
         ]).outcomes
         XCTAssertEqual(outcomes, [.counted, .overflow, .counted])
-        XCTAssertEqual(series.minutes.aggregates[0].value, Int128.max - 5 - 1_000_000_000)
+        XCTAssertEqual(state.store.pool.aggregate(state.store.run(0, .minutes), 0).value, Int128.max - 5 - 1_000_000_000)
         XCTAssertEqual(harness.machine.metersById[created.id]!.meter.counters.overflowed, 1)
         // A query adding this bucket to another customer's reports the overflow instead of wrapping.
         harness.ingest([event("other", "usage", customer: "zeta", ["value": .integer(7)])])

@@ -46,12 +46,13 @@ extension MeterStateMachine {
         }
         // First count the output groups (no folding, no allocation per window), and refuse a
         // query whose answer would be too large before doing its work.
-        var matching: [(series: Series, customer: UInt32, group: [String?])] = []
+        var matching: [(series: Int, customer: UInt32, group: [String?])] = []
         var outputKeys = Set<UsageQueryPlan.OutputKey>()
-        for (key, series) in state.series {
-            let customer = UInt32(truncatingIfNeeded: key >> 32)
+        let store = state.store
+        for series in 0..<store.count {
+            let customer = store.customer(ofSeries: series)
             if let customerFilter, customer != customerFilter { continue }
-            let group = state.groups[Int(UInt32(truncatingIfNeeded: key))]
+            let group = state.groups[Int(store.group(ofSeries: series))]
             guard plan.passesGroupFilters(group) else { continue }
             matching.append((series, customer, group))
             outputKeys.insert(plan.outputKey(customer: customer, group: group))
@@ -59,7 +60,7 @@ extension MeterStateMachine {
         try plan.checkRowCount(groupCount: outputKeys.count)
         var accumulator = plan
         for (series, customer, group) in matching {
-            try accumulator.add(series, customer: customer, group: group)
+            try accumulator.add(store, series: series, customer: customer, group: group)
         }
         return UsageResult(meter: state.meter, rows: try accumulator.rows(customers: customers))
     }

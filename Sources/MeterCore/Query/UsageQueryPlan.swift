@@ -15,8 +15,9 @@ struct UsageQueryPlan {
     struct Accumulator {
         var windows: [Aggregate]
         var before = Aggregate.empty
-        var uniqueWindows: [Set<String>]
-        var uniqueBefore: Set<String> = []
+        /// Distinct values by their number in the meter's `SeriesStore.uniqueValues`.
+        var uniqueWindows: [Set<UInt32>]
+        var uniqueBefore: Set<UInt32> = []
     }
 
     let query: UsageQuery
@@ -145,38 +146,39 @@ struct UsageQueryPlan {
         return low
     }
 
-    mutating func add(_ series: Series, customer: UInt32, group: [String?]) throws(MeterError) {
+    mutating func add(_ store: SeriesStore, series: Int, customer: UInt32, group: [String?]) throws(MeterError) {
         let key = outputKey(customer: customer, group: group)
         var accumulator = accumulators.removeValue(forKey: key) ?? emptyAccumulator()
         defer { accumulators[key] = accumulator }
-        try fold(series.minutes, uniques: series.uniqueMinutes, bucketMilliseconds: 60_000, into: &accumulator)
-        try fold(series.hours, uniques: series.uniqueHours, bucketMilliseconds: 3_600_000, into: &accumulator)
+        try fold(store.run(series, .minutes), of: store.pool, bucketMilliseconds: 60_000, into: &accumulator)
+        try fold(store.run(series, .hours), of: store.pool, bucketMilliseconds: 3_600_000, into: &accumulator)
     }
 
     private func fold(
-        _ buckets: BucketList, uniques: [Int64: Set<String>], bucketMilliseconds: Int64,
+        _ buckets: PoolRun, of pool: BucketPool, bucketMilliseconds: Int64,
         into accumulator: inout Accumulator
     ) throws(MeterError) {
         let from = query.fromMilliseconds
         let to = query.toMilliseconds
         // Sorted keys: start at the range (or at the beginning for running totals), stop at `to`.
-        let firstInRange = buckets.lowerBound(from.flooredDivision(by: bucketMilliseconds))
+        let firstInRange = pool.lowerBound(buckets, from.flooredDivision(by: bucketMilliseconds))
         var position = cumulative ? 0 : firstInRange
         while position < buckets.count {
-            let bucket = buckets.keys[position]
-            let aggregate = buckets.aggregates[position]
+            let index = Int(buckets.start) + position
+            let bucket = pool.buckets[index].key
+            let aggregate = pool.aggregate(at: index)
             position += 1
             let start = bucket * bucketMilliseconds
             if start >= to { break }
             if start < from {
                 guard cumulative else { continue }
                 accumulator.before = try merge(accumulator.before, aggregate)
-                if kind == .countUnique, let values = uniques[bucket] { accumulator.uniqueBefore.formUnion(values) }
+                if kind == .countUnique { pool.forEachUnique(at: index) { accumulator.uniqueBefore.insert($0) } }
                 continue
             }
             let window = windowIndex(start)
             accumulator.windows[window] = try merge(accumulator.windows[window], aggregate)
-            if kind == .countUnique, let values = uniques[bucket] { accumulator.uniqueWindows[window].formUnion(values) }
+            if kind == .countUnique { pool.forEachUnique(at: index) { accumulator.uniqueWindows[window].insert($0) } }
         }
     }
 

@@ -14,10 +14,8 @@ final class MeterState {
     /// Distinct group-by value tuples seen, and their index (0 is reserved for "no group-by").
     @exclusivity(unchecked) var groups: [[String?]] = []
     @exclusivity(unchecked) var groupIndex: [[String?]: UInt32] = [:]
-    /// Series keyed by customer index (high 32 bits) and group index (low 32 bits).
-    @exclusivity(unchecked) var series: [UInt64: Series] = [:]
-    /// Customer indexes with at least one series here (derived from `series`; not in snapshots).
-    @exclusivity(unchecked) var customers: Set<UInt32> = []
+    /// The series (customer, group) and their buckets, compactly (see `SeriesStore`).
+    @exclusivity(unchecked) var store: SeriesStore
     /// Each customer's usage in their newest period, kept while the meter has an entitlement or
     /// a threshold rule (derived; not in snapshots). See `RunningTotals`.
     @exclusivity(unchecked) var runningTotals: RunningTotals?
@@ -32,6 +30,7 @@ final class MeterState {
             return (filter.key, values)
         }
         self.groupBy = meter.definition.groupBy
+        store = SeriesStore(kind: kind, grouped: !meter.definition.groupBy.isEmpty)
         if groupBy.isEmpty {
             groups = [[]]
             groupIndex = [[]: 0]
@@ -77,34 +76,28 @@ final class MeterState {
             units = measuredUnits
             uniqueValue = measuredValue
         }
-        let seriesKey = UInt64(customerIndex) << 32 | UInt64(groupNumber(for: event))
-        let target: Series
-        if let existing = series[seriesKey] {
-            target = existing
-        } else {
-            target = Series()
-            series[seriesKey] = target
-            customers.insert(customerIndex)
-        }
+        let series = store.seriesCreating(customer: customerIndex, group: groupNumber(for: event))
         let minute = event.timestampMilliseconds.flooredDivision(by: 60_000)
-        let added: Bool
+        let tier: SeriesStore.Tier
+        let bucketKey: Int64
         let bucketStart: Int64
         if minute >= rolledBeforeMinute {
-            added = target.minutes.add(units, to: minute, kind: kind, timestamp: event.timestampMilliseconds, sequence: sequence, index: index)
-            if added, let uniqueValue { target.uniqueMinutes[minute, default: []].insert(uniqueValue) }
+            tier = .minutes
+            bucketKey = minute
             bucketStart = minute &* 60_000
         } else {
-            let hour = minute.flooredDivision(by: 60)
-            added = target.hours.add(units, to: hour, kind: kind, timestamp: event.timestampMilliseconds, sequence: sequence, index: index)
-            if added, let uniqueValue { target.uniqueHours[hour, default: []].insert(uniqueValue) }
-            bucketStart = hour &* 3_600_000
+            tier = .hours
+            bucketKey = minute.flooredDivision(by: 60)
+            bucketStart = bucketKey &* 3_600_000
         }
+        let (added, valueNumber) = store.add(units, series: series, tier: tier, key: bucketKey, uniqueValue: uniqueValue,
+                                             timestamp: event.timestampMilliseconds, sequence: sequence, index: index)
         guard added else {
             meter.counters.overflowed += 1
             return .overflow
         }
         if let runningTotals {
-            runningTotals.add(customerIndex: customerIndex, bucketStart: bucketStart, units: units, uniqueValue: uniqueValue,
+            runningTotals.add(customerIndex: customerIndex, bucketStart: bucketStart, units: units, uniqueValue: valueNumber,
                               timestamp: event.timestampMilliseconds, sequence: sequence, index: index)
         }
         meter.counters.counted += 1
@@ -129,8 +122,6 @@ final class MeterState {
     }
 
     func rollUp(beforeMinute cutoffMinute: Int64) {
-        for item in series.values {
-            item.rollUp(beforeMinute: cutoffMinute, kind: kind)
-        }
+        store.rollUp(beforeMinute: cutoffMinute)
     }
 }

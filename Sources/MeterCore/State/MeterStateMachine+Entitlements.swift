@@ -156,8 +156,8 @@ extension MeterStateMachine {
                                toMilliseconds: period?.end ?? UsageQuery.latestMilliseconds, customerId: customerId)
         var plan = try UsageQueryPlan(query: query, state: state, rolledBeforeMinute: rolledBeforeMinute)
         for group in 0..<state.groups.count {
-            if let series = state.series[UInt64(customer) << 32 | UInt64(group)] {
-                try plan.add(series, customer: customer, group: state.groups[group])
+            if let series = state.store.series(customer: customer, group: UInt32(group)) {
+                try plan.add(state.store, series: series, customer: customer, group: state.groups[group])
             }
         }
         let rows = try plan.rows(customers: tenants[tenantId]?.customers ?? [])

@@ -41,21 +41,21 @@ extension MeterStateMachine {
         let group = meter.groupValues(for: event)
         let customerNumber = tenant.customerIndex.value(for: event.customerId)
         if let customerNumber, let groupNumber = meter.groupIndex[group],
-           meter.series[UInt64(customerNumber) << 32 | UInt64(groupNumber)] != nil {
+           meter.store.series(customer: customerNumber, group: groupNumber) != nil {
             return nil
         }
         let meterId = meter.meter.id
         let identity = SeriesLedger.SeriesIdentity(customerId: event.customerId, group: group)
         if ledger.contains(series: identity, meterId: meterId) { return nil }
         let pending = ledger.counts(meterId: meterId)
-        let knownCustomer = customerNumber.map { meter.customers.contains($0) } == true
+        let knownCustomer = customerNumber.map { meter.store.hasCustomer($0) } == true
             || ledger.contains(customerId: event.customerId, meterId: meterId)
         let described = "meter \(meterId) (event name \(quoted(meter.meter.definition.eventName))) of tenant \(tenant.id)"
-        if !knownCustomer, quota.customersPerMeter > 0, meter.customers.count + pending.customers >= quota.customersPerMeter {
+        if !knownCustomer, quota.customersPerMeter > 0, meter.store.customerCount + pending.customers >= quota.customersPerMeter {
             return MeterError(.quotaCustomersPerMeter, "\(described) is at its quota of \(quota.customersPerMeter) distinct customers "
                 + "(--quota-customers-per-meter): events of new customers are refused, known customers still count")
         }
-        if quota.seriesPerMeter > 0, meter.series.count + pending.series >= quota.seriesPerMeter {
+        if quota.seriesPerMeter > 0, meter.store.count + pending.series >= quota.seriesPerMeter {
             return MeterError(.quotaSeriesPerMeter, "\(described) is at its quota of \(quota.seriesPerMeter) series "
                 + "(--quota-series-per-meter, one per customer and group-by values): events of new series are refused, existing series still count")
         }

@@ -58,9 +58,10 @@ extension MeterStateMachine {
     /// The one-time fold that starts a customer's slot: their newest period with usage (the
     /// lifetime for CUMULATIVE meters), or `nothingYet` when a periodic meter has none of theirs.
     func initialSlot(_ state: MeterState, totals: RunningTotals, customer: UInt32) -> RunningTotal {
-        var customerSeries: [Series] = []
+        let store = state.store
+        var customerSeries: [Int] = []
         for group in 0..<state.groups.count {
-            if let series = state.series[UInt64(customer) << 32 | UInt64(group)] { customerSeries.append(series) }
+            if let series = store.series(customer: customer, group: UInt32(group)) { customerSeries.append(series) }
         }
         var bounds: (start: Int64, end: Int64)
         if case .cumulative = state.meter.definition.reset {
@@ -68,29 +69,31 @@ extension MeterStateMachine {
         } else {
             var newest: Int64?
             for series in customerSeries {
-                if let minute = series.minutes.keys.last { newest = Swift.max(newest ?? .min, minute &* 60_000) }
-                if let hour = series.hours.keys.last { newest = Swift.max(newest ?? .min, hour &* 3_600_000) }
+                let minutes = store.run(series, .minutes), hours = store.run(series, .hours)
+                if !minutes.isEmpty { newest = Swift.max(newest ?? .min, store.pool.key(minutes, minutes.count - 1) &* 60_000) }
+                if !hours.isEmpty { newest = Swift.max(newest ?? .min, store.pool.key(hours, hours.count - 1) &* 3_600_000) }
             }
             guard let newest else { return .nothingYet }
             bounds = totals.bounds(containing: newest)
         }
         var slot = RunningTotal(start: bounds.start, end: bounds.end)
         for series in customerSeries {
-            fold(series.minutes, uniques: series.uniqueMinutes, bucketMilliseconds: 60_000, into: &slot, kind: state.kind)
-            fold(series.hours, uniques: series.uniqueHours, bucketMilliseconds: 3_600_000, into: &slot, kind: state.kind)
+            fold(store.run(series, .minutes), of: store.pool, bucketMilliseconds: 60_000, into: &slot, kind: state.kind)
+            fold(store.run(series, .hours), of: store.pool, bucketMilliseconds: 3_600_000, into: &slot, kind: state.kind)
         }
         return slot
     }
 
-    private func fold(_ buckets: BucketList, uniques: [Int64: Set<String>], bucketMilliseconds: Int64,
+    private func fold(_ buckets: PoolRun, of pool: BucketPool, bucketMilliseconds: Int64,
                       into slot: inout RunningTotal, kind: AggregationKind) {
-        var position = slot.start == .min ? 0 : buckets.lowerBound(slot.start.flooredDivision(by: bucketMilliseconds))
+        var position = slot.start == .min ? 0 : pool.lowerBound(buckets, slot.start.flooredDivision(by: bucketMilliseconds))
         while position < buckets.count {
-            let bucket = buckets.keys[position]
-            let start = bucket &* bucketMilliseconds
+            let index = Int(buckets.start) + position
+            let start = pool.buckets[index].key &* bucketMilliseconds
             if start >= slot.end { break }
             if start >= slot.start {
-                slot.merge(buckets.aggregates[position], uniques: kind == .countUnique ? uniques[bucket] : nil, kind: kind)
+                slot.merge(pool.aggregate(at: index), kind: kind)
+                if kind == .countUnique { pool.forEachUnique(at: index) { slot.uniques.insert($0) } }
             }
             position += 1
         }

@@ -63,22 +63,25 @@ extension MeterStateMachine {
             writer.write(varint: UInt64(group.count))
             for value in group { writer.write(optionalString: value) }
         }
-        let seriesKeys = state.series.keys.sorted()
-        writer.write(varint: UInt64(seriesKeys.count))
-        for key in seriesKeys {
-            let series = state.series[key]!
-            writer.write(varint: key)
-            write(series.minutes, to: &writer)
-            write(series.hours, to: &writer)
-            write(series.uniqueMinutes, to: &writer)
-            write(series.uniqueHours, to: &writer)
+        // Series in key order, each tier's buckets in key order, distinct values sorted: the
+        // bytes depend on the state only, never on the store's layout.
+        let store = state.store
+        let order = (0..<store.count).sorted { store.keys[$0] < store.keys[$1] }
+        writer.write(varint: UInt64(order.count))
+        for series in order {
+            writer.write(varint: store.keys[series])
+            write(store.run(series, .minutes), of: store, to: &writer)
+            write(store.run(series, .hours), of: store, to: &writer)
+            writeUniques(store.run(series, .minutes), of: store, to: &writer)
+            writeUniques(store.run(series, .hours), of: store, to: &writer)
         }
     }
 
-    private func write(_ buckets: BucketList, to writer: inout BinaryWriter) {
+    private func write(_ buckets: PoolRun, of store: SeriesStore, to writer: inout BinaryWriter) {
         writer.write(varint: UInt64(buckets.count))
-        for (key, aggregate) in zip(buckets.keys, buckets.aggregates) {
-            writer.write(signed: key)
+        for index in buckets.indices {
+            let aggregate = store.pool.aggregate(at: index)
+            writer.write(signed: store.pool.buckets[index].key)
             writer.write(signed: aggregate.count)
             writer.write(signed128: aggregate.value)
             writer.write(signed: aggregate.latestTimestamp)
@@ -87,11 +90,13 @@ extension MeterStateMachine {
         }
     }
 
-    private func write(_ buckets: [Int64: Set<String>], to writer: inout BinaryWriter) {
-        writer.write(varint: UInt64(buckets.count))
-        for key in buckets.keys.sorted() {
-            let values = buckets[key]!.sorted()
-            writer.write(signed: key)
+    /// The distinct values of the buckets that have any (COUNT_UNIQUE), in key order.
+    private func writeUniques(_ buckets: PoolRun, of store: SeriesStore, to writer: inout BinaryWriter) {
+        let withValues = buckets.indices.filter { store.pool.uniqueCount(at: $0) > 0 }
+        writer.write(varint: UInt64(withValues.count))
+        for index in withValues {
+            let values = store.sortedUniqueValues(at: index)
+            writer.write(signed: store.pool.buckets[index].key)
             writer.write(varint: UInt64(values.count))
             for value in values { writer.write(string: value) }
         }
@@ -208,24 +213,27 @@ extension MeterStateMachine {
             state.groupIndex[group] = UInt32(state.groups.count)
             state.groups.append(group)
         }
+        let customerCount = tenants[definition.tenantId]?.customerIndex.count ?? 0
         for _ in 0..<(try reader.readCount()) {
             let key = try reader.readVarint()
-            let series = Series()
-            series.minutes = try readAggregates(from: &reader)
-            series.hours = try readAggregates(from: &reader)
-            series.uniqueMinutes = try readUniques(from: &reader)
-            series.uniqueHours = try readUniques(from: &reader)
-            guard Int(UInt32(truncatingIfNeeded: key)) < state.groups.count else { throw DecodingError("series refers to unknown group") }
-            state.series[key] = series
-            state.customers.insert(UInt32(truncatingIfNeeded: key >> 32))
+            let customer = UInt32(truncatingIfNeeded: key >> 32), group = UInt32(truncatingIfNeeded: key)
+            guard Int(group) < state.groups.count, state.store.grouped || group == 0 else { throw DecodingError("series refers to unknown group") }
+            guard Int(customer) < customerCount else { throw DecodingError("series refers to unknown customer \(customer)") }
+            guard state.store.series(customer: customer, group: group) == nil else { throw DecodingError("series \(key) appears twice") }
+            let series = state.store.create(customer: customer, group: group)
+            try readAggregates(into: state, series: series, tier: .minutes, from: &reader)
+            try readAggregates(into: state, series: series, tier: .hours, from: &reader)
+            try readUniques(into: state, series: series, tier: .minutes, from: &reader)
+            try readUniques(into: state, series: series, tier: .hours, from: &reader)
         }
         return state
     }
 
-    private func readAggregates(from reader: inout BinaryReader) throws(DecodingError) -> BucketList {
-        var keys: [Int64] = []
-        var aggregates: [Aggregate] = []
-        for _ in 0..<(try reader.readCount()) {
+    private func readAggregates(into state: MeterState, series: Int, tier: SeriesStore.Tier, from reader: inout BinaryReader) throws(DecodingError) {
+        let count = try reader.readCount()
+        guard count <= PoolRun.maximumCount else { throw DecodingError("a series holds \(count) buckets, more than \(PoolRun.maximumCount)") }
+        var last: Int64?
+        for _ in 0..<count {
             let key = try reader.readSigned()
             var aggregate = Aggregate()
             aggregate.count = try reader.readSigned()
@@ -233,21 +241,33 @@ extension MeterStateMachine {
             aggregate.latestTimestamp = try reader.readSigned()
             aggregate.latestSequence = try reader.readVarint()
             aggregate.latestIndex = UInt32(truncatingIfNeeded: try reader.readVarint())
-            guard keys.last.map({ $0 < key }) ?? true else { throw DecodingError("bucket keys out of order") }
-            keys.append(key)
-            aggregates.append(aggregate)
+            guard last.map({ $0 < key }) ?? true else { throw DecodingError("bucket keys out of order") }
+            // Only LATEST meters keep the tie-break fields; every other meter's are the defaults.
+            guard state.kind == .latest || (aggregate.latestTimestamp == .min && aggregate.latestSequence == 0 && aggregate.latestIndex == 0) else {
+                throw DecodingError("a bucket of a \(state.kind) meter carries LATEST tie-break fields")
+            }
+            // COUNT and COUNT_UNIQUE buckets keep no value; theirs is always 0.
+            guard state.store.pool.keepsValues || aggregate.value == 0 else {
+                throw DecodingError("a bucket of a \(state.kind) meter carries a value")
+            }
+            last = key
+            state.store.append(series: series, tier: tier, key: key, aggregate)
         }
-        return BucketList(keys: keys, aggregates: aggregates)
     }
 
-    private func readUniques(from reader: inout BinaryReader) throws(DecodingError) -> [Int64: Set<String>] {
-        var buckets: [Int64: Set<String>] = [:]
+    private func readUniques(into state: MeterState, series: Int, tier: SeriesStore.Tier, from reader: inout BinaryReader) throws(DecodingError) {
         for _ in 0..<(try reader.readCount()) {
             let key = try reader.readSigned()
-            var values = Set<String>()
-            for _ in 0..<(try reader.readCount()) { values.insert(try reader.readString()) }
-            buckets[key] = values
+            guard state.kind == .countUnique else { throw DecodingError("distinct values in a bucket of a \(state.kind) meter") }
+            let run = state.store.run(series, tier)
+            let position = state.store.pool.lowerBound(run, key)
+            guard position < run.count, state.store.pool.key(run, position) == key else {
+                throw DecodingError("distinct values for bucket \(key), which the series does not have")
+            }
+            guard state.store.pool.uniqueCount(at: Int(run.start) + position) == 0 else { throw DecodingError("distinct values of bucket \(key) listed twice") }
+            let count = try reader.readCount()
+            guard count > 0, count <= PoolRun.maximumCount else { throw DecodingError("bucket \(key) lists \(count) distinct values") }
+            for _ in 0..<count { state.store.insertUnique(try reader.readString(), series: series, tier: tier, at: position) }
         }
-        return buckets
     }
 }

@@ -47,7 +47,7 @@ final class RunningTotals {
     /// Counts one event the meter just aggregated into the bucket starting at `bucketStart`.
     /// Customers without a slot are skipped: their first read folds the buckets, this event included.
     @inline(__always)
-    func add(customerIndex: UInt32, bucketStart: Int64, units: Int128, uniqueValue: String?,
+    func add(customerIndex: UInt32, bucketStart: Int64, units: Int128, uniqueValue: UInt32?,
              timestamp: Int64, sequence: UInt64, index: UInt32) {
         // Mutated in place through the index: a copy out and back would copy COUNT_UNIQUE's set.
         guard let position = slots.index(forKey: customerIndex) else {
@@ -73,20 +73,20 @@ struct RunningTotal {
     var start: Int64
     var end: Int64
     var aggregate = Aggregate.empty
-    var uniques: Set<String> = []
+    /// The distinct values' numbers in the meter's `SeriesStore.uniqueValues`.
+    var uniques: Set<UInt32> = []
     var overflowed = false
 
     /// A slot that promises nothing was ever counted: every period is empty.
     static let nothingYet = RunningTotal(start: .min, end: .min)
 
     @inline(__always)
-    mutating func add(_ units: Int128, uniqueValue: String?, kind: AggregationKind, timestamp: Int64, sequence: UInt64, index: UInt32) {
+    mutating func add(_ units: Int128, uniqueValue: UInt32?, kind: AggregationKind, timestamp: Int64, sequence: UInt64, index: UInt32) {
         if !aggregate.add(units, kind: kind, timestamp: timestamp, sequence: sequence, index: index) { overflowed = true }
         if let uniqueValue { uniques.insert(uniqueValue) }
     }
 
-    mutating func merge(_ other: Aggregate, uniques values: Set<String>?, kind: AggregationKind) {
+    mutating func merge(_ other: Aggregate, kind: AggregationKind) {
         if let merged = aggregate.merged(with: other, kind: kind) { aggregate = merged } else { overflowed = true }
-        if let values { uniques.formUnion(values) }
     }
 }

@@ -9,9 +9,10 @@ final class TenantState {
     let id: String
     /// The active meter for each event name (archived meters free their name).
     @exclusivity(unchecked) var activeMeterByEventName = StringTable<MeterState>()
-    /// Customer ids interned to small numbers, in first-seen order.
-    @exclusivity(unchecked) var customerIndex = StringTable<UInt32>()
-    @exclusivity(unchecked) var customers: [String] = []
+    /// Customer ids interned to small numbers, in first-seen order (each id stored once).
+    @exclusivity(unchecked) var customerIndex = InternedStrings()
+    /// Customer ids by number.
+    var customers: [String] { customerIndex.strings }
     /// Accepted events that matched no active meter.
     @exclusivity(unchecked) var eventsWithoutMeter: UInt64 = 0
 
@@ -21,9 +22,6 @@ final class TenantState {
 
     @inline(__always)
     func customerNumber(for customerId: String) -> UInt32 {
-        customerIndex.value(for: customerId) {
-            customers.append(customerId)
-            return UInt32(customers.count - 1)
-        }
+        customerIndex.intern(customerId)
     }
 }
