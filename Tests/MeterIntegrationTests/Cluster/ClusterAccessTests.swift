@@ -116,13 +116,7 @@ final class ClusterAccessTests: XCTestCase {
         try cluster.waitUntilPartitionsSpread()
 
         let admin = try await MeterClient.connect(to: .unixSocket(path: cluster.socketPath(node: 0)))
-        var definition = Meterd_V1_MeterDefinition()
-        definition.eventName = "tokens_used"
-        definition.displayName = "Tokens"
-        definition.aggregation = .sum
-        definition.field = "tokens"
-        definition.reset = .cumulative
-        _ = try await admin.createMeter(definition, timeout: .seconds(30))
+        _ = try await admin.createMeter(LocalCluster.tokensMeter, timeout: .seconds(30))
         let created = try await admin.createApiKey(name: "http", role: .admin, timeout: .seconds(30))
         let key = created.secret
         let authorization = "Authorization: Bearer \(key)"
@@ -228,13 +222,7 @@ final class ClusterAccessTests: XCTestCase {
         defer { cluster.stop() }
         try cluster.waitUntilPartitionsSpread()
         let admin = try await MeterClient.connect(to: .unixSocket(path: cluster.socketPath(node: 0)))
-        var definition = Meterd_V1_MeterDefinition()
-        definition.eventName = "tokens_used"
-        definition.displayName = "Tokens"
-        definition.aggregation = .sum
-        definition.field = "tokens"
-        definition.reset = .cumulative
-        _ = try await admin.createMeter(definition, timeout: .seconds(30))
+        _ = try await admin.createMeter(LocalCluster.tokensMeter, timeout: .seconds(30))
         await admin.close()
 
         // Events of every partition through node-1; every node answers every customer's usage.
@@ -260,7 +248,7 @@ final class ClusterAccessTests: XCTestCase {
         let peer = try await MeterClient.connect(to: .tcp(host: "127.0.0.1", port: tcpPorts[0]), tenantId: "default", clientName: "meterd-forward test",
                                                  credential: "meterd-cluster:" + secret)
         do throws(MeterClientError) {
-            _ = try await peer.createMeter(definition)
+            _ = try await peer.createMeter(LocalCluster.tokensMeter)
             XCTFail("a cluster credential created a meter")
         } catch {
             XCTAssertEqual(error.code, .permissionDenied, "\(error)")
@@ -334,13 +322,7 @@ final class ClusterAccessTests: XCTestCase {
         defer { cluster.stop() }
         try cluster.waitUntilPartitionsSpread()
         let admin = try await MeterClient.connect(to: .unixSocket(path: cluster.socketPath(node: 0)))
-        var definition = Meterd_V1_MeterDefinition()
-        definition.eventName = "tokens_used"
-        definition.displayName = "Tokens"
-        definition.aggregation = .sum
-        definition.field = "tokens"
-        definition.reset = .cumulative
-        _ = try await admin.createMeter(definition, timeout: .seconds(30))
+        _ = try await admin.createMeter(LocalCluster.tokensMeter, timeout: .seconds(30))
         await admin.close()
         var random = TestSeed.generator(for: "ClusterAccessTests.tls")
         let events = Self.events(count: 200, customers: 40, prefix: "s", random: &random)

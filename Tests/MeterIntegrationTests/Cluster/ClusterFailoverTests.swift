@@ -23,13 +23,7 @@ final class ClusterFailoverTests: XCTestCase {
         defer { cluster.stop() }
 
         let admin = try await MeterClient.connect(to: .unixSocket(path: cluster.socketPath(node: 0)))
-        var definition = Meterd_V1_MeterDefinition()
-        definition.eventName = "tokens_used"
-        definition.displayName = "Tokens"
-        definition.aggregation = .sum
-        definition.field = "tokens"
-        definition.reset = .cumulative
-        _ = try await admin.createMeter(definition, timeout: .seconds(30))
+        _ = try await admin.createMeter(LocalCluster.tokensMeter, timeout: .seconds(30))
         await admin.close()
 
         // The chaos schedule, from the seed: kill a meterd node, then one NATS server (the

@@ -20,13 +20,7 @@ final class ClusterSnapshotTests: XCTestCase {
         defer { cluster.stop() }
 
         let client = try await MeterClient.connect(to: .unixSocket(path: cluster.socketPath(node: 0)))
-        var definition = Meterd_V1_MeterDefinition()
-        definition.eventName = "tokens_used"
-        definition.displayName = "Tokens"
-        definition.aggregation = .sum
-        definition.field = "tokens"
-        definition.reset = .cumulative
-        _ = try await client.createMeter(definition, timeout: .seconds(30))
+        _ = try await client.createMeter(LocalCluster.tokensMeter, timeout: .seconds(30))
         let spreadBy = Date(timeIntervalSinceNow: 60)
         while cluster.partitionsServed(node: 0).isEmpty || cluster.partitionsServed(node: 1).isEmpty {
             guard Date() < spreadBy else { return XCTFail("the partitions did not spread over the two nodes within 60 s") }
@@ -77,7 +71,7 @@ final class ClusterSnapshotTests: XCTestCase {
         // the new meter counts exactly what the old one did.
         let logBeforeMeter = cluster.log(node: 0).count
         _ = try await client.archiveMeter(MeterClient.reference("tokens_used"), timeout: .seconds(30))
-        _ = try await client.createMeter(definition, timeout: .seconds(30))
+        _ = try await client.createMeter(LocalCluster.tokensMeter, timeout: .seconds(30))
         let rebuiltBy = Date(timeIntervalSinceNow: 60)
         while true {
             let after = cluster.log(node: 0).dropFirst(logBeforeMeter)

@@ -1,6 +1,7 @@
 // Built with the Cluster trait only (`swift test --traits Cluster`): meterd's cluster mode links libnats.
 #if Cluster
 import Foundation
+import MeterProto
 import XCTest
 
 /// A NATS cluster of three servers with JetStream and meterd nodes in cluster mode, all on
@@ -17,6 +18,17 @@ final class LocalCluster: @unchecked Sendable {
     let nodeCount: Int
     /// Arguments added to node `index`'s command line (`--tcp` there replaces `--no-tcp`).
     let nodeArguments: @Sendable (Int) -> [String]
+
+    /// The meter the cluster tests create: `tokens_used`, SUM of `tokens`, cumulative.
+    static var tokensMeter: Meterd_V1_MeterDefinition {
+        var definition = Meterd_V1_MeterDefinition()
+        definition.eventName = "tokens_used"
+        definition.displayName = "Tokens"
+        definition.aggregation = .sum
+        definition.field = "tokens"
+        definition.reset = .cumulative
+        return definition
+    }
 
     static var natsServerPath: String? {
         for directory in ["/usr/sbin", "/usr/bin", "/usr/local/bin"] where FileManager.default.isExecutableFile(atPath: directory + "/nats-server") {
