@@ -76,17 +76,13 @@ extension MeterEngine {
             lastSnapshotBytes = snapshot.byteCount
             options.onEvent?(.snapshotWritten(sequence: snapshot.sequence, bytes: snapshot.byteCount, durationMilliseconds: options.clock() - lastSnapshotMilliseconds))
         }
-        do {
-            try applyRetention()
-        } catch {
-            FileHandle.standardError.write(Data("meterd: retention after snapshot \(snapshotSequence) failed: \(error)\n".utf8))
-            options.onEvent?(.retentionFailed(message: "\(error)"))
-        }
+        // Failures to delete are reported by the snapshot thread, which deletes the files.
+        applyRetention()
     }
 
     /// Detaches the log segments that the newest snapshot (and pending backfills and the
     /// retention age) no longer need, and has the snapshot thread delete them.
-    private func applyRetention() throws {
+    private func applyRetention() {
         let oldestKept = options.clock() - options.retentionMilliseconds
         var keepFrom = snapshotSequence + 1
         for backfill in machine.pendingBackfills {
