@@ -99,14 +99,21 @@ final class SegmentedLogTests: XCTestCase {
         XCTAssertEqual(Array(next[24..<28]), Array(seal[20..<24]))
     }
 
+    /// A log in `directory` holding 100 records over many small segments: the log, the
+    /// records, the segment names and each segment's first sequence.
+    private func logAcrossSegments(_ directory: TemporaryDirectory, _ options: LogOptions) throws
+        -> (SegmentedLog, [LogRecord], [String], [UInt64]) {
+        let (log, _) = try SegmentedLog.open(directory: directory.path, options: options)
+        let records = makeRecords(count: 100, maximumPayloadByteCount: 60)
+        for record in records { try log.append([record]) }
+        let names = try directory.segmentNames()
+        return (log, records, names, names.map { SegmentName.firstSequence(of: $0)! })
+    }
+
     func testDeleteSegmentsRemovesOnlyWholeOldSegments() throws {
         let directory = try TemporaryDirectory(self)
         let options = LogOptions(segmentSizeBytes: 256)
-        var (log, _) = try SegmentedLog.open(directory: directory.path, options: options)
-        let records = makeRecords(count: 100, maximumPayloadByteCount: 60)
-        for record in records { try log.append([record]) }
-        let before = try directory.segmentNames()
-        let firstSequences = before.map { SegmentName.firstSequence(of: $0)! }
+        var (log, records, before, firstSequences) = try logAcrossSegments(directory, options)
         XCTAssertGreaterThan(before.count, 4)
 
         // Deleting before a segment's own first sequence keeps that segment.
@@ -140,11 +147,7 @@ final class SegmentedLogTests: XCTestCase {
     func testDetachedSegmentsStayOnDiskUntilDeletedAndAnInterruptedDeleteIsFinishedAtOpen() throws {
         let directory = try TemporaryDirectory(self)
         let options = LogOptions(segmentSizeBytes: 256)
-        var (log, _) = try SegmentedLog.open(directory: directory.path, options: options)
-        let records = makeRecords(count: 100, maximumPayloadByteCount: 60)
-        for record in records { try log.append([record]) }
-        let before = try directory.segmentNames()
-        let firstSequences = before.map { SegmentName.firstSequence(of: $0)! }
+        var (log, records, before, firstSequences) = try logAcrossSegments(directory, options)
         XCTAssertGreaterThan(before.count, 5)
 
         let detached = log.detachSegments(before: firstSequences[2])
