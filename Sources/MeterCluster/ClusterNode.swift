@@ -12,7 +12,10 @@ import MeterEngine
 /// (`PartitionSnapshots`), or from the stream's start when there is none, by a `LogApplier`
 /// that applies the meta subject and that partition's subject after it. Each engine publishes
 /// a snapshot every `ClusterOptions.snapshotEveryRecords` records or `snapshotEverySeconds`, and
-/// before its lease is given back (rebalancing, SIGTERM). A partition it no longer holds is stopped at once: its
+/// before its lease is given back (rebalancing, SIGTERM); publishing is fenced by the lease
+/// (`LeaseFence`). As holder of partition 0's lease it also publishes the meta engine's
+/// snapshots (`MetaSnapshotter`) and, with `retainSeconds`, trims the stream behind every
+/// snapshot (`StreamTrimmer`). A partition it no longer holds is stopped at once: its
 /// engine closes, its waiting writes are answered UNAVAILABLE, and requests for it are refused
 /// naming the owner.
 ///
@@ -334,7 +337,7 @@ public final class ClusterNode: PartitionedEngines, @unchecked Sendable {
             // trimmed the partition cannot be rebuilt as a full replay would; refused, never guessed.
             let covered = loaded?.streamSequence ?? 0
             if covered + 1 < first {
-                if let opened { Self.blocking { await opened.shutdown() } }
+                if let engineToClose = opened { Self.blocking { await engineToClose.shutdown() } }
                 let why = fromStart ? "it must be rebuilt from the stream's start (a meter's backfill needs the log before its snapshot)"
                     : "no snapshot of it that verifies covers through \(first - 1)"
                 throw TrimmedStreamError(description: "cannot rebuild partition \(partition): stream \(options.streamName) is trimmed "
