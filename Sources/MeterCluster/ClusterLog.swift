@@ -46,6 +46,8 @@ public final class ClusterLog: ReplicatedLog, @unchecked Sendable {
     /// The shared snapshots (partitions' and the meta engine's), once connected.
     private var sharedSnapshots: PartitionSnapshots?
     private var clusterDedupKey: DedupKey?
+    /// The key-value bucket `<stream>_SETTINGS`, once connected.
+    private var settingsBucket: KeyValueBucket?
     /// The meta snapshot the meta engine was seeded with (`prepareMeta`), if any.
     private var metaSeed: SnapshotManifest?
     /// Told of every message the meta applier passes (with its sequence; `applied`: a meta record).
@@ -81,6 +83,8 @@ public final class ClusterLog: ReplicatedLog, @unchecked Sendable {
     var snapshots: PartitionSnapshots? { condition.withLock { sharedSnapshots } }
     /// The cluster's dedup key (`<stream>_SETTINGS`), once connected.
     var dedupKey: DedupKey? { condition.withLock { clusterDedupKey } }
+    /// The key-value bucket `<stream>_SETTINGS` (where `StreamTrimmer` announces trimming), once connected.
+    var settings: KeyValueBucket? { condition.withLock { settingsBucket } }
     /// The meta engine, once started.
     var metaEngine: MeterEngine? { condition.withLock { metaApplier }?.engine }
     /// Meta records the meta applier applied since it started (after the meta snapshot, if seeded).
@@ -134,9 +138,10 @@ public final class ClusterLog: ReplicatedLog, @unchecked Sendable {
     /// The subject of event partition `partition`.
     public func partitionSubject(_ partition: Int) -> String { "\(options.subjectPrefix).p\(partition)" }
 
-    /// With trimming on: a new meter is refused once the stream no longer starts at sequence 1
-    /// (docs/cluster.md, "Trimming"): its backfill would need the events trimmed away, so the
-    /// partitions started from snapshots could not count it as a full replay would.
+    /// With trimming on: a new meter is refused once trimming was announced
+    /// (`StreamTrimmer.announcementKey` in `<stream>_SETTINGS`; docs/cluster.md, "Trimming"):
+    /// its backfill would need the events trimmed away, so the partitions started from snapshots
+    /// could not count it as a full replay would.
     private func refusalOfMeterAfterTrim(_ record: LogRecord) -> EngineError? {
         guard options.retainSeconds > 0, record.type == RecordCodec.meterCreatedType || record.type == RecordCodec.auditedType,
               let decoded = try? RecordCodec.decode(type: record.type, payload: record.payload) else { return nil }
@@ -144,12 +149,14 @@ public final class ClusterLog: ReplicatedLog, @unchecked Sendable {
         case .meterCreated, .audited(_, .meterCreated): break
         default: return nil
         }
-        guard let connection = activeConnection else { return .unavailable("the cluster log is not started") }
-        guard let first = try? connection.sequences(stream: options.streamName).first else {
-            return .unavailable("cannot read the state of stream \(options.streamName); retry shortly")
+        guard let settings else { return .unavailable("the cluster log is not started") }
+        let announced: String
+        switch settings.get(StreamTrimmer.announcementKey) {
+        case .success(nil): return nil
+        case .success(let entry?): announced = entry.value
+        case .failure(let error): return .unavailable("cannot read whether the cluster log is trimmed (\(error)); retry shortly")
         }
-        guard first > 1 else { return nil }
-        return .unavailable("the cluster log is trimmed (--cluster-retain-seconds; stream \(options.streamName) starts at sequence \(first)): "
+        return .unavailable("the cluster log is trimmed or about to be (--cluster-retain-seconds; \(announced)): "
                             + "a new meter would backfill events that are no longer in it, so meters cannot be created any more in this cluster; "
                             + "create meters before trimming starts, or run the cluster without --cluster-retain-seconds")
     }
@@ -170,7 +177,9 @@ public final class ClusterLog: ReplicatedLog, @unchecked Sendable {
         }
         let snapshots = PartitionSnapshots(connection: connection, options: options, logger: logger)
         try snapshots.start(replicas: options.replicas, deadline: deadline)
+        let settings = try connection.keyValue(bucket: "\(options.streamName)_SETTINGS", replicas: options.replicas, deadline: deadline)
         condition.withLock {
+            settingsBucket = settings
             self.connection = connection
             clusterDedupKey = key
             sharedSnapshots = snapshots

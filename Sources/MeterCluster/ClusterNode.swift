@@ -116,8 +116,9 @@ public final class ClusterNode: PartitionedEngines, @unchecked Sendable {
             log.observeMeta { sequence, applied in meta.passed(sequence, applied: applied) }
         }
         if log.options.retainSeconds > 0 {
+            guard let settings = log.settings else { throw NATSError(message: "the cluster log is not started") }
             let trimmer = StreamTrimmer(connection: connection, snapshots: snapshots, options: log.options, metaSubject: log.metaSubject,
-                                        logger: logger, trims: { [weak self] in self?.holdsLease(0) ?? false })
+                                        settings: settings, logger: logger, trims: { [weak self] in self?.holdsLease(0) ?? false })
             condition.withLock { self.trimmer = trimmer }
             trimmer.start()
         }

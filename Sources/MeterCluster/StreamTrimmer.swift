@@ -17,6 +17,13 @@ import Logging
 /// 3. it is older than the retention (at least 30 s: longer than a publish is ever retried with
 ///    its message id, 20 s, so JetStream's duplicate detection never needs a purged message).
 ///
+/// Before its first purge the trimmer **announces** trimming (key `trimming` in
+/// `<stream>_SETTINGS`, kept for good) and purges only once it has seen the announcement for
+/// `announcementSeconds` (30 to 60) with the conditions above still holding: from the
+/// announcement on, new meters are refused (`ClusterLog`), and a meter whose creation was
+/// checked just before it has been published by then (a publish is given up after 20 s), so
+/// condition 2 sees it.
+///
 /// Purges with the JetStream purge API up to, not including, a sequence (never 1: NATS 2.9
 /// purges everything for it).
 final class StreamTrimmer: @unchecked Sendable {
@@ -26,6 +33,11 @@ final class StreamTrimmer: @unchecked Sendable {
     private let metaSubject: String
     private let trims: @Sendable () -> Bool
     private let logger: Logger
+    private let settings: KeyValueBucket
+    /// How long the announcement must have been seen before the first purge.
+    private let announcementSeconds: Int64
+    /// When this trimmer first saw the announcement (monotonic milliseconds; nil: not yet).
+    private var announcementSeenAt: Int64?
     private let condition = NSCondition()
     private var stopping = false
     private var running = false
@@ -38,9 +50,18 @@ final class StreamTrimmer: @unchecked Sendable {
         case waiting(String)
     }
 
-    /// - Parameter trims: whether this node trims now (it holds partition 0's lease).
+    /// The key of `<stream>_SETTINGS` announcing trimming (new meters are refused from then on).
+    static let announcementKey = "trimming"
+
+    /// - Parameters:
+    ///   - settings: the bucket `<stream>_SETTINGS`.
+    ///   - announcementSeconds: how long the announcement must have been seen before the first
+    ///     purge; default the retention, within 30 to 60 s.
+    ///   - trims: whether this node trims now (it holds partition 0's lease).
     init(connection: JetStreamConnection, snapshots: PartitionSnapshots, options: ClusterOptions, metaSubject: String,
-         logger: Logger, trims: @escaping @Sendable () -> Bool) {
+         settings: KeyValueBucket, announcementSeconds: Int64? = nil, logger: Logger, trims: @escaping @Sendable () -> Bool) {
+        self.settings = settings
+        self.announcementSeconds = announcementSeconds ?? max(30, min(60, options.retainSeconds))
         self.connection = connection
         self.snapshots = snapshots
         self.options = options
@@ -130,6 +151,7 @@ final class StreamTrimmer: @unchecked Sendable {
         guard let last = oldEnough else { return .waiting("no message covered by every snapshot is older than \(options.retainSeconds) s") }
         let below = last + 1
         guard below > first, below > 1 else { return .waiting("nothing below sequence \(below) is left to trim") }
+        if let waiting = announce() { return waiting }
         if case .failure(let error) = connection.purge(stream: stream, subject: nil, below: below) { return .waiting("\(error)") }
         // Tests and operators read this line.
         print("meterd: cluster node \(options.nodeName) trimmed stream \(stream) below sequence \(below) (it started at \(first); "
@@ -137,6 +159,32 @@ final class StreamTrimmer: @unchecked Sendable {
         fflush(nil)
         logger.info("trimmed the cluster log", metadata: ["below": "\(below)", "from": "\(first)", "covered": "\(covered)"])
         return .trimmed(below: below, from: first)
+    }
+
+    /// Announces trimming (once for the cluster) and says to wait until this trimmer has seen
+    /// the announcement for `announcementSeconds`; nil once it has.
+    private func announce() -> Outcome? {
+        let now = SnapshotSchedule.monotonicMilliseconds()
+        if announcementSeenAt == nil {
+            switch settings.get(Self.announcementKey) {
+            case .success(.some): break
+            case .success(nil):
+                let text = "announced by \(options.nodeName) at \(ISO8601DateFormatter().string(from: Date()))"
+                if case .failure(let error) = settings.create(Self.announcementKey, text), case .success(nil) = settings.get(Self.announcementKey) {
+                    return .waiting("cannot announce trimming: \(error)")
+                }
+                // Tests and operators read this line.
+                print("meterd: cluster node \(options.nodeName) announced trimming of stream \(options.streamName): new meters are refused from now on")
+                fflush(nil)
+            case .failure(let error): return .waiting("cannot read the trimming announcement: \(error)")
+            }
+            announcementSeenAt = now
+        }
+        let waited = now - announcementSeenAt!
+        guard waited >= announcementSeconds * 1000 else {
+            return .waiting("trimming was announced \(waited / 1000) s ago; the first purge waits \(announcementSeconds) s")
+        }
+        return nil
     }
 }
 #endif

@@ -74,8 +74,10 @@ final class FencingAndTrimmingTests: XCTestCase {
         let harness = try SnapshotHarness(self)
         var options = harness.log.options
         options.retainSeconds = 30
+        let settings = try harness.connection.keyValue(bucket: "METERD_SETTINGS", replicas: 1, deadline: Date(timeIntervalSinceNow: 30))
         let trimmer = StreamTrimmer(connection: harness.connection, snapshots: harness.snapshots, options: options,
-                                    metaSubject: harness.log.metaSubject, logger: Logger(label: "test"), trims: { true })
+                                    metaSubject: harness.log.metaSubject, settings: settings, announcementSeconds: 0,
+                                    logger: Logger(label: "test"), trims: { true })
         let meter = MeterDefinition(eventName: "tokens_used", displayName: "Tokens", aggregation: .sum("tokens"), reset: .cumulative)
         try harness.append(.meterCreated(meter, atMilliseconds: harness.now), subject: harness.log.metaSubject)
         var expected = 0
@@ -98,8 +100,10 @@ final class FencingAndTrimmingTests: XCTestCase {
         // Nothing is older than 30 s yet.
         XCTAssertEqual(trimmer.trimOnce(), .waiting("no message covered by every snapshot is older than 30 s"))
         XCTAssertEqual(try harness.connection.sequences(stream: "METERD").first, 1)
+        XCTAssertNil(try settings.get(StreamTrimmer.announcementKey).get(), "nothing announced while nothing could be trimmed")
         // An hour later: everything below the lowest coverage (21, the meta engine's) + 1 goes.
         XCTAssertEqual(trimmer.trimOnce(now: later), .trimmed(below: 22, from: 1))
+        XCTAssertNotNil(try settings.get(StreamTrimmer.announcementKey).get(), "trimming was announced before the purge")
         XCTAssertEqual(try harness.connection.sequences(stream: "METERD").first, 22, "the stream's first sequence advanced")
         XCTAssertEqual(trimmer.trimOnce(now: later), .waiting("nothing below sequence 22 is left to trim"))
 
@@ -124,7 +128,19 @@ final class FencingAndTrimmingTests: XCTestCase {
         XCTAssertThrowsError(try harness.replay(startAfter: 0, through: end)) { error in
             XCTAssertTrue("\(error)".contains("the stream was trimmed below sequence 22"), "\(error)")
         }
+        let takerState = try XCTUnwrap(try harness.capture(taker.engine))
         for replay in [owner, early, taker] { harness.close(replay) }
+
+        // A trimmer that has not yet seen the announcement for its wait purges nothing.
+        let patient = StreamTrimmer(connection: harness.connection, snapshots: harness.snapshots, options: options,
+                                    metaSubject: harness.log.metaSubject, settings: settings, announcementSeconds: 3600,
+                                    logger: Logger(label: "test"), trims: { true })
+        _ = try harness.snapshots.publish(.partition(0), streamSequence: end, snapshot: takerState).get()
+        _ = try harness.snapshots.publish(.partition(1), streamSequence: metaRecord, snapshot: earlyState).get()
+        _ = try harness.snapshots.publish(.meta, streamSequence: metaRecord, snapshot: earlyState).get()
+        XCTAssertEqual(patient.trimOnce(now: later), .waiting("trimming was announced 0 s ago; the first purge waits 3600 s"))
+        XCTAssertEqual(try harness.connection.sequences(stream: "METERD").first, 22)
+        XCTAssertEqual(trimmer.trimOnce(now: later), .trimmed(below: metaRecord + 1, from: 22))
     }
 }
 

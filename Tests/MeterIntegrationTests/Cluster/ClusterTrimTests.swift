@@ -81,13 +81,14 @@ final class ClusterTrimTests: XCTestCase {
         let client = try await MeterClient.connect(to: .unixSocket(path: cluster.socketPath(node: 0)))
         _ = try await client.createMeter(LocalCluster.tokensMeter, timeout: .seconds(30))
 
-        // Ingest until the stream was trimmed (its messages must be 30 s old first).
+        // Ingest until the stream was trimmed (its messages must be 30 s old first, and trimming
+        // announced 30 s before).
         var expected: [String: Int64] = [:]
         var round = 0
-        let trimmedBy = Date(timeIntervalSinceNow: 120)
+        let trimmedBy = Date(timeIntervalSinceNow: 180)
         var trimmedLine: Substring?
         while trimmedLine == nil {
-            guard Date() < trimmedBy else { return XCTFail("the stream was not trimmed within 120 s:\n\(cluster.log(node: 0).suffix(3000))\n\(cluster.log(node: 1).suffix(3000))") }
+            guard Date() < trimmedBy else { return XCTFail("the stream was not trimmed within 180 s:\n\(cluster.log(node: 0).suffix(3000))\n\(cluster.log(node: 1).suffix(3000))") }
             try await clusterIngest(client, round: round, customers: Self.customers, expected: &expected)
             round += 1
             try await Task.sleep(for: .milliseconds(100))
@@ -98,6 +99,8 @@ final class ClusterTrimTests: XCTestCase {
         let below = try XCTUnwrap(ClusterSnapshotTests.number(after: "below sequence ", in: line), String(line))
         XCTAssertGreaterThan(below, 1, "the stream's first sequence advanced: \(line)")
         XCTAssertTrue(line.contains("(it started at 1;"), String(line))
+        XCTAssertTrue((0..<2).contains { cluster.log(node: $0).contains("announced trimming of stream METERD: new meters are refused from now on") },
+                      "trimming was announced before the first purge")
         for extra in round..<(round + 5) { try await clusterIngest(client, round: extra, customers: Self.customers, expected: &expected) }
         round += 5
 
