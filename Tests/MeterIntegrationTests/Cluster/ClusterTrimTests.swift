@@ -121,6 +121,24 @@ final class ClusterTrimTests: XCTestCase {
         XCTAssertFalse(cluster.log(node: 0).contains("cannot rebuild partition"), cluster.log(node: 0).suffix(3000).description)
         for extra in round..<(round + 3) { try await clusterIngest(client, round: extra, customers: Self.customers, expected: &expected) }
         try await assertClusterUsage(client, expected, customers: Self.customers)
+        // Retries of the first round's events, long trimmed from the stream, are still duplicates
+        // (the exactly-once index came through the snapshots), and the usage does not move.
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let retry = (0..<20).map { index -> Meterd_V1_Event in
+            var event = Meterd_V1_Event()
+            event.eventID = "s-0-\(index)"
+            event.eventName = "tokens_used"
+            event.customerID = Self.customers[index % Self.customers.count]
+            event.timestampMs = now
+            var property = Meterd_V1_Property()
+            property.key = "tokens"
+            property.value.decimalValue = "1"
+            event.properties = [property]
+            return event
+        }
+        let retried = try await client.ingestBatch(retry, timeout: .seconds(30))
+        XCTAssertEqual(retried.results.map(\.status), Array(repeating: .duplicate, count: 20), "\(retried.results.map(\.message))")
+        try await assertClusterUsage(client, expected, customers: Self.customers)
 
         // node-2 restarts: its meta engine can only start from the meta snapshot now.
         try cluster.startNode(1)
