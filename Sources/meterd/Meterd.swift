@@ -181,7 +181,7 @@ struct Meterd: AsyncParsableCommand {
     @Option(name: .long, help: "Cluster mode: ... or after this many seconds with records applied (default 60).")
     var clusterSnapshotSeconds: Int?
 
-    @Option(name: .long, help: "Cluster mode: trim the log stream behind the shared snapshots, keeping at least this many seconds (at least 30; default 0: never trim). Once trimmed, new meters are refused (their backfill would need the trimmed events).")
+    @Option(name: .long, help: "Cluster mode: trim the log stream behind the shared snapshots, keeping at least this many seconds (at least 30; default 0: never trim). Once trimming is announced, new meters are refused (their backfill would need the trimmed events).")
     var clusterRetainSeconds: Int?
 
     @Option(name: .long, help: ArgumentHelp("POST every threshold notification to this http:// or https:// URL (off by default), signed with --webhook-secret-file; progress is kept in DATA_DIR/webhook-outbox.", valueName: "url"))
