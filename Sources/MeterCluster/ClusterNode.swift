@@ -38,6 +38,8 @@ public final class ClusterNode: PartitionedEngines, @unchecked Sendable {
     private var replicas: [Int: Replica] = [:]
     /// Every partition's lease as last read (for naming owners to clients).
     private var leases: [Int: PartitionLease] = [:]
+    /// Partitions this node cannot rebuild because the stream was trimmed, with why (told once).
+    private var unrebuildable: [Int: String] = [:]
     private var stopping = false
     private var running = false
 
@@ -80,6 +82,9 @@ public final class ClusterNode: PartitionedEngines, @unchecked Sendable {
         }
         if let lease = leases[partition], let owner = lease.owner, owner != options.nodeName, !lease.address.isEmpty {
             return .remote(node: owner, address: lease.address)
+        }
+        if let reason = unrebuildable[partition] {
+            return .unavailable(.unavailable("partition \(partition) cannot be served on \(options.nodeName): \(reason)"))
         }
         if replicas[partition] != nil {
             return .unavailable(.unavailable("partition \(partition) is not answered on \(options.nodeName) right now: its lease could not be renewed in time (NATS unavailable?); retry shortly"))
@@ -346,11 +351,16 @@ public final class ClusterNode: PartitionedEngines, @unchecked Sendable {
             }
             engine = try opened ?? MeterEngine.open(options: engineOptions)
         } catch let error as TrimmedStreamError {
-            // Tests and operators read this line.
-            print("meterd: cluster node \(options.nodeName) \(error.description)")
-            fflush(nil)
-            logger.critical("cannot rebuild a partition", metadata: ["partition": "\(partition)", "error": "\(error.description)"])
-            condition.withLock { planner.forget(partition) }
+            let first = condition.withLock {
+                planner.forget(partition)
+                return unrebuildable.updateValue(error.description, forKey: partition) == nil
+            }
+            if first {
+                // Tests and operators read this line (once per partition).
+                print("meterd: cluster node \(options.nodeName) \(error.description)")
+                fflush(nil)
+                logger.critical("cannot rebuild a partition", metadata: ["partition": "\(partition)", "error": "\(error.description)"])
+            }
             return
         } catch {
             logger.error("cannot start partition \(partition)", metadata: ["error": "\(error)"])
@@ -367,7 +377,10 @@ public final class ClusterNode: PartitionedEngines, @unchecked Sendable {
                                  afterSkip: { [weak self] sequence in
                                      if control.schedule.passed(applied: false) { self?.capture(partition, engine: engine, control: control, sequence: sequence) }
                                  })
-        condition.withLock { replicas[partition] = Replica(applier: applier, catchUpTo: catchUpTo, control: control) }
+        condition.withLock {
+            replicas[partition] = Replica(applier: applier, catchUpTo: catchUpTo, control: control)
+            unrebuildable[partition] = nil
+        }
         let node = options.nodeName
         let origin = loaded.map { "from the snapshot through \($0.streamSequence)" } ?? "from the stream's start"
         applier.start(connection: connection, log: log, streamName: options.streamName, subjectPrefix: options.subjectPrefix,
