@@ -77,6 +77,14 @@ final class ClusterTrimTests: XCTestCase {
             ["--cluster-snapshot-records", "10", "--cluster-snapshot-seconds", "1", "--cluster-retain-seconds", "30"]
         })
         defer { cluster.stop() }
+        // A retention shorter than a publish is retried with its message id is refused.
+        let short = try cluster.launchExtraNode("node-short", arguments: ["--cluster-retain-seconds", "5"])
+        let exitBy = Date(timeIntervalSinceNow: 30)
+        while short.isRunning && Date() < exitBy { usleep(20_000) }
+        if short.isRunning { short.killAndWait() }
+        XCTAssertEqual(short.process.terminationStatus, 64, short.log)
+        XCTAssertTrue(short.log.contains("cluster-retain-seconds must be 0 (never trim) or at least 30, got 5"), short.log)
+
         try cluster.waitUntilPartitionsSpread()
         let client = try await MeterClient.connect(to: .unixSocket(path: cluster.socketPath(node: 0)))
         _ = try await client.createMeter(LocalCluster.tokensMeter, timeout: .seconds(30))
