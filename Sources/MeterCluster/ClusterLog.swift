@@ -43,6 +43,15 @@ public final class ClusterLog: ReplicatedLog, @unchecked Sendable {
     private var runningThreads = 0
     private var connection: JetStreamConnection?
     private var metaApplier: LogApplier?
+    /// The shared snapshots (partitions' and the meta engine's), once connected.
+    private var sharedSnapshots: PartitionSnapshots?
+    private var clusterDedupKey: DedupKey?
+    /// The key-value bucket `<stream>_SETTINGS`, once connected.
+    private var settingsBucket: KeyValueBucket?
+    /// The meta snapshot the meta engine was seeded with (`prepareMeta`), if any.
+    private var metaSeed: SnapshotManifest?
+    /// Told of every message the meta applier passes (with its sequence; `applied`: a meta record).
+    private var metaObserver: (@Sendable (_ sequence: UInt64, _ applied: Bool) -> Void)?
     /// Set by `ClusterNode`: why this node cannot take a write for a partition (it does not
     /// own it, or is rebuilding it); nil when it can.
     var partitionGate: (@Sendable (Int) -> EngineError?)?
@@ -70,6 +79,23 @@ public final class ClusterLog: ReplicatedLog, @unchecked Sendable {
 
     /// The connection once started.
     var activeConnection: JetStreamConnection? { condition.withLock { connection } }
+    /// The shared snapshots, once connected (`prepareMeta` or `start`).
+    var snapshots: PartitionSnapshots? { condition.withLock { sharedSnapshots } }
+    /// The cluster's dedup key (`<stream>_SETTINGS`), once connected.
+    var dedupKey: DedupKey? { condition.withLock { clusterDedupKey } }
+    /// The key-value bucket `<stream>_SETTINGS` (where `StreamTrimmer` announces trimming), once connected.
+    var settings: KeyValueBucket? { condition.withLock { settingsBucket } }
+    /// The meta engine, once started.
+    var metaEngine: MeterEngine? { condition.withLock { metaApplier }?.engine }
+    /// Meta records the meta applier applied since it started (after the meta snapshot, if seeded).
+    public var metaRecordsApplied: UInt64 { condition.withLock { metaApplier }?.appliedRecords ?? 0 }
+    /// The meta snapshot the meta engine started from, if any.
+    public var metaSnapshot: SnapshotManifest? { condition.withLock { metaSeed } }
+
+    /// Set by `ClusterNode`: called on the meta applier's thread after each message.
+    func observeMeta(_ observer: @escaping @Sendable (_ sequence: UInt64, _ applied: Bool) -> Void) {
+        condition.withLock { metaObserver = observer }
+    }
 
     // MARK: Writes
 
@@ -78,6 +104,10 @@ public final class ClusterLog: ReplicatedLog, @unchecked Sendable {
         var data: [UInt8] = [Self.messageFormatVersion, record.type]
         data.append(contentsOf: record.payload)
         var subject = metaSubject
+        if partitionKey == nil, let refusal = refusalOfMeterAfterTrim(record) {
+            completion(.failure(refusal))
+            return
+        }
         if let partitionKey {
             let partition = ClusterPartitioning.partition(tenantId: partitionKey.tenantId, customerId: partitionKey.customerId, partitions: options.partitions)
             // Only the partition's owner can answer the write (it applies the partition).
@@ -108,22 +138,89 @@ public final class ClusterLog: ReplicatedLog, @unchecked Sendable {
     /// The subject of event partition `partition`.
     public func partitionSubject(_ partition: Int) -> String { "\(options.subjectPrefix).p\(partition)" }
 
+    /// With trimming on: a new meter is refused once trimming was announced
+    /// (`StreamTrimmer.announcementKey` in `<stream>_SETTINGS`; docs/cluster.md, "Trimming"):
+    /// its backfill would need the events trimmed away, so the partitions started from snapshots
+    /// could not count it as a full replay would.
+    private func refusalOfMeterAfterTrim(_ record: LogRecord) -> EngineError? {
+        guard options.retainSeconds > 0, record.type == RecordCodec.meterCreatedType || record.type == RecordCodec.auditedType,
+              let decoded = try? RecordCodec.decode(type: record.type, payload: record.payload) else { return nil }
+        switch decoded {
+        case .meterCreated, .audited(_, .meterCreated): break
+        default: return nil
+        }
+        guard let settings else { return .unavailable("the cluster log is not started") }
+        let announced: String
+        switch settings.get(StreamTrimmer.announcementKey) {
+        case .success(nil): return nil
+        case .success(let entry?): announced = entry.value
+        case .failure(let error): return .unavailable("cannot read whether the cluster log is trimmed (\(error)); retry shortly")
+        }
+        return .unavailable("the cluster log is trimmed or about to be (--cluster-retain-seconds; \(announced)): "
+                            + "a new meter would backfill events that are no longer in it, so meters cannot be created any more in this cluster; "
+                            + "create meters before trimming starts, or run the cluster without --cluster-retain-seconds")
+    }
+
     // MARK: Life cycle
 
-    /// Connects to NATS, creates the stream when missing, checks the settings, and starts the
-    /// publishers and the applier of the meta subject to `engine` (the node's meta engine: meters
-    /// and keys) from the stream's start. Returns the stream's last sequence at start: once
+    /// Connects to NATS (once), creates the stream and the snapshot stream when missing and
+    /// reads the cluster's dedup key (the first node's, from `<stream>_SETTINGS`).
+    private func connect(deadline: Date) throws(NATSError) -> JetStreamConnection {
+        if let connection = activeConnection { return connection }
+        let connection = try JetStreamConnection(servers: options.servers, name: "meterd-\(options.nodeName)", deadline: deadline)
+        try connection.ensureStream(name: options.streamName, subjects: ["\(options.subjectPrefix).>"], replicas: options.replicas,
+                                    duplicateWindowSeconds: options.duplicateWindowSeconds, deadline: deadline)
+        let keyText = try connection.firstValue(bucket: "\(options.streamName)_SETTINGS", key: "dedup-key", value: DedupKey.random().hexadecimal,
+                                                replicas: options.replicas, deadline: deadline)
+        guard let key = DedupKey(hexadecimal: keyText) else {
+            throw NATSError(message: "the cluster's dedup key in \(options.streamName)_SETTINGS is not 32 hex digits")
+        }
+        let snapshots = PartitionSnapshots(connection: connection, options: options, logger: logger)
+        try snapshots.start(replicas: options.replicas, deadline: deadline)
+        let settings = try connection.keyValue(bucket: "\(options.streamName)_SETTINGS", replicas: options.replicas, deadline: deadline)
+        condition.withLock {
+            settingsBucket = settings
+            self.connection = connection
+            clusterDedupKey = key
+            sharedSnapshots = snapshots
+        }
+        return connection
+    }
+
+    /// Before the meta engine opens: connects, and puts the newest meta snapshot that verifies
+    /// into the meta engine's empty directory `directory` (docs/cluster.md, "Meta snapshots"),
+    /// so that `start` applies only the meta records after it. Returns the cluster's dedup key,
+    /// which the meta engine must use to open the snapshot. Throws when the stream was trimmed
+    /// and no meta snapshot covers what was trimmed.
+    public func prepareMeta(directory: String) throws(NATSError) -> DedupKey {
+        let deadline = Date(timeIntervalSinceNow: TimeInterval(options.startTimeoutSeconds))
+        let connection = try connect(deadline: deadline)
+        let first = try connection.sequences(stream: options.streamName).first
+        let loaded = snapshots?.loadNewest(.meta, firstSequence: first)
+        if let loaded {
+            do {
+                try MeterEngine.seed(directory: directory, with: loaded.snapshot)
+                condition.withLock { metaSeed = loaded.manifest }
+            } catch {
+                throw NATSError(message: "cannot write the meta snapshot through stream sequence \(loaded.manifest.streamSequence) into \(directory): \(error)")
+            }
+        } else if first > 1 {
+            throw NATSError(message: "stream \(options.streamName) is trimmed (it starts at sequence \(first)) and no meta snapshot that verifies covers "
+                            + "the records before it: this node cannot rebuild the meters and keys")
+        }
+        return dedupKey!
+    }
+
+    /// Connects to NATS (unless `prepareMeta` did), creates the stream when missing, checks
+    /// the settings, and starts the publishers and the applier of the meta subject to `engine`
+    /// (the node's meta engine: meters and keys) from the stream's start, or after the meta
+    /// snapshot `prepareMeta` seeded it with. Returns the stream's last sequence at start: once
     /// `appliedThrough` reaches it, the node has caught up.
     @discardableResult
     public func start(engine: MeterEngine) throws(NATSError) -> UInt64 {
         let deadline = Date(timeIntervalSinceNow: TimeInterval(options.startTimeoutSeconds))
-        let connection = try JetStreamConnection(servers: options.servers, name: "meterd-\(options.nodeName)", deadline: deadline)
-        try connection.ensureStream(name: options.streamName, subjects: ["\(options.subjectPrefix).>"], replicas: options.replicas,
-                                    duplicateWindowSeconds: options.duplicateWindowSeconds, deadline: deadline)
-        condition.withLock {
-            self.connection = connection
-            runningThreads = options.publisherThreads
-        }
+        let connection = try connect(deadline: deadline)
+        condition.withLock { runningThreads = options.publisherThreads }
         if !options.settings.isEmpty {
             let bucket = "\(options.streamName)_SETTINGS"
             let agreed = try connection.firstValue(bucket: bucket, key: "state-machine", value: options.settings,
@@ -139,10 +236,22 @@ public final class ClusterLog: ReplicatedLog, @unchecked Sendable {
         for index in 0..<options.publisherThreads {
             startThread(name: "meterd-publisher-\(index)") { [self] in runPublisher(connection) }
         }
-        let applier = LogApplier(name: "meta", engine: engine, clock: clock, homeSubject: metaSubject, metaSubject: metaSubject, logger: logger)
-        condition.withLock { metaApplier = applier }
-        applier.start(connection: connection, log: self, streamName: options.streamName, subjectPrefix: options.subjectPrefix)
-        return lastSequence
+        let applier = LogApplier(name: "meta", engine: engine, clock: clock, homeSubject: metaSubject, metaSubject: metaSubject, logger: logger,
+                                 afterApply: { [weak self] sequence, _, _ in
+                                     self?.notifyMeta(sequence, applied: true)
+                                     return nil
+                                 },
+                                 afterSkip: { [weak self] sequence in self?.notifyMeta(sequence, applied: false) })
+        let startAfter = condition.withLock {
+            metaApplier = applier
+            return metaSeed?.streamSequence ?? 0
+        }
+        applier.start(connection: connection, log: self, streamName: options.streamName, subjectPrefix: options.subjectPrefix, startAfter: startAfter)
+        return max(lastSequence, startAfter)
+    }
+
+    private func notifyMeta(_ sequence: UInt64, applied: Bool) {
+        condition.withLock { metaObserver }?(sequence, applied)
     }
 
     /// Why the meta applier stopped applying for good, if it did.

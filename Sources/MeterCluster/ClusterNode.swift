@@ -12,7 +12,10 @@ import MeterEngine
 /// (`PartitionSnapshots`), or from the stream's start when there is none, by a `LogApplier`
 /// that applies the meta subject and that partition's subject after it. Each engine publishes
 /// a snapshot every `ClusterOptions.snapshotEveryRecords` records or `snapshotEverySeconds`, and
-/// before its lease is given back (rebalancing, SIGTERM). A partition it no longer holds is stopped at once: its
+/// before its lease is given back (rebalancing, SIGTERM); publishing is fenced by the lease
+/// (`LeaseFence`). As holder of partition 0's lease it also publishes the meta engine's
+/// snapshots (`MetaSnapshotter`) and, with `retainSeconds`, trims the stream behind every
+/// snapshot (`StreamTrimmer`). A partition it no longer holds is stopped at once: its
 /// engine closes, its waiting writes are answered UNAVAILABLE, and requests for it are refused
 /// naming the owner.
 ///
@@ -25,6 +28,8 @@ public final class ClusterNode: PartitionedEngines, @unchecked Sendable {
     private var baseOptions: EngineOptions
     /// The shared snapshots (set in `start`).
     private var snapshots: PartitionSnapshots?
+    /// Trims the stream behind the snapshots (with `retainSeconds`; set in `start`).
+    private var trimmer: StreamTrimmer?
     private let logger: Logger
     private let bucketName: String
 
@@ -33,6 +38,8 @@ public final class ClusterNode: PartitionedEngines, @unchecked Sendable {
     private var replicas: [Int: Replica] = [:]
     /// Every partition's lease as last read (for naming owners to clients).
     private var leases: [Int: PartitionLease] = [:]
+    /// Partitions this node cannot rebuild because the stream was trimmed, with why (told once).
+    private var unrebuildable: [Int: String] = [:]
     private var stopping = false
     private var running = false
 
@@ -76,6 +83,9 @@ public final class ClusterNode: PartitionedEngines, @unchecked Sendable {
         if let lease = leases[partition], let owner = lease.owner, owner != options.nodeName, !lease.address.isEmpty {
             return .remote(node: owner, address: lease.address)
         }
+        if let reason = unrebuildable[partition] {
+            return .unavailable(.unavailable("partition \(partition) cannot be served on \(options.nodeName): \(reason)"))
+        }
         if replicas[partition] != nil {
             return .unavailable(.unavailable("partition \(partition) is not answered on \(options.nodeName) right now: its lease could not be renewed in time (NATS unavailable?); retry shortly"))
         }
@@ -88,21 +98,35 @@ public final class ClusterNode: PartitionedEngines, @unchecked Sendable {
     /// first node's, from `<stream>_SETTINGS`: every node's partition engines must fingerprint
     /// event ids alike to read each other's snapshots) and opens the snapshot stream first.
     public func start() throws(NATSError) {
-        guard let connection = log.activeConnection else { throw NATSError(message: "the cluster log is not started") }
-        let deadline = Date(timeIntervalSinceNow: TimeInterval(log.options.startTimeoutSeconds))
-        let keyText = try connection.firstValue(bucket: "\(log.options.streamName)_SETTINGS", key: "dedup-key", value: DedupKey.random().hexadecimal,
-                                                replicas: log.options.replicas, deadline: deadline)
-        guard let key = DedupKey(hexadecimal: keyText) else {
-            throw NATSError(message: "the cluster's dedup key in \(log.options.streamName)_SETTINGS is not 32 hex digits")
+        guard let connection = log.activeConnection, let snapshots = log.snapshots, let key = log.dedupKey else {
+            throw NATSError(message: "the cluster log is not started")
         }
-        let snapshots = PartitionSnapshots(connection: connection, options: log.options, logger: logger)
-        try snapshots.start(replicas: log.options.replicas, deadline: deadline)
+        let deadline = Date(timeIntervalSinceNow: TimeInterval(log.options.startTimeoutSeconds))
         condition.withLock {
             baseOptions.core.dedupKey = key
             self.snapshots = snapshots
         }
         let bucket = try connection.keyValue(bucket: bucketName, replicas: log.options.replicas, deadline: deadline,
                                              waitMilliseconds: max(100, log.options.leaseMilliseconds / 4))
+        // Fencing: a snapshot's manifest is published only while this node holds the lease.
+        let fence = LeaseFence(bucket: bucket, node: log.options.nodeName, holdsLocally: { [weak self] partition in
+            self?.holdsLease(partition) ?? false
+        })
+        snapshots.fence = { fence.check($0) }
+        // The meta engine's snapshots, published by partition 0's holder; trimming, by the same node.
+        if let metaEngine = log.metaEngine {
+            let meta = MetaSnapshotter(engine: metaEngine, snapshots: snapshots, schedule: schedule(), publishes: { [weak self] in
+                self?.holdsLease(0) ?? false
+            })
+            log.observeMeta { sequence, applied in meta.passed(sequence, applied: applied) }
+        }
+        if log.options.retainSeconds > 0 {
+            guard let settings = log.settings else { throw NATSError(message: "the cluster log is not started") }
+            let trimmer = StreamTrimmer(connection: connection, snapshots: snapshots, options: log.options, metaSubject: log.metaSubject,
+                                        settings: settings, logger: logger, trims: { [weak self] in self?.holdsLease(0) ?? false })
+            condition.withLock { self.trimmer = trimmer }
+            trimmer.start()
+        }
         condition.withLock { running = true }
         let thread = Thread { [self] in
             runLeases(connection, bucket: bucket)
@@ -115,10 +139,22 @@ public final class ClusterNode: PartitionedEngines, @unchecked Sendable {
         thread.start()
     }
 
+    /// Whether this node holds `partition`'s lease by its own clock now.
+    private func holdsLease(_ partition: Int) -> Bool {
+        condition.withLock { planner.holds(partition, now: Self.monotonicMilliseconds()) }
+    }
+
+    /// A snapshot schedule with this node's settings.
+    private func schedule() -> SnapshotSchedule {
+        SnapshotSchedule(everyRecords: log.options.snapshotEveryRecords, everySeconds: log.options.snapshotEverySeconds,
+                         followStream: log.options.retainSeconds > 0)
+    }
+
     /// Stops the lease thread, gives the held leases back (other nodes take them at once) and
     /// stops every partition engine.
     public func stop() async {
         let stopped = stopLeaseThread()
+        condition.withLock { trimmer }?.stop()
         for (partition, replica) in stopped { await stopReplica(partition, replica, reason: "meterd is shutting down") }
         condition.withLock { snapshots }?.stop()
     }
@@ -279,14 +315,16 @@ public final class ClusterNode: PartitionedEngines, @unchecked Sendable {
         var loaded: SnapshotManifest?
         let started = ContinuousClock.now
         do {
-            catchUpTo = try connection.lastSequence(stream: options.streamName)
+            let sequences = try connection.sequences(stream: options.streamName)
+            catchUpTo = sequences.last
+            let first = sequences.first
             let directory = (options.partitionsDirectory as NSString).appendingPathComponent("partition-\(partition)")
             var engineOptions = baseOptions
             engineOptions.dataDirectory = directory
             engineOptions.clock = { clock.read() }
             try Self.emptyDirectory(directory)
             var opened: MeterEngine?
-            if !fromStart, let snapshots, let newest = snapshots.loadNewest(partition: partition) {
+            if !fromStart, let snapshots, let newest = snapshots.loadNewest(.partition(partition), firstSequence: first) {
                 do {
                     try MeterEngine.seed(directory: directory, with: newest.snapshot)
                     opened = try MeterEngine.open(options: engineOptions)
@@ -301,20 +339,48 @@ public final class ClusterNode: PartitionedEngines, @unchecked Sendable {
                     try Self.emptyDirectory(directory)
                 }
             }
+            // Trimmed (docs/cluster.md, "Trimming"): without a snapshot covering what was
+            // trimmed the partition cannot be rebuilt as a full replay would; refused, never guessed.
+            let covered = loaded?.streamSequence ?? 0
+            if covered + 1 < first {
+                if let engineToClose = opened { Self.blocking { await engineToClose.shutdown() } }
+                let why = fromStart ? "it must be rebuilt from the stream's start (a meter's backfill needs the log before its snapshot)"
+                    : "no snapshot of it that verifies covers through \(first - 1)"
+                throw TrimmedStreamError(description: "cannot rebuild partition \(partition): stream \(options.streamName) is trimmed "
+                                         + "(it starts at sequence \(first)) and \(why)")
+            }
             engine = try opened ?? MeterEngine.open(options: engineOptions)
+        } catch let error as TrimmedStreamError {
+            let first = condition.withLock {
+                planner.forget(partition)
+                return unrebuildable.updateValue(error.description, forKey: partition) == nil
+            }
+            if first {
+                // Tests and operators read this line (once per partition).
+                print("meterd: cluster node \(options.nodeName) \(error.description)")
+                fflush(nil)
+                logger.critical("cannot rebuild a partition", metadata: ["partition": "\(partition)", "error": "\(error.description)"])
+            }
+            return
         } catch {
             logger.error("cannot start partition \(partition)", metadata: ["error": "\(error)"])
             condition.withLock { planner.forget(partition) }
             return
         }
         let startAfter = loaded?.streamSequence ?? 0
-        let control = ReplicaControl(fromSnapshot: loaded != nil)
+        let control = ReplicaControl(fromSnapshot: loaded != nil, schedule: schedule())
         let applier = LogApplier(name: "p\(partition)", engine: engine, clock: clock, homeSubject: log.partitionSubject(partition),
                                  metaSubject: log.metaSubject, logger: logger,
                                  afterApply: { [weak self] sequence, _, result in
                                      self?.afterApply(partition, engine: engine, control: control, sequence: sequence, result: result)
+                                 },
+                                 afterSkip: { [weak self] sequence in
+                                     if control.schedule.passed(applied: false) { self?.capture(partition, engine: engine, control: control, sequence: sequence) }
                                  })
-        condition.withLock { replicas[partition] = Replica(applier: applier, catchUpTo: catchUpTo, control: control) }
+        condition.withLock {
+            replicas[partition] = Replica(applier: applier, catchUpTo: catchUpTo, control: control)
+            unrebuildable[partition] = nil
+        }
         let node = options.nodeName
         let origin = loaded.map { "from the snapshot through \($0.streamSequence)" } ?? "from the stream's start"
         applier.start(connection: connection, log: log, streamName: options.streamName, subjectPrefix: options.subjectPrefix,
@@ -344,31 +410,31 @@ public final class ClusterNode: PartitionedEngines, @unchecked Sendable {
             control.rebuildFromStart = true
             return "meter \(meter.id), created at stream sequence \(sequence), backfills events from before the snapshot this engine started from"
         }
-        control.recordsSinceSnapshot += 1
-        let options = log.options
-        let now = Self.monotonicMilliseconds()
-        guard control.recordsSinceSnapshot >= options.snapshotEveryRecords
-                || now - control.lastSnapshotAt >= options.snapshotEverySeconds * 1000 else { return nil }
-        guard let snapshots = condition.withLock({ self.snapshots }) else { return nil }
-        if case .success(let captured?) = Self.wait({ engine.captureSnapshot(completion: $0) }) {
-            snapshots.enqueue(partition: partition, streamSequence: sequence, snapshot: captured)
-            control.recordsSinceSnapshot = 0
-            control.lastSnapshotAt = now
-        }
+        if control.schedule.passed(applied: true) { capture(partition, engine: engine, control: control, sequence: sequence) }
         return nil
+    }
+
+    /// Captures the partition engine's state (after stream sequence `sequence`) and queues it
+    /// for publishing (on the applier's thread, between two records).
+    private func capture(_ partition: Int, engine: MeterEngine, control: ReplicaControl, sequence: UInt64) {
+        guard let snapshots = condition.withLock({ self.snapshots }) else { return }
+        if case .success(let captured?) = Self.wait({ engine.captureSnapshot(completion: $0) }) {
+            snapshots.enqueue(.partition(partition), streamSequence: sequence, snapshot: captured)
+            control.schedule.taken()
+        }
     }
 
     /// Stops `replica`'s applier and publishes its engine's state (before its lease is given
     /// back), unless nothing was applied since the snapshot it started from or last published.
     private func publishFinalSnapshot(_ partition: Int, _ replica: Replica) {
         replica.applier.stop()
-        guard replica.applier.haltReason == nil, replica.control.recordsSinceSnapshot > 0,
+        guard replica.applier.haltReason == nil, replica.control.schedule.recordsSince > 0 || replica.control.schedule.skippedSince > 0,
               let snapshots = condition.withLock({ self.snapshots }) else { return }
         let through = replica.applier.appliedThrough
         if case .success(let captured?) = Self.wait({ replica.applier.engine.captureSnapshot(completion: $0) }) {
             // Two attempts at most: the lease thread waits meanwhile (its renewals too).
-            if case .success = snapshots.publish(partition: partition, streamSequence: through, snapshot: captured, attempts: 2) {
-                replica.control.recordsSinceSnapshot = 0
+            if case .success = snapshots.publish(.partition(partition), streamSequence: through, snapshot: captured, attempts: 2) {
+                replica.control.schedule.taken()
             }
         }
     }
@@ -410,15 +476,20 @@ public final class ClusterNode: PartitionedEngines, @unchecked Sendable {
 private final class ReplicaControl: @unchecked Sendable {
     /// The engine started from a shared snapshot (not from the stream's start).
     let fromSnapshot: Bool
-    var recordsSinceSnapshot: UInt64 = 0
-    var lastSnapshotAt: Int64
+    /// When its next snapshot is due.
+    let schedule: SnapshotSchedule
     /// Set by the applier: rebuild this partition from the stream's start.
     var rebuildFromStart = false
 
-    init(fromSnapshot: Bool) {
+    init(fromSnapshot: Bool, schedule: SnapshotSchedule) {
         self.fromSnapshot = fromSnapshot
-        lastSnapshotAt = Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000)
+        self.schedule = schedule
     }
+}
+
+/// A partition that cannot be rebuilt because the stream was trimmed.
+private struct TrimmedStreamError: Error {
+    let description: String
 }
 
 /// Carries one value from a completion to a waiting thread.

@@ -41,6 +41,10 @@ public struct ClusterOptions: Sendable {
     public var snapshotEveryRecords: UInt64 = 5_000
     /// ...or, with at least one record applied, once this many seconds passed since the last one.
     public var snapshotEverySeconds: Int64 = 60
+    /// Trimming of the stream behind the shared snapshots (docs/cluster.md, "Trimming"): 0
+    /// (the default) never trims; otherwise messages older than this many seconds that every
+    /// snapshot (each partition's and the meta engine's) covers are purged. At least 30 when on.
+    public var retainSeconds: Int64 = 0
     /// How long start-up waits for NATS and the stream.
     public var startTimeoutSeconds = 60
 

@@ -38,10 +38,15 @@ final class LogApplier: @unchecked Sendable {
     /// (with its stream sequence, subject and what applying it gave), before the next; returning a reason stops the
     /// applier (`haltReason`). `ClusterNode` captures snapshots here.
     private let afterApply: (@Sendable (_ sequence: UInt64, _ subject: String, _ result: Result<ReplicatedReply, EngineError>) -> String?)?
+    /// Called on the applier's thread after each message of another subject was passed over
+    /// (with its stream sequence): the engine's state now covers it too.
+    private let afterSkip: (@Sendable (_ sequence: UInt64) -> Void)?
 
     init(name: String, engine: MeterEngine, clock: LogClock, homeSubject: String, metaSubject: String, logger: Logger,
-         afterApply: (@Sendable (_ sequence: UInt64, _ subject: String, _ result: Result<ReplicatedReply, EngineError>) -> String?)? = nil) {
+         afterApply: (@Sendable (_ sequence: UInt64, _ subject: String, _ result: Result<ReplicatedReply, EngineError>) -> String?)? = nil,
+         afterSkip: (@Sendable (_ sequence: UInt64) -> Void)? = nil) {
         self.afterApply = afterApply
+        self.afterSkip = afterSkip
         self.name = name
         self.engine = engine
         self.clock = clock
@@ -112,6 +117,16 @@ final class LogApplier: @unchecked Sendable {
                 guard let message = try subscription?.next(timeoutMilliseconds: 250) else { continue }
                 if message.streamSequence <= applied { continue }
                 if message.streamSequence != applied + 1 {
+                    // Trimmed past what this applier applied (docs/cluster.md, "Trimming"):
+                    // the records it misses are gone; stop rather than skip them.
+                    if let first = try? connection.sequences(stream: streamName).first, applied + 1 < first {
+                        let why = "the stream was trimmed below sequence \(first), past the \(applied) records this engine applied; restart the node "
+                            + "(it starts from the newest snapshots)"
+                        logger.critical("cluster log applier stopped", metadata: ["applier": "\(name)", "reason": "\(why)"])
+                        condition.withLock { halted = why }
+                        if homeSubject == metaSubject { log.halt(why) } else { log.failWaiters(subject: homeSubject, reason: why) }
+                        return
+                    }
                     logger.warning("gap in the cluster log's delivery: subscribing again", metadata: [
                         "applier": "\(name)", "expected": "\(applied + 1)", "received": "\(message.streamSequence)"])
                     subscription = nil
@@ -119,6 +134,7 @@ final class LogApplier: @unchecked Sendable {
                 }
                 guard message.subject == metaSubject || message.subject == homeSubject else {
                     condition.withLock { appliedSequence = message.streamSequence }
+                    afterSkip?(message.streamSequence)
                     continue
                 }
                 let result = apply(message)

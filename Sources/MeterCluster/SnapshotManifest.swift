@@ -1,17 +1,19 @@
-/// The last message of a partition snapshot shared through JetStream (docs/cluster.md,
-/// "Snapshots"): which stream sequence the snapshot covers and where its chunks are. A
-/// snapshot counts only once its manifest is stored, and is used only when its chunks add up
-/// to `byteCount` bytes with checksum `checksum` (CRC-32C of the whole).
+/// The last message of a snapshot shared through JetStream (docs/cluster.md, "Snapshots"), of
+/// a partition's engine or of the meta engine: which stream sequence the snapshot covers,
+/// where its chunks are, and the lease revision its publisher checked right before publishing
+/// it (fencing). A snapshot counts only once its manifest is stored, and is used only when its
+/// chunks add up to `byteCount` bytes with checksum `checksum` (CRC-32C of the whole).
 ///
 /// Text, one `key value` per line after the format line, so that an operator can read it with
 /// `nats stream get`. Unknown format lines are refused, never guessed at.
 public struct SnapshotManifest: Sendable, Equatable {
-    /// Version of this layout (the first line: `meterd-partition-snapshot 1`).
-    public static let formatVersion = 1
+    /// Version of this layout (the first line: `meterd-partition-snapshot 2`). Version 2
+    /// names a scope (`p3` or `meta`) instead of a partition number and adds the lease revision.
+    public static let formatVersion = 2
     static let formatLine = "meterd-partition-snapshot"
 
-    /// The event partition.
-    public var partition: Int
+    /// The engine the snapshot is of: an event partition's or the meta engine.
+    public var scope: SnapshotScope
     /// The stream (the log) sequence the snapshot covers: the state after applying every
     /// message of the meta subject and of the partition's subject up to and including it.
     public var streamSequence: UInt64
@@ -27,10 +29,14 @@ public struct SnapshotManifest: Sendable, Equatable {
     public var previous: UInt64
     /// The node that published it.
     public var node: String
+    /// The revision of the lease (in `<stream>_OWNERS`) under which `node` published it, read
+    /// right before the manifest was published (0: not fenced, as in tests).
+    public var leaseRevision: UInt64
 
-    public init(partition: Int, streamSequence: UInt64, engineSequence: UInt64, byteCount: Int, checksum: UInt32,
-                chunks: [UInt64], previous: UInt64, node: String) {
-        self.partition = partition
+    public init(scope: SnapshotScope, streamSequence: UInt64, engineSequence: UInt64, byteCount: Int, checksum: UInt32,
+                chunks: [UInt64], previous: UInt64, node: String, leaseRevision: UInt64 = 0) {
+        self.scope = scope
+        self.leaseRevision = leaseRevision
         self.streamSequence = streamSequence
         self.engineSequence = engineSequence
         self.byteCount = byteCount
@@ -43,7 +49,7 @@ public struct SnapshotManifest: Sendable, Equatable {
     public var text: String {
         """
         \(Self.formatLine) \(Self.formatVersion)
-        partition \(partition)
+        scope \(scope.name)
         stream-sequence \(streamSequence)
         engine-sequence \(engineSequence)
         bytes \(byteCount)
@@ -51,6 +57,7 @@ public struct SnapshotManifest: Sendable, Equatable {
         chunks \(chunks.map(String.init).joined(separator: " "))
         previous \(previous)
         node \(node)
+        lease-revision \(leaseRevision)
 
         """
     }
@@ -78,7 +85,8 @@ public struct SnapshotManifest: Sendable, Equatable {
             guard let value = UInt64(try field(name)) else { throw ManifestError("manifest \(name) is not a number") }
             return value
         }
-        partition = Int(try number("partition"))
+        guard let scope = SnapshotScope(name: try field("scope")) else { throw ManifestError("manifest scope is not p<N> or meta") }
+        self.scope = scope
         streamSequence = try number("stream-sequence")
         engineSequence = try number("engine-sequence")
         byteCount = Int(try number("bytes"))
@@ -92,6 +100,7 @@ public struct SnapshotManifest: Sendable, Equatable {
         self.chunks = chunks
         previous = try number("previous")
         node = try field("node")
+        leaseRevision = try number("lease-revision")
     }
 }
 

@@ -51,7 +51,9 @@ struct ClusterService: Service {
         }
         let elapsed = ContinuousClock.now - started
         let milliseconds = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
-        print("meterd: cluster node \(log.options.nodeName) caught up with stream \(log.options.streamName) through \(lastSequence) in \(milliseconds) ms")
+        let origin = log.metaSnapshot.map { "from the meta snapshot through \($0.streamSequence)" } ?? "from the stream's start"
+        print("meterd: cluster node \(log.options.nodeName) caught up with stream \(log.options.streamName) through \(lastSequence) in \(milliseconds) ms "
+              + "(\(origin), \(log.metaRecordsApplied) meta records replayed)")
         fflush(nil)
         logger.info("caught up with the cluster log", metadata: ["through": "\(lastSequence)", "milliseconds": "\(milliseconds)"])
         serving.resolve(.success(engine))

@@ -181,6 +181,9 @@ struct Meterd: AsyncParsableCommand {
     @Option(name: .long, help: "Cluster mode: ... or after this many seconds with records applied (default 60).")
     var clusterSnapshotSeconds: Int?
 
+    @Option(name: .long, help: "Cluster mode: trim the log stream behind the shared snapshots, keeping at least this many seconds (at least 30; default 0: never trim). Once trimming is announced, new meters are refused (their backfill would need the trimmed events).")
+    var clusterRetainSeconds: Int?
+
     @Option(name: .long, help: ArgumentHelp("POST every threshold notification to this http:// or https:// URL (off by default), signed with --webhook-secret-file; progress is kept in DATA_DIR/webhook-outbox.", valueName: "url"))
     var webhookUrl: String?
 
@@ -208,6 +211,14 @@ struct Meterd: AsyncParsableCommand {
                 try ClusterReplicaDirectory.reset(engineOptions.dataDirectory)
             } catch {
                 logger.critical("\(error)")
+                throw ExitCode(2)
+            }
+            // The meta engine starts from the newest meta snapshot shared through JetStream (if
+            // any), with the cluster's dedup key that snapshots are made with.
+            do {
+                engineOptions.core.dedupKey = try clusterLog.prepareMeta(directory: engineOptions.dataDirectory)
+            } catch {
+                logger.critical("\(StartupFailure.cannotListen(reason: "cannot join the cluster: \(error)"))")
                 throw ExitCode(2)
             }
             engineOptions.replicatedLog = clusterLog

@@ -221,6 +221,11 @@ struct Settings {
                 guard seconds >= 1 else { throw ValidationError("cluster-snapshot-seconds must be at least 1, got \(seconds)") }
                 cluster.snapshotEverySeconds = Int64(seconds)
             }
+            if let seconds = try integer("cluster-retain-seconds", command.clusterRetainSeconds) {
+                // Longer than a publish is retried with its message id (20 s), with a margin.
+                guard seconds == 0 || seconds >= 30 else { throw ValidationError("cluster-retain-seconds must be 0 (never trim) or at least 30, got \(seconds)") }
+                cluster.retainSeconds = Int64(seconds)
+            }
             cluster.partitionsDirectory = (engine.dataDirectory as NSString).appendingPathComponent("cluster-partitions")
             // The shared secret nodes forward with (over TCP between machines; docs/cluster.md).
             if let path = value("cluster-secret-file", command.clusterSecretFile) {

@@ -28,7 +28,7 @@ final class PartitionSnapshotTests: XCTestCase {
         let owner = try harness.replay(startAfter: 0, through: firstPart)
         XCTAssertEqual(owner.records, 41, "the meter and 40 batches of partition 0; partition 1 is skipped")
         let captured = try XCTUnwrap(try harness.capture(owner.engine))
-        let published = try harness.snapshots.publish(partition: 0, streamSequence: firstPart, snapshot: captured).get()
+        let published = try harness.snapshots.publish(.partition(0), streamSequence: firstPart, snapshot: captured).get()
         XCTAssertEqual(published.streamSequence, firstPart)
 
         // More of the stream: new events, and retries of events the snapshot holds (duplicates:
@@ -41,7 +41,7 @@ final class PartitionSnapshotTests: XCTestCase {
         let end = try harness.connection.lastSequence(stream: "METERD")
 
         // A node taking the partition: the newest snapshot, then only the stream after it.
-        let loaded = try XCTUnwrap(harness.snapshots.loadNewest(partition: 0))
+        let loaded = try XCTUnwrap(harness.snapshots.loadNewest(.partition(0)))
         XCTAssertEqual(loaded.manifest.streamSequence, firstPart)
         XCTAssertEqual(loaded.snapshot, captured, "the bytes published are the bytes loaded")
         let fromSnapshot = try harness.replay(seed: loaded.snapshot, startAfter: firstPart, through: end)
@@ -82,25 +82,25 @@ final class PartitionSnapshotTests: XCTestCase {
         let first = try harness.connection.lastSequence(stream: "METERD")
         let replay = try harness.replay(startAfter: 0, through: first)
         let older = try XCTUnwrap(try harness.capture(replay.engine))
-        _ = try harness.snapshots.publish(partition: 0, streamSequence: first, snapshot: older).get()
+        _ = try harness.snapshots.publish(.partition(0), streamSequence: first, snapshot: older).get()
         for batch in 5..<10 { _ = try harness.ingest(partition: 0, ids: ["b\(batch)"], tokens: 1) }
         let second = try harness.connection.lastSequence(stream: "METERD")
         try harness.continueReplay(replay, through: second)
         let newer = try XCTUnwrap(try harness.capture(replay.engine))
-        let good = try harness.snapshots.publish(partition: 0, streamSequence: second, snapshot: newer).get()
+        let good = try harness.snapshots.publish(.partition(0), streamSequence: second, snapshot: newer).get()
         harness.close(replay)
 
         // Newest: a manifest whose chunk was damaged (one byte flipped; length right, CRC wrong).
-        let goodManifest = try XCTUnwrap(try harness.connection.lastMessage(stream: "METERD_SNAP", subject: harness.snapshots.manifestSubject(0)).get())
+        let goodManifest = try XCTUnwrap(try harness.connection.lastMessage(stream: "METERD_SNAP", subject: harness.snapshots.manifestSubject(.partition(0))).get())
         var damagedBytes = newer.bytes
         damagedBytes[damagedBytes.count / 2] ^= 0x40
-        let damagedChunk = try harness.publish(damagedBytes, subject: harness.snapshots.dataSubject(0))
+        let damagedChunk = try harness.publish(damagedBytes, subject: harness.snapshots.dataSubject(.partition(0)))
         var damaged = good
         damaged.streamSequence = second + 1
         damaged.chunks = [damagedChunk]
         damaged.previous = goodManifest.sequence
-        _ = try harness.publish(Array(damaged.text.utf8), subject: harness.snapshots.manifestSubject(0))
-        var loaded = try XCTUnwrap(harness.snapshots.loadNewest(partition: 0))
+        _ = try harness.publish(Array(damaged.text.utf8), subject: harness.snapshots.manifestSubject(.partition(0)))
+        var loaded = try XCTUnwrap(harness.snapshots.loadNewest(.partition(0)))
         XCTAssertEqual(loaded.manifest.streamSequence, second, "the damaged snapshot is skipped for the good one before it")
         XCTAssertEqual(loaded.snapshot, newer)
 
@@ -109,36 +109,45 @@ final class PartitionSnapshotTests: XCTestCase {
         incomplete.streamSequence = second + 2
         incomplete.chunks = [good.chunks[0], 999_999]
         incomplete.previous = goodManifest.sequence
-        _ = try harness.publish(Array(incomplete.text.utf8), subject: harness.snapshots.manifestSubject(0))
-        loaded = try XCTUnwrap(harness.snapshots.loadNewest(partition: 0))
+        _ = try harness.publish(Array(incomplete.text.utf8), subject: harness.snapshots.manifestSubject(.partition(0)))
+        loaded = try XCTUnwrap(harness.snapshots.loadNewest(.partition(0)))
         XCTAssertEqual(loaded.manifest.streamSequence, second)
-        let shortChunk = try harness.publish(Array(newer.bytes.dropLast()), subject: harness.snapshots.dataSubject(0))
+        let shortChunk = try harness.publish(Array(newer.bytes.dropLast()), subject: harness.snapshots.dataSubject(.partition(0)))
         incomplete.chunks = [shortChunk]
-        _ = try harness.publish(Array(incomplete.text.utf8), subject: harness.snapshots.manifestSubject(0))
-        loaded = try XCTUnwrap(harness.snapshots.loadNewest(partition: 0))
+        _ = try harness.publish(Array(incomplete.text.utf8), subject: harness.snapshots.manifestSubject(.partition(0)))
+        loaded = try XCTUnwrap(harness.snapshots.loadNewest(.partition(0)))
         XCTAssertEqual(loaded.manifest.streamSequence, second)
 
         // Newest: a damaged one pointing to the older snapshot (kept: the newest two are):
         // that one, with its own stream sequence.
         var pointingBack = damaged
         pointingBack.previous = good.previous
-        _ = try harness.publish(Array(pointingBack.text.utf8), subject: harness.snapshots.manifestSubject(0))
-        loaded = try XCTUnwrap(harness.snapshots.loadNewest(partition: 0))
+        _ = try harness.publish(Array(pointingBack.text.utf8), subject: harness.snapshots.manifestSubject(.partition(0)))
+        loaded = try XCTUnwrap(harness.snapshots.loadNewest(.partition(0)))
         XCTAssertEqual(loaded.manifest.streamSequence, first)
         XCTAssertEqual(loaded.snapshot, older)
 
         // A manifest of another format: not guessed at; the stream's start instead.
-        _ = try harness.publish(Array("meterd-partition-snapshot 9\npartition 0\n".utf8), subject: harness.snapshots.manifestSubject(0))
-        XCTAssertNil(harness.snapshots.loadNewest(partition: 0))
+        _ = try harness.publish(Array("meterd-partition-snapshot 9\nscope p0\n".utf8), subject: harness.snapshots.manifestSubject(.partition(0)))
+        XCTAssertNil(harness.snapshots.loadNewest(.partition(0)))
     }
 
     func testAManifestRoundTripsAndAnotherFormatIsRefused() throws {
-        let manifest = SnapshotManifest(partition: 3, streamSequence: 1234, engineSequence: 99, byteCount: 5_000_000, checksum: 0xdead_beef,
-                                        chunks: [10, 11, 15], previous: 7, node: "node-2")
+        let manifest = SnapshotManifest(scope: .partition(3), streamSequence: 1234, engineSequence: 99, byteCount: 5_000_000, checksum: 0xdead_beef,
+                                        chunks: [10, 11, 15], previous: 7, node: "node-2", leaseRevision: 41)
         XCTAssertEqual(try SnapshotManifest(text: manifest.text), manifest)
-        XCTAssertThrowsError(try SnapshotManifest(text: manifest.text.replacingOccurrences(of: "snapshot 1", with: "snapshot 2"))) { error in
-            XCTAssertTrue("\(error)".contains("format 2"), "\(error)")
+        var meta = manifest
+        meta.scope = .meta
+        XCTAssertEqual(try SnapshotManifest(text: meta.text), meta)
+        XCTAssertTrue(meta.text.contains("\nscope meta\n"), meta.text)
+        // Version 1 (before scopes and lease revisions) and a later one are refused, never guessed at.
+        for other in ["1", "3"] {
+            XCTAssertThrowsError(try SnapshotManifest(text: manifest.text.replacingOccurrences(of: "snapshot 2", with: "snapshot \(other)"))) { error in
+                XCTAssertTrue("\(error)".contains("format \(other) is not the version 2"), "\(error)")
+            }
         }
+        XCTAssertThrowsError(try SnapshotManifest(text: manifest.text.replacingOccurrences(of: "scope p3", with: "scope q3")))
+        XCTAssertThrowsError(try SnapshotManifest(text: manifest.text.replacingOccurrences(of: "lease-revision 41\n", with: "")))
         XCTAssertThrowsError(try SnapshotManifest(text: manifest.text.replacingOccurrences(of: "crc32c deadbeef\n", with: "")))
         XCTAssertThrowsError(try SnapshotManifest(text: "hello"))
     }

@@ -28,7 +28,7 @@ final class ClusterSnapshotTests: XCTestCase {
         }
 
         var expected: [String: Int64] = [:]
-        for round in 0..<30 { try await ingest(client, round: round, expected: &expected) }
+        for round in 0..<30 { try await clusterIngest(client, round: round, customers: Self.customers, expected: &expected) }
         // node-2 publishes snapshots of the partitions it owns (every 10 records here).
         let owned = cluster.partitionsServed(node: 1)
         let publishedBy = Date(timeIntervalSinceNow: 60)
@@ -37,7 +37,7 @@ final class ClusterSnapshotTests: XCTestCase {
             usleep(20_000)
         }
         // Records after the snapshots, then the SIGKILL.
-        for round in 30..<34 { try await ingest(client, round: round, expected: &expected) }
+        for round in 30..<34 { try await clusterIngest(client, round: round, customers: Self.customers, expected: &expected) }
         let held = cluster.partitionsServed(node: 1)
         let logBefore = cluster.log(node: 0).count
         cluster.killNode(1)
@@ -64,7 +64,7 @@ final class ClusterSnapshotTests: XCTestCase {
             }
         }
         XCTAssertFalse(fromSnapshot.isEmpty, "no partition was taken over from a snapshot: \(lines)")
-        try await assertUsage(client, expected)
+        try await assertClusterUsage(client, expected, customers: Self.customers)
 
         // A meter created now backfills every earlier event, which the engines started from a
         // snapshot have no log of: node-1 rebuilds those partitions from the stream's start, and
@@ -81,7 +81,7 @@ final class ClusterSnapshotTests: XCTestCase {
             usleep(20_000)
         }
         XCTAssertTrue(cluster.log(node: 0).dropFirst(logBeforeMeter).contains("backfills events from before the snapshot"))
-        try await assertUsage(client, expected)
+        try await assertClusterUsage(client, expected, customers: Self.customers)
         await client.close()
 
         // SIGTERM: the node publishes its partitions' state before giving the leases back.
@@ -92,66 +92,7 @@ final class ClusterSnapshotTests: XCTestCase {
         XCTAssertTrue(afterStop.contains("published snapshot of partition"), "no snapshot published on SIGTERM:\n\(afterStop.suffix(3000))")
     }
 
-    /// Every customer's current usage of tokens_used, polled until it is `expected` (30 s).
-    private func assertUsage(_ client: MeterClient, _ expected: [String: Int64]) async throws {
-        for customer in Self.customers {
-            let want = expected[customer, default: 0]
-            let deadline = Date(timeIntervalSinceNow: 30)
-            var got: Int64?
-            var answer = ""
-            while true {
-                do {
-                    let row = try await client.currentUsage(MeterClient.reference("tokens_used"), customerId: customer,
-                                                            atMilliseconds: Int64(Date().timeIntervalSince1970 * 1000) + 60_000).row
-                    got = Int64(row.value.isEmpty ? "0" : row.value)
-                    answer = row.value
-                } catch {
-                    got = nil
-                    answer = "\(error)"
-                }
-                if got == want || Date() >= deadline { break }
-                usleep(50_000)
-            }
-            XCTAssertEqual(got, want, "\(customer): \(answer), expected \(want)")
-        }
-    }
-
-    /// One batch of 20 events over the customers, retried with the same ids until acknowledged.
-    private func ingest(_ client: MeterClient, round: Int, expected: inout [String: Int64]) async throws {
-        var batch: [Meterd_V1_Event] = []
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
-        for index in 0..<20 {
-            var event = Meterd_V1_Event()
-            event.eventID = "s-\(round)-\(index)"
-            event.eventName = "tokens_used"
-            event.customerID = Self.customers[(round + index) % Self.customers.count]
-            event.timestampMs = now
-            var property = Meterd_V1_Property()
-            property.key = "tokens"
-            property.value.decimalValue = "\(round + 1)"
-            event.properties = [property]
-            batch.append(event)
-        }
-        let deadline = Date(timeIntervalSinceNow: 60)
-        var attempt = 0
-        while true {
-            attempt += 1
-            do {
-                let response = try await client.ingestBatch(batch, timeout: .seconds(30))
-                for (index, result) in response.results.enumerated() {
-                    XCTAssertTrue(result.status == .accepted || (attempt > 1 && result.status == .duplicate),
-                                  "round \(round) event \(index): \(result.status) \(result.message)")
-                }
-                break
-            } catch {
-                guard Date() < deadline else { throw error }
-                try await Task.sleep(for: .milliseconds(100))
-            }
-        }
-        for event in batch { expected[event.customerID, default: 0] += Int64(round + 1) }
-    }
-
-    private static func number(after marker: String, in line: Substring, before end: String? = nil) -> Int? {
+    static func number(after marker: String, in line: Substring, before end: String? = nil) -> Int? {
         var text = line
         if let end, let endRange = text.range(of: end) { text = text[..<endRange.lowerBound] }
         guard let range = text.range(of: marker, options: end == nil ? [] : .backwards) else { return nil }
