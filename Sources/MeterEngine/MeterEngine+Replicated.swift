@@ -42,7 +42,9 @@ extension MeterEngine {
         case .backfillProgress:
             completion(.failure(.unavailable("a backfill record is not a replicated write")))
         case .entitlementSet, .entitlementRemoved, .grantAdded, .grantRemoved, .thresholdRuleAdded, .thresholdRuleRemoved:
-            completion(.failure(Self.entitlementsNotReplicated))
+            // Screened again against this engine's state, at the log's time, as a single node's
+            // writer screens the change it builds (`EntitlementCommand`).
+            submit(.changeEntitlements(make: Self.replicatedEntitlement(record), reply: { completion($0.map(ReplicatedReply.entitlement)) }))
         }
     }
 
@@ -71,6 +73,7 @@ extension MeterEngine {
 
     static let meterReply: @Sendable (ReplicatedReply) -> Meter? = { if case .meter(let meter) = $0 { meter } else { nil } }
     static let keyReply: @Sendable (ReplicatedReply) -> ApiKey? = { if case .apiKey(let key) = $0 { key } else { nil } }
+    static let entitlementReply: @Sendable (ReplicatedReply) -> EntitlementChange? = { if case .entitlement(let change) = $0 { change } else { nil } }
 
     /// `replicate` for async callers.
     func replicate<Value: Sendable>(_ log: any ReplicatedLog, _ record: StateRecord,

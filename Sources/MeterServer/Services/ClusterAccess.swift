@@ -188,12 +188,14 @@ public final class ClusterAccess: Sendable {
 
     /// The partitions a query reads and where: its customer's partition, or every partition
     /// (`only` when given by a forwarding node).
-    private struct Plan {
+    struct Plan {
         var local: [MeterEngine] = []
+        /// The partitions of `local`, in the same order.
+        var localPartitions: [Int] = []
         var remote: [(name: String, address: String, partitions: [UInt32])] = []
     }
 
-    private func scatterPlan(customerId: String?, tenantId: String, only: [UInt32], forwarded: Bool) throws(RPCFailure) -> Plan {
+    func scatterPlan(customerId: String?, tenantId: String, only: [UInt32], forwarded: Bool) throws(RPCFailure) -> Plan {
         let wanted: [Int]
         if let customerId {
             guard only.isEmpty else { throw RPCFailure(.invalidArgument, "partitions is only for queries over every customer") }
@@ -217,6 +219,7 @@ public final class ClusterAccess: Sendable {
             switch route {
             case .local(let engine):
                 plan.local.append(engine)
+                plan.localPartitions.append(partition)
             case .remote(let owner, let address) where !forwarded:
                 if let index = remote[address] {
                     plan.remote[index].partitions.append(UInt32(partition))
