@@ -7,7 +7,8 @@ import MeterEngine
 import MeterLog
 
 /// Cluster mode's replicated log (docs/cluster.md): a JetStream stream on three NATS servers
-/// (R3). Every node applies its meta subject (meters and keys) with its meta engine; each
+/// (R3). Every node applies its meta subject (meters, keys, entitlements, grants and threshold
+/// rules) with its meta engine; each
 /// event partition is applied by the engine of the node that owns it (`ClusterNode`).
 ///
 /// A write of this node (`submit`, called by the engine) is published as one message, the log
@@ -102,7 +103,7 @@ public final class ClusterLog: ReplicatedLog, @unchecked Sendable {
         condition.unlock()
     }
 
-    /// The subject of meters and keys, applied by every engine.
+    /// The subject of meters, keys, entitlements, grants and threshold rules, applied by every engine.
     public var metaSubject: String { "\(options.subjectPrefix).meta" }
 
     /// The subject of event partition `partition`.

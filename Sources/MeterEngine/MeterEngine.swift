@@ -127,7 +127,8 @@ public final class MeterEngine: @unchecked Sendable {
     ///
     /// `entitlementEffects`, when given, receives each event's effect on its customer's
     /// entitlement (`EntitlementEffect`, decided while the events are applied) before
-    /// `completion` runs; in cluster mode (where entitlements cannot be set yet) it stays empty.
+    /// `completion` runs; in cluster mode (where the owner's applier decides them) it stays empty, and
+    /// the servers refuse to ask for them there.
     public func ingest(tenantId: String = Tenant.defaultId, events: [UsageEvent], entitlementEffects: EntitlementEffects? = nil,
                        completion: @escaping @Sendable (Result<[EventResult], EngineError>) -> Void) {
         if let replicated = options.replicatedLog {

@@ -88,7 +88,7 @@ enum EventRoutes {
     static func ingestWithEffects(_ decoded: [Result<UsageEvent, MeterError>], tenantId: String,
                                   environment: MeterHTTPEnvironment) async throws(HTTPProblem) -> ([EventResult], [EffectText?]) {
         if environment.cluster != nil {
-            throw HTTPProblem(.unavailable, "entitlement_effects is not available in cluster mode yet: entitlements are not carried through the replicated log (docs/cluster.md); send the events without it")
+            throw HTTPProblem(.unavailable, "entitlement_effects is not available in cluster mode: the effects are decided by the partition's owner as it applies the events and are not carried back yet (docs/cluster.md); send the events without it and ask the entitlement's value")
         }
         let events = decoded.compactMap { try? $0.get() }
         var engineResults: [EventResult] = []

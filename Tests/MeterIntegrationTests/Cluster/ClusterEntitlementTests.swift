@@ -54,6 +54,18 @@ final class ClusterEntitlementTests: XCTestCase {
         let second = try await c.addGrant(meter: Self.meter, customerId: customer, amount: "5", timeout: .seconds(30))
         XCTAssertEqual(second.id, "grt_2")
         for round in 5..<8 { try await Self.ingest(c, customer: customer, id: "e-\(round)", tokens: 20) }
+        // Entitlement effects on ingest are refused in cluster mode (not silently left out).
+        var asking = Meterd_V1_Event()
+        asking.eventID = "effects-0"
+        asking.eventName = "tokens_used"
+        asking.customerID = customer
+        asking.timestampMs = Int64(Date().timeIntervalSince1970 * 1000)
+        do {
+            let response = try await c.ingestBatch([asking], includeEntitlementEffects: true, timeout: .seconds(30))
+            XCTFail("a batch asking for entitlement effects was answered in cluster mode: \(response)")
+        } catch {
+            XCTAssertTrue("\(error)".contains("include_entitlement_effects is not available in cluster mode"), "\(error)")
+        }
         await c.close()
         await a.close()
 
