@@ -128,11 +128,12 @@ public final class ClusterAccess: Sendable {
     }
 
     /// CurrentUsage: one customer's from its partition, every customer's merged from every
-    /// partition, all at one instant (`atMilliseconds`, else now by this node's clock).
+    /// partition, all at one instant (`atMilliseconds`, else now by this node's system clock: the meta
+    /// engine's clock is the stream time of the last meta record it applied).
     public func currentUsage(tenantId: String, meter reference: MeterReference, customerId: String?, atMilliseconds: Int64?,
                              only: [UInt32] = [], forwarded: Bool = false) async throws(RPCFailure) -> (meter: Meter, row: UsageRow) {
         var meter = try await self.meter(tenantId: tenantId, reference)
-        let at = atMilliseconds ?? engine.options.clock()
+        let at = atMilliseconds ?? EngineOptions.systemClock()
         let plan = try scatterPlan(customerId: customerId, tenantId: tenantId, only: only, forwarded: forwarded)
         if customerId == nil, let refusal = UsageRowMerge.refusal(meter.definition.aggregation, groupsByCustomer: false) { throw refusal }
         let forwarder = self.forwarder
