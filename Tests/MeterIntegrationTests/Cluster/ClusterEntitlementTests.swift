@@ -111,6 +111,64 @@ final class ClusterEntitlementTests: XCTestCase {
         }
     }
 
+    /// Over HTTP: an entitlement PUT on node-1's listener for a customer node-2 owns, events
+    /// through node-3; every node's value route answers the owner's check. ListNotifications
+    /// refuses a cursor and HTTP notifications are refused in cluster mode.
+    func testTheHTTPEntitlementRoutesOfEveryNodeGoThroughTheOwner() async throws {
+        guard LocalCluster.natsServerPath != nil else { throw XCTSkip("nats-server is not installed (scripts/test installs it: apt-get install nats-server)") }
+        let directory = try TemporaryDirectory("meterd-cluster-entitlements-http", removedBy: { addTeardownBlock($0) }).path
+        let httpPorts = try LocalCluster.freePorts(3)
+        let cluster = try LocalCluster(directory: directory, nodes: 3, nodeArguments: { ["--http", "127.0.0.1:\(httpPorts[$0])"] })
+        defer { cluster.stop() }
+        let a = try await MeterClient.connect(to: .unixSocket(path: cluster.socketPath(node: 0)))
+        _ = try await a.createMeter(LocalCluster.tokensMeter, timeout: .seconds(30))
+        let authorization = "Authorization: Bearer \(try await a.createApiKey(name: "http", role: .admin, timeout: .seconds(30)).secret)"
+        try cluster.waitUntilPartitionsSpread()
+        let ownedByB = cluster.partitionsServed(node: 1)
+        let customer = try XCTUnwrap((0..<1000).map { "customer-\($0)" }.first { ownedByB.contains(Self.partition($0)) })
+
+        let put = try Self.http(httpPorts[0], "PUT /api/v1/entitlements", authorization,
+                                body: "{\"meter\":\"tokens_used\",\"subject\":\"\(customer)\",\"limit\":\"30\"}")
+        XCTAssertTrue(put.head.hasPrefix("HTTP/1.1 200"), put.head + put.body)
+        let c = try await MeterClient.connect(to: .unixSocket(path: cluster.socketPath(node: 2)))
+        for round in 0..<2 { try await Self.ingest(c, customer: customer, id: "h-\(round)", tokens: 20) }
+        do {
+            let listed = try await c.listNotifications(afterNumber: 1, timeout: .seconds(30))
+            XCTFail("a cursor was answered in cluster mode: \(listed)")
+        } catch {
+            XCTAssertTrue("\(error)".contains("numbered per partition"), "\(error)")
+        }
+        await c.close()
+        await a.close()
+
+        let time = CivilTime.rfc3339(milliseconds: Int64(Date().timeIntervalSince1970 * 1000) + 60_000)
+        for node in 0..<3 {
+            let value = try Self.http(httpPorts[node], "GET /api/v1/subjects/\(customer)/entitlements/tokens_used/value?time=\(time)", authorization)
+            XCTAssertTrue(value.head.hasPrefix("HTTP/1.1 200"), "node-\(node + 1): " + value.head + value.body)
+            let fields = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(value.body.utf8)) as? [String: Any], value.body)
+            XCTAssertEqual(fields["usage"] as? String, "40", "node-\(node + 1): \(value.body)")
+            XCTAssertEqual(fields["limit"] as? String, "30", "node-\(node + 1): \(value.body)")
+            XCTAssertEqual(fields["overage"] as? String, "10", "node-\(node + 1): \(value.body)")
+            XCTAssertEqual(fields["hasAccess"] as? Bool, false, "node-\(node + 1): \(value.body)")
+            let notifications = try Self.http(httpPorts[node], "GET /api/v1/notifications", authorization, retryingUnavailable: false)
+            XCTAssertTrue(notifications.head.hasPrefix("HTTP/1.1 503") && notifications.body.contains("numbered per partition"),
+                          notifications.head + notifications.body)
+        }
+    }
+
+    /// One HTTP request, retried while the key has not reached the node yet (401) or a
+    /// partition moves (503, when `retryingUnavailable`) for up to 60 s.
+    private static func http(_ port: Int, _ line: String, _ authorization: String, body: String = "",
+                             retryingUnavailable: Bool = true) throws -> (head: String, body: String) {
+        let deadline = Date(timeIntervalSinceNow: 60)
+        while true {
+            let answer = try HTTPRequest.send(port: port, line, headers: [authorization, "Content-Type: application/json"], body: body)
+            let retry = answer.head.hasPrefix("HTTP/1.1 401") || (retryingUnavailable && answer.head.hasPrefix("HTTP/1.1 503"))
+            guard retry, Date() < deadline else { return answer }
+            usleep(50_000)
+        }
+    }
+
     /// Node `node`'s check of both customers and its notifications, retried while partitions
     /// move (UNAVAILABLE) for up to 60 s.
     private static func answers(_ cluster: LocalCluster, node: Int, customer: String, other: String, at: Int64) async throws
