@@ -57,6 +57,8 @@ public final class ClusterLog: ReplicatedLog, @unchecked Sendable {
     private struct Waiter {
         var subject: String
         var completion: @Sendable (Result<ReplicatedReply, EngineError>) -> Void
+        /// Where the applier puts the write's entitlement effects, when its client asked.
+        var effects: EntitlementEffects?
         var acknowledged = false
         var reply: Result<ReplicatedReply, EngineError>?
     }
@@ -75,6 +77,11 @@ public final class ClusterLog: ReplicatedLog, @unchecked Sendable {
     // MARK: Writes
 
     public func submit(_ record: LogRecord, partitionKey: PartitionKey?,
+                       completion: @escaping @Sendable (Result<ReplicatedReply, EngineError>) -> Void) {
+        submit(record, partitionKey: partitionKey, effects: nil, completion: completion)
+    }
+
+    public func submit(_ record: LogRecord, partitionKey: PartitionKey?, effects: EntitlementEffects?,
                        completion: @escaping @Sendable (Result<ReplicatedReply, EngineError>) -> Void) {
         var data: [UInt8] = [Self.messageFormatVersion, record.type]
         data.append(contentsOf: record.payload)
@@ -97,7 +104,7 @@ public final class ClusterLog: ReplicatedLog, @unchecked Sendable {
         }
         published += 1
         let messageId = "\(options.nodeName)-\(runId)-\(published)"
-        waiters[messageId] = Waiter(subject: subject, completion: completion)
+        waiters[messageId] = Waiter(subject: subject, completion: completion, effects: effects)
         queue.append(Publish(messageId: messageId, subject: subject, data: data))
         condition.signal()
         condition.unlock()
@@ -250,6 +257,11 @@ public final class ClusterLog: ReplicatedLog, @unchecked Sendable {
     }
 
     // MARK: Answers
+
+    /// The entitlement effects sink of this node's write `messageId`, if its client asked.
+    func effects(messageId: String) -> EntitlementEffects? {
+        condition.withLock { waiters[messageId]?.effects }
+    }
 
     /// A record of this node's write was applied by the applier of its subject: answers the
     /// write once it is also acknowledged.

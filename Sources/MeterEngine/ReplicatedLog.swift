@@ -17,6 +17,19 @@ public protocol ReplicatedLog: Sendable {
     /// partitioned mode split batches by partition first); nil for meters, keys, entitlements,
     /// grants and threshold rules (the meta subject, applied by every engine).
     func submit(_ record: LogRecord, partitionKey: PartitionKey?, completion: @escaping @Sendable (Result<ReplicatedReply, EngineError>) -> Void)
+    /// `submit` of an event batch whose entitlement effects the caller asked for: `effects`
+    /// is filled (one per event of the record) when this node applies the record, before
+    /// `completion` runs with its results.
+    func submit(_ record: LogRecord, partitionKey: PartitionKey?, effects: EntitlementEffects?,
+                completion: @escaping @Sendable (Result<ReplicatedReply, EngineError>) -> Void)
+}
+
+extension ReplicatedLog {
+    /// Logs that cannot carry effects leave them empty.
+    public func submit(_ record: LogRecord, partitionKey: PartitionKey?, effects: EntitlementEffects?,
+                       completion: @escaping @Sendable (Result<ReplicatedReply, EngineError>) -> Void) {
+        submit(record, partitionKey: partitionKey, completion: completion)
+    }
 }
 
 /// What decides an event batch's partition in cluster mode: its tenant and customer.

@@ -45,9 +45,10 @@ public final class ClusterAccess: Sendable {
     // MARK: Ingest
 
     /// `PartitionedIngest` with this node's partitions and forwarder; `completion` runs on any thread.
-    func ingest(_ decoded: [Result<UsageEvent, MeterError>], tenantId: String, forwarded: Bool,
+    func ingest(_ decoded: [Result<UsageEvent, MeterError>], tenantId: String, forwarded: Bool, includeEffects: Bool = false,
                 completion: @escaping @Sendable (Result<PartitionedIngest.Outcome, RPCFailure>) -> Void) {
-        PartitionedIngest.ingest(decoded, tenantId: tenantId, partitions: partitions, forwarder: forwarder, mayForward: !forwarded, completion: completion)
+        PartitionedIngest.ingest(decoded, tenantId: tenantId, partitions: partitions, forwarder: forwarder, mayForward: !forwarded,
+                                 includeEffects: includeEffects, completion: completion)
     }
 
     /// Ingest for a listener that answers with `EventResult`s (the HTTP API): each event through
@@ -56,6 +57,17 @@ public final class ClusterAccess: Sendable {
         await withCheckedContinuation { continuation in
             ingest(decoded, tenantId: tenantId, forwarded: false) { outcome in
                 continuation.resume(returning: outcome.map { $0.results.map(Self.eventResult) })
+            }
+        }
+    }
+
+    /// `ingest` asking for each event's entitlement effect (HTTP `?entitlement_effects=true`):
+    /// decided where the event's partition is applied, as on the binary protocol.
+    public func ingestWithEffects(_ decoded: [Result<UsageEvent, MeterError>], tenantId: String) async
+        -> Result<[(result: EventResult, effect: Meterd_V1_EntitlementEffect?)], RPCFailure> {
+        await withCheckedContinuation { continuation in
+            ingest(decoded, tenantId: tenantId, forwarded: false, includeEffects: true) { outcome in
+                continuation.resume(returning: outcome.map { $0.results.map { (Self.eventResult($0), $0.hasEntitlement ? $0.entitlement : nil) } })
             }
         }
     }

@@ -80,13 +80,8 @@ struct IngestService {
                 return
             }
             if let cluster {
-                // The effects are decided while the partition's owner applies the record; carrying
-                // them back through the log's answer and the forwarding hop is not built.
-                guard !includeEffects else {
-                    done(Self.effectsRefusal.reply)
-                    return
-                }
-                Self.ingestPartitioned(decoded, cluster: cluster, context: context, completion: Self.answering(done) { outcome in
+                Self.ingestPartitioned(decoded, cluster: cluster, context: context, includeEffects: includeEffects,
+                                       completion: Self.answering(done) { outcome in
                     metrics.record(outcome.local, tenantId: context.tenantId)
                     var response = Meterd_V1_IngestBatchResponse()
                     response.results = outcome.results
@@ -110,11 +105,6 @@ struct IngestService {
             })
         })
     }
-
-    /// IngestBatch's `include_entitlement_effects` in cluster mode.
-    static let effectsRefusal = RPCFailure(.unavailable, "include_entitlement_effects is not available in cluster mode: the effects are decided "
-                                           + "by the partition's owner as it applies the events and are not carried back yet (docs/cluster.md); "
-                                           + "send the batch without it and ask CheckEntitlement")
 
     /// A completion that answers `done` with `reply` of the value, or with the failure's reply.
     static func answering<Value>(_ done: @escaping @Sendable (RPCReply) -> Void,
@@ -169,9 +159,10 @@ struct IngestService {
     }
 
     /// `PartitionedIngest` for a request of this connection; `completion` runs on its event loop.
-    static func ingestPartitioned(_ decoded: [Result<UsageEvent, MeterError>], cluster: ClusterAccess,
-                                  context: RequestContext, completion: @escaping @Sendable (Result<PartitionedIngest.Outcome, RPCFailure>) -> Void) {
-        cluster.ingest(decoded, tenantId: context.tenantId, forwarded: context.principal?.forwarded ?? false) { outcome in
+    static func ingestPartitioned(_ decoded: [Result<UsageEvent, MeterError>], cluster: ClusterAccess, context: RequestContext,
+                                  includeEffects: Bool = false,
+                                  completion: @escaping @Sendable (Result<PartitionedIngest.Outcome, RPCFailure>) -> Void) {
+        cluster.ingest(decoded, tenantId: context.tenantId, forwarded: context.principal?.forwarded ?? false, includeEffects: includeEffects) { outcome in
             context.onEventLoop { completion(outcome) }
         }
     }

@@ -41,8 +41,15 @@ final class ClusterEntitlementTests: XCTestCase {
 
         // Events through node-3 (C): 100 tokens of the customer in 5 records, 15 of the other.
         let c = try await MeterClient.connect(to: .unixSocket(path: cluster.socketPath(node: 2)))
-        for round in 0..<5 { try await Self.ingest(c, customer: customer, id: "e-\(round)", tokens: 20) }
-        try await Self.ingest(c, customer: other, id: "o-0", tokens: 15)
+        for round in 0..<4 { try await Self.ingest(c, customer: customer, id: "e-\(round)", tokens: 20) }
+        // With entitlement effects: decided by node-2 (forwarded from node-3), and by the other
+        // customer's partition owner; what a single node answers after these events.
+        let effect = try await Self.ingest(c, customer: customer, id: "e-4", tokens: 20, effects: true)
+        XCTAssertEqual(effect.map { [$0.usage, $0.limit, $0.remaining] }, ["100", "150", "50"])
+        XCTAssertEqual(effect.map { [$0.hasAccess_p, $0.crossed] }, [true, false])
+        let otherEffect = try await Self.ingest(c, customer: other, id: "o-0", tokens: 15, effects: true)
+        XCTAssertEqual(otherEffect.map { [$0.usage, $0.limit, $0.remaining] }, ["15", "10", "0"])
+        XCTAssertEqual(otherEffect.map { [$0.hasAccess_p, $0.crossed] }, [false, true])
         // node-2 publishes a snapshot of the customer's partition (every 5 records here), which
         // holds the entitlement, the grant and the rule (meta records count too).
         let publishedBy = Date(timeIntervalSinceNow: 60)
@@ -54,18 +61,6 @@ final class ClusterEntitlementTests: XCTestCase {
         let second = try await c.addGrant(meter: Self.meter, customerId: customer, amount: "5", timeout: .seconds(30))
         XCTAssertEqual(second.id, "grt_2")
         for round in 5..<8 { try await Self.ingest(c, customer: customer, id: "e-\(round)", tokens: 20) }
-        // Entitlement effects on ingest are refused in cluster mode (not silently left out).
-        var asking = Meterd_V1_Event()
-        asking.eventID = "effects-0"
-        asking.eventName = "tokens_used"
-        asking.customerID = customer
-        asking.timestampMs = Int64(Date().timeIntervalSince1970 * 1000)
-        do {
-            let response = try await c.ingestBatch([asking], includeEntitlementEffects: true, timeout: .seconds(30))
-            XCTFail("a batch asking for entitlement effects was answered in cluster mode: \(response)")
-        } catch {
-            XCTAssertTrue("\(error)".contains("include_entitlement_effects is not available in cluster mode"), "\(error)")
-        }
         await c.close()
         await a.close()
 
@@ -131,7 +126,13 @@ final class ClusterEntitlementTests: XCTestCase {
                                 body: "{\"meter\":\"tokens_used\",\"subject\":\"\(customer)\",\"limit\":\"30\"}")
         XCTAssertTrue(put.head.hasPrefix("HTTP/1.1 200"), put.head + put.body)
         let c = try await MeterClient.connect(to: .unixSocket(path: cluster.socketPath(node: 2)))
-        for round in 0..<2 { try await Self.ingest(c, customer: customer, id: "h-\(round)", tokens: 20) }
+        try await Self.ingest(c, customer: customer, id: "h-0", tokens: 20)
+        // The second event over node-3's HTTP listener with its effect, decided by node-2.
+        let now = CivilTime.rfc3339(milliseconds: Int64(Date().timeIntervalSince1970 * 1000))
+        let posted = try Self.http(httpPorts[2], "POST /api/v1/events?entitlement_effects=true", authorization,
+                                   body: #"[{"specversion":"1.0","id":"h-1","source":"test","type":"tokens_used","subject":"\#(customer)","time":"\#(now)","data":{"tokens":20}}]"#)
+        XCTAssertTrue(posted.head.hasPrefix("HTTP/1.1 200"), posted.head + posted.body)
+        XCTAssertTrue(posted.body.contains(#""entitlement":{"hasAccess":false,"usage":"40","limit":"30","remaining":"0","crossed":true}"#), posted.body)
         do {
             let listed = try await c.listNotifications(afterNumber: 1, timeout: .seconds(30))
             XCTFail("a cursor was answered in cluster mode: \(listed)")
@@ -189,8 +190,11 @@ final class ClusterEntitlementTests: XCTestCase {
         }
     }
 
-    /// One event of `tokens` for `customer`, retried with the same id until acknowledged.
-    private static func ingest(_ client: MeterClient, customer: String, id: String, tokens: Int) async throws {
+    /// One event of `tokens` for `customer`, retried with the same id until acknowledged; its
+    /// entitlement effect when `effects` (nil when a retry found it written already).
+    @discardableResult
+    private static func ingest(_ client: MeterClient, customer: String, id: String, tokens: Int,
+                               effects: Bool = false) async throws -> Meterd_V1_EntitlementEffect? {
         var event = Meterd_V1_Event()
         event.eventID = id
         event.eventName = "tokens_used"
@@ -203,9 +207,10 @@ final class ClusterEntitlementTests: XCTestCase {
         let deadline = Date(timeIntervalSinceNow: 60)
         while true {
             do {
-                let result = try await client.ingestBatch([event], timeout: .seconds(30)).results.first
+                let result = try await client.ingestBatch([event], includeEntitlementEffects: effects, timeout: .seconds(30)).results.first
                 XCTAssertTrue(result?.status == .accepted || result?.status == .duplicate, "\(id): \(String(describing: result))")
-                return
+                if effects && result?.status == .accepted { XCTAssertTrue(result?.hasEntitlement ?? false, "\(id): no effect in \(String(describing: result))") }
+                return result?.hasEntitlement == true ? result?.entitlement : nil
             } catch {
                 guard Date() < deadline else { throw error }
                 try await Task.sleep(for: .milliseconds(100))
