@@ -157,6 +157,24 @@ final class ClusterEntitlementTests: XCTestCase {
         }
     }
 
+    /// Nobody delivers the partitions' notifications in cluster mode: a node given a webhook
+    /// URL refuses to start, saying so, rather than run without delivering.
+    func testANodeWithAWebhookURLRefusesToStartInClusterMode() throws {
+        guard LocalCluster.natsServerPath != nil else { throw XCTSkip("nats-server is not installed (scripts/test installs it: apt-get install nats-server)") }
+        let directory = try TemporaryDirectory("meterd-cluster-webhook", removedBy: { addTeardownBlock($0) }).path
+        let cluster = try LocalCluster(directory: directory, nodes: 1)
+        defer { cluster.stop() }
+        let secret = directory + "/webhook-secret"
+        try "0123456789abcdef0123456789abcdef".write(toFile: secret, atomically: true, encoding: .utf8)
+        let node = try cluster.launchExtraNode("node-webhook", arguments: ["--webhook-url", "http://127.0.0.1:9/hook", "--webhook-secret-file", secret])
+        let deadline = Date(timeIntervalSinceNow: 60)
+        while node.isRunning && Date() < deadline { usleep(20_000) }
+        XCTAssertFalse(node.isRunning, "the node with a webhook URL is running:\n\(node.log)")
+        if node.isRunning { node.killAndWait() }
+        XCTAssertNotEqual(node.process.terminationStatus, 0)
+        XCTAssertTrue(node.log.contains("webhook-url is not available in cluster mode"), node.log)
+    }
+
     /// One HTTP request, retried while the key has not reached the node yet (401) or a
     /// partition moves (503, when `retryingUnavailable`) for up to 60 s.
     private static func http(_ port: Int, _ line: String, _ authorization: String, body: String = "",
