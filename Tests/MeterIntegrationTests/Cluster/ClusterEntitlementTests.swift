@@ -86,6 +86,17 @@ final class ClusterEntitlementTests: XCTestCase {
             XCTAssertEqual(answers[node]?.notifications, notifications, "node-\(node + 1)'s notifications")
         }
 
+        // A figure (debug build, one shared machine): checks on the owner (read barrier: one
+        // JetStream stream-info request each) and forwarded from another node.
+        for node in [1, 0] {
+            let client = try await MeterClient.connect(to: .unixSocket(path: cluster.socketPath(node: node)))
+            let started = ContinuousClock.now
+            for _ in 0..<100 { _ = try await client.checkEntitlement(meter: Self.meter, customerId: customer, atMilliseconds: at, timeout: .seconds(30)) }
+            let elapsed = ContinuousClock.now - started
+            print("cluster entitlement check: 100 sequential checks on node-\(node + 1) (\(node == 1 ? "the owner" : "forwarded to the owner")) took \(elapsed), \(elapsed / 100) each")
+            await client.close()
+        }
+
         // SIGKILL the owner: the node taking the partition answers the same.
         let logBefore = [0, 2].map { cluster.log(node: $0).count }
         cluster.killNode(1)
