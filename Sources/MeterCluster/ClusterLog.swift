@@ -7,7 +7,8 @@ import MeterEngine
 import MeterLog
 
 /// Cluster mode's replicated log (docs/cluster.md): a JetStream stream on three NATS servers
-/// (R3). Every node applies its meta subject (meters and keys) with its meta engine; each
+/// (R3). Every node applies its meta subject (meters, keys, entitlements, grants and threshold
+/// rules) with its meta engine; each
 /// event partition is applied by the engine of the node that owns it (`ClusterNode`).
 ///
 /// A write of this node (`submit`, called by the engine) is published as one message, the log
@@ -65,6 +66,8 @@ public final class ClusterLog: ReplicatedLog, @unchecked Sendable {
     private struct Waiter {
         var subject: String
         var completion: @Sendable (Result<ReplicatedReply, EngineError>) -> Void
+        /// Where the applier puts the write's entitlement effects, when its client asked.
+        var effects: EntitlementEffects?
         var acknowledged = false
         var reply: Result<ReplicatedReply, EngineError>?
     }
@@ -101,6 +104,11 @@ public final class ClusterLog: ReplicatedLog, @unchecked Sendable {
 
     public func submit(_ record: LogRecord, partitionKey: PartitionKey?,
                        completion: @escaping @Sendable (Result<ReplicatedReply, EngineError>) -> Void) {
+        submit(record, partitionKey: partitionKey, effects: nil, completion: completion)
+    }
+
+    public func submit(_ record: LogRecord, partitionKey: PartitionKey?, effects: EntitlementEffects?,
+                       completion: @escaping @Sendable (Result<ReplicatedReply, EngineError>) -> Void) {
         var data: [UInt8] = [Self.messageFormatVersion, record.type]
         data.append(contentsOf: record.payload)
         var subject = metaSubject
@@ -126,13 +134,13 @@ public final class ClusterLog: ReplicatedLog, @unchecked Sendable {
         }
         published += 1
         let messageId = "\(options.nodeName)-\(runId)-\(published)"
-        waiters[messageId] = Waiter(subject: subject, completion: completion)
+        waiters[messageId] = Waiter(subject: subject, completion: completion, effects: effects)
         queue.append(Publish(messageId: messageId, subject: subject, data: data))
         condition.signal()
         condition.unlock()
     }
 
-    /// The subject of meters and keys, applied by every engine.
+    /// The subject of meters, keys, entitlements, grants and threshold rules, applied by every engine.
     public var metaSubject: String { "\(options.subjectPrefix).meta" }
 
     /// The subject of event partition `partition`.
@@ -358,6 +366,11 @@ public final class ClusterLog: ReplicatedLog, @unchecked Sendable {
     }
 
     // MARK: Answers
+
+    /// The entitlement effects sink of this node's write `messageId`, if its client asked.
+    func effects(messageId: String) -> EntitlementEffects? {
+        condition.withLock { waiters[messageId]?.effects }
+    }
 
     /// A record of this node's write was applied by the applier of its subject: answers the
     /// write once it is also acknowledged.

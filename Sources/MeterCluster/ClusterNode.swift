@@ -92,6 +92,31 @@ public final class ClusterNode: PartitionedEngines, @unchecked Sendable {
         return .unavailable(.unavailable("partition \(partition) has no owner right now (its lease is being taken over); retry shortly"))
     }
 
+    /// Reads the stream's last sequence, then waits until this node's engine of `partition`
+    /// has applied through it (polling every millisecond, at most 10 s): whatever the log
+    /// acknowledged before the call, on any node, is then in the engine's state.
+    public func readBarrier(partition: Int) async throws(EngineError) -> MeterEngine {
+        guard let connection = log.activeConnection else { throw .unavailable("the cluster log is not started") }
+        let last: UInt64
+        do {
+            last = try connection.lastSequence(stream: log.options.streamName)
+        } catch {
+            throw .unavailable("cannot read the cluster log's last sequence (\(error)); retry shortly")
+        }
+        let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+        while true {
+            let route = route(partition: partition)
+            guard case .local(let engine) = route else { throw route.refusal(partition: partition)! }
+            let applied = condition.withLock { replicas[partition]?.applier.appliedThrough ?? 0 }
+            if applied >= last { return engine }
+            guard ContinuousClock.now < deadline else {
+                throw .unavailable("partition \(partition) on \(log.options.nodeName) did not apply the cluster log through sequence \(last) within 10 s "
+                                   + "(applied through \(applied)); retry shortly")
+            }
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+    }
+
     // MARK: Life cycle
 
     /// Starts the lease thread (after the log started): reads the cluster's dedup key (the

@@ -7,7 +7,8 @@ public struct ClusterOptions: Sendable {
     public var nodeName: String
     /// The JetStream stream holding the log (created on first start when missing).
     public var streamName = "METERD"
-    /// Subjects are `<prefix>.p<partition>` for event batches and `<prefix>.meta` for meters and keys.
+    /// Subjects are `<prefix>.p<partition>` for event batches and `<prefix>.meta` for meters, keys,
+    /// entitlements, grants and threshold rules.
     public var subjectPrefix = "meterd.log"
     /// Number of event partitions, fixed when the cluster is created (the stream keeps them).
     public var partitions = 8

@@ -137,7 +137,8 @@ final class LogApplier: @unchecked Sendable {
                     afterSkip?(message.streamSequence)
                     continue
                 }
-                let result = apply(message)
+                let effects = message.subject == homeSubject ? message.messageId.flatMap { log.effects(messageId: $0) } : nil
+                let result = apply(message, effects: effects)
                 if case .failure(.unavailable(let reason)) = result {
                     let why = "cannot apply record \(message.streamSequence) of the cluster log: \(reason)"
                     logger.critical("cluster log applier stopped: this engine no longer applies the log", metadata: ["applier": "\(name)", "reason": "\(why)"])
@@ -166,7 +167,7 @@ final class LogApplier: @unchecked Sendable {
     }
 
     /// Decodes one message and applies it with the engine's clock at its stream timestamp.
-    private func apply(_ message: OrderedSubscription.Message) -> Result<ReplicatedReply, EngineError> {
+    private func apply(_ message: OrderedSubscription.Message, effects: EntitlementEffects?) -> Result<ReplicatedReply, EngineError> {
         guard message.data.count >= 2 else { return .failure(.unavailable("a message of \(message.data.count) bytes is not a log record")) }
         guard message.data[0] == ClusterLog.messageFormatVersion else {
             return .failure(.unavailable("message format version \(message.data[0]) is not the version \(ClusterLog.messageFormatVersion) this meterd reads; upgrade this node"))
@@ -179,7 +180,7 @@ final class LogApplier: @unchecked Sendable {
         }
         clock.set(message.timestampNanoseconds / 1_000_000)
         let box = ReplyBox()
-        engine.applyReplicated(record) { result in
+        engine.applyReplicated(record, effects: effects) { result in
             box.result = result
             box.done.signal()
         }

@@ -7,21 +7,17 @@ extension MeterEngine {
     /// Writes an entitlement, grant or threshold-rule change (see `EntitlementCommand`) and
     /// answers with what it changed once it is durable and applied.
     public func change(_ command: EntitlementCommand) async throws(EngineError) -> EntitlementChange {
-        if options.replicatedLog != nil { throw Self.entitlementsNotReplicated }
-        return try await call { reply in .changeEntitlements(make: command.make, reply: reply) }
+        try await change(command) { $0 }
     }
-
-    /// Cluster mode does not carry entitlement changes through the replicated log yet: a change
-    /// made on one node would be applied by that node only, so it is refused.
-    static let entitlementsNotReplicated = EngineError.unavailable(
-        "entitlements, grants and threshold rules cannot be changed in cluster mode yet (docs/cluster.md): a change would reach this node only")
 
     /// `change(_:)` answering with `answer(change)`, computed on the writer. Servers use this
     /// form to turn the change into a reply message there, so that no value holding an
     /// `ExactDecimal` lives in an async frame (see `EntitlementCommand`).
     public func change<Value: Sendable>(_ command: EntitlementCommand,
                                         answer: @escaping (EntitlementChange) -> Value) async throws(EngineError) -> Value {
-        if options.replicatedLog != nil { throw Self.entitlementsNotReplicated }
+        if let replicated = options.replicatedLog {
+            return try await replicateChange(replicated, command, answer: answer)
+        }
         return try await call { reply in .changeEntitlements(make: command.make, reply: { result in reply(result.map(answer)) }) }
     }
 

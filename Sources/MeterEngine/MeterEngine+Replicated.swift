@@ -9,15 +9,19 @@ extension MeterEngine {
     ///
     /// The caller (the log's consumer) applies records one at a time, in log order, waiting
     /// for each completion before the next; `completion` runs on the writer thread.
-    public func applyReplicated(_ record: StateRecord, completion: @escaping @Sendable (Result<ReplicatedReply, EngineError>) -> Void) {
-        applyReplicated(record, actor: nil, completion: completion)
+    ///
+    /// `effects`: the entitlement effects of an event batch written by this node, asked for by
+    /// its client; filled while the record is applied (they change nothing in the state).
+    public func applyReplicated(_ record: StateRecord, effects: EntitlementEffects? = nil,
+                                completion: @escaping @Sendable (Result<ReplicatedReply, EngineError>) -> Void) {
+        applyReplicated(record, actor: nil, effects: effects, completion: completion)
     }
 
-    private func applyReplicated(_ record: StateRecord, actor: AuditActor?,
+    private func applyReplicated(_ record: StateRecord, actor: AuditActor?, effects: EntitlementEffects? = nil,
                                  completion: @escaping @Sendable (Result<ReplicatedReply, EngineError>) -> Void) {
         switch record {
         case .eventsAccepted(let tenantId, _, let events):
-            submit(.ingest(tenantId: tenantId, events: events, encoded: EncodedEvents(events), effects: nil, reply: { completion($0.map(ReplicatedReply.events)) }))
+            submit(.ingest(tenantId: tenantId, events: events, encoded: EncodedEvents(events), effects: effects, reply: { completion($0.map(ReplicatedReply.events)) }))
         case .meterCreated(let definition, _):
             submit(.createMeter(definition, actor: actor, reply: { completion($0.map(ReplicatedReply.meter)) }))
         case .meterDisplayNameChanged(let tenantId, let meterId, let displayName, _):
@@ -42,12 +46,14 @@ extension MeterEngine {
         case .backfillProgress:
             completion(.failure(.unavailable("a backfill record is not a replicated write")))
         case .entitlementSet, .entitlementRemoved, .grantAdded, .grantRemoved, .thresholdRuleAdded, .thresholdRuleRemoved:
-            completion(.failure(Self.entitlementsNotReplicated))
+            // Screened again against this engine's state, at the log's time, as a single node's
+            // writer screens the change it builds (`EntitlementCommand`).
+            submit(.changeEntitlements(make: Self.replicatedEntitlement(record), reply: { completion($0.map(ReplicatedReply.entitlement)) }))
         }
     }
 
     /// Hands a write to the replicated log (cluster mode) and maps its reply to the caller's type.
-    func replicate<Value: Sendable>(_ log: any ReplicatedLog, _ record: StateRecord,
+    func replicate<Value: Sendable>(_ log: any ReplicatedLog, _ record: StateRecord, effects: EntitlementEffects? = nil,
                                     _ extract: @escaping @Sendable (ReplicatedReply) -> Value?,
                                     reply: @escaping @Sendable (Result<Value, EngineError>) -> Void) {
         let encoded = RecordCodec.encode(record)
@@ -55,7 +61,7 @@ extension MeterEngine {
         if case .eventsAccepted(let tenantId, _, let events) = record, let first = events.first {
             partitionKey = PartitionKey(tenantId: tenantId, customerId: first.customerId)
         }
-        log.submit(LogRecord(type: encoded.type, payload: encoded.payload), partitionKey: partitionKey) { result in
+        log.submit(LogRecord(type: encoded.type, payload: encoded.payload), partitionKey: partitionKey, effects: effects) { result in
             switch result {
             case .failure(let error):
                 reply(.failure(error))
@@ -71,6 +77,7 @@ extension MeterEngine {
 
     static let meterReply: @Sendable (ReplicatedReply) -> Meter? = { if case .meter(let meter) = $0 { meter } else { nil } }
     static let keyReply: @Sendable (ReplicatedReply) -> ApiKey? = { if case .apiKey(let key) = $0 { key } else { nil } }
+    static let entitlementReply: @Sendable (ReplicatedReply) -> EntitlementChange? = { if case .entitlement(let change) = $0 { change } else { nil } }
 
     /// `replicate` for async callers.
     func replicate<Value: Sendable>(_ log: any ReplicatedLog, _ record: StateRecord,

@@ -127,12 +127,13 @@ public final class MeterEngine: @unchecked Sendable {
     ///
     /// `entitlementEffects`, when given, receives each event's effect on its customer's
     /// entitlement (`EntitlementEffect`, decided while the events are applied) before
-    /// `completion` runs; in cluster mode (where entitlements cannot be set yet) it stays empty.
+    /// `completion` runs; in cluster mode they are decided as this node's applier applies the record
+    /// (`ReplicatedLog.submit(_:partitionKey:effects:completion:)`).
     public func ingest(tenantId: String = Tenant.defaultId, events: [UsageEvent], entitlementEffects: EntitlementEffects? = nil,
                        completion: @escaping @Sendable (Result<[EventResult], EngineError>) -> Void) {
         if let replicated = options.replicatedLog {
             replicate(replicated, .eventsAccepted(tenantId: tenantId, acceptedAtMilliseconds: EngineOptions.systemClock(), events: events),
-                      { if case .events(let results) = $0 { results } else { nil } }, reply: completion)
+                      effects: entitlementEffects, { if case .events(let results) = $0 { results } else { nil } }, reply: completion)
             return
         }
         let encoded = EncodedEvents(events)

@@ -7,6 +7,20 @@ public protocol PartitionedEngines: Sendable {
     /// Where `partition` is answered now: by an engine here, by its owner elsewhere, or
     /// nowhere for the moment (being rebuilt, no owner): then an UNAVAILABLE error saying so.
     func route(partition: Int) -> PartitionRoute
+    /// This node's engine of `partition` once it has applied every record the log held when
+    /// called (a read barrier: every write acknowledged before the call is in its state);
+    /// UNAVAILABLE when the partition is not answered here.
+    func readBarrier(partition: Int) async throws(EngineError) -> MeterEngine
+}
+
+extension PartitionedEngines {
+    /// Engines that apply nothing behind the caller's back (tests' fixed engines): the local
+    /// engine as it is.
+    public func readBarrier(partition: Int) async throws(EngineError) -> MeterEngine {
+        let route = route(partition: partition)
+        guard case .local(let engine) = route else { throw route.refusal(partition: partition)! }
+        return engine
+    }
 }
 
 /// Where a partition's requests go.

@@ -4,7 +4,7 @@ import MeterLog
 /// A log shared by several meterd nodes (cluster mode, docs/cluster.md), to which the engine
 /// hands its writes instead of running them itself.
 ///
-/// With `EngineOptions.replicatedLog` set, every write (ingest, meter and key changes) is
+/// With `EngineOptions.replicatedLog` set, every write (ingest, meter, key and entitlement changes) is
 /// encoded as the log record a single node would store and given to `submit`. The replicated
 /// log makes it durable (for JetStream: the publish acknowledgement of an R3 stream), every
 /// node applies the log in order through `MeterEngine.applyReplicated`, and `submit`'s
@@ -14,8 +14,22 @@ public protocol ReplicatedLog: Sendable {
     /// gave, or with the error that kept it from being appended (then it may still have been
     /// appended: a retry with the same event ids is answered as duplicates). `partitionKey`
     /// names the tenant and customer of an event batch (the batch's first event: callers in
-    /// partitioned mode split batches by partition first); nil for meters and keys.
+    /// partitioned mode split batches by partition first); nil for meters, keys, entitlements,
+    /// grants and threshold rules (the meta subject, applied by every engine).
     func submit(_ record: LogRecord, partitionKey: PartitionKey?, completion: @escaping @Sendable (Result<ReplicatedReply, EngineError>) -> Void)
+    /// `submit` of an event batch whose entitlement effects the caller asked for: `effects`
+    /// is filled (one per event of the record) when this node applies the record, before
+    /// `completion` runs with its results.
+    func submit(_ record: LogRecord, partitionKey: PartitionKey?, effects: EntitlementEffects?,
+                completion: @escaping @Sendable (Result<ReplicatedReply, EngineError>) -> Void)
+}
+
+extension ReplicatedLog {
+    /// Logs that cannot carry effects leave them empty.
+    public func submit(_ record: LogRecord, partitionKey: PartitionKey?, effects: EntitlementEffects?,
+                       completion: @escaping @Sendable (Result<ReplicatedReply, EngineError>) -> Void) {
+        submit(record, partitionKey: partitionKey, completion: completion)
+    }
 }
 
 /// What decides an event batch's partition in cluster mode: its tenant and customer.
@@ -34,4 +48,5 @@ public enum ReplicatedReply: Sendable {
     case events([EventResult])
     case meter(Meter)
     case apiKey(ApiKey)
+    case entitlement(EntitlementChange)
 }

@@ -111,6 +111,18 @@ public struct MeterHTTPEnvironment: Sendable {
         return key
     }
 
+    /// An entitlement check in cluster mode, by the customer's partition (here or on its
+    /// owner, `ClusterAccess.checkEntitlement`); nil when not in cluster mode.
+    func clusterCheck<Value: Sendable>(tenantId: String, meter: MeterReference, customerId: String, atMilliseconds: Int64?,
+                                       answer: @escaping (EntitlementCheck) -> Value) async throws(HTTPProblem) -> Value? {
+        guard let cluster else { return nil }
+        do throws(RPCFailure) {
+            return try await cluster.checkEntitlement(tenantId: tenantId, meter: meter, customerId: customerId, atMilliseconds: atMilliseconds, answer: answer)
+        } catch {
+            throw HTTPProblem(error)
+        }
+    }
+
     /// Usage of `query`: from the engine, or in cluster mode from the partitions (`ClusterAccess`).
     func usage(_ query: UsageQuery) async throws(HTTPProblem) -> ClusterAccess.Usage {
         if let cluster {

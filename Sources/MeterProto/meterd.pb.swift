@@ -2385,6 +2385,10 @@ public nonisolated struct Meterd_V1_ListNotificationsRequest: Sendable {
 
   public var waitMs: UInt32 = 0
 
+  /// Only for meterd nodes in partitioned cluster mode forwarding a listing to the owner of
+  /// these partitions (docs/cluster.md); clients leave it empty.
+  public var partitions: [UInt32] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -5728,7 +5732,7 @@ nonisolated extension Meterd_V1_Notification: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Meterd_V1_ListNotificationsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListNotificationsRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}after_number\0\u{1}limit\0\u{3}wait_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}after_number\0\u{1}limit\0\u{3}wait_ms\0\u{1}partitions\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -5739,6 +5743,7 @@ nonisolated extension Meterd_V1_ListNotificationsRequest: SwiftProtobuf.Message,
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.afterNumber) }()
       case 2: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
       case 3: try { try decoder.decodeSingularUInt32Field(value: &self.waitMs) }()
+      case 4: try { try decoder.decodeRepeatedUInt32Field(value: &self.partitions) }()
       default: break
       }
     }
@@ -5754,6 +5759,9 @@ nonisolated extension Meterd_V1_ListNotificationsRequest: SwiftProtobuf.Message,
     if self.waitMs != 0 {
       try visitor.visitSingularUInt32Field(value: self.waitMs, fieldNumber: 3)
     }
+    if !self.partitions.isEmpty {
+      try visitor.visitPackedUInt32Field(value: self.partitions, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -5761,6 +5769,7 @@ nonisolated extension Meterd_V1_ListNotificationsRequest: SwiftProtobuf.Message,
     if lhs.afterNumber != rhs.afterNumber {return false}
     if lhs.limit != rhs.limit {return false}
     if lhs.waitMs != rhs.waitMs {return false}
+    if lhs.partitions != rhs.partitions {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

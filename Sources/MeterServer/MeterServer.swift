@@ -59,8 +59,8 @@ public final class MeterServer: Sendable, Service {
         AdminService(engine: engine, quotas: quotas).register(with: &router)
         IngestService(engine: engine, maximumBatchEvents: configuration.limits.maximumBatchEvents, metrics: metrics, quotas: quotas, observer: ingestObserver, cluster: cluster).register(with: &router)
         QueryService(engine: engine, cluster: cluster).register(with: &router)
-        EntitlementService(engine: engine, webhooks: webhooks).register(with: &router)
-        NotificationWatch(engine: engine).register(with: &router)
+        EntitlementService(engine: engine, webhooks: webhooks, cluster: cluster).register(with: &router)
+        NotificationWatch(engine: engine, clustered: cluster != nil).register(with: &router)
         HealthService(engine: engine, version: configuration.serverVersion, startedAt: .now).register(with: &router)
         server = WireServer(configuration: configuration, router: router, threads: threads, observer: metrics, logger: logger)
     }

@@ -111,8 +111,9 @@ struct NotificationsCommand: AsyncParsableCommand {
                 for notification in page.notifications {
                     print(json ? JSONOutput.object(ThresholdOutput.json(notification)).rendered() : ThresholdOutput.line(notification))
                 }
-                cursor = Swift.max(cursor, page.lastNumber)
-                if page.notifications.count < 1000 { break }
+                // A cluster answers every notification at once with last number 0 (no cursor).
+                if page.notifications.count < 1000 || page.lastNumber <= cursor { break }
+                cursor = page.lastNumber
             } while true
         }
     }

@@ -275,6 +275,10 @@ struct Settings {
                 + "partitions=\(partitions)"
         }
         if let text = value("webhook-url", command.webhookUrl), text != "off" {
+            guard cluster == nil else {
+                throw ValidationError("webhook-url is not available in cluster mode: threshold notifications are raised by each partition's owner "
+                                      + "and numbered per partition, and no node delivers them yet; list them with ListNotifications (docs/cluster.md)")
+            }
             guard let url = URL(string: text), url.scheme == "http" || url.scheme == "https", url.host != nil else {
                 throw ValidationError("webhook-url must be an http:// or https:// URL, got \"\(text)\"")
             }

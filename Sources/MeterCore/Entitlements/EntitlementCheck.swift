@@ -21,4 +21,22 @@ public struct EntitlementCheck: Hashable, Sendable {
     public var periodStartMilliseconds: Int64?
     public var periodEndMilliseconds: Int64?
     public var atMilliseconds: Int64
+
+    public init(meterId: String, customerId: String, hasAccess: Bool, enforcement: EntitlementEnforcement, isDefault: Bool,
+                usage: ExactDecimal, limit: ExactDecimal, granted: ExactDecimal, remaining: ExactDecimal, overage: ExactDecimal,
+                periodStartMilliseconds: Int64?, periodEndMilliseconds: Int64?, atMilliseconds: Int64) {
+        self.meterId = meterId
+        self.customerId = customerId
+        self.hasAccess = hasAccess
+        self.enforcement = enforcement
+        self.isDefault = isDefault
+        self.usage = usage
+        self.limit = limit
+        self.granted = granted
+        self.remaining = remaining
+        self.overage = overage
+        self.periodStartMilliseconds = periodStartMilliseconds
+        self.periodEndMilliseconds = periodEndMilliseconds
+        self.atMilliseconds = atMilliseconds
+    }
 }

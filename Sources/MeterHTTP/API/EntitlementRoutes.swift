@@ -26,6 +26,10 @@ enum EntitlementRoutes {
                 let subject = context.parameters.get("subject") ?? ""
                 let parameters = try QueryParameters(request, known: ["time"])
                 let instant = try parameters.time("time")
+                if let text = try await environment.clusterCheck(tenantId: principal.tenantId, meter: reference, customerId: subject,
+                                                                 atMilliseconds: instant, answer: json) {
+                    return jsonResponse(text)
+                }
                 let text = try await call { () async throws(EngineError) in
                     try await environment.engine.checkEntitlement(tenantId: principal.tenantId, meter: reference, customerId: subject,
                                                                   atMilliseconds: instant, answer: json)
@@ -43,6 +47,10 @@ enum EntitlementRoutes {
         router.get("api/v1/notifications") { request, _ -> Response in
             await answer { () throws(HTTPProblem) in
                 let principal = try await environment.principal(request, needs: .read)
+                if environment.cluster != nil {
+                    throw HTTPProblem(.unavailable, "notifications are not listed over HTTP in cluster mode: they are numbered per partition; "
+                                      + "list them with the binary protocol's ListNotifications (meterctl; docs/cluster.md)")
+                }
                 let parameters = try QueryParameters(request, known: ["after", "limit", "waitMs"])
                 func number(_ name: String, maximum: UInt64) throws(HTTPProblem) -> UInt64? {
                     guard let text = parameters[name] else { return nil }

@@ -2,6 +2,7 @@ import Hummingbird
 import MeterClient
 import MeterCore
 import MeterEngine
+import MeterProto
 import MeterWire
 import MeterWireServer
 
@@ -87,8 +88,12 @@ enum EventRoutes {
     /// into text there (so no `ExactDecimal` lives in this async frame; see `EntitlementCommand`).
     static func ingestWithEffects(_ decoded: [Result<UsageEvent, MeterError>], tenantId: String,
                                   environment: MeterHTTPEnvironment) async throws(HTTPProblem) -> ([EventResult], [EffectText?]) {
-        if environment.cluster != nil {
-            throw HTTPProblem(.unavailable, "entitlement_effects is not available in cluster mode yet: entitlements are not carried through the replicated log (docs/cluster.md); send the events without it")
+        if let cluster = environment.cluster {
+            // Cluster mode: decided where each event's partition is applied (here or its owner).
+            switch await cluster.ingestWithEffects(decoded, tenantId: tenantId) {
+            case .success(let answered): return (answered.map(\.result), answered.map { $0.effect.map(EffectText.init) })
+            case .failure(let failure): throw HTTPProblem(failure)
+            }
         }
         let events = decoded.compactMap { try? $0.get() }
         var engineResults: [EventResult] = []
@@ -129,6 +134,15 @@ enum EventRoutes {
         var limit: String
         var remaining: String
         var crossed: Bool
+
+        /// An effect decided on the partition's owner (cluster mode), as the wire carries it.
+        init(_ proto: Meterd_V1_EntitlementEffect) {
+            hasAccess = proto.hasAccess_p
+            usage = proto.usage
+            limit = proto.limit
+            remaining = proto.remaining
+            crossed = proto.crossed
+        }
 
         init(_ effect: EntitlementEffect) {
             hasAccess = effect.hasAccess

@@ -135,7 +135,7 @@ public final class Authenticator: ConnectionAuthenticating {
     }
 
     /// The methods a cluster credential may call: those a node forwards.
-    static let forwardedMethods: Set<UInt16> = Set([MethodID.ingest, .ingestBatch, .queryUsage, .currentUsage].map(\.rawValue))
+    static let forwardedMethods: Set<UInt16> = Set([MethodID.ingest, .ingestBatch, .queryUsage, .currentUsage, .checkEntitlement, .listNotifications].map(\.rawValue))
 
     // MARK: Requests
 
@@ -149,7 +149,7 @@ public final class Authenticator: ConnectionAuthenticating {
         if principal.clusterPeer, !Self.forwardedMethods.contains(method) {
             let name = MethodID(rawValue: method)?.name ?? "method \(method)"
             metrics.permissionDenied(method: name)
-            return RPCFailure(.permissionDenied, "a cluster credential only forwards Ingest, IngestBatch, QueryUsage and CurrentUsage, not \(name)").reply
+            return RPCFailure(.permissionDenied, "a cluster credential only forwards Ingest, IngestBatch, QueryUsage, CurrentUsage, CheckEntitlement and ListNotifications, not \(name)").reply
         }
         guard RolePermissions.allows(principal.role, method: method) else {
             let name = MethodID(rawValue: method)?.name ?? "method \(method)"

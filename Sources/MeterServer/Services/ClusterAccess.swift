@@ -45,9 +45,10 @@ public final class ClusterAccess: Sendable {
     // MARK: Ingest
 
     /// `PartitionedIngest` with this node's partitions and forwarder; `completion` runs on any thread.
-    func ingest(_ decoded: [Result<UsageEvent, MeterError>], tenantId: String, forwarded: Bool,
+    func ingest(_ decoded: [Result<UsageEvent, MeterError>], tenantId: String, forwarded: Bool, includeEffects: Bool = false,
                 completion: @escaping @Sendable (Result<PartitionedIngest.Outcome, RPCFailure>) -> Void) {
-        PartitionedIngest.ingest(decoded, tenantId: tenantId, partitions: partitions, forwarder: forwarder, mayForward: !forwarded, completion: completion)
+        PartitionedIngest.ingest(decoded, tenantId: tenantId, partitions: partitions, forwarder: forwarder, mayForward: !forwarded,
+                                 includeEffects: includeEffects, completion: completion)
     }
 
     /// Ingest for a listener that answers with `EventResult`s (the HTTP API): each event through
@@ -56,6 +57,17 @@ public final class ClusterAccess: Sendable {
         await withCheckedContinuation { continuation in
             ingest(decoded, tenantId: tenantId, forwarded: false) { outcome in
                 continuation.resume(returning: outcome.map { $0.results.map(Self.eventResult) })
+            }
+        }
+    }
+
+    /// `ingest` asking for each event's entitlement effect (HTTP `?entitlement_effects=true`):
+    /// decided where the event's partition is applied, as on the binary protocol.
+    public func ingestWithEffects(_ decoded: [Result<UsageEvent, MeterError>], tenantId: String) async
+        -> Result<[(result: EventResult, effect: Meterd_V1_EntitlementEffect?)], RPCFailure> {
+        await withCheckedContinuation { continuation in
+            ingest(decoded, tenantId: tenantId, forwarded: false, includeEffects: true) { outcome in
+                continuation.resume(returning: outcome.map { $0.results.map { (Self.eventResult($0), $0.hasEntitlement ? $0.entitlement : nil) } })
             }
         }
     }
@@ -128,11 +140,12 @@ public final class ClusterAccess: Sendable {
     }
 
     /// CurrentUsage: one customer's from its partition, every customer's merged from every
-    /// partition, all at one instant (`atMilliseconds`, else now by this node's clock).
+    /// partition, all at one instant (`atMilliseconds`, else now by this node's system clock: the meta
+    /// engine's clock is the stream time of the last meta record it applied).
     public func currentUsage(tenantId: String, meter reference: MeterReference, customerId: String?, atMilliseconds: Int64?,
                              only: [UInt32] = [], forwarded: Bool = false) async throws(RPCFailure) -> (meter: Meter, row: UsageRow) {
         var meter = try await self.meter(tenantId: tenantId, reference)
-        let at = atMilliseconds ?? engine.options.clock()
+        let at = atMilliseconds ?? EngineOptions.systemClock()
         let plan = try scatterPlan(customerId: customerId, tenantId: tenantId, only: only, forwarded: forwarded)
         if customerId == nil, let refusal = UsageRowMerge.refusal(meter.definition.aggregation, groupsByCustomer: false) { throw refusal }
         let forwarder = self.forwarder
@@ -188,12 +201,14 @@ public final class ClusterAccess: Sendable {
 
     /// The partitions a query reads and where: its customer's partition, or every partition
     /// (`only` when given by a forwarding node).
-    private struct Plan {
+    struct Plan {
         var local: [MeterEngine] = []
+        /// The partitions of `local`, in the same order.
+        var localPartitions: [Int] = []
         var remote: [(name: String, address: String, partitions: [UInt32])] = []
     }
 
-    private func scatterPlan(customerId: String?, tenantId: String, only: [UInt32], forwarded: Bool) throws(RPCFailure) -> Plan {
+    func scatterPlan(customerId: String?, tenantId: String, only: [UInt32], forwarded: Bool) throws(RPCFailure) -> Plan {
         let wanted: [Int]
         if let customerId {
             guard only.isEmpty else { throw RPCFailure(.invalidArgument, "partitions is only for queries over every customer") }
@@ -217,6 +232,7 @@ public final class ClusterAccess: Sendable {
             switch route {
             case .local(let engine):
                 plan.local.append(engine)
+                plan.localPartitions.append(partition)
             case .remote(let owner, let address) where !forwarded:
                 if let index = remote[address] {
                     plan.remote[index].partitions.append(UInt32(partition))

@@ -15,6 +15,10 @@ struct EntitlementService {
     let engine: MeterEngine
     /// The webhook dispatcher, when meterd runs one (GetWebhookStatus).
     var webhooks: WebhookStatusSource? = nil
+    /// Partitioned cluster mode: a check is answered by the customer's partition (here or on
+    /// its owner), notifications by every partition (`ClusterAccess`); changes and lists by
+    /// `engine`, the meta engine, like meters.
+    var cluster: ClusterAccess? = nil
 
     static let notificationLimitDefault = 100
     static let notificationLimitMaximum = 1000
@@ -56,8 +60,14 @@ struct EntitlementService {
             if let grant = change.grant { response.grant = ProtoConversions.proto(grant) }
             return response
         }
+        let cluster = cluster
         router.register(.checkEntitlement, unary(Meterd_V1_CheckEntitlementRequest.self) { request, context throws(RPCFailure) in
             let meter = try ProtoConversions.reference(request.meter)
+            if let cluster {
+                return try await cluster.checkEntitlement(tenantId: context.tenantId, meter: meter, customerId: request.customerID,
+                                                          atMilliseconds: request.atMs == 0 ? nil : request.atMs,
+                                                          forwarded: context.principal?.forwarded ?? false, answer: ProtoConversions.proto)
+            }
             return try await engineCall { () async throws(EngineError) in
                 try await engine.checkEntitlement(tenantId: context.tenantId, meter: meter, customerId: request.customerID,
                                                   atMilliseconds: request.atMs == 0 ? nil : request.atMs, answer: ProtoConversions.proto)
@@ -90,6 +100,14 @@ struct EntitlementService {
         })
         router.register(.listNotifications, unary(Meterd_V1_ListNotificationsRequest.self) { request, context throws(RPCFailure) in
             let limit = request.limit == 0 ? Self.notificationLimitDefault : Swift.min(Int(request.limit), Self.notificationLimitMaximum)
+            if let cluster {
+                return try await cluster.notifications(tenantId: context.tenantId, afterNumber: request.afterNumber, limit: limit,
+                                                       waitMilliseconds: request.waitMs, only: request.partitions,
+                                                       forwarded: context.principal?.forwarded ?? false)
+            }
+            guard request.partitions.isEmpty else {
+                throw RPCFailure(.invalidArgument, "partitions is for meterd nodes in cluster mode forwarding a listing; leave it empty")
+            }
             let wait = Int64(Swift.min(request.waitMs, Self.notificationWaitMaximumMilliseconds))
             return try await engineCall { () async throws(EngineError) in
                 let page = try await engine.notificationPage(tenantId: context.tenantId, afterNumber: request.afterNumber, limit: limit,

@@ -80,7 +80,8 @@ struct IngestService {
                 return
             }
             if let cluster {
-                Self.ingestPartitioned(decoded, cluster: cluster, context: context, completion: Self.answering(done) { outcome in
+                Self.ingestPartitioned(decoded, cluster: cluster, context: context, includeEffects: includeEffects,
+                                       completion: Self.answering(done) { outcome in
                     metrics.record(outcome.local, tenantId: context.tenantId)
                     var response = Meterd_V1_IngestBatchResponse()
                     response.results = outcome.results
@@ -158,9 +159,10 @@ struct IngestService {
     }
 
     /// `PartitionedIngest` for a request of this connection; `completion` runs on its event loop.
-    static func ingestPartitioned(_ decoded: [Result<UsageEvent, MeterError>], cluster: ClusterAccess,
-                                  context: RequestContext, completion: @escaping @Sendable (Result<PartitionedIngest.Outcome, RPCFailure>) -> Void) {
-        cluster.ingest(decoded, tenantId: context.tenantId, forwarded: context.principal?.forwarded ?? false) { outcome in
+    static func ingestPartitioned(_ decoded: [Result<UsageEvent, MeterError>], cluster: ClusterAccess, context: RequestContext,
+                                  includeEffects: Bool = false,
+                                  completion: @escaping @Sendable (Result<PartitionedIngest.Outcome, RPCFailure>) -> Void) {
+        cluster.ingest(decoded, tenantId: context.tenantId, forwarded: context.principal?.forwarded ?? false, includeEffects: includeEffects) { outcome in
             context.onEventLoop { completion(outcome) }
         }
     }

@@ -16,6 +16,9 @@ import NIOCore
 /// naming the cursor reached (the connection turns it into CANCELLED for a client's CANCEL).
 struct NotificationWatch: Sendable {
     let engine: MeterEngine
+    /// Partitioned cluster mode: notifications are numbered per partition, so there is no
+    /// cluster-wide cursor to stream from; the watch is refused (ListNotifications lists them).
+    var clustered = false
 
     static let pageSize = 100
     /// How long one pull waits for a notification before it looks again (and notices an end).
@@ -38,6 +41,10 @@ struct NotificationWatch: Sendable {
 
     /// Sends notifications until the stream is asked to end; returns the final reply.
     func run(_ request: Meterd_V1_WatchNotificationsRequest, tenantId: String, stream: ServerStream) async -> RPCReply {
+        if clustered {
+            return RPCFailure(.unavailable, "WatchNotifications is not available in cluster mode: notifications are numbered per partition "
+                              + "and have no cluster-wide cursor; list them with ListNotifications (docs/cluster.md)").reply
+        }
         var cursor = request.afterNumber
         let meterId: String?
         do throws(RPCFailure) {

@@ -24,7 +24,7 @@ enum PartitionedIngest {
     }
 
     static func ingest(_ decoded: [Result<UsageEvent, MeterError>], tenantId: String, partitions: any PartitionedEngines,
-                       forwarder: PartitionForwarder?, mayForward: Bool,
+                       forwarder: PartitionForwarder?, mayForward: Bool, includeEffects: Bool = false,
                        completion: @escaping @Sendable (Result<Outcome, RPCFailure>) -> Void) {
         var results = [Meterd_V1_EventResult?](repeating: nil, count: decoded.count)
         var parts: [Int: [Int]] = [:]
@@ -58,8 +58,11 @@ enum PartitionedIngest {
             return
         }
         for (engine, indices) in local {
-            engine.ingest(tenantId: tenantId, events: indices.map(event)) { result in
-                gather.add(indices, result.map { $0 }.mapError { RPCFailure($0) }, local: true)
+            // Effects asked for: decided as this node's applier applies the part's record, and
+            // turned into wire results here (no `ExactDecimal` leaves this closure).
+            let effects = includeEffects ? EntitlementEffects() : nil
+            engine.ingest(tenantId: tenantId, events: indices.map(event), entitlementEffects: effects) { result in
+                gather.add(indices, result.map { $0 }.mapError { RPCFailure($0) }, effects: effects?.effects ?? [])
             }
         }
         for (address, part) in remote {
@@ -68,6 +71,7 @@ enum PartitionedIngest {
                 do throws(RPCFailure) {
                     var request = Meterd_V1_IngestBatchRequest()
                     request.events = events
+                    request.includeEntitlementEffects = includeEffects
                     let response = try await forwarder!.call(.ingestBatch, request, as: Meterd_V1_IngestBatchResponse.self,
                                                              owner: part.owner, address: address, tenantId: tenantId)
                     guard response.results.count == events.count else {
@@ -96,10 +100,15 @@ enum PartitionedIngest {
             self.completion = completion
         }
 
-        func add(_ indices: [Int], _ result: Result<[EventResult], RPCFailure>, local isLocal: Bool) {
+        /// A local part's results, with their effects (one per result, or none).
+        func add(_ indices: [Int], _ result: Result<[EventResult], RPCFailure>, effects: [EntitlementEffect?]) {
             add(indices, result.map { partResults in
                 lock.withLock { local += partResults }
-                return partResults.map(ProtoConversions.proto)
+                return partResults.enumerated().map { position, partResult in
+                    var proto = ProtoConversions.proto(partResult)
+                    if position < effects.count, let effect = effects[position] { proto.entitlement = ProtoConversions.proto(effect) }
+                    return proto
+                }
             })
         }
 

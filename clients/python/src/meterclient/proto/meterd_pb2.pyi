@@ -530,14 +530,16 @@ class ListMetersResponse(_message.Message):
     def __init__(self, meters: _Optional[_Iterable[_Union[Meter, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class ListNotificationsRequest(_message.Message):
-    __slots__ = ["after_number", "limit", "wait_ms"]
+    __slots__ = ["after_number", "limit", "partitions", "wait_ms"]
     AFTER_NUMBER_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    PARTITIONS_FIELD_NUMBER: _ClassVar[int]
     WAIT_MS_FIELD_NUMBER: _ClassVar[int]
     after_number: int
     limit: int
+    partitions: _containers.RepeatedScalarFieldContainer[int]
     wait_ms: int
-    def __init__(self, after_number: _Optional[int] = ..., limit: _Optional[int] = ..., wait_ms: _Optional[int] = ...) -> None: ...
+    def __init__(self, after_number: _Optional[int] = ..., limit: _Optional[int] = ..., wait_ms: _Optional[int] = ..., partitions: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class ListNotificationsResponse(_message.Message):
     __slots__ = ["last_number", "notifications"]
