@@ -111,6 +111,13 @@ public struct MeterHTTPEnvironment: Sendable {
         return key
     }
 
+    /// "Now" for a route's defaults (a query's range, a CloudEvent without a time, the console):
+    /// the engine's clock, except in cluster mode, where `engine` is the meta engine whose clock
+    /// is the stream time of the last meta record it applied, so the wall clock is used.
+    func nowMilliseconds() -> Int64 {
+        cluster == nil ? engine.options.clock() : EngineOptions.systemClock()
+    }
+
     /// An entitlement check in cluster mode, by the customer's partition (here or on its
     /// owner, `ClusterAccess.checkEntitlement`); nil when not in cluster mode.
     func clusterCheck<Value: Sendable>(tenantId: String, meter: MeterReference, customerId: String, atMilliseconds: Int64?,

@@ -46,7 +46,7 @@ enum EventRoutes {
                     throw HTTPProblem(.invalidArgument, "a batch holds at most \(environment.maximumBatchEvents) events, got \(items.count); split it", reason: RejectionCode.batchTooLarge.name)
                 }
                 if let refusal = environment.quotas?.admitEvents(items.count, tenantId: principal.tenantId) { throw HTTPProblem(refusal) }
-                let now = environment.engine.options.clock()
+                let now = environment.nowMilliseconds()
                 let decoded = items.map { CloudEventDecoder.event($0, nowMilliseconds: now) }
                 let (results, effects) = wantsEffects
                     ? try await ingestWithEffects(decoded, tenantId: principal.tenantId, environment: environment)

@@ -16,7 +16,7 @@ enum QueryRoutes {
             await answer { () throws(HTTPProblem) in
                 let principal = try await environment.principal(request, needs: .read)
                 let reference = try MeterRoutes.reference(context)
-                let query = try usageQuery(QueryParameters(request), tenantId: principal.tenantId, meter: reference, now: environment.engine.options.clock())
+                let query = try usageQuery(QueryParameters(request), tenantId: principal.tenantId, meter: reference, now: environment.nowMilliseconds())
                 let result = try await environment.usage(query)
                 return jsonResponse(json(query: query, result: result))
             }

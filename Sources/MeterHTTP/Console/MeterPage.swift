@@ -13,7 +13,7 @@ enum MeterPage {
         let range = parameters["range"] ?? "24h"
         let reference = MeterRoutes.reference(text)
         let tenantId = principal.tenantId
-        let now = environment.engine.options.clock()
+        let now = environment.nowMilliseconds()
         let hour: Int64 = 3_600_000
         let day: Int64 = 86_400_000
         let (windowSize, count, unit): (WindowSize, Int64, Int64) = switch range {
