@@ -92,6 +92,21 @@ public final class ClusterNode: PartitionedEngines, @unchecked Sendable {
         return .unavailable(.unavailable("partition \(partition) has no owner right now (its lease is being taken over); retry shortly"))
     }
 
+    /// Every partition as this node sees it now (for `/metrics`).
+    public func partitionStatuses() -> [PartitionStatus] {
+        (0..<log.options.partitions).map { partition in
+            let serving: Bool
+            if case .local = route(partition: partition) { serving = true } else { serving = false }
+            let applied = condition.withLock { replicas[partition]?.applier.appliedThrough ?? 0 }
+            return PartitionStatus(partition: partition, serving: serving, appliedStreamSequence: applied)
+        }
+    }
+
+    /// The stream's last sequence, read from JetStream now (nil when it cannot be read).
+    public func streamLastSequence() -> UInt64? {
+        try? log.activeConnection?.lastSequence(stream: log.options.streamName)
+    }
+
     /// Reads the stream's last sequence, then waits until this node's engine of `partition`
     /// has applied through it (polling every millisecond, at most 10 s): whatever the log
     /// acknowledged before the call, on any node, is then in the engine's state.

@@ -245,7 +245,19 @@ struct Meterd: AsyncParsableCommand {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         // One listener when --metrics names the --http address: /metrics is served there.
         let metricsOnHTTPOnly = settings.httpAddress != nil && settings.metricsAddress.map { $0 == settings.httpAddress! } == true
-        let beforeScrape: @Sendable () async -> Void = { if let engine = engineHandle.current { engineMetrics.update(from: engine.currentStatus()) } }
+        #if Cluster
+        // Cluster mode: each partition's serving state and applied stream sequence, and the lag.
+        let clusterMetrics = registry == nil ? nil : clusterNode.map { node in (node, ClusterMetrics(partitions: node.partitionStatuses().count)) }
+        #endif
+        let beforeScrape: @Sendable () async -> Void = {
+            if let engine = engineHandle.current { engineMetrics.update(from: engine.currentStatus()) }
+            #if Cluster
+            if let (node, metrics) = clusterMetrics {
+                metrics.update(partitions: node.partitionStatuses().map { ($0.serving, $0.appliedStreamSequence) },
+                               streamLastSequence: node.streamLastSequence())
+            }
+            #endif
+        }
         if let registry, let address = settings.metricsAddress, !metricsOnHTTPOnly {
             services.append(.init(service: MetricsEndpoint.announced(
                 by: "meterd", host: address.host, port: address.port, registry: registry, logger: logger, beforeScrape: beforeScrape)))
