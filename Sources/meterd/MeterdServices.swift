@@ -172,7 +172,7 @@ struct ServerService: Service {
             throw StartupFailure.cannotOpen(dataDirectory: dataDirectory, reason: "cannot create the bootstrap admin key: \(error)")
         }
         // Forwarding connections present the cluster credential when the node has the secret.
-        let credential = access.configuration.clusterSecret.map { ClusterCredential.credential(secret: $0) } ?? ""
+        let credential = access.configuration.clusterSecrets.first.map { ClusterCredential.credential(secret: $0) } ?? ""
         let cluster = partitions.map { ClusterAccess(engine: engine, partitions: $0, partitionCount: partitionCount, nodeName: forwardingName,
                                                      credential: credential, tls: forwardingTLS) }
         let server = MeterServer(engine: engine, configuration: configuration, access: access, logger: logger, ingestObserver: ingestObserver,

@@ -232,12 +232,11 @@ struct Settings {
                 guard let contents = FileManager.default.contents(atPath: path) else {
                     throw ValidationError("cluster-secret-file \(path) cannot be read")
                 }
-                var bytes = Array(contents)
-                if bytes.last == 10 { bytes.removeLast() }
-                if bytes.last == 13 { bytes.removeLast() }
-                guard let secret = String(bytes: bytes, encoding: .utf8) else { throw ValidationError("cluster-secret-file \(path): the cluster secret must be printable ASCII") }
-                if let problem = ClusterCredential.problem(secret) { throw ValidationError("cluster-secret-file \(path): \(problem)") }
-                access.configuration.clusterSecret = secret
+                do {
+                    access.configuration.clusterSecrets = try ClusterCredential.secrets(fileContents: Array(contents))
+                } catch {
+                    throw ValidationError("cluster-secret-file \(path): \(error)")
+                }
             }
             if let path = value("cluster-tls-ca", command.clusterTlsCa) {
                 guard FileManager.default.isReadableFile(atPath: path) else { throw ValidationError("cluster-tls-ca \(path) cannot be read") }
@@ -254,7 +253,7 @@ struct Settings {
                 guard server.tcpPort != 0 else { throw ValidationError("cluster-address: give --cluster-address HOST:PORT (the port other machines reach) when --tcp picks a free port") }
                 cluster.address = "\(host):\(server.tcpPort)"
             }
-            if let problem = PartitionForwarder.addressProblem(cluster.address, hasSecret: access.configuration.clusterSecret != nil) {
+            if let problem = PartitionForwarder.addressProblem(cluster.address, hasSecret: !access.configuration.clusterSecrets.isEmpty) {
                 throw ValidationError("cluster-address: \(problem)")
             }
             self.cluster = cluster

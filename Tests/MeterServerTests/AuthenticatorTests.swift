@@ -72,7 +72,7 @@ final class AuthenticatorTests: XCTestCase {
         let secret = String(repeating: "s", count: 40)
         var configuration = AccessConfiguration()
         configuration.socketOwnerUid = nil
-        configuration.clusterSecret = secret
+        configuration.clusterSecrets = [secret]
         let authenticator = Authenticator(keys: KeyStore(), configuration: configuration)
         let credential = ClusterCredential.credential(secret: secret)
         let principal = try authenticator.decide(credential: credential, tenantId: "acme", peerUid: nil, isUnixSocket: false).get()
@@ -99,6 +99,27 @@ final class AuthenticatorTests: XCTestCase {
         XCTAssertNotNil(ClusterCredential.problem(String(repeating: "s", count: 201)))
         XCTAssertNotNil(ClusterCredential.problem(String(repeating: "s ", count: 20)))
         XCTAssertLessThanOrEqual(ClusterCredential.credential(secret: String(repeating: "s", count: 200)).utf8.count, ApiKeySecret.maximumCredentialBytes)
+    }
+
+    /// Rotating the cluster secret node by node: a file of two secrets accepts both and forwards
+    /// with the first, so nodes with either file accept each other's forwards.
+    func testTwoClusterSecretsAreBothAcceptedDuringARotation() throws {
+        let old = String(repeating: "o", count: 40), new = String(repeating: "n", count: 40)
+        XCTAssertEqual(try ClusterCredential.secrets(fileContents: Array("\(old)\n".utf8)), [old])
+        XCTAssertEqual(try ClusterCredential.secrets(fileContents: Array("\(new)\r\n\(old)\r\n".utf8)), [new, old])
+        for bad in ["", "\n", "\(old)\n\(new)\n\(old)\n", "\(old)\n\nx", "\(old)\nshort\n"] {
+            XCTAssertThrowsError(try ClusterCredential.secrets(fileContents: Array(bad.utf8)), bad.debugDescription)
+        }
+        var configuration = AccessConfiguration()
+        configuration.socketOwnerUid = nil
+        configuration.clusterSecrets = try ClusterCredential.secrets(fileContents: Array("\(new)\n\(old)\n".utf8))
+        let authenticator = Authenticator(keys: KeyStore(), configuration: configuration)
+        for secret in [old, new] {
+            let principal = try authenticator.decide(credential: ClusterCredential.credential(secret: secret), tenantId: "acme", peerUid: nil, isUnixSocket: false).get()
+            XCTAssertTrue(principal.clusterPeer, secret)
+        }
+        XCTAssertEqual(authenticator.decide(credential: ClusterCredential.credential(secret: String(repeating: "t", count: 40)), tenantId: "acme",
+                                            peerUid: nil, isUnixSocket: false).failureReason, "cluster_secret_wrong")
     }
 
     func testSecretsHaveTheirShapeAndHashes() {

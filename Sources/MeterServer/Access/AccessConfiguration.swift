@@ -15,10 +15,12 @@ public struct AccessConfiguration: Sendable {
     /// How long a refused handshake waits before its GOAWAY (slows down guessing; the
     /// connection's event loop is not blocked).
     public var refusalDelay: Duration = .milliseconds(500)
-    /// Partitioned cluster mode: the shared cluster secret (`--cluster-secret-file`). A handshake
-    /// whose credential is `ClusterCredential.credential(secret:)` of it is another node
-    /// forwarding for the tenant it names; nil: no cluster credential is accepted.
-    public var clusterSecret: String?
+    /// Partitioned cluster mode: the shared cluster secrets (`--cluster-secret-file`, one or two
+    /// lines). A handshake whose credential is `ClusterCredential.credential(secret:)` of any of
+    /// them is another node forwarding for the tenant it names; this node forwards with the
+    /// first. Two secrets let a rotation go node by node without refused forwards (docs/cluster.md,
+    /// "Forwarding"). Empty: no cluster credential is accepted.
+    public var clusterSecrets: [String] = []
 
     public init() {}
 }

@@ -118,10 +118,12 @@ public final class Authenticator: ConnectionAuthenticating {
     /// Another node forwarding with the cluster secret: accepted for the tenant it names (the
     /// original client's), refused without a secret here or with another one.
     private func decideClusterPeer(_ presented: Substring, tenantId requested: String) -> Result<Principal, Failure> {
-        guard let secret = configuration.clusterSecret else {
+        guard !configuration.clusterSecrets.isEmpty else {
             return .failure(.unauthenticated("cluster_secret_off", "this node accepts no cluster credential: it was started without --cluster-secret-file (docs/cluster.md)"))
         }
-        guard presented.utf8.count <= ApiKeySecret.maximumCredentialBytes, ClusterCredential.matches(presented, secret: secret) else {
+        // Every secret is compared (no early exit), so the time taken does not say which matched.
+        let matched = configuration.clusterSecrets.map { ClusterCredential.matches(presented, secret: $0) }.contains(true)
+        guard presented.utf8.count <= ApiKeySecret.maximumCredentialBytes, matched else {
             return .failure(.unauthenticated("cluster_secret_wrong", "wrong cluster credential: every node must be given the same --cluster-secret-file"))
         }
         guard NameRules.isValidEventName(requested) else {

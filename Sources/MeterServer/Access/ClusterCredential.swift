@@ -27,6 +27,29 @@ public enum ClusterCredential {
         return nil
     }
 
+    /// Why a `--cluster-secret-file` cannot be used.
+    public struct FileProblem: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// The secrets of a `--cluster-secret-file`: one line, or two during a rotation (the first
+    /// is the one this node forwards with; both are accepted). A final line end (LF or CRLF)
+    /// is ignored; an empty line, a third line or a secret that `problem` refuses is an error.
+    public static func secrets(fileContents: [UInt8]) throws(FileProblem) -> [String] {
+        var lines = fileContents.split(separator: 10, omittingEmptySubsequences: false).map { line -> ArraySlice<UInt8> in
+            line.last == 13 ? line.dropLast() : line
+        }
+        if lines.count > 1, lines.last?.isEmpty == true { lines.removeLast() }
+        guard (1...2).contains(lines.count) else {
+            throw FileProblem(description: "it must hold one secret, or two (one a line) while rotating, got \(lines.count) lines")
+        }
+        return try lines.enumerated().map { (index, line) throws(FileProblem) -> String in
+            guard let secret = String(bytes: line, encoding: .utf8) else { throw FileProblem(description: "the cluster secret must be printable ASCII") }
+            if let problem = problem(secret) { throw FileProblem(description: lines.count == 1 ? problem : "line \(index + 1): \(problem)") }
+            return secret
+        }
+    }
+
     /// Whether `presented` (the credential after `prefix`) is `secret`, in time that does not
     /// depend on where they differ, nor on their lengths (both are hashed first).
     static func matches(_ presented: Substring, secret: String) -> Bool {
