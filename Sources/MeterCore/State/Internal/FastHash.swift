@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A fast seeded 64-bit hash over a string's UTF-8 bytes, 8 bytes per step.
 ///
 /// The state machine's hot path hashes event ids, customer ids and names several times per
@@ -15,6 +21,40 @@ enum FastHash {
         var text = text
         // Non-zero, so zero can mark an empty slot.
         return text.withUTF8 { hash($0) } | 1
+    }
+
+    /// `hash(_: String)` of the string with these UTF-8 bytes.
+    @inline(__always)
+    static func hash(utf8 bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        hash(bytes) | 1
+    }
+
+    /// Whether two strings have the same UTF-8 bytes. The hash tables compare keys this way, not
+    /// with `==` (Unicode canonical equivalence): a table's answer then depends on the bytes
+    /// alone, never on whether two canonically equal spellings happen to share a hash under this
+    /// process's random seed, and a key read from a log record's bytes finds the same entry.
+    @inline(__always)
+    static func equal(_ first: String, _ second: String) -> Bool {
+        let a = first.utf8, b = second.utf8
+        guard a.count == b.count else { return false }
+        if let result = a.withContiguousStorageIfAvailable({ bytes in equal(second, bytes) }) { return result }
+        return a.elementsEqual(b)
+    }
+
+    /// Whether `text` has exactly the UTF-8 bytes `bytes`.
+    @inline(__always)
+    static func equal(_ text: String, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        let utf8 = text.utf8
+        guard utf8.count == bytes.count else { return false }
+        if let result = utf8.withContiguousStorageIfAvailable({ equal($0, bytes) }) { return result }
+        return utf8.elementsEqual(bytes)
+    }
+
+    @inline(__always)
+    static func equal(_ first: UnsafeBufferPointer<UInt8>, _ second: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard first.count == second.count else { return false }
+        guard first.count > 0 else { return true }
+        return memcmp(first.baseAddress!, second.baseAddress!, first.count) == 0
     }
 
     @inline(__always)

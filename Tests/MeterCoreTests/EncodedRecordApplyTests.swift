@@ -1,0 +1,140 @@
+@testable import MeterCore
+import XCTest
+
+/// `apply(logRecordType:payload:sequence:)` (decode-into-apply, used by recovery) against
+/// `apply(RecordCodec.decode(...))`: the same outcomes and byte-identical snapshots on the
+/// values where the two could part (numbers and booleans as filter values, numeric strings,
+/// group-by, COUNT_UNIQUE, canonically equal but byte-different ids, duplicates, thresholds),
+/// a fallback to the decoded path for bytes that are not plain UTF-8, and refusal without a
+/// change of payloads that do not decode. The randomized oracle and replay tests cover the rest.
+final class EncodedRecordApplyTests: XCTestCase {
+    private let meters: [MeterDefinition] = [
+        MeterDefinition(eventName: "calls", displayName: "Calls", filters: [MeterFilter(key: "tier", values: ["1", "2.5", "true", "gold"])],
+                        aggregation: .count, groupBy: ["region"]),
+        MeterDefinition(eventName: "users", displayName: "Users", aggregation: Aggregation(kind: .countUnique, field: "user")),
+        MeterDefinition(eventName: "spend", displayName: "Spend", aggregation: .sum("v"), groupBy: ["region", "tier"]),
+    ]
+
+    /// Two machines with the same meters (and a threshold rule on "spend"), one fed decoded
+    /// records and one fed bytes.
+    private func pair() -> (decoded: MeterStateMachine, bytes: MeterStateMachine) {
+        let machines = (MeterStateMachine(), MeterStateMachine())
+        var sequence: UInt64 = 0
+        for definition in meters {
+            sequence += 1
+            machines.0.apply(.meterCreated(definition, atMilliseconds: baseTime), sequence: sequence)
+            machines.1.apply(.meterCreated(definition, atMilliseconds: baseTime), sequence: sequence)
+        }
+        let rule = StateRecord.thresholdRuleAdded(ThresholdRuleDefinition(meterId: "mtr_3", customerId: nil, level: .absolute(decimal("20"))),
+                                                  actor: .bootstrap, atMilliseconds: baseTime)
+        machines.0.apply(rule, sequence: 4)
+        machines.1.apply(rule, sequence: 4)
+        return machines
+    }
+
+    private func batches() -> [[UsageEvent]] {
+        let nfc = "\u{E9}mile", nfd = "e\u{301}mile"   // equal as Swift Strings, different bytes
+        let longCustomer = "customer-" + String(repeating: "x", count: 40)
+        return [
+            [
+                event("a1", "calls", customer: nfc, ["tier": .integer(1), "region": .string("eu")]),
+                event("a2", "calls", customer: nfd, ["tier": .decimal(decimal("2.5")), "region": .string("eu")]),
+                event("a3", "calls", customer: longCustomer, ["tier": .boolean(true)]),
+                event("a4", "calls", customer: nfc, ["tier": .string("1"), "region": .integer(7)]),
+                event("a5", "calls", customer: nfc, ["tier": .string("2.50")]),        // filtered out: text differs
+                event("a6", "calls", customer: nfc, ["region": .string("eu")]),         // filtered out: no tier
+                event("a1", "calls", customer: nfc, ["tier": .integer(1)]),             // duplicate in the batch
+                event("a7", "nothing", customer: nfc),                                  // no active meter
+                event(String(repeating: "i", count: 48), "users", customer: nfd, ["user": .string("\u{E9}")]),
+                event("a8", "users", customer: nfd, ["user": .string("e\u{301}")]),
+                event("a9", "users", customer: nfd, ["user": .integer(3)]),
+                event("a10", "users", customer: nfd, ["user": .decimal(decimal("3.0"))]),
+                event("a11", "users", customer: nfd),                                  // missing value
+            ],
+            [
+                event("a1", "calls", customer: nfc, ["tier": .integer(1)]),             // duplicate of an earlier record
+                event("b1", "spend", customer: nfc, ["v": .string("12.5"), "region": .string("us"), "tier": .string("gold")]),
+                event("b2", "spend", customer: nfc, ["v": .integer(4), "region": .string("us"), "tier": .string("gold")]),
+                event("b3", "spend", customer: nfd, ["v": .decimal(decimal("7.25")), "tier": .boolean(false)]),
+                event("b4", "spend", customer: nfd, ["v": .boolean(true)]),             // not a number
+                event("b5", "spend", customer: nfd, ["v": .string("n/a")]),             // not a number
+                event("b6", "spend", customer: longCustomer, ["v": .string("+7"), "region": .string("")]),
+                event("b7", "spend", customer: nfc, ["v": .integer(3), "region": .string("us"), "tier": .string("gold")]),
+            ],
+        ]
+    }
+
+    func testEventsAppliedFromBytesMatchTheDecodedPath() throws {
+        let (decoded, bytes) = pair()
+        var sequence: UInt64 = 4
+        var outcomes: [EventOutcome] = []
+        for (offset, events) in batches().enumerated() {
+            sequence += 1
+            let record = StateRecord.eventsAccepted(tenantId: Tenant.defaultId, acceptedAtMilliseconds: baseTime + Int64(offset) * minute, events: events)
+            let encoded = RecordCodec.encode(record)
+            let expected = decoded.apply(try RecordCodec.decode(type: encoded.type, payload: encoded.payload), sequence: sequence)
+            let actual = try bytes.apply(logRecordType: encoded.type, payload: encoded.payload, sequence: sequence)
+            XCTAssertEqual(actual, expected, "record \(offset)")
+            if case .events(let list) = actual { outcomes += list }
+        }
+        XCTAssertEqual(bytes.snapshot(), decoded.snapshot())
+        // The batches reach every outcome they are meant to, and the threshold was crossed.
+        for outcome in [EventOutcome.counted, .filteredOut, .duplicate, .noActiveMeter, .missingValue] {
+            XCTAssertTrue(outcomes.contains(outcome), "no \(outcome)")
+        }
+        XCTAssertGreaterThan(bytes.lastNotificationNumber, 0)
+        XCTAssertEqual(bytes.lastNotificationNumber, decoded.lastNotificationNumber)
+        // Canonically equal but byte-different customer ids stay two customers.
+        XCTAssertEqual(bytes.tenants[Tenant.defaultId]?.customers.count, 3)
+    }
+
+    /// Bytes that are not valid UTF-8 (decoding repairs them) and a non-ASCII property key go
+    /// through the decoded path, so both machines still agree.
+    func testBytesThatAreNotPlainUTF8AreAppliedByTheDecodedPath() throws {
+        let record = StateRecord.eventsAccepted(tenantId: Tenant.defaultId, acceptedAtMilliseconds: baseTime, events: [
+            event("QQQQ", "calls", customer: "c1", ["tier": .integer(1)]),
+            event("q1", "calls", customer: "ZZZZ", ["tier": .integer(1)]),
+            event("q2", "calls", customer: "c1", ["tier": .integer(1), "kk": .integer(2)]),
+            event("q3", "users", customer: "c1", ["user": .string("YYYY")]),
+        ])
+        let clean = RecordCodec.encode(record)
+        for (marker, replacement) in [("QQQQ", [0xFF, 0xFE, 0x51, 0x51]), ("ZZZZ", [0x5A, 0xC3, 0x28, 0x5A]), ("kk", [0xC3, 0xA9]), ("YYYY", [0xED, 0xA0, 0x80, 0x59])] as [(String, [UInt8])] {
+            var payload = clean.payload
+            let needle = Array(marker.utf8)
+            let at = try XCTUnwrap((0...(payload.count - needle.count)).first { Array(payload[$0..<($0 + needle.count)]) == needle }, marker)
+            payload.replaceSubrange(at..<(at + needle.count), with: replacement)
+            let (decoded, bytes) = pair()
+            let expected = decoded.apply(try RecordCodec.decode(type: clean.type, payload: payload), sequence: 5)
+            XCTAssertEqual(try bytes.apply(logRecordType: clean.type, payload: payload, sequence: 5), expected, marker)
+            XCTAssertEqual(bytes.snapshot(), decoded.snapshot(), marker)
+        }
+    }
+
+    /// A payload that does not decode is refused with the codec's own error, and nothing changes:
+    /// the same position can then take a good record.
+    func testPayloadThatDoesNotDecodeThrowsAndChangesNothing() throws {
+        let record = StateRecord.eventsAccepted(tenantId: Tenant.defaultId, acceptedAtMilliseconds: baseTime + hour, events: batches()[1])
+        let good = RecordCodec.encode(record)
+        var badTag = good.payload
+        // The first property's value tag of the first event: after tenant, time, count, id, name, customer, timestamp, source flag, count, key.
+        var reader = BinaryReader(good.payload)
+        _ = try reader.readString(); _ = try reader.readSigned(); _ = try reader.readVarint()
+        _ = try reader.readString(); _ = try reader.readString(); _ = try reader.readString(); _ = try reader.readSigned()
+        _ = try reader.readOptionalString(); _ = try reader.readVarint(); _ = try reader.readString()
+        badTag[reader.position] = 9
+        let malformed: [[UInt8]] = [Array(good.payload.dropLast()), good.payload + [0], badTag, Array(good.payload.prefix(3))]
+        let (_, machine) = pair()
+        let before = machine.snapshot()
+        for (index, payload) in malformed.enumerated() {
+            var expected: DecodingError?
+            XCTAssertThrowsError(try RecordCodec.decode(type: good.type, payload: payload)) { expected = $0 as? DecodingError }
+            XCTAssertThrowsError(try machine.apply(logRecordType: good.type, payload: payload, sequence: 5), "payload \(index)") { error in
+                XCTAssertEqual(error as? DecodingError, expected, "payload \(index)")
+            }
+            XCTAssertEqual(machine.snapshot(), before, "payload \(index) changed the state")
+            XCTAssertEqual(machine.lastAppliedSequence, 4)
+        }
+        XCTAssertNoThrow(try machine.apply(logRecordType: good.type, payload: good.payload, sequence: 5))
+        XCTAssertEqual(machine.lastAppliedSequence, 5)
+    }
+}
