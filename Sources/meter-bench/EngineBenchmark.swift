@@ -124,6 +124,8 @@ enum EngineBenchmark {
 /// - reading the log (framing and checksums only),
 /// - read + `RecordCodec.decode` + `apply` of the decoded `StateRecord` (the replay path
 ///   before decode-into-apply),
+/// - read + `apply(logRecordType:payload:sequence:)` (decode-into-apply, what recovery does now;
+///   its snapshot must equal the decoded path's),
 /// and then `MeterEngine.open` on the directory (what a restart costs, replica thread included).
 enum ReplayBenchmark {
     static func run(directory: String, events: Int, repeats: Int) async throws {
@@ -178,6 +180,16 @@ enum ReplayBenchmark {
         let clock = ContinuousClock()
         let (log, _) = try SegmentedLog.open(directory: directory, options: LogOptions())
         defer { log.close() }
+        // METERD_BENCH_REPLAY=bytes: only the decode-into-apply pass (for a profiler).
+        if let only = getenv("METERD_BENCH_REPLAY"), String(cString: only) == "bytes" {
+            let machine = MeterStateMachine()
+            let elapsed = try clock.measure {
+                try log.read(from: 1) { sequence, record in
+                    try machine.apply(logRecordType: record.type, payload: record.payload, sequence: sequence)
+                }
+            }
+            return [("read + apply(logRecordType:payload:) (decode-into-apply)", EngineBenchmark.milliseconds(elapsed) / 1000, Int(machine.lastAppliedSequence) * 1000)]
+        }
         var bytes = 0
         var eventRecords = 0
         var elapsed = try clock.measure {
@@ -196,7 +208,16 @@ enum ReplayBenchmark {
             }
         }
         results.append(("read + decode + apply(StateRecord)", EngineBenchmark.milliseconds(elapsed) / 1000, events))
-        withExtendedLifetime(machine) {}
+        let decodedState = machine.snapshot()
+
+        let fromBytes = MeterStateMachine()
+        elapsed = try clock.measure {
+            try log.read(from: 1) { sequence, record in
+                try fromBytes.apply(logRecordType: record.type, payload: record.payload, sequence: sequence)
+            }
+        }
+        results.append(("read + apply(logRecordType:payload:) (decode-into-apply)", EngineBenchmark.milliseconds(elapsed) / 1000, events))
+        if fromBytes.snapshot() != decodedState { print("ERROR: the two replays reached different snapshots") }
         return results
     }
 }

@@ -110,6 +110,34 @@ final class EncodedRecordApplyTests: XCTestCase {
         }
     }
 
+    /// The byte comparison the tables use (inline for up to 16 bytes, memcmp beyond): equal
+    /// bytes compare equal at every length, and one changed byte at any position is seen.
+    func testByteEqualityAtEveryLengthAndPosition() {
+        for length in 0...40 {
+            let bytes = (0..<length).map { UInt8(truncatingIfNeeded: 0x41 + $0 * 7) }
+            let text = String(decoding: bytes, as: UTF8.self)
+            bytes.withUnsafeBufferPointer { original in
+                XCTAssertTrue(FastHash.equal(text, original), "length \(length)")
+                XCTAssertTrue(FastHash.equal(text, text), "length \(length)")
+                for position in 0..<length {
+                    var changed = bytes
+                    changed[position] ^= 0x01
+                    changed.withUnsafeBufferPointer { other in
+                        XCTAssertFalse(FastHash.equal(original, other), "length \(length), byte \(position)")
+                        XCTAssertFalse(FastHash.equal(text, other), "length \(length), byte \(position)")
+                    }
+                    XCTAssertFalse(FastHash.equal(text, String(decoding: changed, as: UTF8.self)), "length \(length), byte \(position)")
+                }
+                if length > 0 {
+                    XCTAssertFalse(FastHash.equal(original, UnsafeBufferPointer(rebasing: original.dropLast())), "length \(length)")
+                }
+            }
+        }
+        // Canonically equal, different bytes: different keys to the tables.
+        XCTAssertTrue("\u{E9}" == "e\u{301}")
+        XCTAssertFalse(FastHash.equal("\u{E9}", "e\u{301}"))
+    }
+
     /// A payload that does not decode is refused with the codec's own error, and nothing changes:
     /// the same position can then take a good record.
     func testPayloadThatDoesNotDecodeThrowsAndChangesNothing() throws {

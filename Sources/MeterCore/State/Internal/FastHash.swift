@@ -52,9 +52,29 @@ enum FastHash {
 
     @inline(__always)
     static func equal(_ first: UnsafeBufferPointer<UInt8>, _ second: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard first.count == second.count else { return false }
-        guard first.count > 0 else { return true }
-        return memcmp(first.baseAddress!, second.baseAddress!, first.count) == 0
+        let count = first.count
+        guard count == second.count else { return false }
+        guard count > 0 else { return true }
+        // Ids, names and keys are mostly short: compare up to 16 bytes inline (two possibly
+        // overlapping words from each end) rather than call memcmp.
+        if count <= 16 {
+            let a = UnsafeRawPointer(first.baseAddress!), b = UnsafeRawPointer(second.baseAddress!)
+            if count >= 8 {
+                return a.loadUnaligned(as: UInt64.self) == b.loadUnaligned(as: UInt64.self)
+                    && a.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self) == b.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+            }
+            if count >= 4 {
+                return a.loadUnaligned(as: UInt32.self) == b.loadUnaligned(as: UInt32.self)
+                    && a.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self) == b.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)
+            }
+            var index = 0
+            while index < count {
+                if first[index] != second[index] { return false }
+                index += 1
+            }
+            return true
+        }
+        return memcmp(first.baseAddress!, second.baseAddress!, count) == 0
     }
 
     @inline(__always)
