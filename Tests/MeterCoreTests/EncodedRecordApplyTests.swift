@@ -25,7 +25,7 @@ final class EncodedRecordApplyTests: XCTestCase {
             machines.0.apply(.meterCreated(definition, atMilliseconds: baseTime), sequence: sequence)
             machines.1.apply(.meterCreated(definition, atMilliseconds: baseTime), sequence: sequence)
         }
-        let rule = StateRecord.thresholdRuleAdded(ThresholdRuleDefinition(meterId: "mtr_3", customerId: nil, level: .absolute(decimal("20"))),
+        let rule = StateRecord.thresholdRuleAdded(ThresholdRuleDefinition(meterId: "mtr_3", customerId: nil, level: .absolute(decimal("15"))),
                                                   actor: .bootstrap, atMilliseconds: baseTime)
         machines.0.apply(rule, sequence: 4)
         machines.1.apply(rule, sequence: 4)
