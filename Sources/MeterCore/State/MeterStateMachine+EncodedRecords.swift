@@ -39,6 +39,8 @@ extension MeterStateMachine {
         var touched: [ThresholdCandidate] = []
         let watchesThresholds = !entitlementState.rulesByMeter.isEmpty
         let rolledBeforeMinute = rolledBeforeMinute
+        var recentNames: [(start: Int, count: Int, meter: MeterState?)] = []
+        recentNames.reserveCapacity(4)
         payload.withUnsafeBufferPointer { bytes in
             properties.withUnsafeBufferPointer { allProperties in
                 events.withUnsafeBufferPointer { events in
@@ -51,9 +53,22 @@ extension MeterStateMachine {
                             outcomes.append(.duplicate)
                             continue
                         }
-                        guard let meter = tenant.activeMeterByEventName.value(
-                            forUTF8: UnsafeBufferPointer(rebasing: bytes[event.nameStart..<(event.nameStart + event.nameCount)]))
-                        else {
+                        // A batch has few event names: the last few looked up, with their
+                        // meter (or none), are compared by bytes before the table is asked.
+                        // Meters do not change while one record applies.
+                        let name = UnsafeBufferPointer(rebasing: bytes[event.nameStart..<(event.nameStart + event.nameCount)])
+                        var found: MeterState??
+                        for entry in recentNames where entry.count == event.nameCount
+                            && FastHash.equal(UnsafeBufferPointer(rebasing: bytes[entry.start..<(entry.start + entry.count)]), name) {
+                            found = .some(entry.meter)
+                            break
+                        }
+                        if found == nil {
+                            let looked = tenant.activeMeterByEventName.value(forUTF8: name)
+                            if recentNames.count < 4 { recentNames.append((event.nameStart, event.nameCount, looked)) }
+                            found = .some(looked)
+                        }
+                        guard let meter = found! else {
                             tenant.eventsWithoutMeter += 1
                             outcomes.append(.noActiveMeter)
                             continue
