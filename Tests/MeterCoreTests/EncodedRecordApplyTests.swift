@@ -1,4 +1,5 @@
 @testable import MeterCore
+import MeterTestSupport
 import XCTest
 
 /// `apply(logRecordType:payload:sequence:)` (decode-into-apply, used by recovery) against
@@ -136,6 +137,43 @@ final class EncodedRecordApplyTests: XCTestCase {
         // Canonically equal, different bytes: different keys to the tables.
         XCTAssertTrue("\u{E9}" == "e\u{301}")
         XCTAssertFalse(FastHash.equal("\u{E9}", "e\u{301}"))
+    }
+
+    /// Every truncation of a payload and random changed bytes in it: the codec and the bytes
+    /// path agree on each, either refusing with the same error and no change, or applying with
+    /// the same outcome and snapshot.
+    func testTruncatedAndDamagedPayloadsAgreeWithTheCodec() throws {
+        let good = RecordCodec.encode(.eventsAccepted(tenantId: Tenant.defaultId, acceptedAtMilliseconds: baseTime + hour, events: batches()[0] + batches()[1]))
+        var random = SplitMix64(seed: TestSeed.value)
+        var variants: [[UInt8]] = (0..<good.payload.count).map { Array(good.payload.prefix($0)) }
+        for _ in 0..<400 {
+            var payload = good.payload
+            for _ in 0...(random.next() % 3) {
+                payload[Int(random.next() % UInt64(payload.count))] = UInt8(truncatingIfNeeded: random.next())
+            }
+            variants.append(payload)
+        }
+        var refused = 0, applied = 0
+        for payload in variants {
+            let (decoded, bytes) = pair()
+            let before = bytes.snapshot()
+            let expected = Result { () throws(DecodingError) in try RecordCodec.decode(type: good.type, payload: payload) }
+            let actual = Result { () throws(DecodingError) in try bytes.apply(logRecordType: good.type, payload: payload, sequence: 5) }
+            switch (expected, actual) {
+            case (.failure(let codecError), .failure(let error)):
+                XCTAssertEqual(error, codecError, "seed \(TestSeed.value)")
+                XCTAssertEqual(bytes.snapshot(), before, "seed \(TestSeed.value)")
+                refused += 1
+            case (.success(let record), .success(let outcome)):
+                XCTAssertEqual(outcome, decoded.apply(record, sequence: 5), "seed \(TestSeed.value)")
+                XCTAssertEqual(bytes.snapshot(), decoded.snapshot(), "seed \(TestSeed.value)")
+                applied += 1
+            default:
+                XCTFail("codec \(expected) but bytes path \(actual); seed \(TestSeed.value)")
+            }
+        }
+        XCTAssertGreaterThan(refused, 100)
+        XCTAssertGreaterThan(applied, 20)
     }
 
     /// A payload that does not decode is refused with the codec's own error, and nothing changes:

@@ -78,17 +78,6 @@ public struct BinaryReader {
         }
     }
 
-    /// Where the next string's bytes are, moving past them: `readString` without making the
-    /// `String` (same checks, same errors).
-    @inline(__always)
-    mutating func readStringRange() throws(DecodingError) -> Range<Int> {
-        let length = try readVarint()
-        guard length <= UInt64(remainingCount) else { throw DecodingError("string length \(length) exceeds remaining data at byte \(position)") }
-        let start = position
-        position += Int(length)
-        return start..<position
-    }
-
     public mutating func readOptionalString() throws(DecodingError) -> String? {
         try readBool() ? try readString() : nil
     }

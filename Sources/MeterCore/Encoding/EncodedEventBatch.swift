@@ -47,13 +47,14 @@ struct EncodedEventBatch {
         events.removeAll(keepingCapacity: true)
         properties.removeAll(keepingCapacity: true)
         bytesMatchStrings = true
-        var reader = BinaryReader(payload)
-        tenantId = try reader.readString()
-        acceptedAtMilliseconds = try reader.readSigned()
-        let count = try reader.readCount()
+        var header = BinaryReader(payload)
+        tenantId = try header.readString()
+        acceptedAtMilliseconds = try header.readSigned()
+        let count = try header.readCount()
         events.reserveCapacity(count)
         var valid = true
-        try payload.withUnsafeBufferPointer { (bytes) throws(DecodingError) in
+        let end: Int = try payload.withUnsafeBufferPointer { (bytes) throws(DecodingError) -> Int in
+            var reader = UnsafeByteReader(bytes, position: header.position)
             for _ in 0..<count {
                 let id = try reader.readStringRange()
                 let name = try reader.readStringRange()
@@ -92,9 +93,10 @@ struct EncodedEventBatch {
                                     customerStart: customer.lowerBound, customerCount: customer.count, timestampMilliseconds: timestamp,
                                     firstProperty: first, propertyCount: propertyCount))
             }
+            return reader.position
         }
-        guard reader.isAtEnd else {
-            throw DecodingError("\(reader.remainingCount) unexpected bytes after record of type \(RecordCodec.eventsAcceptedType)")
+        guard end >= payload.count else {
+            throw DecodingError("\(payload.count - end) unexpected bytes after record of type \(RecordCodec.eventsAcceptedType)")
         }
         bytesMatchStrings = valid
     }
