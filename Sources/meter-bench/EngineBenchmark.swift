@@ -180,7 +180,7 @@ enum ReplayBenchmark {
         let clock = ContinuousClock()
         let (log, _) = try SegmentedLog.open(directory: directory, options: LogOptions())
         defer { log.close() }
-        // METERD_BENCH_REPLAY=bytes: only the decode-into-apply pass (for a profiler).
+        // METERD_BENCH_REPLAY=bytes: only the decode-into-apply pass (for a profiler; `decoded`: only the other).
         if let only = getenv("METERD_BENCH_REPLAY"), String(cString: only) == "bytes" {
             let machine = MeterStateMachine()
             let elapsed = try clock.measure {
@@ -189,6 +189,16 @@ enum ReplayBenchmark {
                 }
             }
             return [("read + apply(logRecordType:payload:) (decode-into-apply)", EngineBenchmark.milliseconds(elapsed) / 1000, Int(machine.lastAppliedSequence) * 1000)]
+        }
+        // METERD_BENCH_REPLAY=decoded: only the decode + apply(StateRecord) pass.
+        if let only = getenv("METERD_BENCH_REPLAY"), String(cString: only) == "decoded" {
+            let machine = MeterStateMachine()
+            let elapsed = try clock.measure {
+                try log.read(from: 1) { sequence, record in
+                    machine.apply(try RecordCodec.decode(type: record.type, payload: record.payload), sequence: sequence)
+                }
+            }
+            return [("read + decode + apply(StateRecord)", EngineBenchmark.milliseconds(elapsed) / 1000, Int(machine.lastAppliedSequence) * 1000)]
         }
         var bytes = 0
         var eventRecords = 0

@@ -29,25 +29,15 @@ enum FastHash {
         hash(bytes) | 1
     }
 
-    /// Whether two strings have the same UTF-8 bytes. The hash tables compare keys this way, not
-    /// with `==` (Unicode canonical equivalence): a table's answer then depends on the bytes
-    /// alone, never on whether two canonically equal spellings happen to share a hash under this
-    /// process's random seed, and a key read from a log record's bytes finds the same entry.
-    @inline(__always)
-    static func equal(_ first: String, _ second: String) -> Bool {
-        let a = first.utf8, b = second.utf8
-        guard a.count == b.count else { return false }
-        if let result = a.withContiguousStorageIfAvailable({ bytes in equal(second, bytes) }) { return result }
-        return a.elementsEqual(b)
-    }
-
-    /// Whether `text` has exactly the UTF-8 bytes `bytes`.
+    /// Whether `text == String(decoding: bytes, as: UTF8.self)`, the comparison the tables make
+    /// for `String` keys (Unicode canonical equivalence), without making the `String` when the
+    /// bytes are the same (then the strings are equal). Tables call it only after the hash
+    /// matched, so the fallback (different bytes that may still be canonically equal) is rare.
     @inline(__always)
     static func equal(_ text: String, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        let utf8 = text.utf8
-        guard utf8.count == bytes.count else { return false }
-        if let result = utf8.withContiguousStorageIfAvailable({ equal($0, bytes) }) { return result }
-        return utf8.elementsEqual(bytes)
+        var copy = text
+        if copy.withUTF8({ equal($0, bytes) }) { return true }
+        return text == String(decoding: bytes, as: UTF8.self)
     }
 
     @inline(__always)

@@ -29,7 +29,7 @@ struct InternedStrings {
             let slot = slots[index]
             let number = UInt32(truncatingIfNeeded: slot)
             if number == 0 { return (index, false) }
-            if UInt32(truncatingIfNeeded: slot >> 32) == tag && FastHash.equal(strings[Int(number &- 1)], key) { return (index, true) }
+            if UInt32(truncatingIfNeeded: slot >> 32) == tag && strings[Int(number &- 1)] == key { return (index, true) }
             index = (index &+ 1) & mask
         }
     }

@@ -29,7 +29,7 @@ struct StringTable<Value> {
         while true {
             let stored = slots[index].hash
             if stored == 0 { return (index, false) }
-            if stored == hash && FastHash.equal(slots[index].key, key) { return (index, true) }
+            if stored == hash && slots[index].key == key { return (index, true) }
             index = (index &+ 1) & mask
         }
     }
