@@ -115,17 +115,27 @@ extension MeterEngine {
             // is fed the same records as they are replayed.
             let replica = makeSnapshotReplica(options: options, store: snapshots, snapshotBytes: loaded.newest?.bytes)
             replicaToStop = replica
+            // Records are applied from their bytes (`apply(logRecordType:payload:sequence:)`),
+            // and handed to the replica in groups, which applies the same bytes the same way.
+            var pending: [(sequence: UInt64, type: UInt8, payload: [UInt8])] = []
             try log.read(from: snapshotSequence + 1) { sequence, logRecord in
                 replayedBytes += logRecord.payload.count
-                let record = try RecordCodec.decode(type: logRecord.type, payload: logRecord.payload)
-                if case .backfillProgress(let meterId, let through) = record {
+                if logRecord.type == RecordCodec.backfillProgressType,
+                   case .backfillProgress(let meterId, let through) = try RecordCodec.decode(type: logRecord.type, payload: logRecord.payload) {
                     let stretch = try replayBackfill(meterId: meterId, through: through, machine: machine, log: log)
+                    if !pending.isEmpty { replica.enqueue(.applyLogRecords(pending)) }
+                    pending = []
                     replica.enqueue(.backfill(meterId: meterId, stretch: stretch))
                 }
-                machine.apply(record, sequence: sequence)
-                replica.enqueue(.apply([record], firstSequence: sequence))
+                try machine.apply(logRecordType: logRecord.type, payload: logRecord.payload, sequence: sequence)
+                pending.append((sequence, logRecord.type, logRecord.payload))
+                if pending.count >= 64 {
+                    replica.enqueue(.applyLogRecords(pending))
+                    pending = []
+                }
                 replayed += 1
             }
+            if !pending.isEmpty { replica.enqueue(.applyLogRecords(pending)) }
             let elapsed = ContinuousClock.now - started
             let report = EngineRecoveryReport(
                 snapshotSequence: snapshotSequence, skippedSnapshots: loaded.skipped.map(\.description), replayedRecords: replayed,

@@ -8,6 +8,7 @@ import MeterEngine
 //   swift run -c release meter-bench dedup [ids]
 //   swift run -c release meter-bench engine [recovery-events] [data-directory]   (METERD_BENCH_KEEP=1: keep the recovery data)
 //   swift run -c release meter-bench open [data-directory] [repeats] [events, to create it if missing]
+//   swift run -c release meter-bench replay [data-directory] [events, to create it if missing] [repeats]
 //   swift run -c release meter-bench wire [data-directory]
 //   swift run -c release meter-bench decode [batches]
 //   swift run -c release meter-bench ingest [batches-per-writer] [writers] [durability] [data-directory]
@@ -58,6 +59,13 @@ case "open":
             try await EngineBenchmark.recovery(directory: directory, events: events)
         }
         try await EngineBenchmark.open(directory: directory, repeats: rest.dropFirst().first.flatMap { Int($0) } ?? 3)
+    }
+case "replay":
+    let rest = Array(arguments.dropFirst())
+    try blocking {
+        try await ReplayBenchmark.run(directory: rest.first ?? "./.build/bench-replay",
+                                      events: rest.dropFirst().first.flatMap { Int($0) } ?? 10_000_000,
+                                      repeats: rest.dropFirst(2).first.flatMap { Int($0) } ?? 3)
     }
 case "wire":
     try blocking { try await WireBenchmark.run(directory: arguments.dropFirst().first ?? "./.build/bench-wire") }
@@ -115,6 +123,6 @@ case "customers":
 case "thresholds":
     ThresholdApplyBenchmark.run(records: arguments.dropFirst().first.flatMap { Int($0) } ?? 100)
 default:
-    print("unknown suite \(suite); known: core, customers, dedup, engine, open, checksum, wire, decode, ingest, fsync, decimal, log, remote, entitlement, thresholds, webhooks")
+    print("unknown suite \(suite); known: core, customers, dedup, engine, open, replay, checksum, wire, decode, ingest, fsync, decimal, log, remote, entitlement, thresholds, webhooks")
     exit(2)
 }

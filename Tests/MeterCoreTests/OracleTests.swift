@@ -163,7 +163,21 @@ final class OracleScenario {
     @discardableResult
     func apply(_ record: StateRecord, _ context: @autoclosure () -> String) -> ApplyOutcome {
         sequence += random.chance(0.05) ? 2 : 1
-        let actual = machine.apply(record, sequence: sequence)
+        // Every other record goes in as the log holds it, so the oracle checks both the decoded
+        // path and decode-into-apply (`apply(logRecordType:payload:sequence:)`); the replay test
+        // then replays each record by the other path as well.
+        let actual: ApplyOutcome
+        if sequence % 2 == 0 {
+            let encoded = RecordCodec.encode(record)
+            do {
+                actual = try machine.apply(logRecordType: encoded.type, payload: encoded.payload, sequence: sequence)
+            } catch {
+                XCTFail("record at \(sequence) does not decode: \(error); \(reproduce)")
+                actual = machine.apply(record, sequence: sequence)
+            }
+        } else {
+            actual = machine.apply(record, sequence: sequence)
+        }
         let expected = oracle.apply(record, sequence: sequence)
         check(OracleApplyOutcome(actual), expected, "apply at log position \(sequence): \(context())")
         log.append((record, sequence, actual))
@@ -782,6 +796,15 @@ final class OracleTests: XCTestCase {
         }
         XCTAssertEqual(replayed.snapshot(), finalBytes, "replay reached different state; \(seed)")
         XCTAssertGreaterThan(scenario.log.count, 100, seed)
+
+        // Replay every record from its bytes (decode-into-apply, as recovery does): same outcomes, same bytes.
+        let fromBytes = MeterStateMachine(configuration: configuration)
+        for (position, entry) in scenario.log.enumerated() {
+            let encoded = RecordCodec.encode(entry.record)
+            XCTAssertEqual(try fromBytes.apply(logRecordType: encoded.type, payload: encoded.payload, sequence: entry.sequence), entry.outcome,
+                           "record \(position) applied differently from its bytes; \(seed)")
+        }
+        XCTAssertEqual(fromBytes.snapshot(), finalBytes, "replay from bytes reached different state; \(seed)")
 
         // A state machine restored from the snapshot answers exactly like the original (and the oracle).
         let restored = try MeterStateMachine(snapshot: finalBytes, configuration: configuration)

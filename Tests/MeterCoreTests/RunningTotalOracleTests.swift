@@ -121,17 +121,25 @@ final class RunningTotalOracleTests: XCTestCase {
             }
         }
         XCTAssertGreaterThan(pair.fast.lastNotificationNumber, 3, "seed \(seed): the run should cross thresholds")
-        // Replaying every record from the start gives the same state and notifications.
-        let replayed = MeterStateMachine(configuration: Self.configuration)
-        var backfilled = false
-        for (sequence, record) in pair.records {
-            if case .backfillProgress(let meterId, let target) = record, !backfilled {
-                backfilled = true
-                for (earlier, old) in pair.records where earlier < target { replayed.applyBackfill(meterId: meterId, record: old, sequence: earlier) }
+        // Replaying every record from the start gives the same state and notifications, whether
+        // records are applied decoded or from their bytes (decode-into-apply, as recovery does).
+        for fromBytes in [false, true] {
+            let replayed = MeterStateMachine(configuration: Self.configuration)
+            var backfilled = false
+            for (sequence, record) in pair.records {
+                if case .backfillProgress(let meterId, let target) = record, !backfilled {
+                    backfilled = true
+                    for (earlier, old) in pair.records where earlier < target { replayed.applyBackfill(meterId: meterId, record: old, sequence: earlier) }
+                }
+                if fromBytes {
+                    let encoded = RecordCodec.encode(record)
+                    try replayed.apply(logRecordType: encoded.type, payload: encoded.payload, sequence: sequence)
+                } else {
+                    replayed.apply(record, sequence: sequence)
+                }
             }
-            replayed.apply(record, sequence: sequence)
+            XCTAssertEqual(replayed.snapshot(), pair.fold.snapshot(), "seed \(seed): replay differs (from bytes: \(fromBytes))")
         }
-        XCTAssertEqual(replayed.snapshot(), pair.fold.snapshot(), "seed \(seed): replay differs")
     }
 
     /// Every usage the running totals answer, for every meter, customer and a few instants around

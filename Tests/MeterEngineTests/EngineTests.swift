@@ -206,8 +206,16 @@ final class EngineTests: XCTestCase {
             XCTAssertEqual(engine.recovery.snapshotSequence, 0)
             let observed13 = try await stateBytes(engine)
             XCTAssertEqual(observed13, live)
-            // Shutting down writes a snapshot; remove it so the second pass replays from scratch too.
+            // Shutting down writes a snapshot (the replica's, which applied the replayed
+            // records from their bytes too): it holds the same state.
             await engine.shutdown()
+            engine = try MeterEngine.open(options: fromSnapshot)
+            XCTAssertEqual(engine.recovery.snapshotSequence, settled.lastAppliedSequence)
+            XCTAssertEqual(engine.recovery.replayedRecords, 0)
+            let observed15 = try await stateBytes(engine)
+            XCTAssertEqual(observed15, live)
+            await engine.shutdown()
+            // Remove the snapshots so the second pass replays from scratch too.
             for file in try copy.files() where file.hasPrefix("snapshot-") {
                 try FileManager.default.removeItem(atPath: copy.path + "/" + file)
             }

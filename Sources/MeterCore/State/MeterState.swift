@@ -7,10 +7,10 @@
 final class MeterState {
     @exclusivity(unchecked) var meter: Meter
     let kind: AggregationKind
-    let field: String?
+    let field: PropertyKey?
     /// Filters compiled to sets for the hot path.
-    let filters: [(key: String, values: StringTable<Bool>)]
-    let groupBy: [String]
+    let filters: [(key: PropertyKey, values: StringTable<Bool>)]
+    let groupBy: [PropertyKey]
     /// Distinct group-by value tuples seen, and their index (0 is reserved for "no group-by").
     @exclusivity(unchecked) var groups: [[String?]] = []
     @exclusivity(unchecked) var groupIndex: [[String?]: UInt32] = [:]
@@ -23,13 +23,13 @@ final class MeterState {
     init(meter: Meter) {
         self.meter = meter
         self.kind = meter.definition.aggregation.kind
-        self.field = meter.definition.aggregation.field
+        self.field = meter.definition.aggregation.field.map(PropertyKey.init)
         self.filters = meter.definition.filters.map { filter in
             var values = StringTable<Bool>(minimumCapacity: filter.values.count)
             for value in filter.values { values.set(true, for: value) }
-            return (filter.key, values)
+            return (PropertyKey(filter.key), values)
         }
-        self.groupBy = meter.definition.groupBy
+        self.groupBy = meter.definition.groupBy.map(PropertyKey.init)
         store = SeriesStore(kind: kind, grouped: !meter.definition.groupBy.isEmpty)
         if groupBy.isEmpty {
             groups = [[]]
@@ -46,25 +46,26 @@ final class MeterState {
 
     /// Whether `event` passes the filters and carries the aggregated value. Changes nothing.
     @inline(__always)
-    func measure(_ event: UsageEvent) -> Measurement {
+    func measure<Event: MeterEvent>(_ event: Event) -> Measurement {
         for filter in filters {
-            guard let value = event.property(filter.key), filter.values.contains(value.canonicalText) else {
+            guard event.passesFilter(filter.key, values: filter.values) else {
                 return .skipped(.filteredOut)
             }
         }
         guard let field else { return .measured(units: 0, uniqueValue: nil) }
         if kind == .countUnique {
-            guard let value = event.property(field) else { return .skipped(.missingValue) }
-            return .measured(units: 0, uniqueValue: value.canonicalText)
+            guard let value = event.canonicalText(field) else { return .skipped(.missingValue) }
+            return .measured(units: 0, uniqueValue: value)
         }
-        guard let number = event.property(field)?.numericValue else { return .skipped(.missingValue) }
-        return .measured(units: number.units, uniqueValue: nil)
+        guard let units = event.numericUnits(field) else { return .skipped(.missingValue) }
+        return .measured(units: units, uniqueValue: nil)
     }
 
-    /// Decides whether `event` counts and, if it does, folds it into its bucket.
+    /// Decides whether `event` counts and, if it does, folds it into its bucket. Generic so that
+    /// a decoded `UsageEvent` and an event read from a log record's bytes count by the same code.
     @inline(__always)
-    func count(
-        _ event: UsageEvent, customerIndex: UInt32, sequence: UInt64, index: UInt32, rolledBeforeMinute: Int64
+    func count<Event: MeterEvent>(
+        _ event: Event, customerIndex: UInt32, sequence: UInt64, index: UInt32, rolledBeforeMinute: Int64
     ) -> EventOutcome {
         let units: Int128
         let uniqueValue: String?
@@ -106,12 +107,12 @@ final class MeterState {
 
     /// The event's group-by values, in the meter's group-by order (empty without group-by).
     @inline(__always)
-    func groupValues(for event: UsageEvent) -> [String?] {
-        groupBy.map { event.property($0)?.canonicalText }
+    func groupValues<Event: MeterEvent>(for event: Event) -> [String?] {
+        groupBy.map { event.canonicalText($0) }
     }
 
     @inline(__always)
-    private func groupNumber(for event: UsageEvent) -> UInt32 {
+    private func groupNumber<Event: MeterEvent>(for event: Event) -> UInt32 {
         if groupBy.isEmpty { return 0 }
         let values = groupValues(for: event)
         if let number = groupIndex[values] { return number }

@@ -41,6 +41,9 @@ public final class MeterStateMachine {
     var checkViewMeters: [String: MeterState] = [:]
     /// Non-nil while `apply(_:sequence:entitlementEffects:)` collects per-event effects.
     var collectedEffects: [EntitlementEffect?]?
+    /// Where the events of the record `apply(logRecordType:payload:sequence:)` is applying sit
+    /// in its bytes; reused from record to record (MeterStateMachine+EncodedRecords).
+    @exclusivity(unchecked) var encodedBatch = EncodedEventBatch()
 
     /// Creates an empty state machine. Precondition: `configuration.problems` is empty.
     public init(configuration: MeterCoreConfiguration = MeterCoreConfiguration()) {
@@ -295,7 +298,7 @@ public final class MeterStateMachine {
 
     /// Moves the clock of the state machine forward: expires old event ids and rolls minute
     /// buckets that left the minute retention into hours.
-    private func advanceTime(to acceptedAtMilliseconds: Int64) {
+    func advanceTime(to acceptedAtMilliseconds: Int64) {
         guard acceptedAtMilliseconds > highWaterMilliseconds else { return }
         highWaterMilliseconds = acceptedAtMilliseconds
         let oldestKept = acceptedAtMilliseconds &- configuration.dedupWindowMilliseconds

@@ -28,6 +28,8 @@ final class SnapshotReplica: @unchecked Sendable {
     enum Step {
         /// Records applied by the writer, the first at `firstSequence`, the others after it.
         case apply([StateRecord], firstSequence: UInt64)
+        /// Log records replayed at open, as the log holds them (applied from their bytes).
+        case applyLogRecords([(sequence: UInt64, type: UInt8, payload: [UInt8])])
         /// Backfill events the writer applied to one meter just before its progress record.
         case backfill(meterId: String, stretch: [(UInt64, StateRecord)])
         /// Write a snapshot of everything applied so far.
@@ -122,6 +124,7 @@ final class SnapshotReplica: @unchecked Sendable {
     private func run(load: () throws -> MeterStateMachine) {
         var machine: MeterStateMachine?
         var loadError: String?
+        var replicaFailure: String?
         do {
             machine = try load()
         } catch {
@@ -147,6 +150,11 @@ final class SnapshotReplica: @unchecked Sendable {
                     deleteSegments(detached, before: before)
                     continue
                 }
+                if let failure = replicaFailure {
+                    machine = nil
+                    loadError = failure
+                    replicaFailure = nil
+                }
                 guard let machine else {
                     if case .snapshot = step { results.append(Finished(sequence: 0, byteCount: 0, error: loadError)) }
                     continue
@@ -155,6 +163,16 @@ final class SnapshotReplica: @unchecked Sendable {
                 case .apply(let records, let firstSequence):
                     for (offset, record) in records.enumerated() {
                         machine.apply(record, sequence: firstSequence + UInt64(offset))
+                    }
+                case .applyLogRecords(let records):
+                    // The writer applied these same bytes with the same code; a failure here
+                    // would be a bug, reported by every later snapshot instead of a crash.
+                    do {
+                        for record in records {
+                            try machine.apply(logRecordType: record.type, payload: record.payload, sequence: record.sequence)
+                        }
+                    } catch {
+                        replicaFailure = "the snapshot replica could not apply a replayed log record: \(error)"
                     }
                 case .backfill(let meterId, let stretch):
                     for (sequence, record) in stretch {

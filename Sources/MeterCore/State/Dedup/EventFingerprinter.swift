@@ -36,6 +36,14 @@ struct EventFingerprinter {
         return hasher.finalize() & mask
     }
 
+    /// `fingerprint(prefix:eventId:)` of the event id with UTF-8 bytes `eventIdUTF8`.
+    @inline(__always)
+    func fingerprint(prefix: SipHasher128, eventIdUTF8: UnsafeRawBufferPointer) -> UInt128 {
+        var hasher = prefix
+        hasher.append(eventIdUTF8)
+        return hasher.finalize() & mask
+    }
+
     @inline(__always)
     func fingerprint(tenantId: String, eventId: String) -> UInt128 {
         fingerprint(prefix: prefix(tenantId: tenantId), eventId: eventId)

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A fast seeded 64-bit hash over a string's UTF-8 bytes, 8 bytes per step.
 ///
 /// The state machine's hot path hashes event ids, customer ids and names several times per
@@ -15,6 +21,50 @@ enum FastHash {
         var text = text
         // Non-zero, so zero can mark an empty slot.
         return text.withUTF8 { hash($0) } | 1
+    }
+
+    /// `hash(_: String)` of the string with these UTF-8 bytes.
+    @inline(__always)
+    static func hash(utf8 bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        hash(bytes) | 1
+    }
+
+    /// Whether `text == String(decoding: bytes, as: UTF8.self)`, the comparison the tables make
+    /// for `String` keys (Unicode canonical equivalence), without making the `String` when the
+    /// bytes are the same (then the strings are equal). Tables call it only after the hash
+    /// matched, so the fallback (different bytes that may still be canonically equal) is rare.
+    @inline(__always)
+    static func equal(_ text: String, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var copy = text
+        if copy.withUTF8({ equal($0, bytes) }) { return true }
+        return text == String(decoding: bytes, as: UTF8.self)
+    }
+
+    @inline(__always)
+    static func equal(_ first: UnsafeBufferPointer<UInt8>, _ second: UnsafeBufferPointer<UInt8>) -> Bool {
+        let count = first.count
+        guard count == second.count else { return false }
+        guard count > 0 else { return true }
+        // Ids, names and keys are mostly short: compare up to 16 bytes inline (two possibly
+        // overlapping words from each end) rather than call memcmp.
+        if count <= 16 {
+            let a = UnsafeRawPointer(first.baseAddress!), b = UnsafeRawPointer(second.baseAddress!)
+            if count >= 8 {
+                return a.loadUnaligned(as: UInt64.self) == b.loadUnaligned(as: UInt64.self)
+                    && a.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self) == b.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+            }
+            if count >= 4 {
+                return a.loadUnaligned(as: UInt32.self) == b.loadUnaligned(as: UInt32.self)
+                    && a.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self) == b.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)
+            }
+            var index = 0
+            while index < count {
+                if first[index] != second[index] { return false }
+                index += 1
+            }
+            return true
+        }
+        return memcmp(first.baseAddress!, second.baseAddress!, count) == 0
     }
 
     @inline(__always)

@@ -63,6 +63,22 @@ struct InternedStrings {
         return number
     }
 
+    /// `intern` of the string with UTF-8 bytes `key` (valid UTF-8); the `String` is made only
+    /// when the key is new.
+    @inline(__always)
+    mutating func intern(utf8 key: UnsafeBufferPointer<UInt8>) -> UInt32 {
+        let tag = UInt32(truncatingIfNeeded: FastHash.hash(utf8: key) >> 32)
+        var index = Int(tag) & mask
+        while true {
+            let slot = slots[index]
+            let number = UInt32(truncatingIfNeeded: slot)
+            if number == 0 { break }
+            if UInt32(truncatingIfNeeded: slot >> 32) == tag && FastHash.equal(strings[Int(number &- 1)], key) { return number &- 1 }
+            index = (index &+ 1) & mask
+        }
+        return intern(String(decoding: key, as: UTF8.self))
+    }
+
     private mutating func grow() {
         let old = slots
         slots = Array(repeating: 0, count: old.count * 2)

@@ -45,6 +45,32 @@ struct StringTable<Value> {
         position(of: key, hash: FastHash.hash(key)).found
     }
 
+    /// The value for the key with UTF-8 bytes `key` (no `String` is made).
+    @inline(__always)
+    func value(forUTF8 key: UnsafeBufferPointer<UInt8>) -> Value? {
+        let hash = FastHash.hash(utf8: key)
+        var index = Int(truncatingIfNeeded: hash) & mask
+        while true {
+            let stored = slots[index].hash
+            if stored == 0 { return nil }
+            if stored == hash && FastHash.equal(slots[index].key, key) { return slots[index].value }
+            index = (index &+ 1) & mask
+        }
+    }
+
+    /// Whether the key with UTF-8 bytes `key` is in the table.
+    @inline(__always)
+    func contains(utf8 key: UnsafeBufferPointer<UInt8>) -> Bool {
+        let hash = FastHash.hash(utf8: key)
+        var index = Int(truncatingIfNeeded: hash) & mask
+        while true {
+            let stored = slots[index].hash
+            if stored == 0 { return false }
+            if stored == hash && FastHash.equal(slots[index].key, key) { return true }
+            index = (index &+ 1) & mask
+        }
+    }
+
     /// The value stored for `key`, or `make()` stored and returned when there is none.
     @inline(__always)
     mutating func value(for key: String, orInsert make: () -> Value) -> Value {
