@@ -15,12 +15,8 @@ import Darwin
 /// and docs/log-format.md. Not thread-safe: the log's single writer owns it.
 public struct SnapshotStore: Sendable {
     /// Bytes written between two writeback waits (`FileOperations.writePaced`): at most two
-    /// such chunks of a snapshot are dirty or in flight while the log syncs its groups, and a
-    /// log fdatasync waits for them to reach the disk first. 256 KiB: with 2 MiB the writer's
-    /// fdatasync waited up to 46 ms behind them (perf trace, 2026-11-29), and the p99 of single
-    /// events during snapshots of 10M events fell from 14.1 / 11.5 ms to 3.6 / 1.7 ms with 256 KiB
-    /// (docs/operations.md, "Snapshots and the disk").
-    static let writebackChunk = 256 << 10
+    /// such chunks of a snapshot are dirty or in flight while the log syncs its groups.
+    static let writebackChunk = 2 << 20
 
     /// The most bytes per second a snapshot file is written at (nil or 0: as fast as the disk
     /// takes them). See `FileOperations.writePaced`.

@@ -53,18 +53,18 @@ final class SnapshotStoreTests: XCTestCase {
         XCTAssertTrue(loaded.bytes == bytes)
     }
 
-    /// With a write rate, the store does not write a chunk before its time: three chunks at four
-    /// chunks a second cannot start the third before 0.5 s. (A lower bound only, so it cannot
-    /// fail on a slow machine; it fails if the cap is ignored.)
+    /// With a write rate, the store does not write a chunk before its time: three 2 MiB chunks at
+    /// 8 MiB/s cannot start the third before 0.5 s. (A lower bound only, so it cannot fail on a
+    /// slow machine; it fails if the cap is ignored.)
     func testTheWriteRateCapHoldsChunksBack() throws {
         let directory = try TemporaryDirectory(self)
         var store = try SnapshotStore(directory: directory.path)
-        store.writeBytesPerSecond = 4 * SnapshotStore.writebackChunk
+        store.writeBytesPerSecond = 8 << 20
         let bytes = [UInt8](repeating: 3, count: 2 * SnapshotStore.writebackChunk + 1)
         let began = ContinuousClock.now
         try store.write(sequence: 1, bytes: bytes)
         let elapsed = ContinuousClock.now - began
-        XCTAssertGreaterThanOrEqual(elapsed, .milliseconds(490), "two chunks were written before the third in \(elapsed)")
+        XCTAssertGreaterThanOrEqual(elapsed, .milliseconds(490), "4 MiB were written before the third chunk in \(elapsed)")
         XCTAssertTrue(try XCTUnwrap(try store.loadNewest()).bytes == bytes)
     }
 
